@@ -1,0 +1,494 @@
+//! Executing planned actions through the AWS SDK: idempotently, in the action's region, and never
+//! in dry-run or shadow mode.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aws_config::SdkConfig;
+use aws_sdk_cloudtrail::operation::start_logging::StartLoggingError;
+use aws_sdk_config::operation::start_configuration_recorder::StartConfigurationRecorderError;
+use aws_sdk_guardduty::types::DetectorStatus;
+use aws_sdk_iam::operation::update_access_key::UpdateAccessKeyError;
+use aws_sdk_iam::types::StatusType;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::{Action, Target, trail_name};
+
+/// What happened to one planned action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The call was made and changed the resource.
+    Done,
+    /// The resource was already in the desired state (success).
+    AlreadyDone,
+    /// Dry-run or shadow mode: the action would have run.
+    WouldDo,
+    /// Not attempted (the reason says why).
+    Skipped,
+    /// The call failed; the error says why.
+    Failed,
+}
+
+impl Status {
+    pub fn is_success(self) -> bool {
+        !matches!(self, Status::Failed)
+    }
+}
+
+/// The result of one action, as notified and audited.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcome {
+    #[serde(flatten)]
+    pub action: Action,
+    pub status: Status,
+    /// A sentence for people: what was done, or the error.
+    pub message: String,
+    /// For failures: whether a retry could succeed (throttling, timeouts, 5xx).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retryable: Option<bool>,
+    /// The error code AWS returned, for failures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    /// State the action read before acting, when it read any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<Value>,
+    /// State after acting, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<Value>,
+}
+
+impl Outcome {
+    pub fn new(action: &Action, status: Status, message: impl Into<String>) -> Outcome {
+        Outcome {
+            action: action.clone(),
+            status,
+            message: message.into(),
+            retryable: None,
+            error_code: None,
+            before: None,
+            after: None,
+        }
+    }
+
+    fn failed(action: &Action, failure: Failure) -> Outcome {
+        Outcome {
+            retryable: Some(failure.retryable),
+            error_code: failure.code,
+            ..Outcome::new(action, Status::Failed, failure.message)
+        }
+    }
+
+    fn with_state(mut self, before: Option<Value>, after: Option<Value>) -> Outcome {
+        self.before = before;
+        self.after = after;
+        self
+    }
+}
+
+/// A failed AWS call, classified.
+#[derive(Debug, Clone)]
+struct Failure {
+    code: Option<String>,
+    message: String,
+    retryable: bool,
+}
+
+const RETRYABLE_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "SlowDown",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "InternalFailure",
+    "InternalError",
+    "InternalServerError",
+    "InternalServerErrorException",
+    "ServiceFailure",
+    "ServiceFailureException",
+    "LimitExceededException",
+];
+
+fn service_failure<E: ProvideErrorMetadata>(api: &str, e: &E) -> Failure {
+    let code = e.code().map(str::to_string);
+    let retryable = code
+        .as_deref()
+        .is_some_and(|c| RETRYABLE_CODES.contains(&c));
+    let message = format!(
+        "{api} failed: {}: {}",
+        code.as_deref().unwrap_or("error"),
+        e.message().unwrap_or("no message")
+    );
+    Failure {
+        code,
+        message,
+        retryable,
+    }
+}
+
+fn failure<E, R>(api: &str, err: SdkError<E, R>) -> Failure
+where
+    E: ProvideErrorMetadata,
+{
+    match err {
+        SdkError::ServiceError(ctx) => service_failure(api, ctx.err()),
+        SdkError::TimeoutError(_) => Failure {
+            code: Some("Timeout".into()),
+            message: format!("{api} failed: timed out"),
+            retryable: true,
+        },
+        SdkError::DispatchFailure(d) => Failure {
+            code: Some("DispatchFailure".into()),
+            message: format!(
+                "{api} failed: could not send the request ({})",
+                if d.is_timeout() {
+                    "timeout"
+                } else if d.is_io() {
+                    "connection error"
+                } else {
+                    "dispatch error"
+                }
+            ),
+            retryable: true,
+        },
+        SdkError::ResponseError(_) => Failure {
+            code: Some("ResponseError".into()),
+            message: format!("{api} failed: the response could not be read"),
+            retryable: true,
+        },
+        SdkError::ConstructionFailure(_) => Failure {
+            code: Some("ConstructionFailure".into()),
+            message: format!("{api} failed: the request could not be built"),
+            retryable: false,
+        },
+        _ => Failure {
+            code: None,
+            message: format!("{api} failed"),
+            retryable: true,
+        },
+    }
+}
+
+/// Regional SDK clients, built once per container and per region on first use.
+struct Regional<C> {
+    base: SdkConfig,
+    make: fn(&SdkConfig, &str) -> C,
+    clients: Mutex<HashMap<String, C>>,
+}
+
+impl<C: Clone> Regional<C> {
+    fn new(base: &SdkConfig, make: fn(&SdkConfig, &str) -> C) -> Self {
+        Regional {
+            base: base.clone(),
+            make,
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, region: &str) -> C {
+        let mut map = match self.clients.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.entry(region.to_string())
+            .or_insert_with(|| (self.make)(&self.base, region))
+            .clone()
+    }
+}
+
+fn region_config(base: &SdkConfig, region: &str) -> SdkConfig {
+    base.to_builder()
+        .region(aws_config::Region::new(region.to_string()))
+        .build()
+}
+
+/// Runs actions. Holds the SDK clients for the life of the container.
+pub struct Actor {
+    iam: aws_sdk_iam::Client,
+    cloudtrail: Regional<aws_sdk_cloudtrail::Client>,
+    guardduty: Regional<aws_sdk_guardduty::Client>,
+    config: Regional<aws_sdk_config::Client>,
+}
+
+impl Actor {
+    pub fn new(sdk: &SdkConfig) -> Arc<Actor> {
+        Arc::new(Actor {
+            iam: aws_sdk_iam::Client::new(sdk),
+            cloudtrail: Regional::new(sdk, |b, r| {
+                aws_sdk_cloudtrail::Client::new(&region_config(b, r))
+            }),
+            guardduty: Regional::new(sdk, |b, r| {
+                aws_sdk_guardduty::Client::new(&region_config(b, r))
+            }),
+            config: Regional::new(sdk, |b, r| {
+                aws_sdk_config::Client::new(&region_config(b, r))
+            }),
+        })
+    }
+
+    /// Carries out one action. Never panics; every error becomes a `Failed` outcome.
+    pub async fn execute(&self, action: &Action) -> Outcome {
+        match &action.target {
+            Target::AccessKey {
+                user_name,
+                access_key_id,
+            } => self.deactivate_key(action, user_name, access_key_id).await,
+            Target::Trail { name } => {
+                let client = self.cloudtrail.get(&action.region);
+                start_trail(&client, action, name).await
+            }
+            Target::Detector { detector_id } => self.enable_detector(action, detector_id).await,
+            Target::Recorder { name } => self.start_recorder(action, name).await,
+            Target::StoppedTrails => self.start_stopped_trails(action).await,
+            Target::RegionDetectors => self.enable_region_detectors(action).await,
+        }
+    }
+
+    async fn deactivate_key(&self, action: &Action, user: &str, key: &str) -> Outcome {
+        // UpdateAccessKey is idempotent: an already Inactive key stays Inactive. No read first,
+        // so the remediation is a single call.
+        let res = self
+            .iam
+            .update_access_key()
+            .user_name(user)
+            .access_key_id(key)
+            .status(StatusType::Inactive)
+            .send()
+            .await;
+        match res {
+            Ok(_) => Outcome::new(
+                action,
+                Status::Done,
+                format!("access key {key} of {user} is Inactive"),
+            )
+            .with_state(None, Some(json!({"Status": "Inactive"}))),
+            Err(err) => match err.into_service_error() {
+                UpdateAccessKeyError::NoSuchEntityException(_) => Outcome::new(
+                    action,
+                    Status::AlreadyDone,
+                    format!("access key {key} of {user} no longer exists: it cannot be used"),
+                ),
+                other => Outcome::failed(action, service_failure("iam:UpdateAccessKey", &other)),
+            },
+        }
+    }
+
+    async fn enable_detector(&self, action: &Action, detector_id: &str) -> Outcome {
+        let client = self.guardduty.get(&action.region);
+        match client
+            .update_detector()
+            .detector_id(detector_id)
+            .enable(true)
+            .send()
+            .await
+        {
+            Ok(_) => Outcome::new(
+                action,
+                Status::Done,
+                format!("GuardDuty detector {detector_id} is enabled"),
+            )
+            .with_state(None, Some(json!({"Status": "ENABLED"}))),
+            Err(err) => Outcome::failed(action, failure("guardduty:UpdateDetector", err)),
+        }
+    }
+
+    async fn start_recorder(&self, action: &Action, name: &str) -> Outcome {
+        let client = self.config.get(&action.region);
+        let res = client
+            .start_configuration_recorder()
+            .configuration_recorder_name(name)
+            .send()
+            .await;
+        match res {
+            Ok(_) => Outcome::new(
+                action,
+                Status::Done,
+                format!("configuration recorder {name} is recording"),
+            )
+            .with_state(None, Some(json!({"Recording": true}))),
+            Err(err) => {
+                let err = err.into_service_error();
+                let hint = match &err {
+                    StartConfigurationRecorderError::NoSuchConfigurationRecorderException(_) => {
+                        " (the recorder was deleted)"
+                    }
+                    StartConfigurationRecorderError::NoAvailableDeliveryChannelException(_) => {
+                        " (no delivery channel: it was deleted)"
+                    }
+                    _ => "",
+                };
+                let mut f = service_failure("config:StartConfigurationRecorder", &err);
+                f.message.push_str(hint);
+                Outcome::failed(action, f)
+            }
+        }
+    }
+
+    async fn start_stopped_trails(&self, action: &Action) -> Outcome {
+        let client = self.cloudtrail.get(&action.region);
+        let trails = match client
+            .describe_trails()
+            .include_shadow_trails(true)
+            .send()
+            .await
+        {
+            Ok(out) => out.trail_list.unwrap_or_default(),
+            Err(err) => return Outcome::failed(action, failure("cloudtrail:DescribeTrails", err)),
+        };
+        let mut before = Vec::new();
+        let mut started = Vec::new();
+        let mut errors = Vec::new();
+        for trail in &trails {
+            let Some(arn) = trail.trail_arn().or(trail.name()) else {
+                continue;
+            };
+            let home = trail.home_region().unwrap_or(&action.region);
+            let home_client = self.cloudtrail.get(home);
+            let logging = match home_client.get_trail_status().name(arn).send().await {
+                Ok(s) => s.is_logging().unwrap_or(false),
+                Err(err) => {
+                    errors.push(failure("cloudtrail:GetTrailStatus", err));
+                    continue;
+                }
+            };
+            before.push(json!({"Trail": arn, "HomeRegion": home, "IsLogging": logging}));
+            if logging {
+                continue;
+            }
+            let sub = Action {
+                region: home.to_string(),
+                target: Target::Trail {
+                    name: arn.to_string(),
+                },
+                ..action.clone()
+            };
+            let out = start_trail(&home_client, &sub, arn).await;
+            match out.status {
+                Status::Failed => errors.push(Failure {
+                    code: out.error_code,
+                    message: out.message,
+                    retryable: out.retryable.unwrap_or(true),
+                }),
+                _ => started.push(trail_name(arn).to_string()),
+            }
+        }
+        let before = Some(Value::Array(before));
+        if let Some(first) = errors.first() {
+            let mut f = first.clone();
+            f.retryable = errors.iter().any(|e| e.retryable);
+            if errors.len() > 1 {
+                f.message = format!("{} (and {} more errors)", f.message, errors.len() - 1);
+            }
+            if !started.is_empty() {
+                f.message = format!("{}; restarted {}", f.message, started.join(", "));
+            }
+            return Outcome::failed(action, f).with_state(before, None);
+        }
+        if started.is_empty() {
+            Outcome::new(
+                action,
+                Status::AlreadyDone,
+                format!(
+                    "all {} trails seen from {} are logging",
+                    trails.len(),
+                    action.region
+                ),
+            )
+            .with_state(before, None)
+        } else {
+            Outcome::new(
+                action,
+                Status::Done,
+                format!("restarted logging on {}", started.join(", ")),
+            )
+            .with_state(before, Some(json!({ "Started": started })))
+        }
+    }
+
+    async fn enable_region_detectors(&self, action: &Action) -> Outcome {
+        let client = self.guardduty.get(&action.region);
+        let ids = match client.list_detectors().send().await {
+            Ok(out) => out.detector_ids.unwrap_or_default(),
+            Err(err) => return Outcome::failed(action, failure("guardduty:ListDetectors", err)),
+        };
+        if ids.is_empty() {
+            return Outcome::new(
+                action,
+                Status::Skipped,
+                format!(
+                    "no GuardDuty detector exists in {}: re-creating one is not automatic",
+                    action.region
+                ),
+            );
+        }
+        let mut before = Vec::new();
+        let mut enabled = Vec::new();
+        for id in &ids {
+            let status = match client.get_detector().detector_id(id).send().await {
+                Ok(d) => d.status().map(|s| s.as_str().to_string()),
+                Err(err) => return Outcome::failed(action, failure("guardduty:GetDetector", err)),
+            };
+            before.push(json!({"DetectorId": id, "Status": status}));
+            if status.as_deref() == Some(DetectorStatus::Enabled.as_str()) {
+                continue;
+            }
+            if let Err(err) = client
+                .update_detector()
+                .detector_id(id)
+                .enable(true)
+                .send()
+                .await
+            {
+                return Outcome::failed(action, failure("guardduty:UpdateDetector", err))
+                    .with_state(Some(Value::Array(before)), None);
+            }
+            enabled.push(id.clone());
+        }
+        let before = Some(Value::Array(before));
+        if enabled.is_empty() {
+            Outcome::new(
+                action,
+                Status::AlreadyDone,
+                format!("every GuardDuty detector in {} is enabled", action.region),
+            )
+            .with_state(before, None)
+        } else {
+            Outcome::new(
+                action,
+                Status::Done,
+                format!("enabled GuardDuty detector {}", enabled.join(", ")),
+            )
+            .with_state(before, Some(json!({ "Enabled": enabled })))
+        }
+    }
+}
+
+async fn start_trail(client: &aws_sdk_cloudtrail::Client, action: &Action, name: &str) -> Outcome {
+    // StartLogging is idempotent: a trail that is already logging stays logging.
+    match client.start_logging().name(name).send().await {
+        Ok(_) => Outcome::new(
+            action,
+            Status::Done,
+            format!("trail {} is logging", trail_name(name)),
+        )
+        .with_state(None, Some(json!({"IsLogging": true}))),
+        Err(err) => {
+            let err = err.into_service_error();
+            let hint = match &err {
+                StartLoggingError::TrailNotFoundException(_) => " (the trail was deleted)",
+                _ => "",
+            };
+            let mut f = service_failure("cloudtrail:StartLogging", &err);
+            f.message.push_str(hint);
+            Outcome::failed(action, f)
+        }
+    }
+}

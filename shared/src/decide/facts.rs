@@ -1,0 +1,321 @@
+//! Facts derived from an event, once, for rules and notifications: who acted, from where, and
+//! the security-relevant signals in Config item changes.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::event::{ConfigItemChange, Event, EventKind};
+
+/// The principal behind an event, as far as the event tells.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Principal {
+    /// `IAMUser`, `AssumedRole`, `Root`, `FederatedUser`, `AWSService`, …
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The identity ARN (for a role session: the session ARN).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// For a role session: the role ARN (CloudTrail `sessionContext.sessionIssuer.arn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer_arn: Option<String>,
+    /// User or role name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+}
+
+impl Principal {
+    pub fn of(event: &Event) -> Option<Principal> {
+        match &event.kind {
+            EventKind::GuardDutyFinding(f) => {
+                let key = f.resource.access_key_details.as_ref()?;
+                let partition = f.partition.as_deref().unwrap_or("aws");
+                let account = &f.account_id;
+                let name = key.user_name.clone().filter(|n| !n.is_empty());
+                let arn = match (key.user_type.as_deref(), name.as_deref()) {
+                    (Some("Root"), _) => Some(format!("arn:{partition}:iam::{account}:root")),
+                    (Some("IAMUser"), Some(n)) => {
+                        Some(format!("arn:{partition}:iam::{account}:user/{n}"))
+                    }
+                    (Some("AssumedRole"), Some(n)) => {
+                        Some(format!("arn:{partition}:iam::{account}:role/{n}"))
+                    }
+                    _ => None,
+                };
+                let (source_ip, user_agent) = finding_caller(f.service.action.as_ref());
+                Some(Principal {
+                    kind: key.user_type.clone(),
+                    arn,
+                    issuer_arn: None,
+                    name,
+                    access_key_id: key.access_key_id.clone(),
+                    source_ip,
+                    user_agent,
+                })
+            }
+            EventKind::CloudTrailCall(c) | EventKind::ConsoleSignIn(c) => {
+                let id = &c.user_identity;
+                let issuer = &id.session_context.session_issuer;
+                Some(Principal {
+                    kind: id.identity_type.clone(),
+                    arn: id.arn.clone(),
+                    issuer_arn: issuer.arn.clone().filter(|a| !a.is_empty()),
+                    name: id.user_name.clone().or_else(|| issuer.user_name.clone()),
+                    access_key_id: id.access_key_id.clone(),
+                    source_ip: c.source_ip_address.clone(),
+                    user_agent: c.user_agent.clone(),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Every ARN that names this principal (identity and, for sessions, the role).
+    pub fn arns(&self) -> impl Iterator<Item = &str> {
+        self.arn
+            .as_deref()
+            .into_iter()
+            .chain(self.issuer_arn.as_deref())
+    }
+}
+
+fn finding_caller(action: Option<&Value>) -> (Option<String>, Option<String>) {
+    let Some(action) = action else {
+        return (None, None);
+    };
+    let call = action.get("awsApiCallAction");
+    let ip = call
+        .and_then(|c| c.pointer("/remoteIpDetails/ipAddressV4"))
+        .or_else(|| action.pointer("/networkConnectionAction/remoteIpDetails/ipAddressV4"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let agent = call
+        .and_then(|c| c.get("userAgent"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    (ip, agent)
+}
+
+/// Security-relevant changes seen in a Config configuration item change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signal {
+    /// A multi-region trail became single-region.
+    TrailMadeSingleRegion,
+    /// Log file validation turned off, encryption removed, or global service events dropped.
+    TrailLoggingWeakened,
+    /// A managed admin policy (AdministratorAccess, IAMFullAccess) attached to an IAM user.
+    AdminPolicyAttachedToUser,
+    /// An ingress rule open to 0.0.0.0/0 or ::/0 on an admin port (22, 3389).
+    SecurityGroupWorldOpenAdminPort,
+}
+
+impl Signal {
+    pub const ALL: [Signal; 4] = [
+        Signal::TrailMadeSingleRegion,
+        Signal::TrailLoggingWeakened,
+        Signal::AdminPolicyAttachedToUser,
+        Signal::SecurityGroupWorldOpenAdminPort,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::TrailMadeSingleRegion => "trail_made_single_region",
+            Signal::TrailLoggingWeakened => "trail_logging_weakened",
+            Signal::AdminPolicyAttachedToUser => "admin_policy_attached_to_user",
+            Signal::SecurityGroupWorldOpenAdminPort => "security_group_world_open_admin_port",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Signal> {
+        Signal::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+/// Admin ports: a world-open ingress rule covering one of these is flagged.
+pub const ADMIN_PORTS: [i64; 2] = [22, 3389];
+
+const ADMIN_POLICIES: [&str; 2] = [":policy/AdministratorAccess", ":policy/IAMFullAccess"];
+
+/// The signals a Config item change carries.
+pub fn signals(event: &Event) -> Vec<Signal> {
+    let EventKind::ConfigItemChange(change) = &event.kind else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    match change.configuration_item.resource_type.as_str() {
+        "AWS::CloudTrail::Trail" => {
+            if changed_from_to(change, "Configuration.IsMultiRegionTrail", true, false) {
+                out.push(Signal::TrailMadeSingleRegion);
+            }
+            let weakened = changed_from_to(
+                change,
+                "Configuration.LogFileValidationEnabled",
+                true,
+                false,
+            ) || changed_from_to(
+                change,
+                "Configuration.IncludeGlobalServiceEvents",
+                true,
+                false,
+            ) || removed(change, "Configuration.KmsKeyId")
+                || removed(change, "Configuration.CloudWatchLogsLogGroupArn");
+            if weakened {
+                out.push(Signal::TrailLoggingWeakened);
+            }
+        }
+        "AWS::IAM::User" => {
+            let attached = added_values(change, "Configuration.AttachedManagedPolicies")
+                .filter_map(|v| v.get("policyArn").and_then(Value::as_str))
+                .any(|arn| ADMIN_POLICIES.iter().any(|p| arn.ends_with(p)));
+            if attached {
+                out.push(Signal::AdminPolicyAttachedToUser);
+            }
+        }
+        "AWS::EC2::SecurityGroup"
+            if added_values(change, "Configuration.IpPermissions").any(world_open_admin_port) =>
+        {
+            out.push(Signal::SecurityGroupWorldOpenAdminPort);
+        }
+        _ => {}
+    }
+    out
+}
+
+fn diff_property<'a>(
+    change: &'a ConfigItemChange,
+    name: &str,
+) -> Option<&'a crate::event::config::ChangedProperty> {
+    change
+        .configuration_item_diff
+        .as_ref()?
+        .changed_properties
+        .get(name)
+}
+
+fn changed_from_to(change: &ConfigItemChange, name: &str, from: bool, to: bool) -> bool {
+    diff_property(change, name).is_some_and(|p| {
+        p.previous_value.as_bool() == Some(from) && p.updated_value.as_bool() == Some(to)
+    })
+}
+
+fn removed(change: &ConfigItemChange, name: &str) -> bool {
+    diff_property(change, name).is_some_and(|p| {
+        !p.previous_value.is_null() && (p.updated_value.is_null() || p.updated_value == "")
+    })
+}
+
+/// Values added or updated under a list property (`Prefix.0`, `Prefix.1`, …). When the item was
+/// just created (no changed properties), every current value counts as added.
+fn added_values<'a>(
+    change: &'a ConfigItemChange,
+    prefix: &'a str,
+) -> Box<dyn Iterator<Item = &'a Value> + 'a> {
+    let diff = change.configuration_item_diff.as_ref();
+    let has_changes = diff.is_some_and(|d| !d.changed_properties.is_empty());
+    if has_changes {
+        let props = diff.map(|d| &d.changed_properties);
+        return Box::new(
+            props
+                .into_iter()
+                .flat_map(|m| m.iter())
+                .filter(move |(k, _)| {
+                    k.strip_prefix(prefix)
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+                })
+                .flat_map(|(_, p)| match &p.updated_value {
+                    Value::Array(items) => items.iter().collect::<Vec<_>>(),
+                    Value::Null => Vec::new(),
+                    v => vec![v],
+                }),
+        );
+    }
+    let created = diff
+        .and_then(|d| d.change_type.as_deref())
+        .is_none_or(|t| t == "CREATE");
+    if !created {
+        return Box::new(std::iter::empty());
+    }
+    let key = prefix.trim_start_matches("Configuration.");
+    let mut chars = key.chars();
+    let camel: String = match chars.next() {
+        Some(c) => c.to_ascii_lowercase().to_string() + chars.as_str(),
+        None => String::new(),
+    };
+    Box::new(
+        change
+            .configuration_item
+            .configuration
+            .get(camel)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten(),
+    )
+}
+
+/// True for an IP permission open to the world on an admin port.
+pub fn world_open_admin_port(perm: &Value) -> bool {
+    let protocol = perm.get("ipProtocol").and_then(Value::as_str).unwrap_or("");
+    let all = protocol == "-1" || protocol.eq_ignore_ascii_case("all");
+    if !(all || protocol == "tcp" || protocol == "6") {
+        return false;
+    }
+    let from = perm.get("fromPort").and_then(Value::as_i64);
+    let to = perm.get("toPort").and_then(Value::as_i64);
+    let covers = |port: i64| match (from, to) {
+        _ if all => true,
+        (Some(f), Some(t)) => (f..=t).contains(&port) || (f == -1 && t == -1),
+        _ => false,
+    };
+    if !ADMIN_PORTS.iter().any(|p| covers(*p)) {
+        return false;
+    }
+    let world = |s: &str| s == "0.0.0.0/0" || s == "::/0";
+    let str_list = |key: &str| -> bool {
+        perm.get(key)
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().filter_map(Value::as_str).any(world))
+    };
+    let obj_list = |key: &str, field: &str| -> bool {
+        perm.get(key).and_then(Value::as_array).is_some_and(|a| {
+            a.iter()
+                .filter_map(|r| r.get(field).and_then(Value::as_str))
+                .any(world)
+        })
+    };
+    str_list("ipRanges")
+        || str_list("ipv6Ranges")
+        || obj_list("ipv4Ranges", "cidrIp")
+        || obj_list("ipv6Ranges", "cidrIpv6")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn world_open_admin_ports_are_flagged() {
+        let open22 = json!({"ipProtocol":"tcp","fromPort":22,"toPort":22,"ipv4Ranges":[{"cidrIp":"0.0.0.0/0"}]});
+        let open_v6 = json!({"ipProtocol":"tcp","fromPort":3389,"toPort":3389,"ipv6Ranges":[{"cidrIpv6":"::/0"}]});
+        let range = json!({"ipProtocol":"tcp","fromPort":0,"toPort":1024,"ipRanges":["0.0.0.0/0"]});
+        let all = json!({"ipProtocol":"-1","ipRanges":["0.0.0.0/0"]});
+        let https =
+            json!({"ipProtocol":"tcp","fromPort":443,"toPort":443,"ipRanges":["0.0.0.0/0"]});
+        let office =
+            json!({"ipProtocol":"tcp","fromPort":22,"toPort":22,"ipRanges":["198.51.100.0/24"]});
+        let udp = json!({"ipProtocol":"udp","fromPort":22,"toPort":22,"ipRanges":["0.0.0.0/0"]});
+        assert!(world_open_admin_port(&open22));
+        assert!(world_open_admin_port(&open_v6));
+        assert!(world_open_admin_port(&range));
+        assert!(world_open_admin_port(&all));
+        assert!(!world_open_admin_port(&https));
+        assert!(!world_open_admin_port(&office));
+        assert!(!world_open_admin_port(&udp));
+    }
+}

@@ -1,0 +1,426 @@
+//! The pure decision engine: `(event, rules, settings) -> Plan`. No I/O, no clock.
+
+pub mod facts;
+pub mod rules;
+pub mod severity;
+
+use serde::Serialize;
+
+pub use facts::{Principal, Signal};
+pub use rules::{Match, Rule, RuleError, RuleMode, RuleSet, SeveritySpec, Subject};
+pub use severity::{Band, Severity};
+
+use crate::action::Action;
+use crate::event::{
+    DT_CLOUDTRAIL_CALL, DT_CONFIG_COMPLIANCE_CHANGE, DT_CONFIG_ITEM_CHANGE, DT_CONSOLE_SIGN_IN,
+    DT_GUARDDUTY_FINDING, Event, EventKind,
+};
+use crate::settings::Settings;
+
+/// Which function handles an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Handler {
+    Guardduty,
+    Cloudtrail,
+    Config,
+    Unhandled,
+}
+
+impl Handler {
+    /// The function that handles a detail-type.
+    pub fn for_detail_type(detail_type: &str) -> Handler {
+        match detail_type {
+            DT_GUARDDUTY_FINDING => Handler::Guardduty,
+            DT_CLOUDTRAIL_CALL | DT_CONSOLE_SIGN_IN => Handler::Cloudtrail,
+            DT_CONFIG_ITEM_CHANGE | DT_CONFIG_COMPLIANCE_CHANGE => Handler::Config,
+            _ => Handler::Unhandled,
+        }
+    }
+
+    /// The detail-types this function handles.
+    pub fn detail_types(self) -> &'static [&'static str] {
+        match self {
+            Handler::Guardduty => &[DT_GUARDDUTY_FINDING],
+            Handler::Cloudtrail => &[DT_CLOUDTRAIL_CALL, DT_CONSOLE_SIGN_IN],
+            Handler::Config => &[DT_CONFIG_ITEM_CHANGE, DT_CONFIG_COMPLIANCE_CHANGE],
+            Handler::Unhandled => &[],
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Handler::Guardduty => "guardduty",
+            Handler::Cloudtrail => "cloudtrail",
+            Handler::Config => "config",
+            Handler::Unhandled => "unhandled",
+        }
+    }
+}
+
+/// What mamoru does with an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Disposition {
+    /// At least one action runs (or, in dry-run, would run).
+    Remediate,
+    /// Notify only.
+    Notify,
+    /// Nothing to do: no notification, no action.
+    Ignore,
+    /// The event could not be parsed (CLI reports only; functions return an error).
+    Error,
+}
+
+/// A planned action and the rule that asked for it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Planned {
+    #[serde(flatten)]
+    pub action: Action,
+    pub rule_id: String,
+    /// From a rule in shadow mode: reported as "would have", never executed.
+    pub shadow: bool,
+}
+
+/// An action a rule asked for that mamoru will not take, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Withheld {
+    pub action: String,
+    pub rule_id: String,
+    pub reason: String,
+}
+
+/// The decision for one event: what it means and what to do. Data only.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    pub event_id: String,
+    pub handler: Handler,
+    pub event_kind: String,
+    pub detail_type: String,
+    pub source: String,
+    pub account: String,
+    pub region: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    pub disposition: Disposition,
+    pub severity: Severity,
+    /// A short headline: what happened.
+    pub title: String,
+    /// Why this disposition, in a sentence or two.
+    pub reason: String,
+    pub rule_ids: Vec<String>,
+    pub actions: Vec<Planned>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub withheld: Vec<Withheld>,
+    /// Whether a notification goes out.
+    pub notify: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal: Option<Principal>,
+    /// The resource the event is about (trail, key, detector, group…), for people.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub runbook: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signals: Vec<Signal>,
+}
+
+impl Plan {
+    fn base(event: &Event, handler: Handler) -> Plan {
+        Plan {
+            event_id: event.id.clone(),
+            handler,
+            event_kind: event.kind_name(),
+            detail_type: event.detail_type.clone(),
+            source: event.source.clone(),
+            account: event.account.clone(),
+            region: event.region.clone(),
+            time: event.time.clone(),
+            disposition: Disposition::Ignore,
+            severity: Severity::default(),
+            title: String::new(),
+            reason: String::new(),
+            rule_ids: Vec::new(),
+            actions: Vec::new(),
+            withheld: Vec::new(),
+            notify: false,
+            principal: None,
+            resource: resource_of(event),
+            runbook: Vec::new(),
+            signals: Vec::new(),
+        }
+    }
+
+    fn ignore(mut self, reason: impl Into<String>) -> Plan {
+        self.disposition = Disposition::Ignore;
+        self.notify = false;
+        self.reason = reason.into();
+        self
+    }
+}
+
+/// The resource an event is about, for people.
+fn resource_of(event: &Event) -> Option<String> {
+    match &event.kind {
+        EventKind::GuardDutyFinding(f) => {
+            let r = &f.resource;
+            if let Some(k) = &r.access_key_details {
+                let user = k.user_name.as_deref().unwrap_or("?");
+                return Some(match k.access_key_id.as_deref() {
+                    Some(key) => format!(
+                        "{} {user}, access key {key}",
+                        k.user_type.as_deref().unwrap_or("principal")
+                    ),
+                    None => format!("{} {user}", k.user_type.as_deref().unwrap_or("principal")),
+                });
+            }
+            if let Some(i) = r
+                .instance_details
+                .as_ref()
+                .and_then(|i| i.instance_id.as_deref())
+            {
+                return Some(format!("EC2 instance {i}"));
+            }
+            if let Some(b) = r.s3_bucket_details.first().and_then(|b| b.name.as_deref()) {
+                return Some(format!("S3 bucket {b}"));
+            }
+            Some(r.resource_type.clone())
+        }
+        EventKind::CloudTrailCall(c) => {
+            let p = &c.request_parameters;
+            [
+                "name",
+                "trailName",
+                "detectorId",
+                "configurationRecorderName",
+                "deliveryChannelName",
+                "userName",
+                "groupId",
+            ]
+            .iter()
+            .find_map(|k| {
+                p.get(*k)
+                    .and_then(|v| v.as_str())
+                    .map(|v| format!("{k} {v}"))
+            })
+        }
+        EventKind::ConsoleSignIn(_) => Some("AWS Management Console".to_string()),
+        EventKind::ConfigItemChange(c) => {
+            let ci = &c.configuration_item;
+            let name = ci
+                .resource_name
+                .as_deref()
+                .or(ci.resource_id.as_deref())
+                .unwrap_or("?");
+            Some(format!("{} {name}", ci.resource_type))
+        }
+        EventKind::ConfigComplianceChange(c) => Some(format!(
+            "{} {}",
+            c.evaluated_resource_type().unwrap_or("resource"),
+            c.evaluated_resource_id().unwrap_or("?")
+        )),
+        EventKind::Unhandled => None,
+    }
+}
+
+/// Decides what an event means and what to do about it.
+///
+/// `handler` is the function deciding: an event of a detail-type it does not handle is
+/// `unhandled` and ignored. Pass `None` to route by detail-type (the CLI does).
+pub fn decide(
+    event: &Event,
+    handler: Option<Handler>,
+    rules: &RuleSet,
+    settings: &Settings,
+) -> Plan {
+    let routed = Handler::for_detail_type(&event.detail_type);
+    let handler = match handler {
+        Some(h) if h == routed => h,
+        Some(h) => {
+            return Plan::base(event, Handler::Unhandled).ignore(format!(
+                "detail-type `{}` is not handled by the {} function",
+                event.detail_type,
+                h.name()
+            ));
+        }
+        None => routed,
+    };
+    let mut plan = Plan::base(event, handler);
+    if handler == Handler::Unhandled || matches!(event.kind, EventKind::Unhandled) {
+        return plan.ignore(format!(
+            "detail-type `{}` is not handled",
+            event.detail_type
+        ));
+    }
+
+    let subject = Subject::new(event);
+    plan.principal = subject.principal.clone();
+    plan.signals = subject.signals.clone();
+
+    // Guards no rule can lift.
+    if let Some(role) = self_role(event, settings) {
+        return plan.ignore(format!("the call was made by mamoru itself ({role})"));
+    }
+    let finding = match &event.kind {
+        EventKind::GuardDutyFinding(f) => Some(f.as_ref()),
+        _ => None,
+    };
+    if finding.is_some_and(|f| f.service.archived) {
+        return plan.ignore("the finding is archived");
+    }
+
+    // Rules.
+    let mut severity: Option<Severity> = None;
+    let mut floor: Option<Band> = None;
+    let mut titles = Vec::new();
+    let mut excepted = Vec::new();
+    for rule in rules.rules() {
+        match rule.matches(&subject) {
+            Match::No => continue,
+            Match::Excepted => {
+                excepted.push(rule.id.clone());
+                continue;
+            }
+            Match::Yes => {}
+        }
+        plan.rule_ids.push(rule.id.clone());
+        plan.notify |= rule.notify;
+        let s = match rule.severity {
+            SeveritySpec::FromEvent => rules::event_severity(event),
+            SeveritySpec::Fixed(s) => s,
+        };
+        severity = Some(severity.map_or(s, |cur| cur.max(s)));
+        if let Some(f) = rule.severity_floor {
+            floor = Some(floor.map_or(f, |cur| cur.max(f)));
+        }
+        if let Some(t) = &rule.title {
+            titles.push((s.score, t.clone()));
+        }
+        if let Some(r) = &rule.runbook {
+            if !plan.runbook.contains(r) {
+                plan.runbook.push(r.clone());
+            }
+        }
+        for kind in &rule.actions {
+            match kind.bind(event) {
+                Ok(action) => {
+                    let shadow = rule.mode == RuleMode::Shadow;
+                    match plan.actions.iter_mut().find(|p| p.action == action) {
+                        // The same action from several rules runs once; enforce beats shadow.
+                        Some(existing) => existing.shadow &= shadow,
+                        None => plan.actions.push(Planned {
+                            action,
+                            rule_id: rule.id.clone(),
+                            shadow,
+                        }),
+                    }
+                }
+                Err(why) => plan.withheld.push(Withheld {
+                    action: kind.name().to_string(),
+                    rule_id: rule.id.clone(),
+                    reason: why,
+                }),
+            }
+        }
+    }
+    if plan.rule_ids.is_empty() {
+        let reason = if excepted.is_empty() {
+            "no rule matched".to_string()
+        } else {
+            format!("an exception applies (rules {})", excepted.join(", "))
+        };
+        return plan.ignore(reason);
+    }
+    let mut sev = severity.unwrap_or_default();
+    if let Some(f) = floor {
+        sev = sev.at_least(f);
+    }
+    // The most severe rule's title names the event; ties go to the most specific (latest) rule.
+    titles.sort_by(|a, b| a.0.total_cmp(&b.0));
+    plan.title = titles
+        .pop()
+        .map(|t| t.1)
+        .unwrap_or_else(|| event.kind_name());
+    let mut reasons = vec![format!("matched {}", plan.rule_ids.join(", "))];
+
+    // Guards that withhold remediation but keep the notification.
+    let withhold = withhold_reason(event, &subject, finding, settings);
+    if finding.is_some_and(|f| f.is_sample()) {
+        sev = Severity::from_band(Band::Info);
+        plan.title = format!("Sample finding: {}", plan.title);
+    }
+    if let Some(why) = withhold {
+        for p in plan.actions.drain(..) {
+            plan.withheld.push(Withheld {
+                action: p.action.kind.name().to_string(),
+                rule_id: p.rule_id,
+                reason: why.clone(),
+            });
+        }
+        reasons.push(format!("remediation withheld: {why}"));
+    }
+    plan.severity = sev;
+    plan.disposition = if plan.actions.iter().any(|a| !a.shadow) {
+        Disposition::Remediate
+    } else if plan.notify {
+        Disposition::Notify
+    } else {
+        Disposition::Ignore
+    };
+    if plan.actions.iter().any(|a| a.shadow) {
+        reasons.push("shadow-mode actions are reported, not executed".to_string());
+    }
+    plan.reason = reasons.join("; ");
+    plan
+}
+
+/// The role ARN, when the event was made by mamoru itself.
+fn self_role<'s>(event: &Event, settings: &'s Settings) -> Option<&'s str> {
+    let call = event.cloudtrail()?;
+    let issuer = call
+        .user_identity
+        .session_context
+        .session_issuer
+        .arn
+        .as_deref()?;
+    settings
+        .self_role_arns
+        .iter()
+        .find(|r| crate::settings::same_role(r, issuer))
+        .map(String::as_str)
+}
+
+fn withhold_reason(
+    event: &Event,
+    subject: &Subject<'_>,
+    finding: Option<&crate::event::Finding>,
+    settings: &Settings,
+) -> Option<String> {
+    if let Some(f) = finding {
+        if f.is_sample() {
+            return Some("this is a sample finding".to_string());
+        }
+        if f.severity < settings.min_remediation_severity {
+            return Some(format!(
+                "severity {:.1} is below MAMORU_MIN_REMEDIATION_SEVERITY {:.1}",
+                f.severity, settings.min_remediation_severity
+            ));
+        }
+    }
+    if let Some(call) = event.cloudtrail() {
+        if !call.succeeded() {
+            return Some(format!(
+                "the call failed ({}): nothing changed",
+                call.error_code.as_deref().unwrap_or("error")
+            ));
+        }
+    }
+    if let Some(p) = &subject.principal {
+        if let Some(arn) = p.arns().find(|a| settings.is_protected(a)) {
+            return Some(format!(
+                "principal {arn} is protected (MAMORU_PROTECTED_PRINCIPALS)"
+            ));
+        }
+    }
+    None
+}

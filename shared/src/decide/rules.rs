@@ -1,0 +1,1023 @@
+//! Response rules as data: a TOML format, its validation, and matching.
+//!
+//! The built-in playbook (`shared/rules/builtin.toml`) is written in this format and compiled
+//! into every binary; deployments add or override rules by id with files of their own.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::Path;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use toml::Spanned;
+use wildmatch::WildMatch;
+
+use super::facts::{Principal, Signal};
+use super::severity::{Band, Severity};
+use crate::action::ActionKind;
+use crate::event::{Event, EventKind};
+
+/// The built-in playbook, compiled into the binaries.
+pub const BUILTIN_RULES: &str = include_str!("../../rules/builtin.toml");
+pub const BUILTIN_NAME: &str = "builtin.toml";
+
+/// A rule file problem, with the file and line it is on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}: {message}")]
+pub struct RuleError {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+/// Whether a rule's actions run (`enforce`) or are only reported as "would have" (`shadow`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleMode {
+    #[default]
+    Enforce,
+    Shadow,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The file format (deserialized as written, then compiled).
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    #[serde(default)]
+    rule: Vec<Spanned<RuleDef>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleDef {
+    id: String,
+    description: String,
+    #[serde(default)]
+    mode: RuleMode,
+    #[serde(rename = "match")]
+    matcher: MatchDef,
+    #[serde(default)]
+    response: ResponseDef,
+    #[serde(default)]
+    exceptions: ExceptionsDef,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MatchDef {
+    #[serde(default)]
+    source: Vec<String>,
+    #[serde(default)]
+    detail_type: Vec<String>,
+    #[serde(default)]
+    finding_type: Vec<String>,
+    #[serde(default)]
+    event_source: Vec<String>,
+    #[serde(default)]
+    event_name: Vec<String>,
+    #[serde(default)]
+    severity: Option<RangeDef>,
+    #[serde(default)]
+    principal_type: Vec<String>,
+    #[serde(default)]
+    principal_arn: Vec<String>,
+    #[serde(default)]
+    account: Vec<String>,
+    #[serde(default)]
+    region: Vec<String>,
+    #[serde(default)]
+    call: Option<CallOutcome>,
+    #[serde(default)]
+    signal: Vec<String>,
+    #[serde(default)]
+    field: Vec<FieldDef>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RangeDef {
+    #[serde(default)]
+    min: Option<f64>,
+    #[serde(default)]
+    max: Option<f64>,
+}
+
+/// Whether the CloudTrail call behind the event succeeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CallOutcome {
+    Succeeded,
+    Failed,
+    Any,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FieldDef {
+    path: String,
+    #[serde(default)]
+    equals: Option<toml::Value>,
+    #[serde(default)]
+    one_of: Option<Vec<toml::Value>>,
+    #[serde(default)]
+    prefix: Option<String>,
+    #[serde(default)]
+    glob: Option<String>,
+    #[serde(default)]
+    cidr: Option<String>,
+    #[serde(default)]
+    exists: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResponseDef {
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    severity: Option<SeverityDef>,
+    #[serde(default)]
+    severity_floor: Option<String>,
+    #[serde(default = "yes")]
+    notify: bool,
+    #[serde(default)]
+    actions: Vec<ActionDef>,
+    #[serde(default)]
+    runbook: Option<String>,
+}
+
+impl Default for ResponseDef {
+    fn default() -> Self {
+        ResponseDef {
+            title: None,
+            severity: None,
+            severity_floor: None,
+            notify: true,
+            actions: Vec::new(),
+            runbook: None,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum SeverityDef {
+    Score(f64),
+    Band(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActionDef {
+    action: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExceptionsDef {
+    #[serde(default)]
+    principals: Vec<String>,
+    #[serde(default)]
+    accounts: Vec<String>,
+    #[serde(default)]
+    source_ips: Vec<String>,
+    #[serde(default)]
+    resource_tags: BTreeMap<String, String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compiled rules.
+
+/// A glob pattern (`*` and `?`), compiled once.
+#[derive(Clone)]
+pub struct Glob {
+    text: String,
+    pattern: WildMatch,
+}
+
+impl Glob {
+    pub fn new(text: &str) -> Glob {
+        Glob {
+            text: text.to_string(),
+            pattern: WildMatch::new(text),
+        }
+    }
+
+    pub fn matches(&self, s: &str) -> bool {
+        self.pattern.matches(s)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl fmt::Debug for Glob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.text)
+    }
+}
+
+fn any_glob(globs: &[Glob], s: &str) -> bool {
+    globs.iter().any(|g| g.matches(s))
+}
+
+#[derive(Debug, Clone)]
+enum FieldOp {
+    Equals(Value),
+    OneOf(Vec<Value>),
+    Prefix(String),
+    Glob(Glob),
+    Cidr(IpNet),
+    Exists(bool),
+}
+
+#[derive(Debug, Clone)]
+struct FieldCond {
+    path: Vec<String>,
+    op: FieldOp,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Matcher {
+    source: Vec<String>,
+    detail_type: Vec<String>,
+    finding_type: Vec<Glob>,
+    event_source: Vec<String>,
+    event_name: Vec<String>,
+    severity_min: Option<f64>,
+    severity_max: Option<f64>,
+    principal_type: Vec<String>,
+    principal_arn: Vec<Glob>,
+    account: Vec<String>,
+    region: Vec<String>,
+    call: Option<CallOutcome>,
+    signal: Vec<Signal>,
+    field: Vec<FieldCond>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Exceptions {
+    principals: Vec<Glob>,
+    accounts: Vec<String>,
+    source_ips: Vec<IpNet>,
+    resource_tags: BTreeMap<String, String>,
+}
+
+/// How a rule sets the severity.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SeveritySpec {
+    /// Keep the event's own severity (a finding's score; Medium for other events).
+    FromEvent,
+    Fixed(Severity),
+}
+
+/// One compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub description: String,
+    pub mode: RuleMode,
+    pub title: Option<String>,
+    pub severity: SeveritySpec,
+    pub severity_floor: Option<Band>,
+    pub notify: bool,
+    pub actions: Vec<ActionKind>,
+    pub runbook: Option<String>,
+    /// Where the rule was defined: `file:line`.
+    pub origin: String,
+    matcher: Matcher,
+    exceptions: Exceptions,
+}
+
+/// The result of matching one rule against an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Match {
+    No,
+    Yes,
+    /// The rule matched, but one of its exceptions applies: the exception wins.
+    Excepted,
+}
+
+/// An ordered set of rules with unique ids.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+}
+
+impl RuleSet {
+    /// The built-in playbook.
+    pub fn builtin() -> Result<RuleSet, Vec<RuleError>> {
+        let mut set = RuleSet::default();
+        set.add_source(BUILTIN_NAME, BUILTIN_RULES, false)?;
+        Ok(set)
+    }
+
+    /// The built-in playbook plus rule files (or directories of `*.toml`). A rule whose id is
+    /// already defined replaces it: that is how a deployment overrides a built-in rule.
+    pub fn builtin_with(paths: &[impl AsRef<Path>]) -> Result<RuleSet, Vec<RuleError>> {
+        let mut set = RuleSet::builtin()?;
+        let mut errors = Vec::new();
+        for file in expand_paths(paths, &mut errors) {
+            match std::fs::read_to_string(&file) {
+                Ok(text) => {
+                    if let Err(e) = set.add_source(&file.display().to_string(), &text, true) {
+                        errors.extend(e);
+                    }
+                }
+                Err(e) => errors.push(RuleError {
+                    file: file.display().to_string(),
+                    line: 0,
+                    message: format!("cannot read: {e}"),
+                }),
+            }
+        }
+        if errors.is_empty() {
+            Ok(set)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Parses and adds one rule file. With `override_ids`, a rule reusing an id replaces the
+    /// earlier one; duplicate ids within one file are always an error.
+    pub fn add_source(
+        &mut self,
+        file: &str,
+        text: &str,
+        override_ids: bool,
+    ) -> Result<(), Vec<RuleError>> {
+        let parsed: RuleFile = toml::from_str(text).map_err(|e| {
+            vec![RuleError {
+                file: file.to_string(),
+                line: e.span().map(|s| line_of(text, s.start)).unwrap_or(0),
+                message: e.message().trim().to_string(),
+            }]
+        })?;
+        let mut errors = Vec::new();
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        let mut compiled = Vec::new();
+        for spanned in parsed.rule {
+            let line = line_of(text, spanned.span().start);
+            let def = spanned.into_inner();
+            if let Some(first) = seen.get(&def.id) {
+                errors.push(RuleError {
+                    file: file.to_string(),
+                    line,
+                    message: format!(
+                        "duplicate rule id `{}` (first defined on line {first})",
+                        def.id
+                    ),
+                });
+                continue;
+            }
+            seen.insert(def.id.clone(), line);
+            match compile(def, &format!("{file}:{line}")) {
+                Ok(rule) => compiled.push(rule),
+                Err(messages) => errors.extend(messages.into_iter().map(|message| RuleError {
+                    file: file.to_string(),
+                    line,
+                    message,
+                })),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        for rule in compiled {
+            match self.rules.iter().position(|r| r.id == rule.id) {
+                Some(i) if override_ids => self.rules[i] = rule,
+                Some(i) => {
+                    return Err(vec![RuleError {
+                        file: file.to_string(),
+                        line: rule
+                            .origin
+                            .rsplit(':')
+                            .next()
+                            .and_then(|l| l.parse().ok())
+                            .unwrap_or(0),
+                        message: format!(
+                            "duplicate rule id `{}` (already defined at {})",
+                            rule.id, self.rules[i].origin
+                        ),
+                    }]);
+                }
+                None => self.rules.push(rule),
+            }
+        }
+        Ok(())
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// Every action kind any rule can take.
+    pub fn action_kinds(&self) -> Vec<ActionKind> {
+        let mut kinds: Vec<ActionKind> =
+            self.rules.iter().flat_map(|r| r.actions.clone()).collect();
+        kinds.sort();
+        kinds.dedup();
+        kinds
+    }
+}
+
+/// Rule files named by the paths: files as given, directories expanded to their `*.toml`.
+pub fn expand_paths(
+    paths: &[impl AsRef<Path>],
+    errors: &mut Vec<RuleError>,
+) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for path in paths {
+        let path = path.as_ref();
+        if path.is_dir() {
+            match std::fs::read_dir(path) {
+                Ok(entries) => {
+                    let mut found: Vec<_> = entries
+                        .filter_map(Result::ok)
+                        .map(|e| e.path())
+                        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                        .collect();
+                    found.sort();
+                    files.extend(found);
+                }
+                Err(e) => errors.push(RuleError {
+                    file: path.display().to_string(),
+                    line: 0,
+                    message: format!("cannot read directory: {e}"),
+                }),
+            }
+        } else {
+            files.push(path.to_path_buf());
+        }
+    }
+    files
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+fn toml_to_json(v: &toml::Value) -> Value {
+    match v {
+        toml::Value::String(s) => Value::String(s.clone()),
+        toml::Value::Integer(i) => Value::from(*i),
+        toml::Value::Float(f) => {
+            serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number)
+        }
+        toml::Value::Boolean(b) => Value::Bool(*b),
+        toml::Value::Datetime(d) => Value::String(d.to_string()),
+        toml::Value::Array(a) => Value::Array(a.iter().map(toml_to_json).collect()),
+        toml::Value::Table(t) => Value::Object(
+            t.iter()
+                .map(|(k, v)| (k.clone(), toml_to_json(v)))
+                .collect(),
+        ),
+    }
+}
+
+const ENVELOPE_FIELDS: [&str; 7] = [
+    "id",
+    "source",
+    "detail-type",
+    "account",
+    "region",
+    "time",
+    "resources",
+];
+
+fn compile_path(path: &str) -> Result<Vec<String>, String> {
+    let parts: Vec<String> = path.split('.').map(str::to_string).collect();
+    if parts.iter().any(String::is_empty) {
+        return Err(format!("bad field path `{path}`: empty segment"));
+    }
+    match parts.first().map(String::as_str) {
+        Some("detail") => Ok(parts),
+        Some(first) if ENVELOPE_FIELDS.contains(&first) => Ok(parts),
+        _ => Err(format!(
+            "bad field path `{path}`: it must start with `detail.` or name an envelope field ({})",
+            ENVELOPE_FIELDS.join(", ")
+        )),
+    }
+}
+
+fn check_glob(pattern: &str, what: &str, errors: &mut Vec<String>) -> Glob {
+    if pattern.is_empty() {
+        errors.push(format!("bad pattern in {what}: empty pattern"));
+    } else if pattern.contains("**") {
+        errors.push(format!(
+            "bad pattern `{pattern}` in {what}: `**` is not supported, `*` already matches any characters"
+        ));
+    }
+    Glob::new(pattern)
+}
+
+fn compile(def: RuleDef, origin: &str) -> Result<Rule, Vec<String>> {
+    let mut errors = Vec::new();
+    let id_ok = !def.id.is_empty()
+        && def
+            .id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !id_ok {
+        errors.push(format!(
+            "bad rule id `{}`: use letters, digits, `-` and `_`",
+            def.id
+        ));
+    }
+    let m = def.matcher;
+    let mut field = Vec::new();
+    for f in m.field {
+        let path = match compile_path(&f.path) {
+            Ok(p) => p,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        let mut ops = Vec::new();
+        if let Some(v) = &f.equals {
+            ops.push(FieldOp::Equals(toml_to_json(v)));
+        }
+        if let Some(vs) = &f.one_of {
+            ops.push(FieldOp::OneOf(vs.iter().map(toml_to_json).collect()));
+        }
+        if let Some(p) = f.prefix {
+            ops.push(FieldOp::Prefix(p));
+        }
+        if let Some(g) = f.glob {
+            ops.push(FieldOp::Glob(check_glob(
+                &g,
+                &format!("field `{}`", f.path),
+                &mut errors,
+            )));
+        }
+        if let Some(c) = f.cidr {
+            match c.parse::<IpNet>() {
+                Ok(net) => ops.push(FieldOp::Cidr(net)),
+                Err(_) => errors.push(format!("bad CIDR `{c}` in field `{}`", f.path)),
+            }
+        }
+        if let Some(e) = f.exists {
+            ops.push(FieldOp::Exists(e));
+        }
+        if ops.len() != 1 {
+            errors.push(format!(
+                "field `{}` needs exactly one of equals, one_of, prefix, glob, cidr, exists (found {})",
+                f.path,
+                ops.len()
+            ));
+            continue;
+        }
+        field.extend(ops.into_iter().map(|op| FieldCond {
+            path: path.clone(),
+            op,
+        }));
+    }
+    let mut signal = Vec::new();
+    for s in &m.signal {
+        match Signal::parse(s) {
+            Some(sig) => signal.push(sig),
+            None => errors.push(format!(
+                "unknown signal `{s}` (known: {})",
+                Signal::ALL.map(Signal::name).join(", ")
+            )),
+        }
+    }
+    let (severity_min, severity_max) = match &m.severity {
+        Some(r) => (r.min, r.max),
+        None => (None, None),
+    };
+    for v in [severity_min, severity_max].into_iter().flatten() {
+        if !(0.0..=10.0).contains(&v) {
+            errors.push(format!("severity bound {v} is outside 0–10"));
+        }
+    }
+    let finding_type = m
+        .finding_type
+        .iter()
+        .map(|g| check_glob(g, "finding_type", &mut errors))
+        .collect();
+    let principal_arn = m
+        .principal_arn
+        .iter()
+        .map(|g| check_glob(g, "principal_arn", &mut errors))
+        .collect();
+    let matcher = Matcher {
+        source: m.source,
+        detail_type: m.detail_type,
+        finding_type,
+        event_source: m.event_source,
+        event_name: m.event_name,
+        severity_min,
+        severity_max,
+        principal_type: m.principal_type,
+        principal_arn,
+        account: m.account,
+        region: m.region,
+        call: m.call,
+        signal,
+        field,
+    };
+
+    let r = def.response;
+    let severity = match r.severity {
+        None => SeveritySpec::FromEvent,
+        Some(SeverityDef::Score(s)) if (0.0..=10.0).contains(&s) => {
+            SeveritySpec::Fixed(Severity::from_score(s))
+        }
+        Some(SeverityDef::Score(s)) => {
+            errors.push(format!("severity {s} is outside 0–10"));
+            SeveritySpec::FromEvent
+        }
+        Some(SeverityDef::Band(b)) => match b.parse::<Band>() {
+            Ok(band) => SeveritySpec::Fixed(Severity::from_band(band)),
+            Err(e) => {
+                errors.push(e);
+                SeveritySpec::FromEvent
+            }
+        },
+    };
+    let severity_floor = match r.severity_floor.as_deref().map(str::parse::<Band>) {
+        None => None,
+        Some(Ok(b)) => Some(b),
+        Some(Err(e)) => {
+            errors.push(e);
+            None
+        }
+    };
+    let mut actions = Vec::new();
+    for a in &r.actions {
+        match a.action.parse::<ActionKind>() {
+            Ok(kind) => {
+                // The event must be able to supply the action's parameters: the rule has to be
+                // limited to detail-types the action can read them from.
+                let supported = kind.detail_types();
+                if matcher.detail_type.is_empty() {
+                    errors.push(format!(
+                        "action `{kind}` takes its parameters from {} events: restrict match.detail_type to those",
+                        supported.join(" or ")
+                    ));
+                } else if let Some(dt) = matcher
+                    .detail_type
+                    .iter()
+                    .find(|d| !supported.contains(&d.as_str()))
+                {
+                    errors.push(format!(
+                        "action `{kind}` cannot take its parameters from `{dt}` events (it needs {})",
+                        supported.join(" or ")
+                    ));
+                }
+                actions.push(kind);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    let ex = def.exceptions;
+    let mut source_ips = Vec::new();
+    for ip in &ex.source_ips {
+        let parsed = ip
+            .parse::<IpNet>()
+            .or_else(|_| ip.parse::<IpAddr>().map(IpNet::from));
+        match parsed {
+            Ok(net) => source_ips.push(net),
+            Err(_) => errors.push(format!("bad IP or CIDR `{ip}` in exceptions.source_ips")),
+        }
+    }
+    let exceptions = Exceptions {
+        principals: ex
+            .principals
+            .iter()
+            .map(|g| check_glob(g, "exceptions.principals", &mut errors))
+            .collect(),
+        accounts: ex.accounts,
+        source_ips,
+        resource_tags: ex.resource_tags,
+    };
+    if !errors.is_empty() {
+        return Err(errors
+            .into_iter()
+            .map(|e| format!("rule `{}`: {e}", def.id))
+            .collect());
+    }
+    Ok(Rule {
+        id: def.id,
+        description: def.description,
+        mode: def.mode,
+        title: r.title,
+        severity,
+        severity_floor,
+        notify: r.notify,
+        actions,
+        runbook: r.runbook,
+        origin: origin.to_string(),
+        matcher,
+        exceptions,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matching.
+
+/// What the matcher needs from an event, computed once per event.
+pub struct Subject<'a> {
+    pub event: &'a Event,
+    pub principal: Option<Principal>,
+    pub signals: Vec<Signal>,
+}
+
+impl<'a> Subject<'a> {
+    pub fn new(event: &'a Event) -> Subject<'a> {
+        Subject {
+            event,
+            principal: Principal::of(event),
+            signals: super::facts::signals(event),
+        }
+    }
+
+    fn field(&self, path: &[String]) -> Option<Value> {
+        let e = self.event;
+        let (first, rest) = path.split_first()?;
+        let root = match first.as_str() {
+            "detail" => return lookup(e.detail_value(), rest).cloned(),
+            "id" => Value::String(e.id.clone()),
+            "source" => Value::String(e.source.clone()),
+            "detail-type" => Value::String(e.detail_type.clone()),
+            "account" => Value::String(e.account.clone()),
+            "region" => Value::String(e.region.clone()),
+            "time" => e.time.clone().map(Value::String)?,
+            "resources" => Value::Array(e.resources.iter().cloned().map(Value::String).collect()),
+            _ => return None,
+        };
+        lookup(&root, rest).cloned()
+    }
+
+    /// The resource tags the event carries (Config items, GuardDuty instance details).
+    fn tags(&self) -> Vec<(String, String)> {
+        match &self.event.kind {
+            EventKind::ConfigItemChange(c) => match &c.configuration_item.tags {
+                Value::Object(m) => m
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect(),
+                _ => Vec::new(),
+            },
+            EventKind::GuardDutyFinding(_) => self
+                .event
+                .detail_value()
+                .pointer("/resource/instanceDetails/tags")
+                .and_then(Value::as_array)
+                .map(|tags| {
+                    tags.iter()
+                        .filter_map(|t| {
+                            Some((
+                                t.get("key")?.as_str()?.to_string(),
+                                t.get("value")?.as_str()?.to_string(),
+                            ))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn lookup<'v>(root: &'v Value, path: &[String]) -> Option<&'v Value> {
+    let mut cur = root;
+    for seg in path {
+        cur = match cur {
+            Value::Object(m) => m.get(seg)?,
+            Value::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+fn values_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
+}
+
+impl FieldCond {
+    fn holds(&self, subject: &Subject<'_>) -> bool {
+        let value = subject.field(&self.path);
+        let value = match (&self.op, value) {
+            (FieldOp::Exists(want), v) => return v.is_some_and(|v| !v.is_null()) == *want,
+            (_, None) => return false,
+            (_, Some(v)) => v,
+        };
+        // A condition on a list holds when it holds for any element.
+        if let Value::Array(items) = &value {
+            if !matches!(self.op, FieldOp::Equals(Value::Array(_))) {
+                return items.iter().any(|v| self.holds_on(v));
+            }
+        }
+        self.holds_on(&value)
+    }
+
+    fn holds_on(&self, v: &Value) -> bool {
+        match &self.op {
+            FieldOp::Equals(want) => values_equal(v, want),
+            FieldOp::OneOf(wants) => wants.iter().any(|w| values_equal(v, w)),
+            FieldOp::Prefix(p) => v.as_str().is_some_and(|s| s.starts_with(p.as_str())),
+            FieldOp::Glob(g) => v.as_str().is_some_and(|s| g.matches(s)),
+            FieldOp::Cidr(net) => v
+                .as_str()
+                .and_then(|s| s.parse::<IpAddr>().ok())
+                .is_some_and(|ip| net.contains(&ip)),
+            FieldOp::Exists(_) => true,
+        }
+    }
+}
+
+/// The event's own severity: a finding's score, else Medium.
+pub fn event_severity(event: &Event) -> Severity {
+    match &event.kind {
+        EventKind::GuardDutyFinding(f) => Severity::from_score(f.severity),
+        _ => Severity::from_band(Band::Medium),
+    }
+}
+
+fn in_list(list: &[String], value: Option<&str>) -> bool {
+    list.is_empty() || value.is_some_and(|v| list.iter().any(|x| x == v))
+}
+
+impl Rule {
+    pub fn matches(&self, s: &Subject<'_>) -> Match {
+        if !self.matcher.matches(s) {
+            return Match::No;
+        }
+        if self.exceptions.applies(s) {
+            return Match::Excepted;
+        }
+        Match::Yes
+    }
+
+    /// The detail-types this rule is limited to (empty: any).
+    pub fn detail_types(&self) -> &[String] {
+        &self.matcher.detail_type
+    }
+}
+
+impl Matcher {
+    fn matches(&self, s: &Subject<'_>) -> bool {
+        let e = s.event;
+        let ct = e.cloudtrail();
+        let finding = match &e.kind {
+            EventKind::GuardDutyFinding(f) => Some(f),
+            _ => None,
+        };
+        if !in_list(&self.source, Some(&e.source))
+            || !in_list(&self.detail_type, Some(&e.detail_type))
+            || !in_list(&self.account, Some(&e.account))
+            || !in_list(&self.region, Some(&e.region))
+            || !in_list(&self.event_source, ct.map(|c| c.event_source.as_str()))
+            || !in_list(&self.event_name, ct.map(|c| c.event_name.as_str()))
+        {
+            return false;
+        }
+        if !self.finding_type.is_empty()
+            && !finding.is_some_and(|f| any_glob(&self.finding_type, &f.finding_type))
+        {
+            return false;
+        }
+        if self.severity_min.is_some() || self.severity_max.is_some() {
+            let score = event_severity(e).score;
+            if self.severity_min.is_some_and(|m| score < m)
+                || self.severity_max.is_some_and(|m| score > m)
+            {
+                return false;
+            }
+        }
+        let principal = s.principal.as_ref();
+        if !in_list(
+            &self.principal_type,
+            principal.and_then(|p| p.kind.as_deref()),
+        ) {
+            return false;
+        }
+        if !self.principal_arn.is_empty()
+            && !principal.is_some_and(|p| p.arns().any(|a| any_glob(&self.principal_arn, a)))
+        {
+            return false;
+        }
+        match self.call {
+            None | Some(CallOutcome::Any) => {}
+            Some(want) => {
+                let Some(c) = ct else { return false };
+                let ok = c.succeeded();
+                if (want == CallOutcome::Succeeded) != ok {
+                    return false;
+                }
+            }
+        }
+        if !self.signal.is_empty() && !self.signal.iter().any(|sig| s.signals.contains(sig)) {
+            return false;
+        }
+        self.field.iter().all(|f| f.holds(s))
+    }
+}
+
+impl Exceptions {
+    fn applies(&self, s: &Subject<'_>) -> bool {
+        let p = s.principal.as_ref();
+        if !self.principals.is_empty()
+            && p.is_some_and(|p| p.arns().any(|a| any_glob(&self.principals, a)))
+        {
+            return true;
+        }
+        if self.accounts.contains(&s.event.account) {
+            return true;
+        }
+        if !self.source_ips.is_empty() {
+            let ip = p
+                .and_then(|p| p.source_ip.as_deref())
+                .and_then(|ip| ip.parse::<IpAddr>().ok());
+            if ip.is_some_and(|ip| self.source_ips.iter().any(|n| n.contains(&ip))) {
+                return true;
+            }
+        }
+        if !self.resource_tags.is_empty() {
+            let tags = s.tags();
+            if self
+                .resource_tags
+                .iter()
+                .any(|(k, v)| tags.iter().any(|(tk, tv)| tk == k && (v == "*" || tv == v)))
+            {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_rules_compile() {
+        let set = RuleSet::builtin().unwrap();
+        assert!(set.rules().len() >= 10);
+    }
+
+    fn errors(text: &str) -> Vec<RuleError> {
+        RuleSet::default()
+            .add_source("t.toml", text, false)
+            .unwrap_err()
+    }
+
+    #[test]
+    fn unknown_field_is_reported_with_its_line() {
+        let e =
+            errors("[[rule]]\nid = \"a\"\ndescription = \"d\"\n[rule.match]\ncolour = \"red\"\n");
+        assert_eq!(e[0].line, 5, "{e:?}");
+        assert!(e[0].message.contains("colour"), "{e:?}");
+    }
+
+    #[test]
+    fn unknown_action_duplicate_id_bad_pattern_and_unsuppliable_parameter() {
+        let rule = |id: &str, extra: &str| {
+            format!("[[rule]]\nid = \"{id}\"\ndescription = \"d\"\n{extra}\n")
+        };
+        let e = errors(&rule(
+            "a",
+            "[rule.match]\ndetail_type = [\"GuardDuty Finding\"]\n[rule.response]\nactions = [{ action = \"nuke\" }]",
+        ));
+        assert!(e[0].message.contains("unknown action `nuke`"), "{e:?}");
+
+        let e = errors(&(rule("a", "[rule.match]") + &rule("a", "[rule.match]")));
+        assert!(e[0].message.contains("duplicate rule id `a`"), "{e:?}");
+        assert_eq!(e[0].line, 5);
+
+        let e = errors(&rule("a", "[rule.match]\nfinding_type = [\"**\"]"));
+        assert!(e[0].message.contains("bad pattern"), "{e:?}");
+
+        let e = errors(&rule(
+            "a",
+            "[rule.match]\ndetail_type = [\"GuardDuty Finding\"]\n[rule.response]\nactions = [{ action = \"start_logging\" }]",
+        ));
+        assert!(e[0].message.contains("cannot take its parameters"), "{e:?}");
+    }
+}

@@ -1,0 +1,162 @@
+//! GuardDuty finding, schema 2.0, as EventBridge delivers it in `detail` (camelCase).
+//!
+//! Only the members mamoru reads are modelled; everything else is tolerated and ignored.
+
+use serde::{Deserialize, Serialize};
+
+use super::null_as_default;
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    #[serde(default)]
+    pub schema_version: Option<String>,
+    pub account_id: String,
+    pub region: String,
+    #[serde(default)]
+    pub partition: Option<String>,
+    pub id: String,
+    #[serde(default)]
+    pub arn: Option<String>,
+    #[serde(rename = "type")]
+    pub finding_type: String,
+    pub severity: f64,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub updated_at: Option<String>,
+    pub resource: Resource,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub service: Service,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Resource {
+    pub resource_type: String,
+    #[serde(default)]
+    pub access_key_details: Option<AccessKeyDetails>,
+    #[serde(default)]
+    pub instance_details: Option<InstanceDetails>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub s3_bucket_details: Vec<S3BucketDetails>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessKeyDetails {
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    #[serde(default)]
+    pub principal_id: Option<String>,
+    #[serde(default)]
+    pub user_type: Option<String>,
+    #[serde(default)]
+    pub user_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceDetails {
+    #[serde(default)]
+    pub instance_id: Option<String>,
+    #[serde(default)]
+    pub instance_type: Option<String>,
+    #[serde(default)]
+    pub instance_state: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct S3BucketDetails {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Service {
+    #[serde(default)]
+    pub detector_id: Option<String>,
+    #[serde(default)]
+    pub archived: bool,
+    #[serde(default)]
+    pub count: Option<u64>,
+    #[serde(default)]
+    pub resource_role: Option<String>,
+    #[serde(default)]
+    pub event_first_seen: Option<String>,
+    #[serde(default)]
+    pub event_last_seen: Option<String>,
+    #[serde(default)]
+    pub action: Option<serde_json::Value>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub additional_info: AdditionalInfo,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AdditionalInfo {
+    /// GuardDuty sets this on findings made by "Generate sample findings".
+    #[serde(default, deserialize_with = "lenient_bool")]
+    pub sample: bool,
+}
+
+/// `sample` is a JSON boolean in findings, but some exports carry it as the string "true".
+fn lenient_bool<'de, D: serde::Deserializer<'de>>(de: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum B {
+        Bool(bool),
+        Text(String),
+        Null(()),
+    }
+    Ok(match B::deserialize(de)? {
+        B::Bool(b) => b,
+        B::Text(s) => s.eq_ignore_ascii_case("true"),
+        B::Null(()) => false,
+    })
+}
+
+impl Finding {
+    /// True for findings made by GuardDuty's "Generate sample findings".
+    pub fn is_sample(&self) -> bool {
+        if self.service.additional_info.sample {
+            return true;
+        }
+        let generated = |v: &Option<String>| {
+            v.as_deref()
+                .is_some_and(|s| s.starts_with("GeneratedFinding"))
+        };
+        match &self.resource.access_key_details {
+            Some(k) => {
+                generated(&k.access_key_id) || generated(&k.user_name) || generated(&k.user_type)
+            }
+            None => false,
+        }
+    }
+
+    /// The principal's type (`IAMUser`, `AssumedRole`, `Root`, …) when the finding names one.
+    pub fn user_type(&self) -> Option<&str> {
+        self.resource
+            .access_key_details
+            .as_ref()
+            .and_then(|k| k.user_type.as_deref())
+    }
+
+    /// The detector id, from `service.detectorId` or else from the finding ARN.
+    pub fn detector_id(&self) -> Option<&str> {
+        if let Some(id) = self.service.detector_id.as_deref() {
+            return Some(id);
+        }
+        let arn = self.arn.as_deref()?;
+        let rest = arn.split(":detector/").nth(1)?;
+        rest.split('/').next()
+    }
+}

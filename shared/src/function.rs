@@ -1,0 +1,125 @@
+//! What every Lambda function does: build the responder once at start-up, then handle events.
+//! The functions' `main.rs` only choose their handler and call these.
+
+use std::sync::Arc;
+
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::action::Actor;
+use crate::decide::{Handler, RuleSet};
+use crate::notify::Notifier;
+use crate::responder::{HandleError, Responder};
+use crate::settings::{Settings, role_arn_from_caller};
+
+/// Start-up failed: the function cannot run. Names the setting or rule file at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error("invalid setting {0}")]
+    Settings(#[from] crate::settings::SettingsError),
+    #[error("invalid rules: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Rules(Vec<crate::decide::RuleError>),
+}
+
+/// Builds settings, rules and SDK clients, once per container.
+pub async fn init(handler: Handler) -> Result<Responder, InitError> {
+    crate::logging::init_json();
+    let result = build(handler).await;
+    if let Err(e) = &result {
+        tracing::error!(error = %e, function = handler.name(), "start-up failed");
+    }
+    result
+}
+
+async fn build(handler: Handler) -> Result<Responder, InitError> {
+    let mut settings = Settings::from_env()?;
+    let rules = RuleSet::builtin_with(&settings.rules_paths).map_err(InitError::Rules)?;
+    let sdk = crate::aws::load().await;
+    // Loop prevention: the function's own execution role, found once at start-up. If STS cannot
+    // be reached, the roles in MAMORU_SELF_ROLE_ARNS still apply.
+    match aws_sdk_sts::Client::new(&sdk)
+        .get_caller_identity()
+        .send()
+        .await
+    {
+        Ok(id) => {
+            if let Some(arn) = id.arn() {
+                settings.add_self_role(role_arn_from_caller(arn));
+            }
+        }
+        Err(e) => tracing::warn!(
+            error = %aws_smithy_types::error::display::DisplayErrorContext(&e),
+            "could not read the function's own role; only MAMORU_SELF_ROLE_ARNS prevents loops"
+        ),
+    }
+    let actor = Actor::new(&sdk);
+    let notifier = settings
+        .topic_arn
+        .clone()
+        .map(|topic| Notifier::new(&sdk, topic));
+    tracing::info!(
+        function = handler.name(),
+        version = crate::VERSION,
+        mode = %settings.mode,
+        rules = rules.rules().len(),
+        min_remediation_severity = settings.min_remediation_severity,
+        protected_principals = settings.protected_principals.len(),
+        self_roles = ?settings.self_role_arns,
+        "mamoru started"
+    );
+    Ok(Responder::new(
+        Some(handler),
+        settings,
+        rules,
+        Some(Arc::clone(&actor)),
+        notifier,
+    ))
+}
+
+/// The error a function returns: Lambda retries the event, then sends it to the DLQ.
+#[derive(Debug)]
+pub struct FunctionError(pub HandleError);
+
+impl From<FunctionError> for Diagnostic {
+    fn from(e: FunctionError) -> Diagnostic {
+        let error_type = match &e.0 {
+            HandleError::Parse(_) => "mamoru.BadEvent",
+            HandleError::ActionsFailed { .. } => "mamoru.RemediationFailed",
+            HandleError::Notify(..) => "mamoru.NotificationFailed",
+        };
+        Diagnostic {
+            error_type: error_type.to_string(),
+            error_message: crate::redact::text(&e.0.to_string()),
+        }
+    }
+}
+
+/// Handles one invocation. The payload is taken raw so that parsing, and its errors naming the
+/// field, are mamoru's own.
+pub async fn handle(
+    responder: &Responder,
+    event: LambdaEvent<Box<RawValue>>,
+) -> Result<Value, FunctionError> {
+    match responder.handle_json(event.payload.get()).await {
+        Ok(report) => {
+            let mut v = serde_json::json!({
+                "event_id": report.plan.event_id,
+                "handler": report.plan.handler,
+                "disposition": report.plan.disposition,
+                "severity": report.plan.severity.band,
+                "rule_ids": report.plan.rule_ids,
+                "outcomes": report.outcomes.iter().map(|o| serde_json::json!({
+                    "api": o.action.kind.api(),
+                    "status": o.status,
+                    "message": o.message,
+                })).collect::<Vec<_>>(),
+                "reason": report.plan.reason,
+                "version": report.version,
+            });
+            crate::redact::value(&mut v);
+            Ok(v)
+        }
+        Err(e) => Err(FunctionError(e)),
+    }
+}

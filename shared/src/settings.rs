@@ -1,0 +1,313 @@
+//! Configuration, read once from the environment at start-up and validated. A bad setting fails
+//! start-up with a message naming the variable.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::decide::rules::Glob;
+
+pub const ENV_MODE: &str = "MAMORU_MODE";
+pub const ENV_TOPIC_ARN: &str = "MAMORU_TOPIC_ARN";
+pub const ENV_MIN_SEVERITY: &str = "MAMORU_MIN_REMEDIATION_SEVERITY";
+pub const ENV_PROTECTED: &str = "MAMORU_PROTECTED_PRINCIPALS";
+pub const ENV_SELF_ROLES: &str = "MAMORU_SELF_ROLE_ARNS";
+pub const ENV_RULES_PATH: &str = "MAMORU_RULES_PATH";
+
+/// Default for `MAMORU_MIN_REMEDIATION_SEVERITY`.
+pub const DEFAULT_MIN_REMEDIATION_SEVERITY: f64 = 7.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Carry out remediation.
+    Enforce,
+    /// Plan and notify "would have"; mutate nothing.
+    DryRun,
+}
+
+impl FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "enforce" => Ok(Mode::Enforce),
+            "dry-run" => Ok(Mode::DryRun),
+            other => Err(format!(
+                "`{other}` is not a mode: use `enforce` or `dry-run`"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Mode::Enforce => "enforce",
+            Mode::DryRun => "dry-run",
+        })
+    }
+}
+
+/// A setting that is missing or invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct SettingsError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub mode: Mode,
+    pub topic_arn: Option<String>,
+    pub min_remediation_severity: f64,
+    pub protected_principals: Vec<Glob>,
+    pub self_role_arns: Vec<String>,
+    pub rules_paths: Vec<PathBuf>,
+}
+
+impl Default for Settings {
+    /// Safe defaults for local use: dry-run, no topic.
+    fn default() -> Self {
+        Settings {
+            mode: Mode::DryRun,
+            topic_arn: None,
+            min_remediation_severity: DEFAULT_MIN_REMEDIATION_SEVERITY,
+            protected_principals: Vec::new(),
+            self_role_arns: Vec::new(),
+            rules_paths: Vec::new(),
+        }
+    }
+}
+
+fn err(variable: &'static str, message: impl Into<String>) -> SettingsError {
+    SettingsError {
+        variable,
+        message: message.into(),
+    }
+}
+
+fn list(value: Option<String>) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+impl Settings {
+    /// Settings for a Lambda function: `MAMORU_MODE` and `MAMORU_TOPIC_ARN` are required.
+    pub fn from_env() -> Result<Settings, SettingsError> {
+        Settings::from_lookup(|k| std::env::var(k).ok(), true)
+    }
+
+    /// Reads settings through `get`. With `strict`, mode and topic are required.
+    pub fn from_lookup(
+        get: impl Fn(&str) -> Option<String>,
+        strict: bool,
+    ) -> Result<Settings, SettingsError> {
+        let present = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let mode = match present(ENV_MODE) {
+            Some(v) => v.parse().map_err(|m| err(ENV_MODE, m))?,
+            None if strict => return Err(err(ENV_MODE, "not set: use `enforce` or `dry-run`")),
+            None => Mode::DryRun,
+        };
+        let topic_arn = match present(ENV_TOPIC_ARN) {
+            Some(v) => {
+                let v = v.trim().to_string();
+                let parts: Vec<&str> = v.split(':').collect();
+                if parts.len() != 6 || parts[0] != "arn" || parts[2] != "sns" || parts[5].is_empty()
+                {
+                    return Err(err(
+                        ENV_TOPIC_ARN,
+                        format!("`{v}` is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"),
+                    ));
+                }
+                Some(v)
+            }
+            None if strict => return Err(err(ENV_TOPIC_ARN, "not set: the SNS topic to notify")),
+            None => None,
+        };
+        let min_remediation_severity = match present(ENV_MIN_SEVERITY) {
+            Some(v) => {
+                let n: f64 = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| err(ENV_MIN_SEVERITY, format!("`{v}` is not a number")))?;
+                if !(0.0..=10.0).contains(&n) {
+                    return Err(err(ENV_MIN_SEVERITY, format!("{n} is outside 0–10")));
+                }
+                n
+            }
+            None => DEFAULT_MIN_REMEDIATION_SEVERITY,
+        };
+        let mut protected_principals = Vec::new();
+        for p in list(get(ENV_PROTECTED)) {
+            if !p.starts_with("arn:") && p != "*" {
+                return Err(err(
+                    ENV_PROTECTED,
+                    format!(
+                        "`{p}` is not an ARN glob (for example arn:aws:iam::*:role/BreakGlass*)"
+                    ),
+                ));
+            }
+            protected_principals.push(Glob::new(&p));
+        }
+        let self_role_arns = list(get(ENV_SELF_ROLES));
+        if let Some(bad) = self_role_arns.iter().find(|a| !a.starts_with("arn:")) {
+            return Err(err(ENV_SELF_ROLES, format!("`{bad}` is not a role ARN")));
+        }
+        let rules_paths = list(get(ENV_RULES_PATH))
+            .into_iter()
+            .map(PathBuf::from)
+            .collect();
+        Ok(Settings {
+            mode,
+            topic_arn,
+            min_remediation_severity,
+            protected_principals,
+            self_role_arns,
+            rules_paths,
+        })
+    }
+
+    pub fn is_protected(&self, arn: &str) -> bool {
+        self.protected_principals.iter().any(|g| g.matches(arn))
+    }
+
+    /// Adds a role ARN to the set of mamoru's own roles (loop prevention).
+    pub fn add_self_role(&mut self, arn: String) {
+        if !self.self_role_arns.contains(&arn) {
+            self.self_role_arns.push(arn);
+        }
+    }
+}
+
+/// The IAM role ARN behind an STS caller ARN: `arn:aws:sts::A:assumed-role/R/session` becomes
+/// `arn:aws:iam::A:role/R`. Other ARNs are returned unchanged. (CloudTrail's sessionIssuer keeps
+/// the role's path; the STS ARN does not, so matching also compares role names, see
+/// [`same_role`].)
+pub fn role_arn_from_caller(caller: &str) -> String {
+    let parts: Vec<&str> = caller.splitn(6, ':').collect();
+    if parts.len() == 6 && parts[2] == "sts" {
+        if let Some(rest) = parts[5].strip_prefix("assumed-role/") {
+            if let Some(role) = rest.split('/').next() {
+                return format!("arn:{}:iam::{}:role/{role}", parts[1], parts[4]);
+            }
+        }
+    }
+    caller.to_string()
+}
+
+/// True when two IAM role ARNs name the same role. Role names are unique in an account whatever
+/// their path, so `role/service-role/x` and `role/x` of one account are the same role.
+pub fn same_role(a: &str, b: &str) -> bool {
+    fn key(arn: &str) -> Option<(&str, &str)> {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        if parts.len() != 6 || parts[2] != "iam" {
+            return None;
+        }
+        let rest = parts[5].strip_prefix("role/")?;
+        Some((parts[4], rest.rsplit('/').next()?))
+    }
+    a == b || matches!((key(a), key(b)), (Some(x), Some(y)) if x == y)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:mamoru-alerts";
+
+    #[test]
+    fn strict_settings_need_mode_and_topic() {
+        let e = Settings::from_lookup(lookup(&[(ENV_TOPIC_ARN, TOPIC)]), true).unwrap_err();
+        assert_eq!(e.variable, ENV_MODE);
+        let e = Settings::from_lookup(lookup(&[(ENV_MODE, "enforce")]), true).unwrap_err();
+        assert_eq!(e.variable, ENV_TOPIC_ARN);
+        let s = Settings::from_lookup(
+            lookup(&[(ENV_MODE, "enforce"), (ENV_TOPIC_ARN, TOPIC)]),
+            true,
+        )
+        .unwrap();
+        assert_eq!(s.mode, Mode::Enforce);
+        assert_eq!(s.min_remediation_severity, 7.0);
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable() {
+        let base = [(ENV_MODE, "enforce"), (ENV_TOPIC_ARN, TOPIC)];
+        let cases: [(&str, &str); 6] = [
+            (ENV_MODE, "yolo"),
+            (ENV_TOPIC_ARN, "not-an-arn"),
+            (ENV_MIN_SEVERITY, "high"),
+            (ENV_MIN_SEVERITY, "11"),
+            (ENV_PROTECTED, "alice"),
+            (ENV_SELF_ROLES, "role/x"),
+        ];
+        for (var, value) in cases {
+            let mut pairs: Vec<(&str, &str)> =
+                base.iter().filter(|(k, _)| *k != var).copied().collect();
+            pairs.push((var, value));
+            let e = Settings::from_lookup(lookup(&pairs), true).unwrap_err();
+            assert_eq!(e.variable, var, "{value}: {e}");
+        }
+    }
+
+    #[test]
+    fn lists_are_trimmed_and_globs_match() {
+        let s = Settings::from_lookup(
+            lookup(&[(
+                ENV_PROTECTED,
+                " arn:aws:iam::*:role/BreakGlass* , arn:aws:iam::123456789012:user/ci ",
+            )]),
+            false,
+        )
+        .unwrap();
+        assert!(s.is_protected("arn:aws:iam::123456789012:role/BreakGlassAdmin"));
+        assert!(s.is_protected("arn:aws:iam::123456789012:user/ci"));
+        assert!(!s.is_protected("arn:aws:iam::123456789012:user/cia"));
+        assert_eq!(s.mode, Mode::DryRun, "lenient settings default to dry-run");
+    }
+
+    #[test]
+    fn roles_match_whatever_their_path() {
+        assert!(same_role(
+            "arn:aws:iam::123456789012:role/service-role/mamoru-fn",
+            "arn:aws:iam::123456789012:role/mamoru-fn"
+        ));
+        assert!(!same_role(
+            "arn:aws:iam::123456789012:role/mamoru-fn",
+            "arn:aws:iam::210987654321:role/mamoru-fn"
+        ));
+        assert!(!same_role(
+            "arn:aws:iam::123456789012:role/mamoru-fn",
+            "arn:aws:iam::123456789012:role/mamoru-fn2"
+        ));
+    }
+
+    #[test]
+    fn caller_arn_maps_to_role_arn() {
+        assert_eq!(
+            role_arn_from_caller("arn:aws:sts::123456789012:assumed-role/mamoru-fn/mamoru-fn"),
+            "arn:aws:iam::123456789012:role/mamoru-fn"
+        );
+        assert_eq!(
+            role_arn_from_caller("arn:aws:iam::123456789012:user/moto"),
+            "arn:aws:iam::123456789012:user/moto"
+        );
+    }
+}
