@@ -1,1 +1,257 @@
-fn main() {}
+//! `mamoru`: replay events through the pipeline locally.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use mamoru::action::Actor;
+use mamoru::notify::Notifier;
+use mamoru::{HandleError, Mode, Report, Responder, RuleSet, Settings};
+use serde_json::{Value, json};
+
+#[derive(Parser)]
+#[command(name = "mamoru", version = mamoru::VERSION, about = "mamoru: event-driven AWS security responder")]
+struct Cli {
+    /// Log what happens (to stderr).
+    #[arg(short, long, global = true)]
+    verbose: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs events through parse and decide (no AWS access), or with --execute through the
+    /// whole pipeline.
+    Replay {
+        /// Print one JSON object per event.
+        #[arg(long)]
+        json: bool,
+        /// Carry out the plan against AWS (or AWS_ENDPOINT_URL) and notify MAMORU_TOPIC_ARN
+        /// when set. Without it nothing is called.
+        #[arg(long)]
+        execute: bool,
+        /// Extra rule files or directories, added to the built-in playbook.
+        #[arg(long = "rules", value_name = "PATH")]
+        rules: Vec<PathBuf>,
+        /// EventBridge event files (JSON).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Prints, per function, the IAM permissions its rules' actions need (JSON). infra/ must
+    /// grant exactly these, plus logging and publishing.
+    Permissions {
+        /// Extra rule files or directories.
+        #[arg(long = "rules", value_name = "PATH")]
+        rules: Vec<PathBuf>,
+    },
+    /// Prints, per function, the events its rules react to (JSON): detail-types, and for
+    /// CloudTrail the eventSource/eventName pairs. infra/ routes exactly these.
+    Routes {
+        /// Extra rule files or directories.
+        #[arg(long = "rules", value_name = "PATH")]
+        rules: Vec<PathBuf>,
+    },
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    mamoru::logging::init_cli(cli.verbose);
+    mamoru::audit::set_sink(if cli.verbose {
+        mamoru::audit::Sink::Stderr
+    } else {
+        mamoru::audit::Sink::Off
+    });
+    let result = match cli.command {
+        Command::Replay {
+            json,
+            execute,
+            rules,
+            files,
+        } => replay(json, execute, &rules, &files).await,
+        Command::Permissions { rules } => permissions(&rules),
+        Command::Routes { rules } => routes(&rules),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("mamoru: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn load_rules(extra: &[PathBuf], settings: &Settings) -> anyhow::Result<RuleSet> {
+    let mut paths = settings.rules_paths.clone();
+    paths.extend(extra.iter().cloned());
+    RuleSet::builtin_with(&paths).map_err(|errors| {
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!("invalid rules:\n  {}", text.join("\n  "))
+    })
+}
+
+async fn replay(
+    as_json: bool,
+    execute: bool,
+    extra_rules: &[PathBuf],
+    files: &[PathBuf],
+) -> anyhow::Result<ExitCode> {
+    let mut settings = Settings::from_lookup(|k| std::env::var(k).ok(), false)
+        .context("reading MAMORU_* settings")?;
+    let rules = load_rules(extra_rules, &settings)?;
+    let responder = if execute {
+        settings.mode = Mode::Enforce;
+        let sdk = mamoru::aws::load().await;
+        let notifier = settings.topic_arn.clone().map(|t| Notifier::new(&sdk, t));
+        Responder::new(None, settings, rules, Some(Actor::new(&sdk)), notifier)
+    } else {
+        settings.mode = Mode::DryRun;
+        Responder::new(None, settings, rules, None, None)
+    };
+
+    let mut ok = true;
+    for file in files {
+        let name = file.display().to_string();
+        let text = match std::fs::read(file) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e) => {
+                ok = false;
+                emit_error(as_json, &name, None, &format!("cannot read: {e}"));
+                continue;
+            }
+        };
+        match responder.handle_json(&text).await {
+            Ok(report) => emit(as_json, &name, &report, execute),
+            Err(HandleError::Parse(e)) => {
+                ok = false;
+                emit_error(as_json, &name, e.field(), &e.to_string());
+            }
+            Err(e) => {
+                ok = false;
+                if let Some(report) = e.report() {
+                    emit(as_json, &name, report, execute);
+                }
+                eprintln!("{name}: {e}");
+            }
+        }
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn lenient_settings() -> anyhow::Result<Settings> {
+    Settings::from_lookup(|k| std::env::var(k).ok(), false).context("reading MAMORU_* settings")
+}
+
+fn permissions(extra: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let rules = load_rules(extra, &lenient_settings()?)?;
+    let out = mamoru::decide::routing::permissions(&rules);
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn routes(extra: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let rules = load_rules(extra, &lenient_settings()?)?;
+    let out = mamoru::decide::routing::routes(&rules);
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn summary(file: &str, report: &Report, execute: bool) -> Value {
+    let plan = &report.plan;
+    let mut v = json!({
+        "file": file,
+        "event_id": plan.event_id,
+        "handler": plan.handler,
+        "event_kind": plan.event_kind,
+        "disposition": plan.disposition,
+        "severity": plan.severity.band,
+        "severity_score": plan.severity.score,
+        "title": plan.title,
+        "rule_ids": plan.rule_ids,
+        "actions": plan.actions,
+        "withheld": plan.withheld,
+        "notify": plan.notify,
+        "reason": plan.reason,
+    });
+    if execute {
+        v["outcomes"] = serde_json::to_value(&report.outcomes).unwrap_or(Value::Null);
+    }
+    mamoru::redact::value(&mut v);
+    v
+}
+
+fn emit(as_json: bool, file: &str, report: &Report, execute: bool) {
+    let v = summary(file, report, execute);
+    if as_json {
+        println!("{v}");
+        return;
+    }
+    let plan = &report.plan;
+    println!("{file}");
+    println!(
+        "  {} -> {} [{} {:.1}] {}",
+        plan.handler.name(),
+        serde_json::to_value(plan.disposition)
+            .ok()
+            .and_then(|d| d.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        plan.severity.band,
+        plan.severity.score,
+        mamoru::redact::text(&plan.title)
+    );
+    if !plan.rule_ids.is_empty() {
+        println!("  rules: {}", plan.rule_ids.join(", "));
+    }
+    for a in &plan.actions {
+        let params = serde_json::to_string(&a.action.params()).unwrap_or_default();
+        println!(
+            "  {} {} in {}{}: {}",
+            if a.shadow { "shadow" } else { "action" },
+            a.action.kind.api(),
+            a.action.region,
+            if execute { "" } else { " (dry-run)" },
+            mamoru::redact::text(&params)
+        );
+    }
+    for w in &plan.withheld {
+        println!("  withheld {}: {}", w.action, w.reason);
+    }
+    for o in &report.outcomes {
+        if execute {
+            println!(
+                "  outcome {:?}: {}",
+                o.status,
+                mamoru::redact::text(&o.message)
+            );
+        }
+    }
+    println!("  reason: {}", mamoru::redact::text(&plan.reason));
+}
+
+fn emit_error(as_json: bool, file: &str, field: Option<&str>, message: &str) {
+    if as_json {
+        println!(
+            "{}",
+            json!({"file": file, "handler": "unhandled", "disposition": "error", "field": field, "error": message})
+        );
+    } else {
+        println!("{file}\n  error: {message}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+}

@@ -245,7 +245,7 @@ impl Action {
             Target::Detector { detector_id } => json!({"DetectorId": detector_id, "Enable": true}),
             Target::Recorder { name } => json!({ "ConfigurationRecorderName": name }),
             Target::StoppedTrails => {
-                json!({"Name": "each trail with HomeRegion = region and IsLogging = false"})
+                json!({"Name": "each trail seen from the region with IsLogging = false, started in its home region"})
             }
             Target::RegionDetectors => {
                 json!({"DetectorId": "each detector of the region that is not enabled", "Enable": true})

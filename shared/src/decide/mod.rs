@@ -1,6 +1,7 @@
 //! The pure decision engine: `(event, rules, settings) -> Plan`. No I/O, no clock.
 
 pub mod facts;
+pub mod routing;
 pub mod rules;
 pub mod severity;
 

@@ -878,6 +878,16 @@ impl Rule {
     pub fn detail_types(&self) -> &[String] {
         &self.matcher.detail_type
     }
+
+    /// The CloudTrail eventSources this rule is limited to (empty: any).
+    pub fn event_sources(&self) -> &[String] {
+        &self.matcher.event_source
+    }
+
+    /// The CloudTrail eventNames this rule is limited to (empty: any).
+    pub fn event_names(&self) -> &[String] {
+        &self.matcher.event_name
+    }
 }
 
 impl Matcher {

@@ -1,0 +1,67 @@
+//! What infra must route to each function and grant it, derived from the rules: one source of
+//! truth for the EventBridge patterns and the IAM roles (both checked against infra/ by tests).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::{Handler, RuleSet};
+
+/// The IAM permissions each function's actions need, sorted.
+pub fn permissions(rules: &RuleSet) -> BTreeMap<&'static str, BTreeSet<&'static str>> {
+    let mut out: BTreeMap<&'static str, BTreeSet<&'static str>> = BTreeMap::new();
+    for h in [Handler::Guardduty, Handler::Cloudtrail, Handler::Config] {
+        out.insert(h.name(), BTreeSet::new());
+    }
+    for rule in rules.rules() {
+        for dt in rule.detail_types() {
+            let handler = Handler::for_detail_type(dt);
+            if handler == Handler::Unhandled {
+                continue;
+            }
+            let set = out.entry(handler.name()).or_default();
+            for kind in &rule.actions {
+                set.extend(kind.permissions());
+            }
+        }
+    }
+    out
+}
+
+/// The events a function's rules can react to.
+#[derive(Debug, Default, Serialize)]
+pub struct Routes {
+    pub detail_types: BTreeSet<String>,
+    /// For CloudTrail-delivered events: eventSource -> eventNames (`*` when a rule takes any).
+    pub cloudtrail_calls: BTreeMap<String, BTreeSet<String>>,
+}
+
+pub fn routes(rules: &RuleSet) -> BTreeMap<&'static str, Routes> {
+    let mut out: BTreeMap<&'static str, Routes> = BTreeMap::new();
+    for rule in rules.rules() {
+        for dt in rule.detail_types() {
+            let handler = Handler::for_detail_type(dt);
+            if handler == Handler::Unhandled {
+                continue;
+            }
+            let r = out.entry(handler.name()).or_default();
+            r.detail_types.insert(dt.clone());
+            if handler == Handler::Cloudtrail && dt == crate::event::DT_CLOUDTRAIL_CALL {
+                let sources: Vec<String> = if rule.event_sources().is_empty() {
+                    vec!["*".to_string()]
+                } else {
+                    rule.event_sources().to_vec()
+                };
+                for src in sources {
+                    let names = r.cloudtrail_calls.entry(src).or_default();
+                    if rule.event_names().is_empty() {
+                        names.insert("*".to_string());
+                    } else {
+                        names.extend(rule.event_names().iter().cloned());
+                    }
+                }
+            }
+        }
+    }
+    out
+}
