@@ -120,6 +120,10 @@ pub struct Plan {
     /// The resource the event is about (trail, key, detector, group…), for people.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
+    /// What the event says happened, in its own words (a finding's description, a compliance
+    /// transition, the changed properties of a configuration item).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub runbook: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -147,6 +151,7 @@ impl Plan {
             notify: false,
             principal: None,
             resource: resource_of(event),
+            description: description_of(event),
             runbook: Vec::new(),
             signals: Vec::new(),
         }
@@ -158,6 +163,72 @@ impl Plan {
         self.reason = reason.into();
         self
     }
+}
+
+/// What the event says happened, for people.
+fn description_of(event: &Event) -> Option<String> {
+    match &event.kind {
+        EventKind::GuardDutyFinding(f) => f.description.clone().or_else(|| f.title.clone()),
+        EventKind::CloudTrailCall(c) | EventKind::ConsoleSignIn(c) => {
+            let mut s = format!("{} called {}", c.event_source, c.event_name);
+            if let Some(code) = &c.error_code {
+                s.push_str(&format!(" and it failed with {code}"));
+            }
+            Some(s)
+        }
+        EventKind::ConfigComplianceChange(c) => Some(format!(
+            "Config rule {} changed from {} to {} for {} {}",
+            c.config_rule_name,
+            c.old_compliance().unwrap_or("(none)"),
+            c.new_compliance(),
+            c.evaluated_resource_type().unwrap_or("resource"),
+            c.evaluated_resource_id().unwrap_or("?")
+        )),
+        EventKind::ConfigItemChange(c) => {
+            let changed: Vec<&str> = c
+                .configuration_item_diff
+                .iter()
+                .flat_map(|d| d.changed_properties.keys())
+                .map(String::as_str)
+                .take(10)
+                .collect();
+            let kind = c
+                .configuration_item_diff
+                .as_ref()
+                .and_then(|d| d.change_type.as_deref())
+                .unwrap_or("change");
+            Some(if changed.is_empty() {
+                format!("configuration item {kind}")
+            } else {
+                format!("configuration item {kind}: {}", changed.join(", "))
+            })
+        }
+        EventKind::Unhandled => None,
+    }
+}
+
+/// Fills a rule title's placeholders from the event.
+fn fill_title(title: &str, event: &Event) -> String {
+    if !title.contains('{') {
+        return title.to_string();
+    }
+    let finding_type = match &event.kind {
+        EventKind::GuardDutyFinding(f) => f.finding_type.as_str(),
+        _ => "",
+    };
+    let (event_name, event_source) = event
+        .cloudtrail()
+        .map(|c| (c.event_name.as_str(), c.event_source.as_str()))
+        .unwrap_or(("", ""));
+    let config_rule = match &event.kind {
+        EventKind::ConfigComplianceChange(c) => c.config_rule_name.as_str(),
+        _ => "",
+    };
+    title
+        .replace("{finding_type}", finding_type)
+        .replace("{event_name}", event_name)
+        .replace("{event_source}", event_source)
+        .replace("{config_rule}", config_rule)
 }
 
 /// The resource an event is about, for people.
@@ -295,7 +366,7 @@ pub fn decide(
             floor = Some(floor.map_or(f, |cur| cur.max(f)));
         }
         if let Some(t) = &rule.title {
-            titles.push((s.score, t.clone()));
+            titles.push((s.score, fill_title(t, event)));
         }
         if let Some(r) = &rule.runbook {
             if !plan.runbook.contains(r) {

@@ -90,18 +90,39 @@ fn outcome_word(report: &Report) -> Option<String> {
     None
 }
 
+/// The Subject: severity, what happened, where, and the outcome. When it is too long, the
+/// middle (title, resource, location) is cut so that severity and outcome always show.
+pub fn subject(report: &Report) -> String {
+    let plan = &report.plan;
+    let head = format!("[{}] ", plan.severity.band);
+    let tail = outcome_word(report)
+        .map(|w| format!(", {w}"))
+        .unwrap_or_default();
+    let mut middle = sanitize_subject(&plan.title);
+    if let Some(r) = short_resource(plan) {
+        middle.push_str(": ");
+        middle.push_str(&sanitize_subject(&r));
+    }
+    let location = format!(" ({}/{})", plan.account, plan.region);
+    let room = SUBJECT_MAX.saturating_sub(head.len() + tail.len());
+    if middle.len() + location.len() <= room {
+        middle.push_str(&location);
+    }
+    let middle = sanitize_subject(&middle);
+    let middle = if middle.len() > room {
+        let mut cut = middle[..room.saturating_sub(3)].trim_end().to_string();
+        cut.push_str("...");
+        cut
+    } else {
+        middle
+    };
+    sanitize_subject(&format!("{head}{middle}{tail}"))
+}
+
 /// Renders the notification for a report.
 pub fn render(report: &Report) -> Message {
     let plan = &report.plan;
-    let mut subject = format!("[{}] {}", plan.severity.band, plan.title);
-    if let Some(r) = short_resource(plan) {
-        let _ = write!(subject, ": {r}");
-    }
-    let _ = write!(subject, " ({}/{})", plan.account, plan.region);
-    if let Some(w) = outcome_word(report) {
-        let _ = write!(subject, ", {w}");
-    }
-    let subject = sanitize_subject(&subject);
+    let subject = subject(report);
 
     let mut body = String::new();
     let _ = writeln!(
@@ -205,6 +226,9 @@ fn what_happened(plan: &Plan) -> String {
         }
     }
     let _ = write!(s, " ({})", plan.event_kind);
+    if let Some(d) = &plan.description {
+        let _ = write!(s, ". {d}");
+    }
     if plan.disposition == Disposition::Ignore {
         s.push_str("; ignored");
     }

@@ -1,0 +1,167 @@
+//! AWS state set-up and inspection in moto, through the SDK, for the integration and end-to-end
+//! tests. Region-aware: trails and detectors live in a region.
+
+use serde_json::Value;
+
+use crate::moto::{ACCOUNT, Moto};
+
+/// Creates `user` with two access keys; returns their ids (first, second).
+pub async fn user_with_two_keys(moto: &Moto, user: &str) -> (String, String) {
+    let iam = aws_sdk_iam::Client::new(&moto.sdk("us-east-1").await);
+    iam.create_user().user_name(user).send().await.unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let key = iam
+            .create_access_key()
+            .user_name(user)
+            .send()
+            .await
+            .unwrap();
+        ids.push(key.access_key.unwrap().access_key_id);
+    }
+    (ids[0].clone(), ids[1].clone())
+}
+
+/// The status (Active/Inactive) of each of the user's keys.
+pub async fn key_statuses(moto: &Moto, user: &str) -> Vec<(String, String)> {
+    let iam = aws_sdk_iam::Client::new(&moto.sdk("us-east-1").await);
+    let keys = iam.list_access_keys().user_name(user).send().await.unwrap();
+    keys.access_key_metadata
+        .into_iter()
+        .map(|k| {
+            (
+                k.access_key_id.unwrap_or_default(),
+                k.status.map(|s| s.as_str().to_string()).unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+pub async fn key_status(moto: &Moto, user: &str, key: &str) -> String {
+    key_statuses(moto, user)
+        .await
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, s)| s)
+        .unwrap_or_else(|| panic!("no key {key} for {user}"))
+}
+
+/// Creates a trail in `region` (with its bucket), starts it, then stops it. Returns its ARN.
+pub async fn stopped_trail(moto: &Moto, region: &str, name: &str, multi_region: bool) -> String {
+    let bucket = format!("{name}-logs");
+    moto.create_bucket(&bucket);
+    let ct = aws_sdk_cloudtrail::Client::new(&moto.sdk(region).await);
+    let trail = ct
+        .create_trail()
+        .name(name)
+        .s3_bucket_name(&bucket)
+        .is_multi_region_trail(multi_region)
+        .send()
+        .await
+        .unwrap();
+    ct.start_logging().name(name).send().await.unwrap();
+    ct.stop_logging().name(name).send().await.unwrap();
+    let arn = trail.trail_arn.unwrap();
+    assert!(
+        !trail_logging(moto, region, &arn).await,
+        "set-up: trail must be stopped"
+    );
+    arn
+}
+
+pub async fn trail_logging(moto: &Moto, region: &str, name_or_arn: &str) -> bool {
+    let ct = aws_sdk_cloudtrail::Client::new(&moto.sdk(region).await);
+    ct.get_trail_status()
+        .name(name_or_arn)
+        .send()
+        .await
+        .unwrap()
+        .is_logging
+        .unwrap_or(false)
+}
+
+/// Creates a disabled GuardDuty detector in `region`; returns its id.
+pub async fn disabled_detector(moto: &Moto, region: &str) -> String {
+    let gd = aws_sdk_guardduty::Client::new(&moto.sdk(region).await);
+    let id = gd
+        .create_detector()
+        .enable(false)
+        .send()
+        .await
+        .unwrap()
+        .detector_id
+        .unwrap();
+    assert_eq!(detector_status(moto, region, &id).await, "DISABLED");
+    id
+}
+
+pub async fn detector_status(moto: &Moto, region: &str, id: &str) -> String {
+    let gd = aws_sdk_guardduty::Client::new(&moto.sdk(region).await);
+    gd.get_detector()
+        .detector_id(id)
+        .send()
+        .await
+        .unwrap()
+        .status
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_default()
+}
+
+/// Creates a configuration recorder and delivery channel in `region`, not recording.
+pub async fn stopped_recorder(moto: &Moto, region: &str, name: &str) {
+    use aws_sdk_config::types::{ConfigurationRecorder, DeliveryChannel};
+    let cfg = aws_sdk_config::Client::new(&moto.sdk(region).await);
+    let bucket = format!("config-{region}");
+    moto.create_bucket(&bucket);
+    cfg.put_configuration_recorder()
+        .configuration_recorder(
+            ConfigurationRecorder::builder()
+                .name(name)
+                .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/config-recorder"))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    cfg.put_delivery_channel()
+        .delivery_channel(
+            DeliveryChannel::builder()
+                .name("default")
+                .s3_bucket_name(bucket)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(!recorder_recording(moto, region, name).await);
+}
+
+pub async fn recorder_recording(moto: &Moto, region: &str, name: &str) -> bool {
+    let cfg = aws_sdk_config::Client::new(&moto.sdk(region).await);
+    let out = cfg
+        .describe_configuration_recorder_status()
+        .configuration_recorder_names(name)
+        .send()
+        .await
+        .unwrap();
+    out.configuration_recorders_status
+        .unwrap_or_default()
+        .first()
+        .is_some_and(|s| s.recording)
+}
+
+/// A fixture event with changes applied.
+pub fn event_with(rel: &str, change: impl FnOnce(&mut Value)) -> String {
+    let mut v: Value = serde_json::from_str(&crate::fixture(rel)).unwrap();
+    change(&mut v);
+    v.to_string()
+}
+
+/// The SNS notifications delivered to an SQS subscriber (the SNS envelopes).
+pub async fn notifications(moto: &Moto, region: &str, queue_url: &str) -> Vec<Value> {
+    moto.drain(region, queue_url)
+        .await
+        .into_iter()
+        .filter(|m| m["Type"] == "Notification")
+        .collect()
+}
