@@ -31,10 +31,13 @@ fn start(name: &str, moto: &Moto, topic: &str, extra: &[(&str, &str)]) -> Functi
 }
 
 fn key_finding(user: &str, key: &str) -> String {
-    event_with("constructed/finding-iamuser-key-malicious-ip-high.json", |v| {
-        v["detail"]["resource"]["accessKeyDetails"]["userName"] = user.into();
-        v["detail"]["resource"]["accessKeyDetails"]["accessKeyId"] = key.into();
-    })
+    event_with(
+        "constructed/finding-iamuser-key-malicious-ip-high.json",
+        |v| {
+            v["detail"]["resource"]["accessKeyDetails"]["userName"] = user.into();
+            v["detail"]["resource"]["accessKeyDetails"]["accessKeyId"] = key.into();
+        },
+    )
 }
 
 #[tokio::test]
@@ -49,40 +52,81 @@ async fn guardduty_function_remediates_ignores_and_rejects() {
     let resp = r.response();
     assert_eq!(resp["disposition"], "remediate", "{resp}");
     assert_eq!(resp["outcomes"][0]["status"], "done");
-    assert_eq!(scenario::key_status(&moto, "alice", &named).await, "Inactive");
+    assert_eq!(
+        scenario::key_status(&moto, "alice", &named).await,
+        "Inactive"
+    );
     assert_eq!(scenario::key_status(&moto, "alice", &other).await, "Active");
     let notes = scenario::notifications(&moto, REGION, &queue).await;
     assert_eq!(notes.len(), 1);
-    assert!(notes[0]["Message"].as_str().unwrap().contains(mamoru::VERSION), "the version is in the notification");
+    assert!(
+        notes[0]["Message"]
+            .as_str()
+            .unwrap()
+            .contains(mamoru::VERSION),
+        "the version is in the notification"
+    );
 
     // An event of another family: logged as unhandled, success, nothing notified.
-    let r = f.api.invoke(&fixture("aws.cloudtrail/ct-stop-logging.json"));
+    let r = f
+        .api
+        .invoke(&fixture("aws.cloudtrail/ct-stop-logging.json"));
     assert_eq!(r.response()["handler"], "unhandled");
     assert_eq!(r.response()["disposition"], "ignore");
 
     // Malformed JSON, and a finding with a missing field: errors, so the event goes to the DLQ.
     let r = f.api.invoke("{\"version\": \"0\", \"id\": ");
     assert!(matches!(r, Invocation::Error(_)), "{r:?}");
-    let missing = event_with("constructed/finding-iamuser-key-malicious-ip-high.json", |v| {
-        v["detail"].as_object_mut().unwrap().remove("severity");
-    });
+    let missing = event_with(
+        "constructed/finding-iamuser-key-malicious-ip-high.json",
+        |v| {
+            v["detail"].as_object_mut().unwrap().remove("severity");
+        },
+    );
     let r = f.api.invoke(&missing);
     let err = r.error();
     assert_eq!(err["errorType"], "mamoru.BadEvent");
-    assert!(err["errorMessage"].as_str().unwrap().contains("detail.severity"), "{err}");
+    assert!(
+        err["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("detail.severity"),
+        "{err}"
+    );
 
     // The function is still up and serving: one process, warm.
-    let r = f.api.invoke(&fixture("aws.guardduty/finding-backdoor-ec2-ccactivity-b.json"));
+    let r = f.api.invoke(&fixture(
+        "aws.guardduty/finding-backdoor-ec2-ccactivity-b.json",
+    ));
     assert_eq!(r.response()["disposition"], "notify");
-    assert_eq!(scenario::notifications(&moto, REGION, &queue).await.len(), 1, "the sample finding is notified");
+    assert_eq!(
+        scenario::notifications(&moto, REGION, &queue).await.len(),
+        1,
+        "the sample finding is notified"
+    );
 
     // One audit line per event that got a plan (the two bad events are logged as errors).
     let audit = f.process.audit_lines();
-    let ids: Vec<&str> = audit.iter().map(|a| a["event_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = audit
+        .iter()
+        .map(|a| a["event_id"].as_str().unwrap())
+        .collect();
     assert_eq!(audit.len(), 3, "{ids:?}");
-    assert!(audit.iter().all(|a| a["level"] == "INFO" && a["duration_ms"].is_number()));
-    let errors: Vec<Value> = f.process.json_logs().into_iter().filter(|l| l["level"] == "ERROR").collect();
-    assert!(errors.iter().any(|l| l["field"] == "detail.severity"), "{errors:?}");
+    assert!(
+        audit
+            .iter()
+            .all(|a| a["level"] == "INFO" && a["duration_ms"].is_number())
+    );
+    let errors: Vec<Value> = f
+        .process
+        .json_logs()
+        .into_iter()
+        .filter(|l| l["level"] == "ERROR")
+        .collect();
+    assert!(
+        errors.iter().any(|l| l["field"] == "detail.severity"),
+        "{errors:?}"
+    );
 }
 
 #[tokio::test]
@@ -95,8 +139,14 @@ async fn cloudtrail_function_restarts_trail_skips_its_own_calls_and_withholds_fo
         &moto,
         &topic,
         &[
-            ("MAMORU_PROTECTED_PRINCIPALS", "arn:aws:iam::*:role/BreakGlass*"),
-            ("MAMORU_SELF_ROLE_ARNS", "arn:aws:iam::123456789012:role/mamoru-cloudtrail-role"),
+            (
+                "MAMORU_PROTECTED_PRINCIPALS",
+                "arn:aws:iam::*:role/BreakGlass*",
+            ),
+            (
+                "MAMORU_SELF_ROLE_ARNS",
+                "arn:aws:iam::123456789012:role/mamoru-cloudtrail-role",
+            ),
         ],
     );
     let stop = |fixture_name: &str| {
@@ -107,30 +157,47 @@ async fn cloudtrail_function_restarts_trail_skips_its_own_calls_and_withholds_fo
     };
 
     // Loop prevention: the same StopLogging made by mamoru's own role is ignored.
-    let r = f.api.invoke(&stop("constructed/ct-stop-logging-by-mamoru-itself.json"));
+    let r = f
+        .api
+        .invoke(&stop("constructed/ct-stop-logging-by-mamoru-itself.json"));
     assert_eq!(r.response()["disposition"], "ignore");
     assert!(!scenario::trail_logging(&moto, "eu-west-1", &arn).await);
 
     // A protected principal: notified, remediation withheld, trail left stopped.
-    let r = f.api.invoke(&stop("constructed/ct-stop-logging-by-protected-principal.json"));
+    let r = f.api.invoke(&stop(
+        "constructed/ct-stop-logging-by-protected-principal.json",
+    ));
     assert_eq!(r.response()["disposition"], "notify");
     assert!(!scenario::trail_logging(&moto, "eu-west-1", &arn).await);
     let notes = scenario::notifications(&moto, REGION, &queue).await;
     assert_eq!(notes.len(), 1);
-    assert!(notes[0]["Subject"].as_str().unwrap().contains("withheld"), "{}", notes[0]["Subject"]);
+    assert!(
+        notes[0]["Subject"].as_str().unwrap().contains("withheld"),
+        "{}",
+        notes[0]["Subject"]
+    );
 
     // Anyone else: restarted in its home region. Delivered three times: same state, no error.
     for _ in 0..3 {
-        let r = f.api.invoke(&stop("constructed/ct-stop-logging-trail-in-other-region.json"));
+        let r = f.api.invoke(&stop(
+            "constructed/ct-stop-logging-trail-in-other-region.json",
+        ));
         assert_eq!(r.response()["outcomes"][0]["status"], "done", "{r:?}");
         assert!(scenario::trail_logging(&moto, "eu-west-1", &arn).await);
     }
 
     // A trail that no longer exists: the notification says FAILED and the function errors.
-    let r = f.api.invoke(&fixture("aws.cloudtrail/ct-stop-logging.json"));
+    let r = f
+        .api
+        .invoke(&fixture("aws.cloudtrail/ct-stop-logging.json"));
     assert_eq!(r.error()["errorType"], "mamoru.RemediationFailed");
     let notes = scenario::notifications(&moto, REGION, &queue).await;
-    assert!(notes.last().unwrap()["Subject"].as_str().unwrap().contains("FAILED"));
+    assert!(
+        notes.last().unwrap()["Subject"]
+            .as_str()
+            .unwrap()
+            .contains("FAILED")
+    );
 }
 
 #[tokio::test]
@@ -139,12 +206,16 @@ async fn config_function_restarts_stopped_trails_on_noncompliance() {
     let (topic, _queue) = moto.topic_with_queue(REGION, "alerts").await;
     let arn = scenario::stopped_trail(&moto, "us-east-2", "main-trail", false).await;
     let f = start("mamoru-config", &moto, &topic, &[]);
-    let r = f.api.invoke(&fixture("aws.config/compliance-cloudtrail-enabled-noncompliant.json"));
+    let r = f.api.invoke(&fixture(
+        "aws.config/compliance-cloudtrail-enabled-noncompliant.json",
+    ));
     assert_eq!(r.response()["outcomes"][0]["status"], "done", "{r:?}");
     assert!(scenario::trail_logging(&moto, "us-east-2", &arn).await);
 
     // Back to COMPLIANT: an informational notice, no action.
-    let r = f.api.invoke(&fixture("aws.config/compliance-cloudtrail-enabled-back-to-compliant.json"));
+    let r = f.api.invoke(&fixture(
+        "aws.config/compliance-cloudtrail-enabled-back-to-compliant.json",
+    ));
     assert_eq!(r.response()["disposition"], "notify");
     assert_eq!(r.response()["severity"], "info");
     assert!(r.response()["outcomes"].as_array().unwrap().is_empty());
@@ -155,12 +226,24 @@ async fn dry_run_function_notifies_would_have_and_changes_nothing() {
     let moto = Moto::start();
     let (topic, queue) = moto.topic_with_queue(REGION, "alerts").await;
     let (named, _) = scenario::user_with_two_keys(&moto, "carol").await;
-    let f = start("mamoru-guardduty", &moto, &topic, &[("MAMORU_MODE", "dry-run")]);
+    let f = start(
+        "mamoru-guardduty",
+        &moto,
+        &topic,
+        &[("MAMORU_MODE", "dry-run")],
+    );
     let r = f.api.invoke(&key_finding("carol", &named));
     assert_eq!(r.response()["outcomes"][0]["status"], "would_do");
     assert_eq!(scenario::key_status(&moto, "carol", &named).await, "Active");
     let notes = scenario::notifications(&moto, REGION, &queue).await;
-    assert!(notes[0]["Subject"].as_str().unwrap().contains("dry-run, would remediate"), "{}", notes[0]["Subject"]);
+    assert!(
+        notes[0]["Subject"]
+            .as_str()
+            .unwrap()
+            .contains("dry-run, would remediate"),
+        "{}",
+        notes[0]["Subject"]
+    );
 }
 
 #[tokio::test]
@@ -168,12 +251,19 @@ async fn a_bad_setting_fails_start_up_naming_the_variable() {
     let moto = Moto::start();
     let api = RuntimeApi::start();
     let mut env = moto.env(REGION);
-    env.push(("MAMORU_TOPIC_ARN".into(), "arn:aws:sns:us-east-1:123456789012:alerts".into()));
+    env.push((
+        "MAMORU_TOPIC_ARN".into(),
+        "arn:aws:sns:us-east-1:123456789012:alerts".into(),
+    ));
     env.push(("MAMORU_MODE".into(), "yolo".into()));
     let mut p = FunctionProcess::start(&binary("mamoru-config"), &api, &env);
     let code = p.wait_exit(Duration::from_secs(20));
     assert!(code.is_some_and(|c| c != 0), "exit code {code:?}");
     let all = [p.stdout(), p.stderr()].concat().join("\n");
     assert!(all.contains("MAMORU_MODE"), "{all}");
-    assert_eq!(api.next_calls(), 0, "no event is taken by a function that failed to start");
+    assert_eq!(
+        api.next_calls(),
+        0,
+        "no event is taken by a function that failed to start"
+    );
 }
