@@ -1,0 +1,285 @@
+"""Structural assertions on infra/template.yaml: encryption, logging, failure handling, who may
+invoke the functions, alarms, Config rules and outputs."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import pytest
+
+import cfn
+
+FUNCTION_IDS = ["GuardDutyFunction", "CloudTrailFunction", "ConfigFunction"]
+
+
+def props(template: dict, logical_id: str) -> dict:
+    return template["Resources"][logical_id]["Properties"]
+
+
+# --- topic ------------------------------------------------------------------------------------
+
+
+def test_alert_topic_is_encrypted_with_the_aws_managed_key(template):
+    assert props(template, "AlertTopic")["KmsMasterKeyId"] == "alias/aws/sns"
+
+
+def test_only_mamoru_roles_may_publish_alerts(template):
+    roles = sorted(cfn.function_roles(template).values())
+    statements = props(template, "AlertTopicPolicy")["PolicyDocument"]["Statement"]
+    allows = [s for s in statements if s["Effect"] == "Allow"]
+    assert len(allows) == 1
+    assert allows[0]["Action"] == "sns:Publish"
+    assert sorted(cfn.ref_target(p) for p in allows[0]["Principal"]["AWS"]) == roles
+    (deny,) = [s for s in statements if s["Sid"] == "OnlyMamoruPublishes"]
+    assert deny["Effect"] == "Deny" and deny["Principal"] == "*"
+    assert sorted(cfn.ref_target(p) for p in deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]) == roles
+
+
+def test_urgent_subscription_filters_on_the_severity_attribute(template):
+    sub = props(template, "UrgentAlertEmailSubscription")
+    assert sub["FilterPolicyScope"] == "MessageAttributes"
+    assert sub["FilterPolicy"] == {"severity": ["HIGH", "CRITICAL"]}
+
+
+def test_alarm_topic_accepts_only_this_stacks_alarms(template):
+    (allow,) = [
+        s
+        for s in props(template, "AlarmTopicPolicy")["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Allow"
+    ]
+    assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    source = allow["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"]
+    assert source == "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${AWS::StackName}-*"
+    for alarm_id, alarm in cfn.resources(template, "AWS::CloudWatch::Alarm").items():
+        assert alarm["Properties"]["AlarmName"]["Fn::Sub"].startswith("${AWS::StackName}-"), alarm_id
+
+
+# --- functions -----------------------------------------------------------------------------
+
+
+def workspace_binaries() -> set[str]:
+    """The [[bin]] names of the packages under functions/."""
+    names = set()
+    for manifest in (cfn.REPO / "functions").glob("*/Cargo.toml"):
+        data = tomllib.loads(manifest.read_text(encoding="utf-8"))
+        for b in data.get("bin", []):
+            names.add(b["name"])
+    return names
+
+
+def test_functions_are_built_by_cargo_lambda_from_the_workspace(template):
+    assert cfn.functions(template) == {
+        "GuardDutyFunction": "guardduty",
+        "CloudTrailFunction": "cloudtrail",
+        "ConfigFunction": "config",
+    }
+    binaries = workspace_binaries()
+    workspace = tomllib.loads((cfn.REPO / "Cargo.toml").read_text(encoding="utf-8"))
+    for fid in FUNCTION_IDS:
+        res = template["Resources"][fid]
+        p = res["Properties"]
+        assert res["Metadata"]["BuildMethod"] == "rust-cargolambda"
+        assert res["Metadata"]["BuildProperties"]["Binary"] in binaries
+        assert (cfn.INFRA / p["CodeUri"]).resolve() == cfn.REPO
+        assert "workspace" in workspace
+        assert p["Handler"] == "bootstrap"
+        assert p["Runtime"] == "provided.al2023"
+        assert p["Architectures"] == ["arm64"]
+        assert p["MemorySize"] == 128
+        assert isinstance(p["Timeout"], int) and 1 <= p["Timeout"] <= 60
+
+
+def test_function_settings_come_from_the_parameters(template):
+    role_ids = sorted(cfn.function_roles(template).values())
+    for fid in FUNCTION_IDS:
+        env = props(template, fid)["Environment"]["Variables"]
+        assert env["MAMORU_MODE"] == {"Ref": "Mode"}
+        assert env["MAMORU_TOPIC_ARN"] == {
+            "Fn::If": ["CreateTopic", {"Ref": "AlertTopic"}, {"Ref": "ExistingTopicArn"}]
+        }
+        assert env["MAMORU_MIN_REMEDIATION_SEVERITY"] == {"Ref": "MinRemediationSeverity"}
+        assert env["MAMORU_PROTECTED_PRINCIPALS"] == {"Ref": "ProtectedPrincipals"}
+        sep, arns = env["MAMORU_SELF_ROLE_ARNS"]["Fn::Join"]
+        assert sep == ","
+        assert sorted(cfn.ref_target(a) for a in arns) == role_ids  # all three: loop prevention
+
+
+def test_mode_defaults_to_dry_run(template):
+    mode = template["Parameters"]["Mode"]
+    assert sorted(mode["AllowedValues"]) == ["dry-run", "enforce"]
+    assert mode["Default"] == "dry-run"
+
+
+def test_every_function_logs_json_to_its_own_log_group_with_retention(template):
+    groups = set()
+    for fid in FUNCTION_IDS:
+        logging = props(template, fid)["LoggingConfig"]
+        assert logging["LogFormat"] == "JSON"
+        assert logging["ApplicationLogLevel"] == {"Ref": "LogLevel"}
+        group = cfn.ref_target(logging["LogGroup"])
+        res = template["Resources"][group]
+        assert res["Type"] == "AWS::Logs::LogGroup"
+        assert res["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+        assert res["DeletionPolicy"] == "Retain"  # the audit record outlives the stack
+        groups.add(group)
+    assert len(groups) == 3
+    assert int(template["Parameters"]["LogRetentionInDays"]["Default"]) >= 365
+
+
+def test_asynchronous_invocation_has_bounded_retries_and_an_on_failure_queue(template):
+    for fid in FUNCTION_IDS:
+        cfg = props(template, fid)["EventInvokeConfig"]
+        assert cfg["MaximumRetryAttempts"] == 2
+        assert 60 <= cfg["MaximumEventAgeInSeconds"] <= 21600
+        on_failure = cfg["DestinationConfig"]["OnFailure"]
+        assert on_failure == {"Type": "SQS", "Destination": {"Fn::GetAtt": ["FailureQueue", "Arn"]}}
+
+
+def test_dead_letter_queue_is_encrypted(template):
+    q = props(template, "FailureQueue")
+    assert q["SqsManagedSseEnabled"] is True
+    assert q["MessageRetentionPeriod"] == 1209600
+
+
+# --- invocation -------------------------------------------------------------------------------
+
+
+def test_every_rule_target_retries_and_has_the_dead_letter_queue(template):
+    for rule_id, rule in cfn.resources(template, "AWS::Events::Rule").items():
+        for target in rule["Properties"]["Targets"]:
+            assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["FailureQueue", "Arn"]}}, rule_id
+            policy = target["RetryPolicy"]
+            assert policy["MaximumRetryAttempts"] >= 1, rule_id
+            assert 60 <= policy["MaximumEventAgeInSeconds"] <= 86400, rule_id
+
+
+def test_dead_letter_queue_accepts_exactly_the_rules(template):
+    rules = set(cfn.resources(template, "AWS::Events::Rule"))
+    (st,) = [
+        s
+        for s in props(template, "FailureQueuePolicy")["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Allow"
+    ]
+    assert st["Principal"] == {"Service": "events.amazonaws.com"}
+    assert st["Action"] == "sqs:SendMessage"
+    assert {cfn.ref_target(a) for a in st["Condition"]["ArnEquals"]["aws:SourceArn"]} == rules
+
+
+def test_no_lambda_permission_without_source_arn(template):
+    """Each rule, and nothing else, may invoke its function: one permission per rule, bound to
+    the rule's ARN and to the function the rule targets."""
+    permissions = cfn.resources(template, "AWS::Lambda::Permission")
+    rules = cfn.resources(template, "AWS::Events::Rule")
+    covered = set()
+    for pid, perm in permissions.items():
+        p = perm["Properties"]
+        assert p["Action"] == "lambda:InvokeFunction", pid
+        assert p["Principal"] == "events.amazonaws.com", pid
+        assert "SourceArn" in p, f"{pid} has no SourceArn"
+        rule_id = cfn.ref_target(p["SourceArn"])
+        assert p["SourceArn"] == {"Fn::GetAtt": [rule_id, "Arn"]}, pid
+        targets = {cfn.ref_target(t["Arn"]) for t in rules[rule_id]["Properties"]["Targets"]}
+        assert targets == {cfn.ref_target(p["FunctionName"])}, pid
+        covered.add(rule_id)
+    assert covered == set(rules)
+    assert len(permissions) == len(rules)
+
+
+def test_functions_have_no_other_event_sources(template):
+    for fid in FUNCTION_IDS:
+        assert not props(template, fid).get("Events"), fid
+        assert not props(template, fid).get("FunctionUrlConfig"), fid
+
+
+# --- alarms -----------------------------------------------------------------------------------
+
+
+def test_alarms_watch_the_dead_letter_queue_and_every_function(template):
+    alarms = [a["Properties"] for a in cfn.resources(template, "AWS::CloudWatch::Alarm").values()]
+    for a in alarms:
+        assert a["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+        assert a["TreatMissingData"] == "notBreaching"
+    dlq = [a for a in alarms if a["MetricName"] == "ApproximateNumberOfMessagesVisible"]
+    assert len(dlq) == 1
+    assert dlq[0]["Namespace"] == "AWS/SQS"
+    assert dlq[0]["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["FailureQueue", "QueueName"]}}
+    ]
+    errors = {
+        cfn.ref_target(a["Dimensions"][0]["Value"])
+        for a in alarms
+        if a["Namespace"] == "AWS/Lambda" and a["MetricName"] == "Errors"
+    }
+    assert errors == set(FUNCTION_IDS)
+
+
+# --- Config rules -----------------------------------------------------------------------------
+
+
+def test_config_rules_are_the_three_managed_rules_behind_the_parameter(template):
+    rules = cfn.resources(template, "AWS::Config::ConfigRule")
+    assert sorted(r["Properties"]["Source"]["SourceIdentifier"] for r in rules.values()) == [
+        "CLOUD_TRAIL_ENABLED",
+        "GUARDDUTY_ENABLED_CENTRALIZED",
+        "MULTI_REGION_CLOUD_TRAIL_ENABLED",
+    ]
+    for rule_id, rule in rules.items():
+        assert rule["Condition"] == "CreateConfigRulesCondition", rule_id
+        assert rule["Properties"]["Source"]["Owner"] == "AWS"
+    params = cfn.parameter_values(template)
+    assert not any(cfn.active(template, params, r) for r in rules.values())  # off by default
+    params = cfn.parameter_values(template, {"CreateConfigRules": "true"})
+    assert all(cfn.active(template, params, r) for r in rules.values())
+
+
+@pytest.mark.parametrize(
+    "identifier,glob",
+    [
+        ("CLOUD_TRAIL_ENABLED", "cloudtrail-enabled"),
+        ("MULTI_REGION_CLOUD_TRAIL_ENABLED", "cloudtrail-enabled"),
+        ("GUARDDUTY_ENABLED_CENTRALIZED", "guardduty-enabled-centralized"),
+    ],
+)
+def test_config_rule_names_match_the_playbook(template, identifier, glob):
+    """The built-in playbook recognises the rules by name (`*cloudtrail-enabled*`, ...)."""
+    (rule,) = [
+        r
+        for r in cfn.resources(template, "AWS::Config::ConfigRule").values()
+        if r["Properties"]["Source"]["SourceIdentifier"] == identifier
+    ]
+    name = rule["Properties"]["ConfigRuleName"]["Fn::Sub"]
+    assert glob in name
+    playbook = (cfn.REPO / "shared" / "rules" / "builtin.toml").read_text(encoding="utf-8")
+    assert f'glob = "*{glob}*"' in playbook
+
+
+# --- outputs and lint hygiene ---------------------------------------------------------------
+
+
+def test_outputs(template):
+    outputs = template["Outputs"]
+    for name in [
+        "AlertTopicArn",
+        "DeadLetterQueueUrl",
+        "GuardDutyFunctionName",
+        "CloudTrailFunctionName",
+        "ConfigFunctionName",
+    ]:
+        assert name in outputs
+    assert outputs["DeadLetterQueueUrl"]["Value"] == {"Ref": "FailureQueue"}
+
+
+def test_every_lint_skip_is_justified(template):
+    """checkov skips carry a comment; cfn-lint ignores are preceded by a YAML comment."""
+    for rid, res in template["Resources"].items():
+        for skip in res.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            assert re.fullmatch(r"CKV2?_AWS_\d+", skip["id"]), (rid, skip)
+            assert len(skip.get("comment", "")) >= 40, f"{rid}: justify the skip of {skip['id']}"
+        ignores = res.get("Metadata", {}).get("cfn-lint", {}).get("config", {}).get("ignore_checks")
+        if ignores:
+            text = cfn.TEMPLATE.read_text(encoding="utf-8")
+            for check in ignores:
+                assert re.search(rf"#.*\n\s*- {check}\b|- {check}\s*#", text), (
+                    f"{rid}: justify the cfn-lint ignore of {check} with a comment"
+                )
