@@ -38,6 +38,10 @@ fi
 step "cargo test"
 cargo test --workspace
 
+step "rule checks and rule tests"
+"$MAMORU_BIN_DIR/mamoru" rules check rules/
+"$MAMORU_BIN_DIR/mamoru" rules test shared/rules rules/ docs/examples/rules/
+
 if [ -x infra/check.sh ]; then
   step "infra checks"
   infra/check.sh "$root/.venv"

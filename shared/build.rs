@@ -3,6 +3,8 @@
 use std::process::Command;
 
 fn main() {
+    deployment_rules();
+
     println!("cargo:rerun-if-env-changed=MAMORU_GIT_REV");
     let rev = std::env::var("MAMORU_GIT_REV")
         .ok()
@@ -39,4 +41,46 @@ fn main() {
     }
     let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
     println!("cargo:rustc-env=MAMORU_VERSION={version}+{rev}");
+}
+
+/// Writes `$OUT_DIR/deployment_rules.rs`: the rule files of the deployment (every `*.toml` in
+/// `MAMORU_RULES_DIR`, by default `rules/` at the workspace root), compiled into the binaries
+/// so that a deployment's rules ship with its functions.
+fn deployment_rules() {
+    use std::path::PathBuf;
+    println!("cargo:rerun-if-env-changed=MAMORU_RULES_DIR");
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
+    let dir = std::env::var_os("MAMORU_RULES_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest.join("../rules"));
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    let mut out = String::from(
+        "/// Deployment rule files: (name, text).\npub const DEPLOYMENT_RULES: &[(&str, &str)] = &[\n",
+    );
+    for f in &files {
+        println!("cargo:rerun-if-changed={}", f.display());
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "    ({:?}, include_str!({:?})),\n",
+            format!("rules/{name}"),
+            f.display().to_string()
+        ));
+    }
+    out.push_str("];\n");
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap_or_default());
+    if let Err(e) = std::fs::write(out_dir.join("deployment_rules.rs"), out) {
+        println!("cargo:warning=cannot write deployment_rules.rs: {e}");
+    }
 }

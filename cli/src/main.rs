@@ -39,6 +39,9 @@ enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Validates and tests response rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Prints, per function, the IAM permissions its rules' actions need (JSON). infra/ must
     /// grant exactly these, plus logging and publishing.
     Permissions {
@@ -52,6 +55,27 @@ enum Command {
         /// Extra rule files or directories.
         #[arg(long = "rules", value_name = "PATH")]
         rules: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Validates rule files (the built-in playbook plus PATHS): unknown fields or actions, bad
+    /// patterns, duplicate ids, actions whose parameters the matched events cannot supply.
+    Check {
+        /// Rule files or directories of `*.toml`.
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Runs the test cases (`[[case]]`) found in PATHS against the built-in playbook plus the
+    /// rules in PATHS, and checks every rule has a positive and a negative case.
+    Test {
+        /// Rule and case files, or directories of `*.toml`.
+        #[arg(value_name = "PATH", required = true)]
+        paths: Vec<PathBuf>,
+        /// Do not require a positive and a negative case for every rule.
+        #[arg(long)]
+        no_coverage: bool,
     },
 }
 
@@ -71,6 +95,10 @@ async fn main() -> ExitCode {
             rules,
             files,
         } => replay(json, execute, &rules, &files).await,
+        Command::Rules(RulesCommand::Check { paths }) => rules_check(&paths),
+        Command::Rules(RulesCommand::Test { paths, no_coverage }) => {
+            rules_test(&paths, !no_coverage)
+        }
         Command::Permissions { rules } => permissions(&rules),
         Command::Routes { rules } => routes(&rules),
     };
@@ -146,6 +174,71 @@ async fn replay(
 
 fn lenient_settings() -> anyhow::Result<Settings> {
     Settings::from_lookup(|k| std::env::var(k).ok(), false).context("reading MAMORU_* settings")
+}
+
+fn rules_check(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    match RuleSet::builtin_with_cases(paths) {
+        Ok((rules, cases)) => {
+            println!(
+                "ok: {} rules ({} built in), {} test cases",
+                rules.rules().len(),
+                mamoru::decide::rules::BUILTIN_RULES
+                    .matches("[[rule]]")
+                    .count(),
+                cases.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(errors) => {
+            for e in &errors {
+                println!("{e}");
+            }
+            println!("{} error(s)", errors.len());
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn rules_test(paths: &[PathBuf], coverage: bool) -> anyhow::Result<ExitCode> {
+    let (rules, cases) = match RuleSet::builtin_with_cases(paths) {
+        Ok(found) => found,
+        Err(errors) => {
+            for e in &errors {
+                println!("{e}");
+            }
+            println!(
+                "{} error(s) in the rule files: no case was run",
+                errors.len()
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let report = mamoru::decide::cases::run_all(&rules, &cases);
+    for (case, diffs) in &report.failed {
+        println!("FAIL {case}");
+        for d in diffs {
+            println!("    {d}");
+        }
+    }
+    let mut ok = report.failed.is_empty();
+    if coverage {
+        for u in &report.uncovered {
+            println!("MISSING {u}");
+        }
+        ok &= report.uncovered.is_empty();
+    }
+    println!(
+        "{} passed, {} failed, {} rules without both a positive and a negative case{}",
+        report.passed,
+        report.failed.len(),
+        report.uncovered.len(),
+        if coverage { "" } else { " (not required)" }
+    );
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn permissions(extra: &[PathBuf]) -> anyhow::Result<ExitCode> {

@@ -1,5 +1,6 @@
 //! The pure decision engine: `(event, rules, settings) -> Plan`. No I/O, no clock.
 
+pub mod cases;
 pub mod facts;
 pub mod routing;
 pub mod rules;
@@ -346,6 +347,7 @@ pub fn decide(
     let mut floor: Option<Band> = None;
     let mut titles = Vec::new();
     let mut excepted = Vec::new();
+    let mut candidates: Vec<Candidate> = Vec::new();
     for rule in rules.rules() {
         match rule.matches(&subject) {
             Match::No => continue,
@@ -375,18 +377,14 @@ pub fn decide(
         }
         for kind in &rule.actions {
             match kind.bind(event) {
-                Ok(action) => {
-                    let shadow = rule.mode == RuleMode::Shadow;
-                    match plan.actions.iter_mut().find(|p| p.action == action) {
-                        // The same action from several rules runs once; enforce beats shadow.
-                        Some(existing) => existing.shadow &= shadow,
-                        None => plan.actions.push(Planned {
-                            action,
-                            rule_id: rule.id.clone(),
-                            shadow,
-                        }),
-                    }
-                }
+                Ok(action) => candidates.push(Candidate {
+                    planned: Planned {
+                        action,
+                        rule_id: rule.id.clone(),
+                        shadow: rule.mode == RuleMode::Shadow,
+                    },
+                    own_min: rule.severity_min(),
+                }),
                 Err(why) => plan.withheld.push(Withheld {
                     action: kind.name().to_string(),
                     rule_id: rule.id.clone(),
@@ -421,16 +419,50 @@ pub fn decide(
         sev = Severity::from_band(Band::Info);
         plan.title = format!("Sample finding: {}", plan.title);
     }
-    if let Some(why) = withhold {
-        for p in plan.actions.drain(..) {
-            plan.withheld.push(Withheld {
-                action: p.action.kind.name().to_string(),
-                rule_id: p.rule_id,
-                reason: why.clone(),
-            });
+    let mut withheld_now = Vec::new();
+    for c in candidates {
+        let why = withhold.clone().or_else(|| {
+            // A finding below the remediation threshold notifies only, unless the rule asking
+            // for the action set its own severity bound (it matched, so the bound holds).
+            let f = finding?;
+            (c.own_min.is_none() && f.severity < settings.min_remediation_severity).then(|| {
+                format!(
+                    "severity {:.1} is below MAMORU_MIN_REMEDIATION_SEVERITY {:.1}",
+                    f.severity, settings.min_remediation_severity
+                )
+            })
+        });
+        match why {
+            Some(reason) => withheld_now.push(Withheld {
+                action: c.planned.action.kind.name().to_string(),
+                rule_id: c.planned.rule_id,
+                reason,
+            }),
+            None => match plan
+                .actions
+                .iter_mut()
+                .find(|p| p.action == c.planned.action)
+            {
+                // The same action from several rules runs once; enforce beats shadow.
+                Some(existing) => existing.shadow &= c.planned.shadow,
+                None => plan.actions.push(c.planned),
+            },
         }
-        reasons.push(format!("remediation withheld: {why}"));
     }
+    // An action another rule still takes is not reported as withheld.
+    withheld_now.retain(|w| {
+        !plan
+            .actions
+            .iter()
+            .any(|p| p.action.kind.name() == w.action)
+    });
+    let mut why_withheld: Vec<String> = withhold.iter().cloned().collect();
+    why_withheld.extend(withheld_now.iter().map(|w| w.reason.clone()));
+    why_withheld.dedup();
+    for w in why_withheld {
+        reasons.push(format!("remediation withheld: {w}"));
+    }
+    plan.withheld.extend(withheld_now);
     plan.severity = sev;
     plan.disposition = if plan.actions.iter().any(|a| !a.shadow) {
         Disposition::Remediate
@@ -444,6 +476,13 @@ pub fn decide(
     }
     plan.reason = reasons.join("; ");
     plan
+}
+
+/// An action a matching rule asks for, before the guards.
+struct Candidate {
+    planned: Planned,
+    /// The asking rule's own lower severity bound, if it set one.
+    own_min: Option<f64>,
 }
 
 /// The role ARN, when the event was made by mamoru itself.
@@ -468,16 +507,8 @@ fn withhold_reason(
     finding: Option<&crate::event::Finding>,
     settings: &Settings,
 ) -> Option<String> {
-    if let Some(f) = finding {
-        if f.is_sample() {
-            return Some("this is a sample finding".to_string());
-        }
-        if f.severity < settings.min_remediation_severity {
-            return Some(format!(
-                "severity {:.1} is below MAMORU_MIN_REMEDIATION_SEVERITY {:.1}",
-                f.severity, settings.min_remediation_severity
-            ));
-        }
+    if finding.is_some_and(|f| f.is_sample()) {
+        return Some("this is a sample finding".to_string());
     }
     if let Some(call) = event.cloudtrail() {
         if !call.succeeded() {

@@ -23,6 +23,10 @@ use crate::event::{Event, EventKind};
 pub const BUILTIN_RULES: &str = include_str!("../../rules/builtin.toml");
 pub const BUILTIN_NAME: &str = "builtin.toml";
 
+// DEPLOYMENT_RULES: the deployment's own rule files (rules/*.toml, or MAMORU_RULES_DIR at build
+// time), compiled into the binaries so they ship with the functions.
+include!(concat!(env!("OUT_DIR"), "/deployment_rules.rs"));
+
 /// A rule file problem, with the file and line it is on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{file}:{line}: {message}")]
@@ -49,6 +53,8 @@ pub enum RuleMode {
 struct RuleFile {
     #[serde(default)]
     rule: Vec<Spanned<RuleDef>>,
+    #[serde(default)]
+    case: Vec<Spanned<super::cases::CaseDef>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -318,21 +324,32 @@ impl RuleSet {
     pub fn builtin() -> Result<RuleSet, Vec<RuleError>> {
         let mut set = RuleSet::default();
         set.add_source(BUILTIN_NAME, BUILTIN_RULES, false)?;
+        // Rules the deployment compiled in (rules/ at build time) add to or override these.
+        for (name, text) in DEPLOYMENT_RULES {
+            set.add_source(name, text, true)?;
+        }
         Ok(set)
     }
 
     /// The built-in playbook plus rule files (or directories of `*.toml`). A rule whose id is
     /// already defined replaces it: that is how a deployment overrides a built-in rule.
     pub fn builtin_with(paths: &[impl AsRef<Path>]) -> Result<RuleSet, Vec<RuleError>> {
+        RuleSet::builtin_with_cases(paths).map(|(set, _)| set)
+    }
+
+    /// Like [`RuleSet::builtin_with`], also returning the test cases the files hold.
+    pub fn builtin_with_cases(
+        paths: &[impl AsRef<Path>],
+    ) -> Result<(RuleSet, Vec<super::cases::Case>), Vec<RuleError>> {
         let mut set = RuleSet::builtin()?;
         let mut errors = Vec::new();
+        let mut cases = Vec::new();
         for file in expand_paths(paths, &mut errors) {
             match std::fs::read_to_string(&file) {
-                Ok(text) => {
-                    if let Err(e) = set.add_source(&file.display().to_string(), &text, true) {
-                        errors.extend(e);
-                    }
-                }
+                Ok(text) => match set.add_source(&file.display().to_string(), &text, true) {
+                    Ok(found) => cases.extend(found),
+                    Err(e) => errors.extend(e),
+                },
                 Err(e) => errors.push(RuleError {
                     file: file.display().to_string(),
                     line: 0,
@@ -341,7 +358,7 @@ impl RuleSet {
             }
         }
         if errors.is_empty() {
-            Ok(set)
+            Ok((set, cases))
         } else {
             Err(errors)
         }
@@ -354,7 +371,7 @@ impl RuleSet {
         file: &str,
         text: &str,
         override_ids: bool,
-    ) -> Result<(), Vec<RuleError>> {
+    ) -> Result<Vec<super::cases::Case>, Vec<RuleError>> {
         let parsed: RuleFile = toml::from_str(text).map_err(|e| {
             vec![RuleError {
                 file: file.to_string(),
@@ -389,6 +406,14 @@ impl RuleSet {
                 })),
             }
         }
+        let mut cases = Vec::new();
+        for spanned in parsed.case {
+            let line = line_of(text, spanned.span().start);
+            match super::cases::compile(spanned.into_inner(), file, line) {
+                Ok(c) => cases.push(c),
+                Err(e) => errors.extend(e),
+            }
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -413,7 +438,7 @@ impl RuleSet {
                 None => self.rules.push(rule),
             }
         }
-        Ok(())
+        Ok(cases)
     }
 
     pub fn rules(&self) -> &[Rule] {
@@ -877,6 +902,12 @@ impl Rule {
     /// The detail-types this rule is limited to (empty: any).
     pub fn detail_types(&self) -> &[String] {
         &self.matcher.detail_type
+    }
+
+    /// The lower severity bound the rule sets for itself, if any. A rule with its own bound
+    /// decides remediation for itself instead of MAMORU_MIN_REMEDIATION_SEVERITY.
+    pub fn severity_min(&self) -> Option<f64> {
+        self.matcher.severity_min
     }
 
     /// The CloudTrail eventSources this rule is limited to (empty: any).

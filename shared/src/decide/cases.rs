@@ -1,0 +1,315 @@
+//! Rule test cases: an event file and the expected plan, written next to the rules
+//! (`[[case]]` tables in any rule file). `mamoru rules test` runs them.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::rules::{RuleError, RuleSet};
+use super::{Band, Disposition, decide};
+use crate::event::Event;
+use crate::settings::Settings;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CaseDef {
+    name: String,
+    /// The event file, relative to the file holding the case.
+    event: String,
+    #[serde(default)]
+    settings: CaseSettings,
+    expect: ExpectDef,
+}
+
+/// Settings a case decides under (defaults: the built-in defaults).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseSettings {
+    #[serde(default)]
+    pub min_remediation_severity: Option<f64>,
+    #[serde(default)]
+    pub protected_principals: Vec<String>,
+    #[serde(default)]
+    pub self_role_arns: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectDef {
+    disposition: String,
+    #[serde(default)]
+    severity: Option<String>,
+    #[serde(default)]
+    rules: Option<Vec<String>>,
+    #[serde(default)]
+    not_rules: Vec<String>,
+    #[serde(default)]
+    actions: Option<Vec<ExpectedAction>>,
+}
+
+/// An expected action: its API, region and exact parameters.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedAction {
+    pub api: String,
+    pub region: String,
+    #[serde(default)]
+    pub params: BTreeMap<String, toml::Value>,
+    /// Expected to be reported only ("would have"), from a rule in shadow mode.
+    #[serde(default)]
+    pub shadow: bool,
+}
+
+/// A compiled test case.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub name: String,
+    pub file: String,
+    pub line: usize,
+    pub event: PathBuf,
+    pub settings: CaseSettings,
+    pub disposition: Disposition,
+    pub severity: Option<Band>,
+    pub rules: Option<Vec<String>>,
+    pub not_rules: Vec<String>,
+    pub actions: Option<Vec<ExpectedAction>>,
+}
+
+fn parse_disposition(s: &str) -> Result<Disposition, String> {
+    match s {
+        "remediate" => Ok(Disposition::Remediate),
+        "notify" => Ok(Disposition::Notify),
+        "ignore" => Ok(Disposition::Ignore),
+        "error" => Ok(Disposition::Error),
+        other => Err(format!(
+            "unknown disposition `{other}` (expected remediate, notify, ignore or error)"
+        )),
+    }
+}
+
+pub(crate) fn compile(def: CaseDef, file: &str, line: usize) -> Result<Case, Vec<RuleError>> {
+    let err = |message: String| RuleError {
+        file: file.to_string(),
+        line,
+        message: format!("case `{}`: {message}", def.name),
+    };
+    let mut errors = Vec::new();
+    let disposition = parse_disposition(&def.expect.disposition).unwrap_or_else(|e| {
+        errors.push(err(e));
+        Disposition::Ignore
+    });
+    let severity = match def.expect.severity.as_deref().map(str::parse::<Band>) {
+        None => None,
+        Some(Ok(b)) => Some(b),
+        Some(Err(e)) => {
+            errors.push(err(e));
+            None
+        }
+    };
+    let base = Path::new(file).parent().unwrap_or(Path::new("."));
+    let event = base.join(&def.event);
+    if !event.is_file() {
+        errors.push(err(format!("event file {} not found", event.display())));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Case {
+        name: def.name,
+        file: file.to_string(),
+        line,
+        event,
+        settings: def.settings,
+        disposition,
+        severity,
+        rules: def.expect.rules,
+        not_rules: def.expect.not_rules,
+        actions: def.expect.actions,
+    })
+}
+
+fn toml_json(v: &toml::Value) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+impl Case {
+    fn settings(&self) -> Result<Settings, String> {
+        let mut s = Settings::default();
+        if let Some(m) = self.settings.min_remediation_severity {
+            s.min_remediation_severity = m;
+        }
+        let joined = self.settings.protected_principals.join(",");
+        let protected = Settings::from_lookup(
+            |k| (k == crate::settings::ENV_PROTECTED).then(|| joined.clone()),
+            false,
+        )
+        .map_err(|e| e.to_string())?;
+        s.protected_principals = protected.protected_principals;
+        s.self_role_arns = self.settings.self_role_arns.clone();
+        Ok(s)
+    }
+
+    /// Runs the case; returns the differences (empty when it passes).
+    pub fn run(&self, rules: &RuleSet) -> Vec<String> {
+        let text = match std::fs::read_to_string(&self.event) {
+            Ok(t) => t,
+            Err(e) => return vec![format!("cannot read {}: {e}", self.event.display())],
+        };
+        let settings = match self.settings() {
+            Ok(s) => s,
+            Err(e) => return vec![format!("bad settings: {e}")],
+        };
+        let plan = match Event::from_json(&text) {
+            Ok(event) => decide(&event, None, rules, &settings),
+            Err(e) => {
+                return if self.disposition == Disposition::Error {
+                    Vec::new()
+                } else {
+                    vec![format!("the event does not parse: {e}")]
+                };
+            }
+        };
+        let mut diffs = Vec::new();
+        let name = |d: Disposition| {
+            serde_json::to_value(d)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        };
+        if plan.disposition != self.disposition {
+            diffs.push(format!(
+                "disposition: expected {}, got {}  ({})",
+                name(self.disposition),
+                name(plan.disposition),
+                plan.reason
+            ));
+        }
+        if let Some(band) = self.severity {
+            if plan.severity.band != band {
+                diffs.push(format!(
+                    "severity: expected {band}, got {} ({:.1})",
+                    plan.severity.band, plan.severity.score
+                ));
+            }
+        }
+        if let Some(want) = &self.rules {
+            if *want != plan.rule_ids {
+                diffs.push(format!(
+                    "rules: expected [{}], got [{}]",
+                    want.join(", "),
+                    plan.rule_ids.join(", ")
+                ));
+            }
+        }
+        for r in &self.not_rules {
+            if plan.rule_ids.contains(r) {
+                diffs.push(format!("rules: `{r}` matched but must not"));
+            }
+        }
+        if let Some(want) = &self.actions {
+            let got: Vec<(String, String, Value, bool)> = plan
+                .actions
+                .iter()
+                .map(|a| {
+                    (
+                        a.action.kind.api().to_string(),
+                        a.action.region.clone(),
+                        Value::Object(a.action.params()),
+                        a.shadow,
+                    )
+                })
+                .collect();
+            let want: Vec<(String, String, Value, bool)> = want
+                .iter()
+                .map(|a| {
+                    let params = a
+                        .params
+                        .iter()
+                        .map(|(k, v)| (k.clone(), toml_json(v)))
+                        .collect();
+                    (
+                        a.api.clone(),
+                        a.region.clone(),
+                        Value::Object(params),
+                        a.shadow,
+                    )
+                })
+                .collect();
+            if got != want {
+                let mut d = String::from("actions differ:");
+                let show = |(api, region, params, shadow): &(String, String, Value, bool)| {
+                    format!(
+                        "{api} in {region} {params}{}",
+                        if *shadow { " (shadow)" } else { "" }
+                    )
+                };
+                for w in &want {
+                    let mark = if got.contains(w) { " " } else { "-" };
+                    let _ = write!(d, "\n      {mark} {}", show(w));
+                }
+                for g in &got {
+                    if !want.contains(g) {
+                        let _ = write!(d, "\n      + {}", show(g));
+                    }
+                }
+                d.push_str("\n      (- expected but missing, + planned but not expected)");
+                diffs.push(d);
+            }
+        }
+        diffs
+    }
+
+    /// Rules this case shows matching.
+    pub fn positive_for(&self) -> &[String] {
+        self.rules.as_deref().unwrap_or(&[])
+    }
+}
+
+/// The result of running every case.
+#[derive(Debug, Default)]
+pub struct CaseReport {
+    pub passed: usize,
+    /// (case location and name, differences)
+    pub failed: Vec<(String, Vec<String>)>,
+    /// Rules missing a positive or a negative case.
+    pub uncovered: Vec<String>,
+}
+
+/// Runs every case against the rules and checks that every rule has a positive and a negative
+/// case.
+pub fn run_all(rules: &RuleSet, cases: &[Case]) -> CaseReport {
+    let mut report = CaseReport::default();
+    for case in cases {
+        let diffs = case.run(rules);
+        if diffs.is_empty() {
+            report.passed += 1;
+        } else {
+            report
+                .failed
+                .push((format!("{}:{} {}", case.file, case.line, case.name), diffs));
+        }
+    }
+    for rule in rules.rules() {
+        let positive = cases.iter().any(|c| c.positive_for().contains(&rule.id));
+        let negative = cases.iter().any(|c| c.not_rules.contains(&rule.id));
+        let mut missing = Vec::new();
+        if !positive {
+            missing.push("a positive case (expect.rules listing it)");
+        }
+        if !negative {
+            missing.push("a negative case (expect.not_rules listing it)");
+        }
+        if !missing.is_empty() {
+            report.uncovered.push(format!(
+                "rule `{}` ({}) has no {}",
+                rule.id,
+                rule.origin,
+                missing.join(" and no ")
+            ));
+        }
+    }
+    report
+}

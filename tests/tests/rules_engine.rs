@@ -1,0 +1,310 @@
+//! Response rules as code: precedence when several rules match, exceptions, shadow mode, the
+//! field conditions, and the `mamoru rules check|test` commands.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::Command;
+
+use mamoru::decide::{Band, Disposition, RuleSet, decide};
+use mamoru::{Event, Settings};
+use mamoru_tests::{binary, fixture, fixtures};
+
+fn rules_with(extra: &str) -> RuleSet {
+    let mut set = RuleSet::builtin().unwrap();
+    set.add_source("extra.toml", extra, true).unwrap();
+    set
+}
+
+fn plan_for(rules: &RuleSet, rel: &str) -> mamoru::Plan {
+    let event = Event::from_json(&fixture(rel)).unwrap();
+    decide(&event, None, rules, &Settings::default())
+}
+
+const STOP: &str = "aws.cloudtrail/ct-stop-logging.json";
+
+#[test]
+fn the_highest_severity_wins_and_titles_follow_it() {
+    // GIVEN a second rule on StopLogging that says critical
+    let rules = rules_with(
+        r#"
+[[rule]]
+id = "stop-logging-is-critical-here"
+description = "this account treats a stopped trail as critical"
+[rule.match]
+detail_type = ["AWS API Call via CloudTrail"]
+event_name = ["StopLogging"]
+[rule.response]
+title = "Trail stopped in production"
+severity = "critical"
+"#,
+    );
+    // WHEN decided THEN both match, critical wins and names the event
+    let plan = plan_for(&rules, STOP);
+    assert_eq!(
+        plan.rule_ids,
+        ["cloudtrail-stop-logging", "stop-logging-is-critical-here"]
+    );
+    assert_eq!(plan.severity.band, Band::Critical);
+    assert_eq!(plan.title, "Trail stopped in production");
+    // AND the built-in rule's action is kept
+    assert_eq!(plan.actions.len(), 1);
+}
+
+#[test]
+fn the_same_action_from_two_rules_runs_once_and_enforce_beats_shadow() {
+    let rules = rules_with(
+        r#"
+[[rule]]
+id = "shadow-restart"
+description = "asks for the same restart, in shadow"
+mode = "shadow"
+[rule.match]
+detail_type = ["AWS API Call via CloudTrail"]
+event_name = ["StopLogging"]
+[rule.response]
+actions = [{ action = "start_logging" }]
+"#,
+    );
+    let plan = plan_for(&rules, STOP);
+    assert_eq!(plan.actions.len(), 1, "merged: {:?}", plan.actions);
+    assert!(!plan.actions[0].shadow, "the enforcing rule wins");
+    assert_eq!(plan.actions[0].rule_id, "cloudtrail-stop-logging");
+    assert_eq!(plan.disposition, Disposition::Remediate);
+}
+
+#[test]
+fn an_exception_beats_a_match() {
+    // GIVEN the built-in StopLogging rule overridden with an exception for the caller's IP range
+    let rules = rules_with(
+        r#"
+[[rule]]
+id = "cloudtrail-stop-logging"
+description = "restart stopped trails, except from the maintenance network"
+[rule.match]
+detail_type = ["AWS API Call via CloudTrail"]
+event_source = ["cloudtrail.amazonaws.com"]
+event_name = ["StopLogging"]
+call = "succeeded"
+[rule.response]
+severity = "high"
+actions = [{ action = "start_logging" }]
+[rule.exceptions]
+source_ips = ["127.0.0.0/8"]
+"#,
+    );
+    // WHEN the event comes from that range (the fixture's caller is 127.0.0.1)
+    let plan = plan_for(&rules, STOP);
+    // THEN the rule does not count: nothing else matches, so the event is ignored, and says why
+    assert!(plan.rule_ids.is_empty());
+    assert_eq!(plan.disposition, Disposition::Ignore);
+    assert!(plan.reason.contains("exception"), "{}", plan.reason);
+
+    // AND a principal exception and a tag exception work the same way
+    let rules = rules_with(
+        r#"
+[[rule]]
+id = "config-security-group-world-open-admin-port"
+description = "open admin ports, except on tagged bastions"
+[rule.match]
+detail_type = ["Config Configuration Item Change"]
+signal = ["security_group_world_open_admin_port"]
+[rule.response]
+severity = "high"
+[rule.exceptions]
+resource_tags = { Name = "bastion-sg" }
+"#,
+    );
+    let plan = plan_for(
+        &rules,
+        "aws.config/ci-change-securitygroup-ssh-open-world.json",
+    );
+    assert_eq!(plan.disposition, Disposition::Ignore, "{:?}", plan.rule_ids);
+}
+
+#[test]
+fn shadow_mode_plans_but_never_executes() {
+    // GIVEN the key rule promoted to shadow mode (a one-word change)
+    let builtin = mamoru::decide::rules::BUILTIN_RULES;
+    let shadowed = builtin.replace(
+        "id = \"guardduty-iam-user-key-compromise\"\n",
+        "id = \"guardduty-iam-user-key-compromise\"\nmode = \"shadow\"\n",
+    );
+    assert_ne!(builtin, shadowed);
+    let mut rules = RuleSet::default();
+    rules.add_source("shadowed.toml", &shadowed, false).unwrap();
+    // WHEN decided
+    let plan = plan_for(
+        &rules,
+        "constructed/finding-iamuser-key-malicious-ip-high.json",
+    );
+    // THEN the action is planned as shadow, and the event is a notification
+    assert_eq!(plan.actions.len(), 1);
+    assert!(plan.actions[0].shadow);
+    assert_eq!(plan.disposition, Disposition::Notify);
+    assert!(plan.reason.contains("shadow"), "{}", plan.reason);
+}
+
+#[tokio::test]
+async fn shadow_outcomes_are_would_do_even_in_enforce_mode() {
+    let builtin = mamoru::decide::rules::BUILTIN_RULES;
+    let shadowed = builtin.replace(
+        "id = \"cloudtrail-stop-logging\"\n",
+        "id = \"cloudtrail-stop-logging\"\nmode = \"shadow\"\n",
+    );
+    let mut rules = RuleSet::default();
+    rules.add_source("shadowed.toml", &shadowed, false).unwrap();
+    let settings = Settings {
+        mode: mamoru::Mode::Enforce,
+        ..Settings::default()
+    };
+    // No AWS access at all: a shadow action must not even try.
+    let responder = mamoru::Responder::new(None, settings, rules, None, None);
+    let report = responder.handle_json(&fixture(STOP)).await.unwrap();
+    assert_eq!(report.outcomes.len(), 1);
+    assert_eq!(report.outcomes[0].status, mamoru::action::Status::WouldDo);
+    assert!(
+        report.outcomes[0]
+            .message
+            .contains("shadow rule cloudtrail-stop-logging")
+    );
+}
+
+#[test]
+fn field_conditions_prefix_glob_cidr_exists_and_one_of() {
+    let rule = |cond: &str| {
+        rules_with(&format!(
+            r#"
+[[rule]]
+id = "probe"
+description = "probe"
+[rule.match]
+detail_type = ["AWS API Call via CloudTrail"]
+field = [{cond}]
+[rule.response]
+severity = "low"
+"#
+        ))
+    };
+    let matches = |cond: &str| {
+        plan_for(&rule(cond), STOP)
+            .rule_ids
+            .contains(&"probe".to_string())
+    };
+    assert!(matches(
+        r#"{ path = "detail.userIdentity.arn", prefix = "arn:aws:iam::123456789012:user/" }"#
+    ));
+    assert!(!matches(
+        r#"{ path = "detail.userIdentity.arn", prefix = "arn:aws:iam::999999999999:" }"#
+    ));
+    assert!(matches(
+        r#"{ path = "detail.requestParameters.name", glob = "*:trail/test-*" }"#
+    ));
+    assert!(matches(
+        r#"{ path = "detail.sourceIPAddress", cidr = "127.0.0.0/8" }"#
+    ));
+    assert!(!matches(
+        r#"{ path = "detail.sourceIPAddress", cidr = "203.0.113.0/24" }"#
+    ));
+    assert!(matches(r#"{ path = "detail.errorCode", exists = false }"#));
+    assert!(!matches(r#"{ path = "detail.errorCode", exists = true }"#));
+    assert!(matches(
+        r#"{ path = "detail.eventName", one_of = ["StartLogging", "StopLogging"] }"#
+    ));
+    assert!(matches(r#"{ path = "region", equals = "us-east-1" }"#));
+    assert!(matches(
+        r#"{ path = "detail.userIdentity.sessionContext.attributes.mfaAuthenticated", equals = "true" }"#
+    ));
+}
+
+fn mamoru(args: &[&str]) -> (bool, String) {
+    let out = Command::new(binary("mamoru")).args(args).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+fn temp(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mamoru-rules-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn rules_check_reports_file_line_and_message() {
+    let bad = temp(
+        "bad.toml",
+        "[[rule]]\nid = \"a\"\ndescription = \"d\"\n[rule.match]\ndetail_type = [\"GuardDuty Finding\"]\nfinding_type = [\"**\"]\n[rule.response]\nactions = [{ action = \"start_logging\" }]\n",
+    );
+    let (ok, out) = mamoru(&["rules", "check", bad.to_str().unwrap()]);
+    assert!(!ok);
+    let loc = format!("{}:1:", bad.display());
+    assert!(
+        out.contains(&format!("{loc} rule `a`: bad pattern `**`")),
+        "{out}"
+    );
+    assert!(
+        out.contains("cannot take its parameters from `GuardDuty Finding` events"),
+        "{out}"
+    );
+
+    let unknown = temp(
+        "unknown.toml",
+        "[[rule]]\nid = \"a\"\ndescription = \"d\"\nseverity = \"high\"\n[rule.match]\n",
+    );
+    let (ok, out) = mamoru(&["rules", "check", unknown.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        out.contains(&format!(
+            "{}:4: unknown field `severity`",
+            unknown.display()
+        )),
+        "{out}"
+    );
+
+    let (ok, out) = mamoru(&["rules", "check"]);
+    assert!(ok, "{out}");
+}
+
+#[test]
+fn rules_test_runs_the_builtin_cases_and_shows_a_diff_on_mismatch() {
+    let dir = mamoru_tests::root().join("shared/rules");
+    let (ok, out) = mamoru(&["rules", "test", dir.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    assert!(out.contains(" passed, 0 failed, 0 rules without"), "{out}");
+
+    // GIVEN a case that expects the wrong region and disposition
+    let event = fixtures().join(STOP);
+    let case = temp(
+        "wrong.toml",
+        &format!(
+            "[[case]]\nname = \"expects eu-west-1\"\nevent = \"{}\"\n[case.expect]\ndisposition = \"notify\"\nactions = [{{ api = \"cloudtrail:StartLogging\", region = \"eu-west-1\", params = {{ Name = \"x\" }} }}]\n",
+            event.display()
+        ),
+    );
+    let (ok, out) = mamoru(&["rules", "test", "--no-coverage", case.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(out.contains("FAIL"), "{out}");
+    assert!(
+        out.contains("disposition: expected notify, got remediate"),
+        "{out}"
+    );
+    assert!(
+        out.contains("- cloudtrail:StartLogging in eu-west-1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("+ cloudtrail:StartLogging in us-east-1"),
+        "{out}"
+    );
+
+    // AND coverage is required by default: the built-in rules have no cases in that file
+    let (ok, out) = mamoru(&["rules", "test", case.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        out.contains("MISSING rule `cloudtrail-stop-logging`"),
+        "{out}"
+    );
+}
