@@ -270,7 +270,9 @@ impl Actor {
                 format!("access key {key} of {user} is Inactive"),
             )
             .with_state(None, Some(json!({"Status": "Inactive"}))),
-            Err(err) => match err.into_service_error() {
+            // Only a service error carries a code to match; timeouts and connection errors are
+            // classified as they are (into_service_error would hide them as "unhandled").
+            Err(SdkError::ServiceError(ctx)) => match ctx.into_err() {
                 UpdateAccessKeyError::NoSuchEntityException(_) => Outcome::new(
                     action,
                     Status::AlreadyDone,
@@ -278,6 +280,7 @@ impl Actor {
                 ),
                 other => Outcome::failed(action, service_failure("iam:UpdateAccessKey", &other)),
             },
+            Err(other) => Outcome::failed(action, failure("iam:UpdateAccessKey", other)),
         }
     }
 
@@ -314,8 +317,8 @@ impl Actor {
                 format!("configuration recorder {name} is recording"),
             )
             .with_state(None, Some(json!({"Recording": true}))),
-            Err(err) => {
-                let err = err.into_service_error();
+            Err(SdkError::ServiceError(ctx)) => {
+                let err = ctx.into_err();
                 let hint = match &err {
                     StartConfigurationRecorderError::NoSuchConfigurationRecorderException(_) => {
                         " (the recorder was deleted)"
@@ -328,6 +331,9 @@ impl Actor {
                 let mut f = service_failure("config:StartConfigurationRecorder", &err);
                 f.message.push_str(hint);
                 Outcome::failed(action, f)
+            }
+            Err(other) => {
+                Outcome::failed(action, failure("config:StartConfigurationRecorder", other))
             }
         }
     }
@@ -480,8 +486,8 @@ async fn start_trail(client: &aws_sdk_cloudtrail::Client, action: &Action, name:
             format!("trail {} is logging", trail_name(name)),
         )
         .with_state(None, Some(json!({"IsLogging": true}))),
-        Err(err) => {
-            let err = err.into_service_error();
+        Err(SdkError::ServiceError(ctx)) => {
+            let err = ctx.into_err();
             let hint = match &err {
                 StartLoggingError::TrailNotFoundException(_) => " (the trail was deleted)",
                 _ => "",
@@ -490,5 +496,6 @@ async fn start_trail(client: &aws_sdk_cloudtrail::Client, action: &Action, name:
             f.message.push_str(hint);
             Outcome::failed(action, f)
         }
+        Err(other) => Outcome::failed(action, failure("cloudtrail:StartLogging", other)),
     }
 }
