@@ -1,39 +1,35 @@
-//! Masking secrets before anything reaches a log line or a notification.
+//! Masking secrets before anything reaches a log line, a notification or an answer.
 //!
 //! Masked: values of members whose name says they hold a secret (secretAccessKey, sessionToken,
-//! password, privateKey, …), PEM private key blocks, and any string shaped like an AWS secret
-//! access key (40 characters of base64 alphabet with mixed case).
+//! password, privateKey, …), PEM private key blocks, strings shaped like an AWS secret access
+//! key (40 characters of the base64 alphabet, mixed case) and long base64 tokens (session
+//! tokens, 100 characters or more).
 
 use serde_json::Value;
 
 pub const MASK: &str = "***redacted***";
 
-const SECRET_NAMES: [&str; 10] = [
+const SECRET_WORDS: [&str; 8] = [
     "secretaccesskey",
     "sessiontoken",
+    "securitytoken",
     "password",
     "passwd",
     "privatekey",
-    "secret",
-    "credentials",
-    "authorization",
     "clientsecret",
-    "securitytoken",
+    "secretkey",
 ];
+
+const SECRET_NAMES: [&str; 4] = ["secret", "credentials", "authorization", "token"];
 
 /// True for a JSON member name that holds a secret.
 pub fn is_secret_name(name: &str) -> bool {
     let n: String = name
         .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
+        .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())
         .collect();
-    SECRET_NAMES
-        .iter()
-        .any(|s| n.ends_with(s) || n.starts_with(s))
-        || n.contains("password")
-        || n.contains("privatekey")
-        || n.contains("secretkey")
+    SECRET_WORDS.iter().any(|w| n.contains(w)) || SECRET_NAMES.contains(&n.as_str())
 }
 
 /// Masks secrets in a JSON value, in place.
@@ -50,8 +46,8 @@ pub fn value(v: &mut Value) {
         }
         Value::Array(items) => items.iter_mut().for_each(value),
         Value::String(s) => {
-            if let Some(masked) = masked(s) {
-                *s = masked;
+            if let Some(m) = masked(s) {
+                *s = m;
             }
         }
         _ => {}
@@ -67,61 +63,73 @@ fn is_b64(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'/' || c == b'+'
 }
 
-fn looks_like_secret_key(run: &[u8]) -> bool {
-    run.len() == 40
-        && run.iter().any(u8::is_ascii_uppercase)
+fn secret_shaped(run: &[u8]) -> bool {
+    let mixed = run.iter().any(u8::is_ascii_uppercase)
         && run.iter().any(u8::is_ascii_lowercase)
         && run
             .iter()
-            .any(|c| c.is_ascii_digit() || *c == b'/' || *c == b'+')
+            .any(|c| c.is_ascii_digit() || *c == b'/' || *c == b'+');
+    mixed && (run.len() == 40 || run.len() >= 100)
 }
 
+/// The text with PEM private key blocks and secret-shaped runs masked, or `None` if clean.
 fn masked(s: &str) -> Option<String> {
-    let mut out: Option<String> = None;
-    // PEM private keys.
-    if let Some(start) = s.find("-----BEGIN") {
-        if s[start..].contains("PRIVATE KEY") {
-            let end = s[start..]
-                .find("-----END")
-                .and_then(|e| {
-                    s[start + e + 8..]
-                        .find("-----")
-                        .map(|f| start + e + 8 + f + 5)
-                })
-                .unwrap_or(s.len());
-            let mut t = String::with_capacity(s.len());
-            t.push_str(&s[..start]);
-            t.push_str(MASK);
-            t.push_str(&s[end..]);
-            out = Some(masked(&t).unwrap_or(t));
-            return out;
+    let mut out = String::with_capacity(s.len());
+    let mut changed = false;
+    let mut rest = s;
+    // PEM private keys: from BEGIN … PRIVATE KEY to the matching END line (or the end).
+    while let Some(start) = rest.find("-----BEGIN") {
+        let header_end = rest[start..]
+            .find("-----\n")
+            .or_else(|| rest[start + 10..].find("-----").map(|i| i + 10));
+        let is_private = header_end.is_some_and(|h| rest[start..start + h].contains("PRIVATE KEY"));
+        if !is_private {
+            out.push_str(&rest[..start + 10]);
+            rest = &rest[start + 10..];
+            continue;
         }
+        out.push_str(&rest[..start]);
+        out.push_str(MASK);
+        changed = true;
+        rest = match rest[start..].find("-----END") {
+            Some(e) => {
+                let after_end = start + e + 8;
+                match rest[after_end..].find("-----") {
+                    Some(f) => &rest[after_end + f + 5..],
+                    None => "",
+                }
+            }
+            None => "",
+        };
     }
-    // Secret-key-shaped runs.
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    let mut last = 0;
-    let mut buf = String::new();
+    out.push_str(rest);
+    // Secret-shaped runs of the base64 alphabet ('=' padding included).
+    let bytes = out.as_bytes();
+    let mut result = String::with_capacity(out.len());
+    let (mut i, mut last) = (0, 0);
     while i < bytes.len() {
-        if is_b64(bytes[i]) {
-            let start = i;
-            while i < bytes.len() && is_b64(bytes[i]) {
-                i += 1;
-            }
-            if looks_like_secret_key(&bytes[start..i]) {
-                buf.push_str(&s[last..start]);
-                buf.push_str(MASK);
-                last = i;
-                out = Some(String::new());
-            }
-        } else {
+        if !is_b64(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && is_b64(bytes[i]) {
             i += 1;
         }
+        let mut end = i;
+        while end < bytes.len() && bytes[end] == b'=' {
+            end += 1;
+        }
+        if secret_shaped(&bytes[start..i]) {
+            result.push_str(&out[last..start]);
+            result.push_str(MASK);
+            last = end;
+            changed = true;
+        }
+        i = end.max(i);
     }
-    out.map(|_| {
-        buf.push_str(&s[last..]);
-        buf
-    })
+    result.push_str(&out[last..]);
+    changed.then_some(result)
 }
 
 #[cfg(test)]
@@ -133,27 +141,52 @@ mod tests {
 
     #[test]
     fn secret_members_and_shapes_are_masked() {
+        let token = "IQoJb3JpZ2luX2VjEXAMPLE".repeat(8) + "==";
         let mut v = json!({
             "accessKeyId": "AKIAIOSFODNN7EXAMPLE",
             "secretAccessKey": "anything",
             "nested": {"SessionToken": "tok", "note": format!("key={SECRET} end")},
             "list": [SECRET],
             "pem": "a -----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY----- b",
+            "cert": "-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----",
+            "free": format!("token {token} here"),
             "detectorId": "37da5a0204286ccd967d2395320d4dcd",
             "sha1": "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+            "arn": "arn:aws:iam::123456789012:role/service-role/mamoru-cloudtrail-role",
+            "newPassword": "Hunter2!",
         });
         value(&mut v);
         let text = v.to_string();
         assert!(!text.contains(SECRET));
-        assert!(!text.contains("anything") && !text.contains("\"tok\""));
+        assert!(
+            !text.contains("anything") && !text.contains("\"tok\"") && !text.contains("Hunter2")
+        );
         assert!(!text.contains("MIIE"));
+        assert!(!text.contains("IQoJb3JpZ2lu"), "{text}");
         assert_eq!(
             v["accessKeyId"], "AKIAIOSFODNN7EXAMPLE",
             "key ids are not secrets"
         );
         assert_eq!(v["nested"]["note"], format!("key={MASK} end"));
         assert_eq!(v["pem"], format!("a {MASK} b"));
+        assert_eq!(v["free"], format!("token {MASK} here"));
+        assert!(
+            v["cert"].as_str().unwrap().contains("MIIC"),
+            "certificates are public"
+        );
         assert_eq!(v["detectorId"], "37da5a0204286ccd967d2395320d4dcd");
         assert_eq!(v["sha1"], "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+        assert_eq!(
+            v["arn"],
+            "arn:aws:iam::123456789012:role/service-role/mamoru-cloudtrail-role"
+        );
+    }
+
+    #[test]
+    fn an_unterminated_private_key_is_masked_to_the_end() {
+        assert_eq!(
+            text("x -----BEGIN PRIVATE KEY-----\nMIIE"),
+            format!("x {MASK}")
+        );
     }
 }

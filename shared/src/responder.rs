@@ -99,7 +99,7 @@ impl Responder {
             Ok(e) => e,
             Err(err) => {
                 tracing::error!(
-                    error = %err,
+                    error = %crate::redact::text(&err.to_string()),
                     field = err.field().unwrap_or(""),
                     bytes = text.len(),
                     "event rejected: it will be retried and then kept in the dead-letter queue"

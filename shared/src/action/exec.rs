@@ -78,7 +78,12 @@ impl Outcome {
         Outcome {
             retryable: Some(failure.retryable),
             error_code: failure.code,
-            ..Outcome::new(action, Status::Failed, failure.message)
+            // AWS error messages are free text: mask anything secret-shaped they echo back.
+            ..Outcome::new(
+                action,
+                Status::Failed,
+                crate::redact::text(&failure.message),
+            )
         }
     }
 

@@ -132,6 +132,41 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Masks secrets in every text the plan took from the event, so that nothing downstream
+    /// (notification, audit log, CLI) can leak them. Action parameters are identifiers AWS
+    /// accepted and are kept as they are.
+    fn mask_secrets(&mut self) {
+        use crate::redact::text;
+        for s in [&mut self.title, &mut self.reason, &mut self.event_kind] {
+            *s = text(s);
+        }
+        for s in [&mut self.resource, &mut self.description, &mut self.time]
+            .into_iter()
+            .flatten()
+        {
+            *s = text(s);
+        }
+        if let Some(p) = &mut self.principal {
+            for s in [
+                &mut p.kind,
+                &mut p.arn,
+                &mut p.issuer_arn,
+                &mut p.name,
+                &mut p.access_key_id,
+                &mut p.source_ip,
+                &mut p.user_agent,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                *s = text(s);
+            }
+        }
+        for w in &mut self.withheld {
+            w.reason = text(&w.reason);
+        }
+    }
+
     fn base(event: &Event, handler: Handler) -> Plan {
         Plan {
             event_id: event.id.clone(),
@@ -301,6 +336,17 @@ fn resource_of(event: &Event) -> Option<String> {
 /// `handler` is the function deciding: an event of a detail-type it does not handle is
 /// `unhandled` and ignored. Pass `None` to route by detail-type (the CLI does).
 pub fn decide(
+    event: &Event,
+    handler: Option<Handler>,
+    rules: &RuleSet,
+    settings: &Settings,
+) -> Plan {
+    let mut plan = decide_unmasked(event, handler, rules, settings);
+    plan.mask_secrets();
+    plan
+}
+
+fn decide_unmasked(
     event: &Event,
     handler: Option<Handler>,
     rules: &RuleSet,

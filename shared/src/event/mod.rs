@@ -59,7 +59,8 @@ impl ParseError {
                 message: inner.to_string(),
             };
         }
-        let message = strip_position(&inner.to_string());
+        // serde quotes the offending value: mask it, it may be a secret in the wrong place.
+        let message = crate::redact::text(&strip_position(&inner.to_string()));
         // serde reports a missing field at the parent path, naming the field in the message.
         let field = match missing_field_name(&message) {
             Some(name) => join_path(prefix, &join_path(&path, name)),
