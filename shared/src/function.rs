@@ -36,22 +36,25 @@ async fn build(handler: Handler) -> Result<Responder, InitError> {
     let mut settings = Settings::from_env()?;
     let rules = RuleSet::builtin_with(&settings.rules_paths).map_err(InitError::Rules)?;
     let sdk = crate::aws::load().await;
-    // Loop prevention: the function's own execution role, found once at start-up. If STS cannot
-    // be reached, the roles in MAMORU_SELF_ROLE_ARNS still apply.
-    match aws_sdk_sts::Client::new(&sdk)
-        .get_caller_identity()
-        .send()
-        .await
-    {
-        Ok(id) => {
-            if let Some(arn) = id.arn() {
-                settings.add_self_role(role_arn_from_caller(arn));
+    // Loop prevention: the function's own execution role, found once at start-up, by the
+    // function whose decisions use it (the others save the call). If STS cannot be reached, the
+    // roles in MAMORU_SELF_ROLE_ARNS still apply.
+    if crate::decide::uses_self_roles(handler) {
+        match aws_sdk_sts::Client::new(&sdk)
+            .get_caller_identity()
+            .send()
+            .await
+        {
+            Ok(id) => {
+                if let Some(arn) = id.arn() {
+                    settings.add_self_role(role_arn_from_caller(arn));
+                }
             }
+            Err(e) => tracing::warn!(
+                error = %aws_smithy_types::error::display::DisplayErrorContext(&e),
+                "could not read the function's own role; only MAMORU_SELF_ROLE_ARNS prevents loops"
+            ),
         }
-        Err(e) => tracing::warn!(
-            error = %aws_smithy_types::error::display::DisplayErrorContext(&e),
-            "could not read the function's own role; only MAMORU_SELF_ROLE_ARNS prevents loops"
-        ),
     }
     let actor = Actor::new(&sdk);
     let notifier = settings

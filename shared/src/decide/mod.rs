@@ -531,7 +531,19 @@ struct Candidate {
     own_min: Option<f64>,
 }
 
-/// The role ARN, when the event was made by mamoru itself.
+/// Whether a function's decisions can use mamoru's own role ARNs (`Settings::self_role_arns`).
+/// The self-call guard ([`self_role`]) reads the caller of CloudTrail-delivered events only, so
+/// only the function handling those needs to learn its own role at start-up (one
+/// `sts:GetCallerIdentity`); the others skip that call.
+pub fn uses_self_roles(handler: Handler) -> bool {
+    handler
+        .detail_types()
+        .iter()
+        .any(|dt| matches!(*dt, DT_CLOUDTRAIL_CALL | DT_CONSOLE_SIGN_IN))
+}
+
+/// The role ARN, when the event was made by mamoru itself. Only CloudTrail-delivered events
+/// name their caller: keep [`uses_self_roles`] in step if that changes.
 fn self_role<'s>(event: &Event, settings: &'s Settings) -> Option<&'s str> {
     let call = event.cloudtrail()?;
     let issuer = call
@@ -572,4 +584,17 @@ fn withhold_reason(
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_cloudtrail_function_uses_its_own_role() {
+        assert!(uses_self_roles(Handler::Cloudtrail));
+        assert!(!uses_self_roles(Handler::Guardduty));
+        assert!(!uses_self_roles(Handler::Config));
+        assert!(!uses_self_roles(Handler::Unhandled));
+    }
 }
