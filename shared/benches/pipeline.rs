@@ -1,0 +1,140 @@
+//! Micro-benchmarks of the pure pipeline: parse plus decide for each event family, notification
+//! rendering, and the start-up cost of compiling the built-in rules.
+//!
+//! `cargo bench -p mamoru` runs them (one core, criterion's defaults); the throughput lines are
+//! events per second. These are benchmarks, not tests: CI only checks that they compile
+//! (`cargo bench --no-run -p mamoru`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use mamoru::action::{Outcome, Status};
+use mamoru::notify::render;
+use mamoru::{Event, Handler, Mode, Report, RuleSet, Settings, decide};
+
+macro_rules! fixture {
+    ($path:literal) => {
+        include_str!(concat!("../../tests/fixtures/events/", $path))
+    };
+}
+
+/// One event per family: the GuardDuty key compromise and StopLogging events the side-by-side
+/// benchmark uses, and a Config item change and compliance change.
+const EVENTS: [(&str, Handler, &str); 4] = [
+    (
+        "guardduty_finding",
+        Handler::Guardduty,
+        fixture!("constructed/finding-iamuser-key-malicious-ip-high.json"),
+    ),
+    (
+        "cloudtrail_call",
+        Handler::Cloudtrail,
+        fixture!("aws.cloudtrail/ct-stop-logging.json"),
+    ),
+    (
+        "config_item_change",
+        Handler::Config,
+        fixture!("aws.config/ci-change-securitygroup-ssh-open-world.json"),
+    ),
+    (
+        "config_compliance_change",
+        Handler::Config,
+        fixture!("aws.config/compliance-cloudtrail-enabled-noncompliant.json"),
+    ),
+];
+
+fn settings() -> Settings {
+    Settings {
+        mode: Mode::Enforce,
+        topic_arn: Some("arn:aws:sns:us-east-1:123456789012:mamoru-alerts".to_string()),
+        self_role_arns: vec!["arn:aws:iam::123456789012:role/mamoru-cloudtrail".to_string()],
+        ..Settings::default()
+    }
+}
+
+fn parse_decide(c: &mut Criterion) {
+    let rules = RuleSet::builtin().expect("built-in rules");
+    let settings = settings();
+    let mut group = c.benchmark_group("parse_decide");
+    group.throughput(Throughput::Elements(1));
+    for (name, handler, text) in EVENTS {
+        // The fixture must exercise the real path: a decision with rules matched.
+        let plan = decide(
+            &Event::from_json(text).unwrap(),
+            Some(handler),
+            &rules,
+            &settings,
+        );
+        assert!(!plan.rule_ids.is_empty(), "{name}: no rule matched");
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let event = Event::from_json(black_box(text)).unwrap();
+                decide(&event, Some(handler), &rules, &settings)
+            })
+        });
+    }
+    group.finish();
+}
+
+/// Where parse plus decide spends its time: the parse alone, the decision alone (on a fresh
+/// clone of a parsed event, so that nothing cached from an earlier iteration is reused), and the
+/// generic `serde_json::Value` of the detail that field-path conditions read.
+fn breakdown(c: &mut Criterion) {
+    let rules = RuleSet::builtin().expect("built-in rules");
+    let settings = settings();
+    let mut group = c.benchmark_group("breakdown");
+    group.throughput(Throughput::Elements(1));
+    for (name, handler, text) in EVENTS {
+        group.bench_function(format!("parse/{name}"), |b| {
+            b.iter(|| Event::from_json(black_box(text)).unwrap())
+        });
+        let event = Event::from_json(text).unwrap();
+        group.bench_function(format!("clone/{name}"), |b| {
+            b.iter(|| black_box(&event).clone())
+        });
+        group.bench_function(format!("clone_decide/{name}"), |b| {
+            b.iter(|| decide(&black_box(&event).clone(), Some(handler), &rules, &settings))
+        });
+        group.bench_function(format!("detail_value/{name}"), |b| {
+            b.iter(|| {
+                serde_json::from_str::<serde_json::Value>(black_box(event.raw_detail())).unwrap()
+            })
+        });
+    }
+    group.finish();
+}
+
+fn report_for(text: &str, handler: Handler) -> Report {
+    let rules = RuleSet::builtin().expect("built-in rules");
+    let plan = decide(
+        &Event::from_json(text).unwrap(),
+        Some(handler),
+        &rules,
+        &settings(),
+    );
+    let outcomes = plan
+        .actions
+        .iter()
+        .map(|p| Outcome::new(&p.action, Status::Done, "done"))
+        .collect();
+    Report::new(plan, outcomes, Mode::Enforce)
+}
+
+fn notification(c: &mut Criterion) {
+    let mut group = c.benchmark_group("render");
+    group.throughput(Throughput::Elements(1));
+    for (name, handler, text) in [EVENTS[0], EVENTS[1]] {
+        let report = report_for(text, handler);
+        group.bench_function(name, |b| b.iter(|| render(black_box(&report))));
+    }
+    group.finish();
+}
+
+fn startup(c: &mut Criterion) {
+    c.bench_function("init/builtin_rules", |b| b.iter(RuleSet::builtin));
+}
+
+criterion_group!(benches, parse_decide, breakdown, notification, startup);
+criterion_main!(benches);
