@@ -59,6 +59,28 @@ pub fn text(s: &str) -> String {
     masked(s).unwrap_or_else(|| s.to_string())
 }
 
+/// Masks secrets in a string in place; allocates nothing when there is nothing to mask.
+pub fn text_in_place(s: &mut String) {
+    if let Some(m) = masked(s) {
+        *s = m;
+    }
+}
+
+/// Whether masking could change the text at all: only a PEM header (five dashes) or a run of
+/// at least 40 base64 characters can be masked. Most text is neither, and is left untouched
+/// without building anything.
+fn may_hold_secret(s: &str) -> bool {
+    let (mut dashes, mut b64) = (0, 0);
+    for &c in s.as_bytes() {
+        dashes = if c == b'-' { dashes + 1 } else { 0 };
+        b64 = if is_b64(c) { b64 + 1 } else { 0 };
+        if dashes >= 5 || b64 >= 40 {
+            return true;
+        }
+    }
+    false
+}
+
 fn is_b64(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'/' || c == b'+'
 }
@@ -74,6 +96,9 @@ fn secret_shaped(run: &[u8]) -> bool {
 
 /// The text with PEM private key blocks and secret-shaped runs masked, or `None` if clean.
 fn masked(s: &str) -> Option<String> {
+    if !may_hold_secret(s) {
+        return None;
+    }
     let mut out = String::with_capacity(s.len());
     let mut changed = false;
     let mut rest = s;
@@ -180,6 +205,19 @@ mod tests {
             v["arn"],
             "arn:aws:iam::123456789012:role/service-role/mamoru-cloudtrail-role"
         );
+    }
+
+    #[test]
+    fn clean_text_is_left_alone_and_in_place_masking_agrees() {
+        let almost = "a".repeat(39) + "/" + " AKIAIOSFODNN7EXAMPLE ----";
+        for clean in ["", "arn:aws:iam::123456789012:user/alice", &almost] {
+            assert!(masked(clean).is_none(), "{clean}");
+        }
+        for dirty in [SECRET, "x -----BEGIN PRIVATE KEY-----\nMIIE", "clean"] {
+            let mut s = dirty.to_string();
+            text_in_place(&mut s);
+            assert_eq!(s, text(dirty));
+        }
     }
 
     #[test]

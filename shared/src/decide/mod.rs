@@ -136,15 +136,15 @@ impl Plan {
     /// (notification, audit log, CLI) can leak them. Action parameters are identifiers AWS
     /// accepted and are kept as they are.
     fn mask_secrets(&mut self) {
-        use crate::redact::text;
+        use crate::redact::text_in_place;
         for s in [&mut self.title, &mut self.reason, &mut self.event_kind] {
-            *s = text(s);
+            text_in_place(s);
         }
         for s in [&mut self.resource, &mut self.description, &mut self.time]
             .into_iter()
             .flatten()
         {
-            *s = text(s);
+            text_in_place(s);
         }
         if let Some(p) = &mut self.principal {
             for s in [
@@ -159,11 +159,11 @@ impl Plan {
             .into_iter()
             .flatten()
             {
-                *s = text(s);
+                text_in_place(s);
             }
         }
         for w in &mut self.withheld {
-            w.reason = text(&w.reason);
+            text_in_place(&mut w.reason);
         }
     }
 

@@ -3,6 +3,7 @@
 //! The built-in playbook (`shared/rules/builtin.toml`) is written in this format and compiled
 //! into every binary; deployments add or override rules by id with files of their own.
 
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
@@ -17,7 +18,7 @@ use wildmatch::WildMatch;
 use super::facts::{Principal, Signal};
 use super::severity::{Band, Severity};
 use crate::action::ActionKind;
-use crate::event::{Event, EventKind};
+use crate::event::{Event, EventKind, Members, field_in};
 
 /// The built-in playbook, compiled into the binaries.
 pub const BUILTIN_RULES: &str = include_str!("../../rules/builtin.toml");
@@ -766,6 +767,8 @@ pub struct Subject<'a> {
     pub event: &'a Event,
     pub principal: Option<Principal>,
     pub signals: Vec<Signal>,
+    /// The detail's members, scanned on the first field-path lookup and shared by the others.
+    detail: OnceCell<Option<Members<'a>>>,
 }
 
 impl<'a> Subject<'a> {
@@ -774,14 +777,24 @@ impl<'a> Subject<'a> {
             event,
             principal: Principal::of(event),
             signals: super::facts::signals(event),
+            detail: OnceCell::new(),
         }
+    }
+
+    /// A field of the detail, read without parsing the whole detail.
+    fn detail_field<S: AsRef<str>>(&self, path: &[S]) -> Option<Value> {
+        if path.is_empty() {
+            return Some(self.event.detail_value().clone());
+        }
+        let members = self.detail.get_or_init(|| self.event.detail_members());
+        field_in(members.as_deref()?, path)
     }
 
     fn field(&self, path: &[String]) -> Option<Value> {
         let e = self.event;
         let (first, rest) = path.split_first()?;
         let root = match first.as_str() {
-            "detail" => return lookup(e.detail_value(), rest).cloned(),
+            "detail" => return self.detail_field(rest),
             "id" => Value::String(e.id.clone()),
             "source" => Value::String(e.source.clone()),
             "detail-type" => Value::String(e.detail_type.clone()),
@@ -805,9 +818,8 @@ impl<'a> Subject<'a> {
                 _ => Vec::new(),
             },
             EventKind::GuardDutyFinding(_) => self
-                .event
-                .detail_value()
-                .pointer("/resource/instanceDetails/tags")
+                .detail_field(&["resource", "instanceDetails", "tags"])
+                .as_ref()
                 .and_then(Value::as_array)
                 .map(|tags| {
                     tags.iter()

@@ -9,10 +9,12 @@ pub mod cloudtrail;
 pub mod config;
 pub mod guardduty;
 
+use std::borrow::Cow;
+use std::fmt;
 use std::sync::OnceLock;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use serde::de::DeserializeOwned;
+use serde::de::{self, DeserializeOwned, Deserializer as _, IgnoredAny};
 use serde_json::value::RawValue;
 
 pub use cloudtrail::{CloudTrailCall, SessionIssuer, UserIdentity};
@@ -91,6 +93,11 @@ fn strip_position(message: &str) -> String {
 }
 
 fn from_str_at<T: DeserializeOwned>(prefix: &str, json: &str) -> Result<T, ParseError> {
+    // Valid events take the fast path. Only a failure is parsed again, tracking the path, to
+    // name the field at fault (the same deserializer, so the same error).
+    if let Ok(value) = serde_json::from_str(json) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_str(json);
     let value = serde_path_to_error::deserialize(&mut de)
         .map_err(|e| ParseError::from_path_error(prefix, e))?;
@@ -215,7 +222,8 @@ impl Event {
         })
     }
 
-    /// The `detail` as a generic JSON value, parsed once on first use (for field-path rules).
+    /// The `detail` as a generic JSON value, parsed once on first use. Field-path rules do not
+    /// need it: [`Event::detail_members`] and [`field_in`] read single fields without it.
     pub fn detail_value(&self) -> &serde_json::Value {
         self.detail_value.get_or_init(|| {
             serde_json::from_str(self.raw_detail.get()).unwrap_or(serde_json::Value::Null)
@@ -225,6 +233,21 @@ impl Event {
     /// The `detail` exactly as received.
     pub fn raw_detail(&self) -> &str {
         self.raw_detail.get()
+    }
+
+    /// The members of `detail`, scanned once without building their values: where field-path
+    /// lookups ([`field_in`]) start. `None` when the detail is not a JSON object.
+    pub fn detail_members(&self) -> Option<Members<'_>> {
+        members(self.raw_detail.get())
+    }
+
+    /// The value at `path` below `detail` (`["resource", "resourceType"]`): what indexing
+    /// [`Event::detail_value`] gives, without parsing the whole detail.
+    pub fn detail_field<S: AsRef<str>>(&self, path: &[S]) -> Option<serde_json::Value> {
+        if path.is_empty() {
+            return Some(self.detail_value().clone());
+        }
+        field_in(&self.detail_members()?, path)
     }
 
     /// The CloudTrail record behind this event, for CloudTrail-delivered families.
@@ -248,6 +271,110 @@ impl Event {
             EventKind::Unhandled => format!("unhandled:{}", self.detail_type),
         }
     }
+}
+
+/// A JSON object's members in document order: names, and values as raw JSON text.
+pub type Members<'a> = Vec<(Cow<'a, str>, &'a RawValue)>;
+
+/// The members of the JSON object `text`, or `None` when it is not an object. Only the names
+/// are decoded; the values are skipped over and kept as raw text.
+pub fn members(text: &str) -> Option<Members<'_>> {
+    struct Object;
+    impl<'de> de::Visitor<'de> for Object {
+        type Value = Members<'de>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::with_capacity(map.size_hint().unwrap_or(16));
+            while let Some(Name(name)) = map.next_key()? {
+                out.push((name, map.next_value::<&RawValue>()?));
+            }
+            Ok(out)
+        }
+    }
+    serde_json::Deserializer::from_str(text)
+        .deserialize_map(Object)
+        .ok()
+}
+
+/// Element `index` of the JSON array `text`.
+fn element(text: &str, index: usize) -> Option<&RawValue> {
+    struct Array(usize);
+    impl<'de> de::Visitor<'de> for Array {
+        type Value = Option<&'de RawValue>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON array")
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut found = None;
+            let mut i = 0;
+            while i < self.0 {
+                if seq.next_element::<IgnoredAny>()?.is_none() {
+                    return Ok(None);
+                }
+                i += 1;
+            }
+            if let Some(v) = seq.next_element::<&RawValue>()? {
+                found = Some(v);
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+            }
+            Ok(found)
+        }
+    }
+    serde_json::Deserializer::from_str(text)
+        .deserialize_seq(Array(index))
+        .ok()
+        .flatten()
+}
+
+/// A member name, borrowed from the text unless it has escapes.
+struct Name<'de>(Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Name<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = Name<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Name(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Name(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Name(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// The value at `path` (member names, and indexes into arrays) below an object whose members
+/// are `top`. It is what indexing the parsed object gives (the last of duplicate names wins,
+/// as in `serde_json::Value`), but only the objects on the way are scanned and only the value
+/// found is parsed.
+pub fn field_in<S: AsRef<str>>(
+    top: &[(Cow<'_, str>, &RawValue)],
+    path: &[S],
+) -> Option<serde_json::Value> {
+    fn last<'a>(m: &[(Cow<'_, str>, &'a RawValue)], name: &str) -> Option<&'a RawValue> {
+        m.iter().rev().find(|(k, _)| k == name).map(|(_, v)| *v)
+    }
+    let (first, rest) = path.split_first()?;
+    let mut cur: &RawValue = last(top, first.as_ref())?;
+    for seg in rest {
+        let text = cur.get();
+        cur = match text.trim_start().as_bytes().first() {
+            Some(b'{') => last(&members(text)?, seg.as_ref())?,
+            Some(b'[') => element(text, seg.as_ref().parse().ok()?)?,
+            _ => return None,
+        };
+    }
+    serde_json::from_str(cur.get()).ok()
 }
 
 fn required(value: Option<String>, field: &str) -> Result<String, ParseError> {
@@ -346,6 +473,48 @@ mod tests {
             Event::from_slice(&big),
             Err(ParseError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn field_lookups_without_the_whole_value_agree_with_indexing_it() {
+        let detail = r#"{"a":{"b":[10,{"c":"x"},[true]],"d":null,"e\u0041":1.5e3},
+            "dup":1,"dup":{"k":"last"},"s":"str","n":-0,"arr":[],"obj":{}}"#;
+        let text = ENVELOPE
+            .replace("DETAIL", detail)
+            .replace("GuardDuty Finding", "Other");
+        let event = Event::from_json(&text).unwrap();
+        let whole = event.detail_value();
+        for path in [
+            "a",
+            "a.b",
+            "a.b.0",
+            "a.b.1.c",
+            "a.b.2.0",
+            "a.b.3",
+            "a.b.x",
+            "a.d",
+            "a.eA",
+            "a.e\\u0041",
+            "dup",
+            "dup.k",
+            "s",
+            "s.0",
+            "n",
+            "arr.0",
+            "obj.x",
+            "missing",
+            "a.b.-1",
+            "a.b.01",
+        ] {
+            let segs: Vec<&str> = path.split('.').collect();
+            let want = segs.iter().try_fold(whole, |v, seg| match v {
+                serde_json::Value::Object(m) => m.get(*seg),
+                serde_json::Value::Array(a) => a.get(seg.parse::<usize>().ok()?),
+                _ => None,
+            });
+            assert_eq!(event.detail_field(&segs), want.cloned(), "path {path}");
+        }
+        assert_eq!(event.detail_field::<&str>(&[]).as_ref(), Some(whole));
     }
 
     #[test]
