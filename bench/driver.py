@@ -595,57 +595,87 @@ def run_cold(subject, family, payload, n, api, proxy, world, log):
     }
 
 
-def run_warm(subject, family, payload, m, api, endpoint, proxy, world, log):
+class Warm:
+    """One warm process: started once, then handed events one at a time."""
+
+    def __init__(self, subject, api, endpoint, proxy, world, log):
+        self.api, self.proxy = api, proxy
+        api.reset()
+        self.run = Run(subject, api, endpoint, world, log)
+        self.ready = api.wait_next(1, self.run.proc)
+        self.events = []
+        self.dead = self.ready is None
+
+    def one(self, payload):
+        if self.dead:
+            return
+        api = self.api
+        rid = api.queue(payload)
+        result = api.wait(rid, self.run.proc)
+        if result is None:
+            self.dead = True
+            return
+        t0 = api.handout.get(rid)
+        calls = self.proxy.between(t0, result["time"]) if self.proxy else []
+        wall = (result["time"] - t0) * 1000
+        proxy_ms = sum(c["end"] - c["start"] for c in calls) * 1000
+        self.events.append({
+            "ok": answer_ok(result),
+            "ms": wall,
+            "calls": [f"{c['service']}:{c['op']}" for c in calls],
+            "proxy_ms": proxy_ms,
+            "moto_ms": sum(c["moto_s"] for c in calls) * 1000,
+            # Everything but the time spent inside the proxy and moto: the subject's own
+            # work, its HTTP client, loopback transit and the emulator's hand-off.
+            "overhead_ms": wall - proxy_ms,
+        })
+
+    def finish(self, m, family, world):
+        rss, ru_maxrss = self.run.stop()
+        events, proxy, run = self.events, self.proxy, self.run
+        ok = [e for e in events if e["ok"]]
+        times = [e["ms"] for e in ok]
+        return {
+            "events": len(events),
+            "ok": len(ok),
+            "init_ms": (self.ready - run.t_start) * 1000 if self.ready else None,
+            "remediated": world.remediated(family),
+            "ms_median": median(times),
+            "ms_p90": pct(times, 90),
+            "ms_mean": statistics.fmean(times) if times else None,
+            "max_rss_kib": rss,
+            "ru_maxrss_kib": ru_maxrss,
+            # CPU time of the whole process (init and all events) divided by the events.
+            "cpu_ms_per_event": run.cpu_ms / len(ok) if ok and run.cpu_ms is not None else None,
+            "calls_per_event_median": median([len(e["calls"]) for e in ok]) if proxy else None,
+            "calls_example": ok[len(ok) // 2]["calls"] if ok and proxy else [],
+            "ops": sorted({c for e in ok for c in e["calls"]}) if proxy else [],
+            "proxy_ms_median": median([e["proxy_ms"] for e in ok]) if proxy else None,
+            "moto_ms_median": median([e["moto_ms"] for e in ok]) if proxy else None,
+            "overhead_ms_median": median([e["overhead_ms"] for e in ok]) if proxy else None,
+            "overhead_ms_p90": pct([e["overhead_ms"] for e in ok], 90) if proxy else None,
+            "error": None if len(ok) == m else (events[-1] if events else self.api.init_error or "no event handled"),
+        }
+
+
+def run_warm(subject, family, payload, m, apis, moto, proxy, world, log, block=50):
+    """Two warm processes of the subject, one reaching moto directly (the times), one through
+    the proxy (the calls and moto's floor), fed alternately in blocks of `block` events, so
+    that both see the same machine and the same moto: drift in either cancels out."""
     world.reset(family)
-    api.reset()
-    run = Run(subject, api, endpoint, world, log)
-    ready = api.wait_next(1, run.proc)
-    events = []
-    if ready is not None:
-        for _ in range(m):
-            rid = api.queue(payload)
-            result = api.wait(rid, run.proc)
-            if result is None:
-                break
-            t0 = api.handout.get(rid)
-            calls = proxy.between(t0, result["time"]) if proxy else []
-            wall = (result["time"] - t0) * 1000
-            proxy_ms = sum(c["end"] - c["start"] for c in calls) * 1000
-            events.append({
-                "ok": answer_ok(result),
-                "ms": wall,
-                "calls": [f"{c['service']}:{c['op']}" for c in calls],
-                "proxy_ms": proxy_ms,
-                "moto_ms": sum(c["moto_s"] for c in calls) * 1000,
-                # Everything but the time spent inside the proxy and moto: the subject's own
-                # work, its HTTP client, loopback transit and the emulator's hand-off.
-                "overhead_ms": wall - proxy_ms,
-            })
-    rss, ru_maxrss = run.stop()
-    ok = [e for e in events if e["ok"]]
-    times = [e["ms"] for e in ok]
-    return {
-        "events": len(events),
-        "ok": len(ok),
-        "init_ms": (ready - run.t_start) * 1000 if ready else None,
-        "remediated": world.remediated(family),
-        "notifications": world.notifications(),
-        "ms_median": median(times),
-        "ms_p90": pct(times, 90),
-        "ms_mean": statistics.fmean(times) if times else None,
-        "max_rss_kib": rss,
-        "ru_maxrss_kib": ru_maxrss,
-        # CPU time of the whole process (init and all events) divided by the events.
-        "cpu_ms_per_event": run.cpu_ms / len(ok) if ok and run.cpu_ms is not None else None,
-        "calls_per_event_median": median([len(e["calls"]) for e in ok]) if proxy else None,
-        "calls_example": ok[len(ok) // 2]["calls"] if ok and proxy else [],
-        "ops": sorted({c for e in ok for c in e["calls"]}) if proxy else [],
-        "proxy_ms_median": median([e["proxy_ms"] for e in ok]) if proxy else None,
-        "moto_ms_median": median([e["moto_ms"] for e in ok]) if proxy else None,
-        "overhead_ms_median": median([e["overhead_ms"] for e in ok]) if proxy else None,
-        "overhead_ms_p90": pct([e["overhead_ms"] for e in ok], 90) if proxy else None,
-        "error": None if len(ok) == m else (events[-1] if events else api.init_error or "no event handled"),
-    }
+    direct = Warm(subject, apis[0], moto.endpoint, None, world, log)
+    proxied = Warm(subject, apis[1], proxy.endpoint, proxy, world, log)
+    done = 0
+    while done < m and not (direct.dead and proxied.dead):
+        n = min(block, m - done)
+        for w in (direct, proxied):
+            for _ in range(n):
+                w.one(payload)
+        done += n
+    out = direct.finish(m, family, world), proxied.finish(m, family, world)
+    notified = world.notifications()
+    out[0]["notifications"] = out[1]["notifications"] = notified
+    return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -801,6 +831,34 @@ def print_table(rows, results):
                 print(f"  {family}/{name} StopLogging of a trail in {OTHER_REGION}: {r['other_region']}")
 
 
+def markdown(rows, results):
+    """The same tables, in Markdown (bench/results/latest.md), for the README."""
+    out = ["| event | subject | cold ms | init ms | cold CPU ms | peak RSS MiB | warm ms/event | moto floor ms "
+           "| overhead ms | overhead upper bound ms | AWS calls/event | init calls | cold ok / remediated |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        init = len(r["init_calls"]) if r["init_calls"] is not None else None
+        out.append(f"| {r['family']} | {r['subject']} | {fmt(r['cold_ms'])} | {fmt(r['init_ms'])} | "
+                   f"{fmt(r['cold_cpu_ms'])} | {fmt(r['max_rss_mib'])} | {fmt(r['warm_ms'], digits=2)} | "
+                   f"{fmt(r['floor_ms'], digits=2)} | {fmt(r['overhead_ms'], digits=2)} | "
+                   f"{fmt(r['overhead_outside_proxy_ms'], digits=2)} | {fmt(r['calls_per_event'], digits=0)} | "
+                   f"{fmt(init, digits=0)} | {r['cold_ok']} / {r['remediated']} |")
+    out += ["", "| event | mamoru / | cold time | cold CPU | peak RSS | warm per event | overhead | calls per event |",
+            "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        if "ratio" in r:
+            q = r["ratio"]
+            out.append(f"| {r['family']} | {r['subject']} | {fmt(q['cold_ms'], digits=3)} | {fmt(q['cold_cpu_ms'], digits=3)} | "
+                       f"{fmt(q['max_rss_mib'], digits=3)} | {fmt(q['warm_ms'], digits=3)} | "
+                       f"{fmt(q['overhead_ms'], digits=3)} | {fmt(q['calls_per_event'], digits=2)} |")
+    out.append("")
+    out.append(f"Emulator hand-off alone (no-op Python runtime): {fmt(results.get('noop_handoff_ms'), ' ms', 3)} per event.")
+    for r in rows:
+        out.append(f"- {r['family']}/{r['subject']}: init calls {r['init_calls']}, event calls {r['event_calls']}"
+                   + (f" ({r['note']})" if r["note"] else ""))
+    return "\n".join(out) + "\n"
+
+
 def cleanup_c7n_output(workdir):
     """c7n writes each invocation's output under /tmp/<policy name> (it forces that directory)."""
     for config in workdir.glob("c7n*/config.json"):
@@ -832,7 +890,7 @@ def main():
 
     moto = Moto(ROOT / ".venv")
     proxy = CountingProxy(moto.port)
-    api = RuntimeApi()
+    api, api2 = RuntimeApi(), RuntimeApi()
     results = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
@@ -859,8 +917,8 @@ def main():
                     if cold["ok"] == 0:
                         print("   every cold run failed: no warm runs", flush=True)
                         continue
-                    r["warm_proxied"] = run_warm(subject, family, events[family], args.warm, api, proxy.endpoint, proxy, world, log)
-                    r["warm"] = run_warm(subject, family, events[family], args.warm, api, moto.endpoint, None, world, log)
+                    r["warm"], r["warm_proxied"] = run_warm(subject, family, events[family], args.warm,
+                                                            (api, api2), moto, proxy, world, log)
                     print(f"   warm: {r['warm']['ok']}/{args.warm} ok, median {fmt(r['warm']['ms_median'], ' ms', 2)}, "
                           f"calls/event {r['warm_proxied']['calls_per_event_median']}, "
                           f"overhead {fmt(r['warm_proxied']['overhead_ms_median'], ' ms', 3)}", flush=True)
@@ -889,6 +947,7 @@ def main():
                     r["replay_floor_ms"] = sum(by_op[op] for op in ops)
     finally:
         api.close()
+        api2.close()
         proxy.close()
         moto.stop()
         cleanup_c7n_output(work)
@@ -899,6 +958,7 @@ def main():
     path = out / f"bench-{stamp}.json"
     path.write_text(json.dumps(results, indent=2, default=str))
     shutil.copyfile(path, out / "latest.json")
+    (out / "latest.md").write_text(markdown(results["summary"], results))
     print(f"\nwritten: {path}")
 
 
