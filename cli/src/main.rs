@@ -1,5 +1,7 @@
 //! `mamoru`: replay events through the pipeline locally.
 
+mod render;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -39,6 +41,9 @@ enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Prints the notification an event would produce (dry-run, no AWS access): the subject and
+    /// text for email, the JSON document for SQS/Lambda, the AWS Chatbot payload for Slack/Teams.
+    Render(render::RenderArgs),
     /// Prints, per function, the IAM permissions its rules' actions need (JSON). infra/ must
     /// grant exactly these, plus logging and publishing.
     Permissions {
@@ -71,6 +76,7 @@ async fn main() -> ExitCode {
             rules,
             files,
         } => replay(json, execute, &rules, &files).await,
+        Command::Render(args) => render::run(args).await,
         Command::Permissions { rules } => permissions(&rules),
         Command::Routes { rules } => routes(&rules),
     };
