@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod moto;
+pub mod render;
 pub mod runtime_api;
 pub mod scenario;
 
