@@ -2,6 +2,7 @@
 
 pub mod cases;
 pub mod facts;
+pub mod refs;
 pub mod routing;
 pub mod rules;
 pub mod severity;
@@ -9,6 +10,7 @@ pub mod severity;
 use serde::Serialize;
 
 pub use facts::{Principal, Signal};
+pub use refs::Refs;
 pub use rules::{Match, Rule, RuleError, RuleMode, RuleSet, SeveritySpec, Subject};
 pub use severity::{Band, Severity};
 
@@ -129,6 +131,9 @@ pub struct Plan {
     pub runbook: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub signals: Vec<Signal>,
+    /// Identifiers the event names (finding, CloudTrail record, trail, IAM user), for links.
+    #[serde(skip_serializing_if = "Refs::is_empty")]
+    pub refs: Refs,
 }
 
 impl Plan {
@@ -190,6 +195,7 @@ impl Plan {
             description: description_of(event),
             runbook: Vec::new(),
             signals: Vec::new(),
+            refs: Refs::of(event),
         }
     }
 
