@@ -45,7 +45,11 @@ pub fn executed_report(event: &str, status: Status, message: &str) -> Report {
     let outcomes = plan
         .actions
         .iter()
-        .map(|p| Outcome::new(&p.action, status, message))
+        // Shadow actions never run: they are reported as "would have", whatever the others did.
+        .map(|p| {
+            let status = if p.shadow { Status::WouldDo } else { status };
+            Outcome::new(&p.action, status, message)
+        })
         .collect();
     let mut report = Report::new(plan, outcomes, Mode::Enforce);
     report.version = GOLDEN_VERSION;

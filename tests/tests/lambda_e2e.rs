@@ -240,7 +240,7 @@ async fn dry_run_function_notifies_would_have_and_changes_nothing() {
         notes[0]["Subject"]
             .as_str()
             .unwrap()
-            .ends_with(", would deactivate key (dry-run)"),
+            .contains(", would deactivate key (dry-run)"),
         "{}",
         notes[0]["Subject"]
     );

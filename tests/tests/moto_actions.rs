@@ -101,7 +101,9 @@ async fn compromised_key_is_deactivated_and_only_that_key() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(report["disposition"], "remediate");
-    assert_eq!(statuses(&report), ["done"]);
+    // The key deactivation ran; the quarantine rule ships in shadow mode and only reports.
+    assert_eq!(statuses(&report), ["done", "would_do"]);
+    assert_eq!(report["outcomes"][1]["api"], "iam:PutUserPolicy");
     assert_eq!(
         scenario::key_status(&moto, "alice", &named).await,
         "Inactive"
@@ -157,7 +159,7 @@ async fn deactivating_twice_is_idempotent_and_dry_run_changes_nothing() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert_eq!(statuses(&report), ["done"]);
+        assert_eq!(statuses(&report), ["done", "would_do"]);
         assert_eq!(scenario::key_status(&moto, "bob", &named).await, "Inactive");
     }
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::clean::{Limits, cut_chars, is_invisible_format};
 use super::links::{Links, links};
-use crate::action::{ActionKind, Outcome, Status, Target, trail_name};
+use crate::action::{ActionKind, Outcome, Status, trail_name};
 use crate::decide::{Band, Disposition, Plan};
 use crate::redact;
 use crate::report::Report;
@@ -137,70 +137,14 @@ fn cut_ascii(s: &str, max: usize) -> String {
     cut
 }
 
-/// Words for what happened to one kind of action.
-struct Words {
-    done: &'static str,
-    already: &'static str,
-    would: &'static str,
-    /// The action as a noun, for "… FAILED" and "… skipped".
-    noun: &'static str,
-}
-
-fn words(kind: ActionKind) -> Words {
-    let (done, already, would, noun) = match kind {
-        ActionKind::DeactivateAccessKey => (
-            "key deactivated",
-            "key already inactive",
-            "would deactivate key",
-            "key deactivation",
-        ),
-        ActionKind::StartLogging => ("restarted", "already logging", "would restart", "restart"),
-        ActionKind::EnableDetector => (
-            "detector enabled",
-            "detector already enabled",
-            "would enable detector",
-            "detector re-enable",
-        ),
-        ActionKind::StartConfigurationRecorder => (
-            "recorder restarted",
-            "recorder already recording",
-            "would restart recorder",
-            "recorder restart",
-        ),
-        ActionKind::StartStoppedTrails => (
-            "stopped trails restarted",
-            "trails already logging",
-            "would restart stopped trails",
-            "trail restart",
-        ),
-        ActionKind::EnableRegionDetectors => (
-            "detectors enabled",
-            "detectors already enabled",
-            "would enable detectors",
-            "detector re-enable",
-        ),
-    };
-    Words {
-        done,
-        already,
-        would,
-        noun,
-    }
+fn words(kind: ActionKind) -> crate::action::Words {
+    kind.words()
 }
 
 /// A withheld action, for people: `deactivate_access_key` reads "deactivate the access key".
 pub(crate) fn withheld_phrase(action: &str) -> String {
     match action.parse::<ActionKind>() {
-        Ok(ActionKind::DeactivateAccessKey) => "deactivate the access key".to_string(),
-        Ok(ActionKind::StartLogging) => "restart the trail's logging".to_string(),
-        Ok(ActionKind::EnableDetector) => "re-enable the GuardDuty detector".to_string(),
-        Ok(ActionKind::StartConfigurationRecorder) => {
-            "restart the configuration recorder".to_string()
-        }
-        Ok(ActionKind::StartStoppedTrails) => "restart the stopped trails".to_string(),
-        Ok(ActionKind::EnableRegionDetectors) => {
-            "re-enable the region's GuardDuty detectors".to_string()
-        }
+        Ok(kind) => kind.words().withheld.to_string(),
         Err(_) => action.to_string(),
     }
 }
@@ -241,18 +185,25 @@ const OUTCOME_MAX: usize = 45;
 pub fn outcome(report: &Report) -> Option<String> {
     let plan = &report.plan;
     if !report.outcomes.is_empty() {
-        // Failures first: they are what a reader must not miss.
-        let mut ordered: Vec<&Outcome> = report
+        // What really happened leads: shadow "would have" outcomes are named in the Subject
+        // only when nothing else ran (the body always lists them).
+        let enforced: Vec<&Outcome> = report
             .outcomes
             .iter()
+            .filter(|o| !is_shadow(plan, o))
+            .collect();
+        let shown: Vec<&Outcome> = if enforced.is_empty() {
+            report.outcomes.iter().collect()
+        } else {
+            enforced
+        };
+        // Failures first: they are what a reader must not miss.
+        let mut ordered: Vec<&Outcome> = shown
+            .iter()
+            .copied()
             .filter(|o| o.status == Status::Failed)
             .collect();
-        ordered.extend(
-            report
-                .outcomes
-                .iter()
-                .filter(|o| o.status != Status::Failed),
-        );
+        ordered.extend(shown.iter().copied().filter(|o| o.status != Status::Failed));
         let mut phrases: Vec<String> = Vec::new();
         for o in ordered {
             let p = outcome_phrase(report, o);
@@ -279,17 +230,8 @@ pub fn outcome(report: &Report) -> Option<String> {
 
 /// The resource named in the Subject: the action's target, else what the event names.
 fn subject_resource(plan: &Plan) -> Option<String> {
-    if let Some(a) = plan.actions.first() {
-        match &a.action.target {
-            Target::AccessKey {
-                user_name,
-                access_key_id,
-            } => return Some(format!("{user_name} {access_key_id}")),
-            Target::Trail { name } => return Some(trail_name(name).to_string()),
-            Target::Detector { detector_id } => return Some(format!("detector {detector_id}")),
-            Target::Recorder { name } => return Some(format!("recorder {name}")),
-            Target::StoppedTrails | Target::RegionDetectors => {}
-        }
+    if let Some(r) = plan.actions.first().and_then(|a| a.action.short_resource()) {
+        return Some(r);
     }
     if let Some(arn) = &plan.refs.trail_arn {
         return Some(trail_name(arn).to_string());
