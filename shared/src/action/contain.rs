@@ -12,8 +12,9 @@ use aws_sdk_s3::types::PublicAccessBlockConfiguration;
 use aws_smithy_runtime_api::client::result::SdkError;
 use serde_json::{Value, json};
 
-use super::exec::{Actor, Outcome, Status, failure, service_failure};
+use super::exec::{Actor, failure, service_failure};
 use super::{Action, QUARANTINE_GROUP, QUARANTINE_POLICY, REVOKE_SESSIONS_POLICY, trail_name};
+use super::{Outcome, Status};
 use crate::decide::facts::ADMIN_PORTS;
 
 const WORLD_V4: &str = "0.0.0.0/0";

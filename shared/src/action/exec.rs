@@ -12,68 +12,11 @@ use aws_sdk_iam::operation::update_access_key::UpdateAccessKeyError;
 use aws_sdk_iam::types::StatusType;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{Action, Target, trail_name};
-
-/// What happened to one planned action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// The call was made and changed the resource.
-    Done,
-    /// The resource was already in the desired state (success).
-    AlreadyDone,
-    /// Dry-run or shadow mode: the action would have run.
-    WouldDo,
-    /// Not attempted (the reason says why).
-    Skipped,
-    /// The call failed; the error says why.
-    Failed,
-}
-
-impl Status {
-    pub fn is_success(self) -> bool {
-        !matches!(self, Status::Failed)
-    }
-}
-
-/// The result of one action, as notified and audited.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Outcome {
-    #[serde(flatten)]
-    pub action: Action,
-    pub status: Status,
-    /// A sentence for people: what was done, or the error.
-    pub message: String,
-    /// For failures: whether a retry could succeed (throttling, timeouts, 5xx).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub retryable: Option<bool>,
-    /// The error code AWS returned, for failures.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_code: Option<String>,
-    /// State the action read before acting, when it read any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub before: Option<Value>,
-    /// State after acting, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub after: Option<Value>,
-}
+use super::{Action, Outcome, Status, Target, trail_name};
 
 impl Outcome {
-    pub fn new(action: &Action, status: Status, message: impl Into<String>) -> Outcome {
-        Outcome {
-            action: action.clone(),
-            status,
-            message: message.into(),
-            retryable: None,
-            error_code: None,
-            before: None,
-            after: None,
-        }
-    }
-
     pub(super) fn failed(action: &Action, failure: Failure) -> Outcome {
         Outcome {
             retryable: Some(failure.retryable),
@@ -86,11 +29,16 @@ impl Outcome {
             )
         }
     }
+}
 
-    pub(super) fn with_state(mut self, before: Option<Value>, after: Option<Value>) -> Outcome {
-        self.before = before;
-        self.after = after;
-        self
+impl Outcome {
+    /// Records the state an action read before acting and the state after.
+    pub(super) fn with_state(self, before: Option<Value>, after: Option<Value>) -> Outcome {
+        Outcome {
+            before,
+            after,
+            ..self
+        }
     }
 }
 

@@ -2,10 +2,15 @@
 //! it needs (`infra/` must grant exactly these, checked by a test), the events that can supply
 //! its parameters, and the words notifications use for it.
 
+#[cfg(feature = "aws")]
 mod contain;
+#[cfg(feature = "aws")]
 mod exec;
+mod outcome;
 
-pub use exec::{Actor, Outcome, Status};
+#[cfg(feature = "aws")]
+pub use exec::Actor;
+pub use outcome::{Outcome, Status};
 
 use std::fmt;
 use std::str::FromStr;

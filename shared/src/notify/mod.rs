@@ -25,6 +25,7 @@ pub use render::{
     outcome_phrase, render, sanitize_subject, subject,
 };
 
+#[cfg(feature = "aws")]
 use aws_sdk_sns::types::MessageAttributeValue;
 
 /// A notification that could not be delivered. Always retryable from the caller's view: the
@@ -37,11 +38,13 @@ pub struct NotifyError {
 }
 
 /// Publishes notifications to the topic. Built once per container.
+#[cfg(feature = "aws")]
 pub struct Notifier {
     client: aws_sdk_sns::Client,
     topic_arn: String,
 }
 
+#[cfg(feature = "aws")]
 impl Notifier {
     pub fn new(sdk: &aws_config::SdkConfig, topic_arn: String) -> Notifier {
         Notifier {
