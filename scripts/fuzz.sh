@@ -20,7 +20,7 @@ for target in parse_decide render; do
   rc=$?
   set -e
   execs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}')
-  crashes=$(ls fuzz/artifacts/"$target"/crash-* 2>/dev/null | wc -l)
+  crashes=$(find fuzz/artifacts/"$target" -name 'crash-*' 2>/dev/null | wc -l)
   echo "$target: ${execs:-?} executions, $crashes crashes (exit $rc)"
   if [ "$rc" -ne 0 ] || [ "$crashes" -ne 0 ]; then
     tail -40 "$log"

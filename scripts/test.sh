@@ -26,6 +26,13 @@ cargo fmt --all --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "supply chain: cargo deny check licenses bans sources"
+# The advisories check needs the RustSec database from GitHub, which CI cannot reach.
+if ! command -v cargo-deny >/dev/null 2>&1; then
+  cargo install cargo-deny --locked --version 0.20.2 --quiet
+fi
+cargo deny --log-level error check licenses bans sources
+
 step "build the binaries ($profile)"
 if [ "$profile" = release ]; then
   cargo build --workspace --bins --release

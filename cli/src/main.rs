@@ -1,5 +1,7 @@
 //! `mamoru`: replay events through the pipeline locally.
 
+mod render;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -42,6 +44,9 @@ enum Command {
     /// Validates and tests response rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Prints the notification an event would produce (dry-run, no AWS access): the subject and
+    /// text for email, the JSON document for SQS/Lambda, the AWS Chatbot payload for Slack/Teams.
+    Render(render::RenderArgs),
     /// Prints, per function, the IAM permissions its rules' actions need (JSON). infra/ must
     /// grant exactly these, plus logging and publishing.
     Permissions {
@@ -99,6 +104,7 @@ async fn main() -> ExitCode {
         Command::Rules(RulesCommand::Test { paths, no_coverage }) => {
             rules_test(&paths, !no_coverage)
         }
+        Command::Render(args) => render::run(args).await,
         Command::Permissions { rules } => permissions(&rules),
         Command::Routes { rules } => routes(&rules),
     };

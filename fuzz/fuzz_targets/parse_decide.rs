@@ -16,7 +16,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let plan = decide(&event, None, &RULES, &Settings::default());
     // Every planned action names the event's account.
-    assert!(plan.actions.iter().all(|a| a.action.account == event.account));
+    assert!(
+        plan.actions
+            .iter()
+            .all(|a| a.action.account == event.account)
+    );
     let message = render(&Report::new(plan, Vec::new(), Mode::DryRun));
     assert!(message.subject.len() <= 100);
     assert!(message.subject.is_ascii());

@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 
 static RULES: LazyLock<RuleSet> = LazyLock::new(|| RuleSet::builtin().unwrap_or_default());
 
-const FINDING: &str = include_str!("../../tests/fixtures/events/constructed/finding-iamuser-key-malicious-ip-high.json");
+const FINDING: &str = include_str!(
+    "../../tests/fixtures/events/constructed/finding-iamuser-key-malicious-ip-high.json"
+);
 const STOP: &str = include_str!("../../tests/fixtures/events/aws.cloudtrail/ct-stop-logging.json");
 
 fn check(v: &Value) {

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,54 @@ def parameter_values(template: dict, overrides: dict[str, str] | None = None) ->
     return values
 
 
+# Pseudo parameters for resolving physical names and patterns (`!Sub mamoru-${AWS::StackName}-x`);
+# `params` may override them (a test deploys under several stack names).
+PSEUDO_PARAMETERS = {
+    "AWS::StackName": "mamoru",
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+}
+
+
+def _with_pseudo(params: dict[str, str]) -> dict[str, str]:
+    return {**PSEUDO_PARAMETERS, **params}
+
+
+def substitute(template: dict, params: dict[str, str], value: Any) -> str:
+    """Evaluates a string, or an Fn::Sub of its string form, with parameters and pseudo
+    parameters."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+        values = _with_pseudo(params)
+
+        def one(m: re.Match) -> str:
+            name = m.group(1)
+            if name not in values:
+                raise ValueError(f"cannot substitute ${{{name}}}")
+            return values[name]
+
+        return re.sub(r"\$\{([^}!]+)\}", one, value["Fn::Sub"])
+    raise ValueError(f"not a string or a string Fn::Sub: {value!r}")
+
+
+# The property holding each named resource type's physical name.
+NAME_PROPERTY = {
+    "AWS::Events::Rule": "Name",
+    "AWS::Serverless::Function": "FunctionName",
+    "AWS::SNS::Topic": "TopicName",
+}
+
+
+def physical_name(template: dict, params: dict[str, str], logical_id: str) -> str:
+    res = template["Resources"][logical_id]
+    prop = NAME_PROPERTY[res["Type"]]
+    if prop not in res.get("Properties", {}):
+        raise ValueError(f"{logical_id} has no {prop}: its name would be generated")
+    return substitute(template, params, res["Properties"][prop])
+
+
 def _value(template: dict, params: dict[str, str], expr: Any) -> Any:
     if isinstance(expr, dict) and set(expr) == {"Ref"}:
         name = expr["Ref"]
@@ -108,7 +157,9 @@ _NO_VALUE = object()
 
 def resolve_literal(template: dict, params: dict[str, str], value: Any) -> Any:
     """Resolves Fn::If (and AWS::NoValue) in a value that must otherwise be literal, such as an
-    EventPattern. Any other intrinsic function is an error: a pattern has to be data."""
+    EventPattern, plus the names it may hold: a string Fn::Sub of parameters, and the Ref of an
+    EventBridge rule (its name, for a rule on the default bus). Any other intrinsic function is an
+    error: a pattern has to be data."""
     if isinstance(value, dict):
         if set(value) == {"Fn::If"}:
             cond, yes, no = value["Fn::If"]
@@ -117,7 +168,12 @@ def resolve_literal(template: dict, params: dict[str, str], value: Any) -> Any:
         if set(value) == {"Ref"}:
             if value["Ref"] == "AWS::NoValue":
                 return _NO_VALUE
+            target = template["Resources"].get(value["Ref"])
+            if target and target["Type"] == "AWS::Events::Rule":
+                return physical_name(template, params, value["Ref"])
             raise ValueError(f"unexpected Ref {value['Ref']} in a literal value")
+        if set(value) == {"Fn::Sub"}:
+            return substitute(template, params, value)
         if any(k.startswith("Fn::") for k in value):
             raise ValueError(f"unexpected intrinsic function in a literal value: {value!r}")
         out = {}
@@ -215,7 +271,8 @@ def compare_permissions(template: dict, permissions: dict[str, list[str]]) -> li
 
 
 def rules(template: dict, params: dict[str, str]) -> dict[str, dict]:
-    """Active AWS::Events::Rule -> {"pattern": resolved EventPattern, "functions": [names]}."""
+    """Active AWS::Events::Rule -> {"name": physical name, "pattern": resolved EventPattern,
+    "functions": [names]}."""
     fns = functions(template)
     out = {}
     for logical_id, res in resources(template, "AWS::Events::Rule").items():
@@ -224,6 +281,7 @@ def rules(template: dict, params: dict[str, str]) -> dict[str, dict]:
         props = res["Properties"]
         targets = [fns[ref_target(t["Arn"])] for t in props.get("Targets", [])]
         out[logical_id] = {
+            "name": physical_name(template, params, logical_id),
             "pattern": resolve_literal(template, params, props["EventPattern"]),
             "functions": targets,
         }

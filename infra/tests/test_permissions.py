@@ -20,12 +20,35 @@ import cfn
 NO_RESOURCE_TYPE = {
     "cloudtrail:DescribeTrails",
     "guardduty:ListDetectors",
+    "guardduty:CreateDetector",
     "config:StartConfigurationRecorder",
+    "ec2:DescribeInstances",
+    "ec2:DescribeSecurityGroups",
 }
+# Of those, the ones that change something: held to the stack's region by a condition.
+NO_RESOURCE_TYPE_WRITES = {"guardduty:CreateDetector", "config:StartConfigurationRecorder"}
 
 TRAILS = {"Fn::Sub": "arn:${AWS::Partition}:cloudtrail:*:${AWS::AccountId}:trail/*"}
 DETECTORS = {"Fn::Sub": "arn:${AWS::Partition}:guardduty:${AWS::Region}:${AWS::AccountId}:detector/*"}
+IP_SETS = {
+    "Fn::Sub": "arn:${AWS::Partition}:guardduty:${AWS::Region}:${AWS::AccountId}:detector/*/ipset/*"
+}
 USERS = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*"}
+ROLES = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*"}
+# This stack's own EventBridge rules (named mamoru-<stack>-<suffix>) on the default bus.
+OWN_RULES = {
+    "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/mamoru-${AWS::StackName}-*"
+}
+BUCKETS = {"Fn::Sub": "arn:${AWS::Partition}:s3:::*"}
+
+
+def _ec2(resource_type: str) -> dict:
+    return {
+        "Fn::Sub": f"arn:${{AWS::Partition}}:ec2:${{AWS::Region}}:${{AWS::AccountId}}:{resource_type}/*"
+    }
+
+
+SECURITY_GROUPS = _ec2("security-group")
 ALERT_TOPIC = {"Fn::If": ["CreateTopic", {"Ref": "AlertTopic"}, {"Ref": "ExistingTopicArn"}]}
 DLQ = {"Fn::GetAtt": ["FailureQueue", "Arn"]}
 LOG_GROUP = {
@@ -38,10 +61,23 @@ LOG_GROUP = {
 # decided from the Service Authorization Reference.
 RESOURCE_OF = {
     "iam:UpdateAccessKey": USERS,
+    "iam:PutUserPolicy": USERS,
+    "iam:PutRolePolicy": ROLES,
     "cloudtrail:StartLogging": TRAILS,  # a trail is restarted in its home region: any region
     "cloudtrail:GetTrailStatus": TRAILS,
+    "cloudtrail:GetEventSelectors": TRAILS,
+    "cloudtrail:PutEventSelectors": TRAILS,
     "guardduty:UpdateDetector": DETECTORS,
     "guardduty:GetDetector": DETECTORS,
+    "guardduty:UpdateIPSet": IP_SETS,
+    "events:EnableRule": OWN_RULES,
+    "ec2:RevokeSecurityGroupIngress": SECURITY_GROUPS,
+    "ec2:RevokeSecurityGroupEgress": SECURITY_GROUPS,
+    # Authorised on the group created and on the VPC it is created in.
+    "ec2:CreateSecurityGroup": [SECURITY_GROUPS, _ec2("vpc")],
+    # Authorised on the instance and on each security group it is given.
+    "ec2:ModifyInstanceAttribute": [_ec2("instance"), SECURITY_GROUPS],
+    "s3:PutBucketPublicAccessBlock": BUCKETS,
     "sns:Publish": ALERT_TOPIC,
     "sqs:SendMessage": DLQ,
     **{a: "*" for a in NO_RESOURCE_TYPE},
@@ -75,7 +111,14 @@ def _without_action(template: dict, role_id: str, action: str) -> dict:
     "function,action",
     [
         ("guardduty", "iam:UpdateAccessKey"),
+        ("guardduty", "iam:PutRolePolicy"),
+        ("guardduty", "ec2:ModifyInstanceAttribute"),
+        ("guardduty", "s3:PutBucketPublicAccessBlock"),
         ("cloudtrail", "config:StartConfigurationRecorder"),
+        ("cloudtrail", "events:EnableRule"),
+        ("cloudtrail", "cloudtrail:PutEventSelectors"),
+        ("cloudtrail", "guardduty:UpdateIPSet"),
+        ("config", "ec2:RevokeSecurityGroupIngress"),
         ("config", "cloudtrail:GetTrailStatus"),
         ("config", "sns:Publish"),
     ],
@@ -90,13 +133,13 @@ def test_a_permission_missing_from_the_template_is_reported(template, permission
 
 
 def test_an_action_added_on_the_rust_side_without_its_permission_fails(template, permissions):
-    """GIVEN a new action declaring ec2:RevokeSecurityGroupIngress for the config function,
+    """GIVEN a new action declaring ec2:CreateSnapshot for the config function,
     WHEN the template is not updated, THEN the comparison names the missing permission."""
     declared = copy.deepcopy(permissions)
-    declared["config"] = [*declared["config"], "ec2:RevokeSecurityGroupIngress"]
+    declared["config"] = [*declared["config"], "ec2:CreateSnapshot"]
     role_id = cfn.function_roles(template)["config"]
     assert cfn.compare_permissions(template, declared) == [
-        f"config: role {role_id} is missing ec2:RevokeSecurityGroupIngress"
+        f"config: role {role_id} is missing ec2:CreateSnapshot"
     ]
 
 
@@ -138,13 +181,35 @@ def test_statements_on_every_resource_hold_only_actions_without_resource_types(t
 
 
 def test_write_on_every_resource_is_held_to_the_stack_region(template):
-    role_id = cfn.function_roles(template)["cloudtrail"]
-    (st,) = [
-        s
-        for s in cfn.role_statements(template, role_id)
-        if s["Action"] == "config:StartConfigurationRecorder"
-    ]
-    assert st["Condition"] == {"StringEquals": {"aws:RequestedRegion": {"Ref": "AWS::Region"}}}
+    seen = set()
+    for role_id in cfn.function_roles(template).values():
+        for st in cfn.role_statements(template, role_id):
+            actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            writes = set(actions) & NO_RESOURCE_TYPE_WRITES
+            if writes:
+                assert actions == [*writes], f"{role_id}: {actions}: one write per statement"
+                assert st["Condition"] == {
+                    "StringEquals": {"aws:RequestedRegion": {"Ref": "AWS::Region"}}
+                }, (role_id, actions)
+                seen |= writes
+    assert seen == NO_RESOURCE_TYPE_WRITES
+
+
+def test_enable_rule_reaches_every_rule_of_the_stack_and_only_them(template):
+    """events:EnableRule is granted on rule/mamoru-<stack>-*: that pattern covers the physical
+    name of each rule of the stack, whatever the stack is called."""
+    import fnmatch
+
+    for stack in ["mamoru", "prod-eu", "x" * 40]:
+        params = cfn.parameter_values(template, {"AWS::StackName": stack})
+        arn = cfn.substitute(template, params, OWN_RULES)
+        for rule_id in cfn.resources(template, "AWS::Events::Rule"):
+            name = cfn.physical_name(template, params, rule_id)
+            rule_arn = f"arn:aws:events:us-east-1:123456789012:rule/{name}"
+            assert fnmatch.fnmatchcase(rule_arn, arn), (rule_arn, arn)
+        assert not fnmatch.fnmatchcase(
+            "arn:aws:events:us-east-1:123456789012:rule/nightly-report-schedule", arn
+        )
 
 
 def test_roles_trust_only_lambda_and_have_no_managed_policies(template):

@@ -1,19 +1,25 @@
 """Routing: the template's EventBridge patterns, exercised on a real EventBridge emulation.
 
-GIVEN every AWS::Events::Rule of infra/template.yaml created on moto (PutRule with its pattern,
-PutTargets to one SQS queue per mamoru function)
+GIVEN every AWS::Events::Rule of infra/template.yaml created on moto (PutRule with its physical
+name and pattern, PutTargets to one SQS queue per mamoru function)
 WHEN each fixture event is put on the bus (PutEvents)
 THEN it reaches exactly the function the table below names, once, or no function at all.
 
 moto's TestEventPattern is a stub (it answers an empty body), so matching is observed through
-delivery, as in production.
+delivery, as in production. The patterns are also compared with the Rust side: the event names
+with `mamoru routes`, the field conditions with the playbook's rules.
 """
 
 from __future__ import annotations
 
 import copy
+import fnmatch
 import json
+import os
+import tomllib
 from datetime import datetime
+from itertools import product
+from pathlib import Path
 
 import pytest
 
@@ -32,20 +38,63 @@ EXPECTED: dict[str, str | None] = {
     "constructed/ct-stop-logging-by-name.json": CLOUDTRAIL,
     "constructed/ct-stop-logging-by-protected-principal.json": CLOUDTRAIL,
     "constructed/ct-stop-logging-trail-in-other-region.json": CLOUDTRAIL,
-    # CloudTrail calls mamoru does not handle yet.
-    "aws.cloudtrail/ct-update-trail.json": None,
-    "aws.cloudtrail/ct-update-trail-error-trailnotfound.json": None,
-    "aws.cloudtrail/ct-put-event-selectors.json": None,
+    "aws.cloudtrail/ct-update-trail.json": CLOUDTRAIL,
+    # Failed calls are routed (the function records them; it notifies only the attempts its rules
+    # ask for).
+    "aws.cloudtrail/ct-update-trail-error-trailnotfound.json": CLOUDTRAIL,
+    # PutEventSelectors, whatever it sets: the function decides whether management events went.
+    "aws.cloudtrail/ct-put-event-selectors.json": CLOUDTRAIL,
+    "tamper/cloudtrail-put-advanced-event-selectors-data-only.json": CLOUDTRAIL,
+    "tamper/cloudtrail-put-event-selectors-keeps-management.json": CLOUDTRAIL,
+    # Lifecycle and policy of CloudTrail buckets (bucketName *cloudtrail*) only.
+    "tamper/s3-put-bucket-lifecycle-trail-bucket.json": CLOUDTRAIL,
+    "tamper/s3-put-bucket-policy-trail-bucket.json": CLOUDTRAIL,
+    "tamper/s3-put-bucket-policy-other-bucket.json": None,
     # Config tampering.
     "aws.config/ct-stop-configuration-recorder.json": CLOUDTRAIL,
     "aws.config/ct-delete-configuration-recorder.json": CLOUDTRAIL,
     "aws.config/ct-delete-delivery-channel.json": CLOUDTRAIL,
+    # PutConfigurationRecorder, whatever it sets: the function decides whether it narrows.
+    "tamper/config-put-recorder-all.json": CLOUDTRAIL,
+    "tamper/config-put-recorder-narrowed.json": CLOUDTRAIL,
     # GuardDuty tampering: UpdateDetector only when it disables.
     "aws.guardduty/ct-delete-detector.json": CLOUDTRAIL,
     "aws.guardduty/ct-update-detector-disable.json": CLOUDTRAIL,
     "constructed/ct-update-detector-disable-denied.json": CLOUDTRAIL,  # an attempt
     "constructed/ct-update-detector-enable.json": None,
-    "aws.guardduty/ct-disassociate-from-master-account.json": None,  # not handled yet
+    # GuardDuty administrator link broken.
+    "aws.guardduty/ct-disassociate-from-master-account.json": CLOUDTRAIL,
+    "tamper/guardduty-disassociate-from-administrator.json": CLOUDTRAIL,
+    "tamper/guardduty-delete-members.json": CLOUDTRAIL,
+    "tamper/guardduty-stop-monitoring-members.json": CLOUDTRAIL,
+    # Trusted-IP lists only when activated, filters only with action ARCHIVE.
+    "tamper/guardduty-create-ip-set.json": CLOUDTRAIL,
+    "tamper/guardduty-update-ip-set-activate.json": CLOUDTRAIL,
+    "tamper/guardduty-update-ip-set-deactivate.json": None,
+    "tamper/guardduty-create-filter-archive.json": CLOUDTRAIL,
+    "tamper/guardduty-update-filter-noop.json": None,
+    # Flow logs, Organizations (even a denied call), Security Hub (BatchUpdateFindings only when
+    # it suppresses or resolves).
+    "tamper/ec2-delete-flow-logs.json": CLOUDTRAIL,
+    "tamper/organizations-leave-organization-denied.json": CLOUDTRAIL,
+    "tamper/securityhub-disable.json": CLOUDTRAIL,
+    "tamper/securityhub-batch-update-findings-suppressed.json": CLOUDTRAIL,
+    "tamper/securityhub-batch-update-findings-notified.json": None,
+    # mamoru itself: its rules, functions and topics, recognised by "mamoru" in their names.
+    "tamper/events-disable-rule-mamoru.json": CLOUDTRAIL,
+    "tamper/events-delete-rule-mamoru.json": CLOUDTRAIL,
+    "tamper/events-remove-targets-mamoru.json": CLOUDTRAIL,
+    "tamper/events-disable-rule-other.json": None,
+    "tamper/lambda-add-permission-mamoru.json": CLOUDTRAIL,
+    "tamper/lambda-create-function-url-mamoru.json": CLOUDTRAIL,
+    "tamper/lambda-delete-function-mamoru.json": CLOUDTRAIL,  # functionName is an ARN
+    "tamper/lambda-put-concurrency-zero-mamoru.json": CLOUDTRAIL,
+    "tamper/lambda-update-function-code-mamoru.json": CLOUDTRAIL,
+    "tamper/lambda-update-function-configuration-mamoru.json": CLOUDTRAIL,
+    "tamper/lambda-update-function-code-other.json": None,
+    "tamper/sns-delete-topic-mamoru.json": CLOUDTRAIL,
+    "tamper/sns-set-topic-attributes-mamoru.json": CLOUDTRAIL,
+    "tamper/sns-unsubscribe-mamoru.json": CLOUDTRAIL,  # by subscriptionArn
     # Root console sign-in, success or failure (the function decides what to notify).
     "aws.signin/console-login-root.json": CLOUDTRAIL,
     "constructed/console-login-root-failure.json": CLOUDTRAIL,
@@ -67,6 +116,21 @@ EXPECTED: dict[str, str | None] = {
     "constructed/finding-iamuser-key-malicious-ip-high.json": GUARDDUTY,
     "constructed/finding-iamuser-key-malicious-ip-medium.json": GUARDDUTY,
     "constructed/finding-iamuser-key-protected-breakglass.json": GUARDDUTY,
+    # One finding of each threat purpose.
+    "findings/attacksequence-iam-compromisedcredentials.json": GUARDDUTY,
+    "findings/behavior-ec2-trafficvolumeunusual.json": GUARDDUTY,
+    "findings/cryptocurrency-ec2-bitcointool.json": GUARDDUTY,
+    "findings/defenseevasion-ec2-unusualdnsresolver.json": GUARDDUTY,
+    "findings/discovery-s3-maliciousipcaller.json": GUARDDUTY,
+    "findings/execution-runtime-newbinaryexecuted.json": GUARDDUTY,
+    "findings/exfiltration-s3-anomalousbehavior.json": GUARDDUTY,
+    "findings/impact-ec2-abusedomainrequest.json": GUARDDUTY,
+    "findings/initialaccess-iamuser-anomalousbehavior.json": GUARDDUTY,
+    "findings/pentest-ec2-kali-like.json": GUARDDUTY,
+    "findings/persistence-iamuser-anomalousbehavior.json": GUARDDUTY,
+    "findings/policy-s3-bucketblockpublicaccessdisabled.json": GUARDDUTY,
+    "findings/privilegeescalation-iamuser-anomalousbehavior.json": GUARDDUTY,
+    "findings/trojan-ec2-dnsdatapexfiltration.json": GUARDDUTY,
     # Config item changes of trails, IAM users and security groups.
     "aws.config/ci-change-cloudtrail-trail-single-region.json": CONFIG,
     "aws.config/ci-change-iam-user-admin-policy-attached.json": CONFIG,
@@ -94,31 +158,43 @@ def load_fixture(rel: str) -> dict:
 
 
 class Bus:
-    """The template's rules on moto's default event bus, one SQS queue per function."""
+    """The template's rules on moto's default event bus, under their physical names, one SQS
+    queue per function."""
 
     def __init__(self, aws, template: dict, params: dict[str, str]):
         self.events = aws("events")
         self.sqs = aws("sqs")
         self.queues: dict[str, str] = {}
         names = sorted(set(cfn.functions(template).values()))
-        arns = {}
+        self.arns: dict[str, str] = {}
         for name in names:
             url = self.sqs.create_queue(QueueName=f"to-{name}")["QueueUrl"]
             self.queues[name] = url
-            arns[name] = self.sqs.get_queue_attributes(
+            self.arns[name] = self.sqs.get_queue_attributes(
                 QueueUrl=url, AttributeNames=["QueueArn"]
             )["Attributes"]["QueueArn"]
         self.rules = cfn.rules(template, params)
-        for rule_id, rule in self.rules.items():
+        for rule in self.rules.values():
             self.events.put_rule(
-                Name=rule_id, EventPattern=json.dumps(rule["pattern"]), State="ENABLED"
+                Name=rule["name"], EventPattern=json.dumps(rule["pattern"]), State="ENABLED"
             )
-            self.events.put_targets(
-                Rule=rule_id,
-                Targets=[
-                    {"Id": f"t{i}", "Arn": arns[fn]} for i, fn in enumerate(rule["functions"])
-                ],
-            )
+            self.events.put_targets(Rule=rule["name"], Targets=self.targets(rule))
+
+    def targets(self, rule: dict) -> list[dict]:
+        return [{"Id": f"t{i}", "Arn": self.arns[fn]} for i, fn in enumerate(rule["functions"])]
+
+    def disable(self, rule_id: str) -> None:
+        """Takes a rule out of delivery. moto 5.2.5 delivers through disabled rules (it ignores
+        State), so a disabled rule is emulated by removing its targets, which is what
+        RemoveTargets does to a rule in AWS."""
+        rule = self.rules[rule_id]
+        self.events.remove_targets(
+            Rule=rule["name"], Ids=[t["Id"] for t in self.targets(rule)]
+        )
+
+    def enable(self, rule_id: str) -> None:
+        rule = self.rules[rule_id]
+        self.events.put_targets(Rule=rule["name"], Targets=self.targets(rule))
 
     def put(self, event: dict) -> dict[str, list[dict]]:
         """Puts one event on the bus; returns the events each function's queue received."""
@@ -247,6 +323,190 @@ NEGATIVE_VARIANTS = {
         "constructed/finding-iamuser-key-malicious-ip-high.json",
         {"detail-type": "GuardDuty Runtime Protection Unhealthy"},
     ),
+    # CloudTrail and its buckets.
+    "CloudTrail call mamoru does not handle (CreateTrail)": (
+        "aws.cloudtrail/ct-update-trail.json",
+        {"detail__eventName": "CreateTrail"},
+    ),
+    "bucket policy of a bucket that is not a trail bucket": (
+        "tamper/s3-put-bucket-policy-trail-bucket.json",
+        {"detail__requestParameters__bucketName": "website-assets-123456789012"},
+    ),
+    "trail bucket call other than lifecycle or policy (PutBucketAcl)": (
+        "tamper/s3-put-bucket-policy-trail-bucket.json",
+        {"detail__eventName": "PutBucketAcl"},
+    ),
+    "trail bucket lifecycle call without bucketName": (
+        "tamper/s3-put-bucket-lifecycle-trail-bucket.json",
+        {"detail__requestParameters__bucketName": None},
+    ),
+    # GuardDuty.
+    "CreateIPSet that does not activate the list": (
+        "tamper/guardduty-create-ip-set.json",
+        {"detail__requestParameters__activate": False},
+    ),
+    "UpdateIPSet that only renames the list (no activate)": (
+        "tamper/guardduty-update-ip-set-activate.json",
+        {"detail__requestParameters__activate": None},
+    ),
+    "UpdateFilter with action NOOP": (
+        "tamper/guardduty-create-filter-archive.json",
+        {"detail__eventName": "UpdateFilter", "detail__requestParameters__action": "NOOP"},
+    ),
+    "CreateFilter without action (GuardDuty's default is NOOP)": (
+        "tamper/guardduty-create-filter-archive.json",
+        {"detail__requestParameters__action": None},
+    ),
+    "GuardDuty call mamoru does not handle (CreateMembers)": (
+        "tamper/guardduty-delete-members.json",
+        {"detail__eventName": "CreateMembers"},
+    ),
+    # Config, flow logs, Organizations, Security Hub.
+    "Config call mamoru does not handle (PutDeliveryChannel)": (
+        "tamper/config-put-recorder-narrowed.json",
+        {"detail__eventName": "PutDeliveryChannel"},
+    ),
+    "EC2 call mamoru does not handle (CreateFlowLogs)": (
+        "tamper/ec2-delete-flow-logs.json",
+        {"detail__eventName": "CreateFlowLogs"},
+    ),
+    "Organizations call mamoru does not handle (DescribeOrganization)": (
+        "tamper/organizations-leave-organization-denied.json",
+        {"detail__eventName": "DescribeOrganization"},
+    ),
+    "Security Hub call mamoru does not handle (EnableSecurityHub)": (
+        "tamper/securityhub-disable.json",
+        {"detail__eventName": "EnableSecurityHub"},
+    ),
+    "BatchUpdateFindings to NOTIFIED": (
+        "tamper/securityhub-batch-update-findings-suppressed.json",
+        {"detail__requestParameters__Workflow__Status": "NOTIFIED"},
+    ),
+    "BatchUpdateFindings without a workflow status (a note only)": (
+        "tamper/securityhub-batch-update-findings-suppressed.json",
+        {"detail__requestParameters__Workflow": None},
+    ),
+    # mamoru itself.
+    "DisableRule of a rule that is not mamoru's": (
+        "tamper/events-disable-rule-mamoru.json",
+        {"detail__requestParameters__name": "nightly-report-schedule"},
+    ),
+    "DeleteRule of a rule that is not mamoru's": (
+        "tamper/events-delete-rule-mamoru.json",
+        {"detail__requestParameters__name": "nightly-report-schedule"},
+    ),
+    "RemoveTargets of a rule that is not mamoru's": (
+        "tamper/events-remove-targets-mamoru.json",
+        {"detail__requestParameters__rule": "nightly-report-schedule"},
+    ),
+    "EventBridge call on a mamoru rule the playbook does not watch (EnableRule)": (
+        "tamper/events-disable-rule-mamoru.json",
+        {"detail__eventName": "EnableRule"},
+    ),
+    "UpdateFunctionCode of a function that is not mamoru's": (
+        "tamper/lambda-update-function-code-mamoru.json",
+        {"detail__requestParameters__functionName": "orders-api"},
+    ),
+    "Lambda call on a mamoru function the playbook does not watch (GetFunction)": (
+        "tamper/lambda-update-function-code-mamoru.json",
+        {"detail__eventName": "GetFunction20150331v2"},
+    ),
+    "Lambda eventName that only contains a watched name (not a prefix)": (
+        "tamper/lambda-update-function-code-mamoru.json",
+        {"detail__eventName": "XUpdateFunctionCode20150331v2"},
+    ),
+    "DeleteTopic of a topic that is not mamoru's": (
+        "tamper/sns-delete-topic-mamoru.json",
+        {"detail__requestParameters__topicArn": "arn:aws:sns:us-east-1:123456789012:orders"},
+    ),
+    "Unsubscribe from a topic that is not mamoru's": (
+        "tamper/sns-unsubscribe-mamoru.json",
+        {
+            "detail__requestParameters__subscriptionArn": (
+                "arn:aws:sns:us-east-1:123456789012:orders:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55"
+            )
+        },
+    ),
+    "SNS call on a mamoru topic the playbook does not watch (Subscribe)": (
+        "tamper/sns-delete-topic-mamoru.json",
+        {"detail__eventName": "Subscribe"},
+    ),
+}
+
+# Events built from fixtures that take the branches no fixture takes: each must reach the
+# function named.
+POSITIVE_VARIANTS = {
+    "DeleteBucketPolicy on a trail bucket": (
+        "tamper/s3-put-bucket-policy-trail-bucket.json",
+        {"detail__eventName": "DeleteBucketPolicy"},
+        CLOUDTRAIL,
+    ),
+    "DeleteBucketLifecycle on a trail bucket": (
+        "tamper/s3-put-bucket-lifecycle-trail-bucket.json",
+        {"detail__eventName": "DeleteBucketLifecycle"},
+        CLOUDTRAIL,
+    ),
+    "DisassociateMembers": (
+        "tamper/guardduty-delete-members.json",
+        {"detail__eventName": "DisassociateMembers"},
+        CLOUDTRAIL,
+    ),
+    "UpdateFilter with action ARCHIVE": (
+        "tamper/guardduty-create-filter-archive.json",
+        {"detail__eventName": "UpdateFilter"},
+        CLOUDTRAIL,
+    ),
+    "BatchUpdateFindings to RESOLVED": (
+        "tamper/securityhub-batch-update-findings-suppressed.json",
+        {"detail__requestParameters__Workflow__Status": "RESOLVED"},
+        CLOUDTRAIL,
+    ),
+    "BatchUpdateFindings with lower-case workflow.status": (
+        "tamper/securityhub-batch-update-findings-suppressed.json",
+        {
+            "detail__requestParameters__Workflow": None,
+            "detail__requestParameters__workflow": {"status": "SUPPRESSED"},
+        },
+        CLOUDTRAIL,
+    ),
+    "LeaveOrganization that succeeded": (
+        "tamper/organizations-leave-organization-denied.json",
+        {"detail__errorCode": None, "detail__errorMessage": None},
+        CLOUDTRAIL,
+    ),
+    "RemoveTargets naming the rule as name": (
+        "tamper/events-remove-targets-mamoru.json",
+        {"detail__requestParameters__rule": None, "detail__requestParameters__name": "mamoru-x"},
+        CLOUDTRAIL,
+    ),
+    "DeleteRule of another stack's mamoru rule": (
+        "tamper/events-delete-rule-mamoru.json",
+        {"detail__requestParameters__name": "mamoru-eu-west-1-findings"},
+        CLOUDTRAIL,
+    ),
+    "UpdateFunctionUrlConfig of a mamoru function": (
+        "tamper/lambda-create-function-url-mamoru.json",
+        {"detail__eventName": "UpdateFunctionUrlConfig20211031"},
+        CLOUDTRAIL,
+    ),
+    "UpdateFunctionCode of a mamoru function by ARN": (
+        "tamper/lambda-update-function-code-mamoru.json",
+        {
+            "detail__requestParameters__functionName": (
+                "arn:aws:lambda:us-east-1:123456789012:function:mamoru-prod-guardduty"
+            )
+        },
+        CLOUDTRAIL,
+    ),
+    "Unsubscribe from the alarm topic": (
+        "tamper/sns-unsubscribe-mamoru.json",
+        {
+            "detail__requestParameters__subscriptionArn": (
+                "arn:aws:sns:us-east-1:123456789012:mamoru-prod-alarms:2bcfbf39"
+            )
+        },
+        CLOUDTRAIL,
+    ),
 }
 
 
@@ -256,6 +516,12 @@ def test_variants_outside_the_patterns_reach_no_function(default_bus, name):
     # The unmodified fixture does route: the variant isolates one field of the pattern.
     assert delivered_to(default_bus.put(load_fixture(rel))), f"{rel} should route"
     assert delivered_to(default_bus.put(_variant(rel, **changes))) == []
+
+
+@pytest.mark.parametrize("name", sorted(POSITIVE_VARIANTS))
+def test_variants_on_the_other_branches_reach_their_function(default_bus, name):
+    rel, changes, function = POSITIVE_VARIANTS[name]
+    assert delivered_to(default_bus.put(_variant(rel, **changes))) == [function]
 
 
 @pytest.mark.parametrize("floor", ["4", "7", "9"])
@@ -286,9 +552,70 @@ def test_default_guardduty_rule_has_no_severity_filter(template):
     assert rule["pattern"] == {"source": ["aws.guardduty"], "detail-type": ["GuardDuty Finding"]}
 
 
+# --- mamoru's own rules: disabling one is seen through another ------------------------------------
+
+# Each rule that only watches other rules of this template by exact name, and the rule it watches.
+WATCHERS = {"SelfRulesWatchRule": "SelfRulesTamperingRule"}
+
+
+def _rule_call(event_name: str, rule_name: str) -> dict:
+    """A CloudTrail call of EventBridge on one rule, from the DisableRule fixture."""
+    event = copy.deepcopy(load_fixture("tamper/events-disable-rule-mamoru.json"))
+    event["detail"]["eventName"] = event_name
+    key = "rule" if event_name == "RemoveTargets" else "name"
+    event["detail"]["requestParameters"] = {key: rule_name}
+    return event
+
+
+@pytest.mark.parametrize("stack_name", ["mamoru", "prod-eu"])
+@pytest.mark.parametrize("event_name", ["DisableRule", "RemoveTargets", "DeleteRule"])
+def test_a_call_on_any_one_rule_is_seen_while_that_rule_is_out(aws, template, stack_name, event_name):
+    """GIVEN the stack deployed as `stack_name` and one of its rules disabled (or stripped of its
+    targets, or deleted), WHEN the CloudTrail event of that call arrives, THEN another rule still
+    delivers it to the cloudtrail function, exactly once: no rule is the only one watching
+    itself."""
+    params = cfn.parameter_values(template, {"AWS::StackName": stack_name})
+    bus = Bus(aws, template, params)
+    wrong = {}
+    for rule_id, rule in bus.rules.items():
+        assert "mamoru" in rule["name"], rule["name"]
+        bus.disable(rule_id)
+        got = delivered_to(bus.put(_rule_call(event_name, rule["name"])))
+        bus.enable(rule_id)
+        if got != [CLOUDTRAIL]:
+            wrong[f"{rule_id} ({rule['name']})"] = got
+    assert not wrong, json.dumps(wrong, indent=2)
+
+
+def test_watchers_watch_exactly_the_rule_they_name(template):
+    """A watcher's pattern is the watched rule's pattern with each `*mamoru*` wildcard replaced
+    by the watched rule's physical name (a subset of what the watched rule routes)."""
+    rules = cfn.rules(template, cfn.parameter_values(template))
+    for watcher_id, watched_id in WATCHERS.items():
+        watched = rules[watched_id]
+        name = watched["name"]
+        text = json.dumps(watched["pattern"])
+        assert '{"wildcard": "*mamoru*"}' in text
+        assert fnmatch.fnmatchcase(name, "*mamoru*")
+        expected = json.loads(text.replace('{"wildcard": "*mamoru*"}', json.dumps(name)))
+        assert rules[watcher_id]["pattern"] == expected, watcher_id
+        assert rules[watcher_id]["functions"] == watched["functions"]
+
+
 # --- the patterns against `mamoru routes` --------------------------------------------------------
 
 CT_CALL = "AWS API Call via CloudTrail"
+
+
+def _event_name(rule_id: str, name) -> str:
+    """An eventName of a pattern as `mamoru routes` writes it: a `{"prefix": "X"}` is "X*"
+    (CloudTrail's Lambda eventNames carry an API version suffix)."""
+    if isinstance(name, str):
+        assert "*" not in name, (rule_id, name)
+        return name
+    assert isinstance(name, dict) and set(name) == {"prefix"}, (rule_id, name)
+    assert isinstance(name["prefix"], str) and name["prefix"], (rule_id, name)
+    return name["prefix"] + "*"
 
 
 def _template_cloudtrail_calls(template: dict, function: str) -> set[tuple[str, str]]:
@@ -298,12 +625,19 @@ def _template_cloudtrail_calls(template: dict, function: str) -> set[tuple[str, 
             continue
         for alt in cfn.pattern_alternatives(rule["pattern"]):
             sources = alt["detail"]["eventSource"]
-            names = alt["detail"]["eventName"]
+            names = [_event_name(rule_id, n) for n in alt["detail"]["eventName"]]
             # EventBridge's source for a service's CloudTrail events is aws.<service>.
             expected_sources = {"aws." + s.split(".")[0] for s in sources}
             assert set(alt["source"]) == expected_sources, (rule_id, alt["source"], sources)
             pairs.update((s, n) for s in sources for n in names)
     return pairs
+
+
+def test_prefix_event_names_read_as_routes():
+    assert _event_name("r", {"prefix": "UpdateFunctionCode"}) == "UpdateFunctionCode*"
+    assert _event_name("r", "DeleteTrail") == "DeleteTrail"
+    with pytest.raises(AssertionError):
+        _event_name("r", {"wildcard": "Update*"})
 
 
 def test_cloudtrail_patterns_cover_exactly_the_routed_calls(template, routes):
@@ -337,3 +671,126 @@ def test_every_rule_is_precise(template):
         assert len(rule["functions"]) == 1, rule_id
         if rule_id != "GuardDutyFindingRule":  # every finding, unless a floor is set
             assert p.get("detail"), rule_id
+
+
+# --- the patterns' field conditions against the playbook's rules -------------------------------
+#
+# `mamoru routes` gives the event names; the finer filters of the rules (`field`, `any_field`)
+# are read from the rule files themselves: the built-in playbook, then the deployment's rules/
+# (MAMORU_RULES_DIR at build time), a rule reusing an id replacing the earlier one. For each
+# (eventSource, eventName) the template must route exactly the union, over the rules reacting to
+# that call, of each rule's conditions: no broader (the patterns stay precise) and no narrower (a
+# rule would miss its events). Conditions the pattern cannot express are not mirrored and leave
+# the call unfiltered: computed signals, `call` (failed calls are routed: the function records
+# them and notifies the attempts its rules ask for), principals and exceptions.
+
+Condition = tuple[str, tuple[str, ...]]  # (dotted path, the pattern's values as sorted JSON)
+
+
+def _values(values: list) -> tuple[str, ...]:
+    return tuple(sorted(json.dumps(v, sort_keys=True) for v in values))
+
+
+def _rule_condition(rule_id: str, f: dict) -> Condition:
+    ops = {k: v for k, v in f.items() if k != "path"}
+    assert len(ops) == 1, (rule_id, f)
+    (op, value), = ops.items()
+    if op == "equals":
+        values = [value]
+    elif op == "one_of":
+        values = list(value)
+    elif op == "glob":
+        assert "?" not in value, f"{rule_id}: EventBridge wildcards have no `?`: {value}"
+        values = [{"wildcard": value}]
+    elif op in ("prefix", "cidr", "exists"):
+        values = [{op: value}]
+    else:
+        raise AssertionError(f"{rule_id}: field condition {op} has no EventBridge equivalent")
+    return (f["path"], _values(values))
+
+
+def playbook_rules() -> list[dict]:
+    files = [cfn.REPO / "shared" / "rules" / "builtin.toml"]
+    deployment = Path(os.environ.get("MAMORU_RULES_DIR") or cfn.REPO / "rules")
+    files += sorted(deployment.glob("*.toml"))
+    by_id: dict[str, dict] = {}
+    for f in files:
+        for rule in tomllib.loads(f.read_text(encoding="utf-8")).get("rule", []):
+            by_id[rule["id"]] = rule
+    return list(by_id.values())
+
+
+def _minimal(alternatives: set[frozenset]) -> set[frozenset]:
+    """Drops each alternative implied by a weaker one (a superset of another's conditions)."""
+    return {a for a in alternatives if not any(b < a for b in alternatives)}
+
+
+def rule_conditions() -> dict[tuple[str, str], set[frozenset]]:
+    out: dict[tuple[str, str], set[frozenset]] = {}
+    for rule in playbook_rules():
+        m = rule.get("match", {})
+        if CT_CALL not in m.get("detail_type", []):
+            continue
+        base = frozenset(_rule_condition(rule["id"], f) for f in m.get("field", []))
+        any_field = [_rule_condition(rule["id"], f) for f in m.get("any_field", [])]
+        alternatives = {base | {c} for c in any_field} if any_field else {base}
+        for pair in product(m.get("event_source", ["*"]), m.get("event_name", ["*"])):
+            out.setdefault(pair, set()).update(alternatives)
+    return {pair: _minimal(alts) for pair, alts in out.items()}
+
+
+def _leaves(node: dict, path: str) -> list[Condition]:
+    out = []
+    for k, v in node.items():
+        assert k != "$or", f"{path}: only the top level of detail may hold $or"
+        p = f"{path}.{k}"
+        if isinstance(v, dict):
+            out.extend(_leaves(v, p))
+        else:
+            out.append((p, _values(v)))
+    return out
+
+
+def template_conditions(template: dict) -> dict[tuple[str, str], set[frozenset]]:
+    out: dict[tuple[str, str], set[frozenset]] = {}
+    for rule_id, rule in cfn.rules(template, cfn.parameter_values(template)).items():
+        if rule_id in WATCHERS or CT_CALL not in rule["pattern"]["detail-type"]:
+            continue
+        for alt in cfn.pattern_alternatives(rule["pattern"]):
+            outside = {k: v for k, v in alt.items() if k not in ("source", "detail-type", "detail")}
+            detail = {k: v for k, v in alt["detail"].items() if k not in ("eventSource", "eventName")}
+            conditions = frozenset(_leaves(outside, "")) | frozenset(_leaves(detail, "detail"))
+            conditions = frozenset((p.lstrip("."), v) for p, v in conditions)
+            for src, name in product(alt["detail"]["eventSource"], alt["detail"]["eventName"]):
+                pair = (src, _event_name(rule_id, name))
+                out.setdefault(pair, set()).add(conditions)
+    return {pair: _minimal(alts) for pair, alts in out.items()}
+
+
+def _show(alternatives: set[frozenset]) -> list:
+    return sorted(sorted(f"{p} in {list(v)}" for p, v in alt) for alt in alternatives)
+
+
+def test_patterns_filter_each_call_exactly_as_the_rules_do(template):
+    want = rule_conditions()
+    got = template_conditions(template)
+    assert set(got) == set(want)  # the event names, also checked against `mamoru routes`
+    wrong = {
+        f"{src} {name}": {"rules": _show(want[(src, name)]), "template": _show(got[(src, name)])}
+        for src, name in sorted(want)
+        if got[(src, name)] != want[(src, name)]
+    }
+    assert not wrong, json.dumps(wrong, indent=2)
+
+
+def test_the_condition_comparison_sees_a_broader_pattern(template):
+    """GIVEN the template without the bucketName filter of the trail-bucket rule, THEN the
+    comparison reports the S3 calls."""
+    t = copy.deepcopy(template)
+    del t["Resources"]["TrailBucketTamperingRule"]["Properties"]["EventPattern"]["detail"][
+        "requestParameters"
+    ]
+    got = template_conditions(t)
+    want = rule_conditions()
+    assert got[("s3.amazonaws.com", "PutBucketPolicy")] == {frozenset()}
+    assert got[("s3.amazonaws.com", "PutBucketPolicy")] != want[("s3.amazonaws.com", "PutBucketPolicy")]

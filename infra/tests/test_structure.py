@@ -3,6 +3,7 @@ invoke the functions, alarms, Config rules and outputs."""
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import tomllib
 
@@ -252,6 +253,89 @@ def test_config_rule_names_match_the_playbook(template, identifier, glob):
     assert glob in name
     playbook = (cfn.REPO / "shared" / "rules" / "builtin.toml").read_text(encoding="utf-8")
     assert f'glob = "*{glob}*"' in playbook
+
+
+# --- physical names: mamoru's own resources are recognisable by name ----------------------------
+
+# Resource type -> the longest name AWS accepts.
+NAME_LIMITS = {"AWS::Events::Rule": 64, "AWS::Serverless::Function": 64, "AWS::SNS::Topic": 256}
+# The longest stack name the template documents (its header comment).
+MAX_STACK_NAME = 40
+STACK_NAMES = ["mamoru", "prod", "Security-Responder-eu-west-1", "s" * MAX_STACK_NAME]
+
+
+def named_resources(template: dict) -> dict[str, str]:
+    return {
+        rid: res["Type"] for rid, res in template["Resources"].items() if res["Type"] in NAME_LIMITS
+    }
+
+
+def test_documented_stack_name_limit(template):
+    text = cfn.TEMPLATE.read_text(encoding="utf-8")
+    assert f"the stack name may\n# have at most {MAX_STACK_NAME} characters" in text
+
+
+@pytest.mark.parametrize("stack", STACK_NAMES)
+def test_every_rule_function_and_topic_is_named_mamoru_within_limits(template, stack):
+    params = cfn.parameter_values(template, {"AWS::StackName": stack})
+    names = {}
+    for rid, type_ in named_resources(template).items():
+        name = cfn.physical_name(template, params, rid)  # fails when the name is generated
+        assert name.startswith(f"mamoru-{stack}-"), (rid, name)
+        assert len(name) <= NAME_LIMITS[type_], (rid, name, len(name))
+        assert re.fullmatch(r"[A-Za-z0-9_.-]+", name), (rid, name)
+        names[rid] = name
+    assert len(set(names.values())) == len(names), names
+    # One longer stack name and the longest rule name no longer fits.
+    if len(stack) == MAX_STACK_NAME:
+        longest = max(
+            len(n) for rid, n in names.items() if NAME_LIMITS[named_resources(template)[rid]] == 64
+        )
+        assert longest == 64, "MAX_STACK_NAME is not the tightest limit: update it and the docs"
+
+
+def _playbook_globs(event_source: str) -> set[str]:
+    """The name globs of the playbook's rules on CloudTrail calls of one service."""
+    rules = tomllib.loads((cfn.REPO / "shared" / "rules" / "builtin.toml").read_text(encoding="utf-8"))
+    globs = set()
+    for rule in rules["rule"]:
+        m = rule.get("match", {})
+        if event_source in m.get("event_source", []):
+            for f in m.get("field", []) + m.get("any_field", []):
+                if "glob" in f:
+                    globs.add(f["glob"])
+    return globs
+
+
+@pytest.mark.parametrize("stack", STACK_NAMES)
+def test_the_playbook_recognises_every_own_resource(template, stack):
+    """The self-protection rules of the playbook (DisableRule on a rule, UpdateFunctionCode on a
+    function, DeleteTopic on a topic, ...) match each of this stack's resources by name."""
+    params = cfn.parameter_values(template, {"AWS::StackName": stack})
+    account, region = "123456789012", "us-east-1"
+    seen = {
+        "events.amazonaws.com": [
+            cfn.physical_name(template, params, r) for r in cfn.resources(template, "AWS::Events::Rule")
+        ],
+        "lambda.amazonaws.com": [
+            v
+            for r in cfn.resources(template, "AWS::Serverless::Function")
+            for n in [cfn.physical_name(template, params, r)]
+            for v in [n, f"arn:aws:lambda:{region}:{account}:function:{n}"]
+        ],
+        "sns.amazonaws.com": [
+            v
+            for r in cfn.resources(template, "AWS::SNS::Topic")
+            for n in [cfn.physical_name(template, params, r)]
+            for v in [f"arn:aws:sns:{region}:{account}:{n}", f"arn:aws:sns:{region}:{account}:{n}:0b1c"]
+        ],
+    }
+    for source, values in seen.items():
+        globs = _playbook_globs(source)
+        assert globs, f"no rule of the playbook watches {source}"
+        for glob in globs:
+            for value in values:
+                assert fnmatch.fnmatchcase(value, glob), (source, glob, value)
 
 
 # --- outputs and lint hygiene ---------------------------------------------------------------

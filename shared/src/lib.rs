@@ -6,17 +6,24 @@
 //!
 //! The three Lambda functions and the CLI share everything here; their `main.rs` only wire
 //! settings, clients and the handler.
+//!
+//! Feature `aws` (default) adds what talks to AWS: the SDK clients that act and notify, the
+//! pipeline and the Lambda glue. Without it the crate is the pure core (events, rules and
+//! decisions, rendering, masking), which the fuzz targets build quickly.
 
 pub mod action;
 pub mod audit;
+#[cfg(feature = "aws")]
 pub mod aws;
 pub mod decide;
 pub mod event;
+#[cfg(feature = "aws")]
 pub mod function;
 pub mod logging;
 pub mod notify;
 pub mod redact;
 pub mod report;
+#[cfg(feature = "aws")]
 pub mod responder;
 pub mod settings;
 
@@ -26,5 +33,6 @@ pub const VERSION: &str = env!("MAMORU_VERSION");
 pub use decide::{Disposition, Handler, Plan, RuleSet, decide};
 pub use event::{Event, ParseError};
 pub use report::Report;
+#[cfg(feature = "aws")]
 pub use responder::{HandleError, Responder};
 pub use settings::{Mode, Settings};

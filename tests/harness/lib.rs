@@ -1,15 +1,19 @@
-//! Test harness: moto server on loopback, a Lambda Runtime API emulator, the built binaries, and
-//! fixture helpers. Every server listens on 127.0.0.1 on a free port and stops when dropped.
+//! Test harness: moto server on loopback, a Lambda Runtime API emulator, an HTTP sink for SNS
+//! HTTP(S) subscriptions, the built binaries, fixture helpers and notification rendering helpers.
+//! Every server listens on 127.0.0.1 on a free port and stops when dropped.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod faults;
+pub mod http_sink;
 pub mod moto;
+pub mod render;
 pub mod runtime_api;
 pub mod scenario;
 
 use std::path::{Path, PathBuf};
 
+pub use http_sink::HttpSink;
 pub use moto::Moto;
 pub use runtime_api::{FunctionProcess, Invocation, RuntimeApi};
 

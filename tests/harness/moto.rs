@@ -156,6 +156,102 @@ impl Moto {
         (topic, queue_url)
     }
 
+    /// Creates a queue `{name}` and subscribes it to `topic`, with raw message delivery on or
+    /// off and an optional filter policy (on message attributes). Returns the queue URL.
+    pub async fn subscribe_queue(
+        &self,
+        region: &str,
+        topic: &str,
+        name: &str,
+        raw: bool,
+        filter_policy: Option<&str>,
+    ) -> String {
+        let sdk = self.sdk(region).await;
+        let sns = aws_sdk_sns::Client::new(&sdk);
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(name)
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let mut req = sns
+            .subscribe()
+            .topic_arn(topic)
+            .protocol("sqs")
+            .endpoint(format!("arn:aws:sqs:{region}:{ACCOUNT}:{name}"))
+            .attributes("RawMessageDelivery", raw.to_string());
+        if let Some(policy) = filter_policy {
+            req = req.attributes("FilterPolicy", policy);
+        }
+        req.send().await.unwrap();
+        queue_url
+    }
+
+    /// Subscribes an HTTP(S) endpoint to `topic` with the given protocol.
+    pub async fn subscribe_endpoint(&self, region: &str, topic: &str, protocol: &str, url: &str) {
+        let sns = aws_sdk_sns::Client::new(&self.sdk(region).await);
+        sns.subscribe()
+            .topic_arn(topic)
+            .protocol(protocol)
+            .endpoint(url)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Every message waiting in a queue, with its SQS message attributes as
+    /// `{name: {"DataType": …, "StringValue": …}}` (deleted once read).
+    pub async fn drain_with_attributes(
+        &self,
+        region: &str,
+        queue_url: &str,
+    ) -> Vec<(String, serde_json::Value)> {
+        let sqs = aws_sdk_sqs::Client::new(&self.sdk(region).await);
+        let mut out = Vec::new();
+        loop {
+            let res = sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .message_attribute_names("All")
+                .send()
+                .await
+                .unwrap();
+            let msgs = res.messages.unwrap_or_default();
+            if msgs.is_empty() {
+                break;
+            }
+            for m in msgs {
+                let mut attributes = serde_json::Map::new();
+                for (name, a) in m.message_attributes.unwrap_or_default() {
+                    attributes.insert(
+                        name,
+                        serde_json::json!({
+                            "DataType": a.data_type,
+                            "StringValue": a.string_value,
+                        }),
+                    );
+                }
+                out.push((
+                    m.body.unwrap_or_default(),
+                    serde_json::Value::Object(attributes),
+                ));
+                if let Some(h) = m.receipt_handle {
+                    sqs.delete_message()
+                        .queue_url(queue_url)
+                        .receipt_handle(h)
+                        .send()
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+        out
+    }
+
     /// Every message waiting in a queue (bodies parsed as JSON where they are JSON).
     pub async fn drain(&self, region: &str, queue_url: &str) -> Vec<serde_json::Value> {
         let sqs = aws_sdk_sqs::Client::new(&self.sdk(region).await);

@@ -1,12 +1,16 @@
-//! Decision tests: every fixture event through parse and decide, with the plan asserted.
-//! GIVEN a fixture and the test settings, WHEN decided, THEN the plan is exactly the expected one.
+//! Decision tests: every fixture event through parse and decide, with the plan asserted. The
+//! expected plans are the built-in playbook's cases (shared/rules/builtin.cases.toml), so they
+//! are written once and also run by `mamoru rules test`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use mamoru::decide::{Band, Disposition, Handler, RuleSet, decide};
+use mamoru::decide::cases::{Case, run_all};
+use mamoru::decide::{Disposition, Handler, RuleSet, decide};
 use mamoru::{Event, Settings};
 use mamoru_tests::{all_fixtures, fixture};
-use serde_json::{Value, json};
+
+use Disposition::*;
+use Handler::*;
 
 fn settings() -> Settings {
     Settings::from_lookup(
@@ -25,200 +29,64 @@ fn settings() -> Settings {
     .unwrap()
 }
 
-struct Expect {
-    file: &'static str,
-    handler: Handler,
-    disposition: Disposition,
-    band: Band,
-    rules: &'static [&'static str],
-    /// (api, region, params)
-    actions: Vec<(&'static str, &'static str, Value)>,
-    /// Substring the reason must contain.
-    reason: &'static str,
-}
-
-fn e(
-    file: &'static str,
-    handler: Handler,
-    disposition: Disposition,
-    band: Band,
-    rules: &'static [&'static str],
-) -> Expect {
-    Expect {
-        file,
-        handler,
-        disposition,
-        band,
-        rules,
-        actions: Vec::new(),
-        reason: "",
-    }
-}
-
-impl Expect {
-    fn action(mut self, api: &'static str, region: &'static str, params: Value) -> Self {
-        self.actions.push((api, region, params));
-        self
-    }
-    fn because(mut self, reason: &'static str) -> Self {
-        self.reason = reason;
-        self
-    }
-}
-
-use Band::*;
-use Disposition::*;
-use Handler::*;
-
-const SAMPLE: &[&str] = &["guardduty-finding"];
-
-fn expectations() -> Vec<Expect> {
-    vec![
-        // --- GuardDuty findings (the published samples: notify, informational, no action)
-        e("aws.guardduty/finding-backdoor-ec2-ccactivity-b.json", Guardduty, Notify, Info, SAMPLE).because("sample finding"),
-        e("aws.guardduty/finding-credentialaccess-iamuser-anomalousbehavior.json", Guardduty, Notify, Info, SAMPLE).because("sample finding"),
-        e("aws.guardduty/finding-cryptocurrency-ec2-bitcointool-b-dns.json", Guardduty, Notify, Info, SAMPLE).because("sample finding"),
-        e("aws.guardduty/finding-policy-s3-bucketblockpublicaccessdisabled.json", Guardduty, Notify, Info, SAMPLE).because("sample finding"),
-        e("aws.guardduty/finding-recon-ec2-portprobeunprotectedport-low-severity.json", Guardduty, Notify, Info, SAMPLE).because("sample finding"),
-        e("aws.guardduty/finding-recon-iamuser-maliciousipcaller.json", Guardduty, Notify, Info, SAMPLE).because("sample finding"),
-        e("aws.guardduty/finding-stealth-iamuser-cloudtrailloggingdisabled.json", Guardduty, Notify, Info, SAMPLE).because("sample finding"),
-        e("aws.guardduty/finding-unauthorizedaccess-ec2-sshbruteforce.json", Guardduty, Notify, Info, SAMPLE).because("sample finding"),
-        e("aws.guardduty/finding-unauthorizedaccess-iamuser-consoleloginsuccess-b.json", Guardduty, Notify, Info, SAMPLE).because("sample finding"),
-        e("aws.guardduty/finding-unauthorizedaccess-iamuser-instancecredentialexfiltration-outsideaws.json", Guardduty, Notify, Info, SAMPLE).because("sample finding"),
-        e("aws.guardduty/finding-unauthorizedaccess-iamuser-maliciousipcaller.json", Guardduty, Notify, Info, SAMPLE).because("sample finding"),
-        // A real root finding of severity 2: escalated to High, never remediated.
-        e("aws.guardduty/finding-policy-iamuser-rootcredentialusage.json", Guardduty, Notify, High, &["guardduty-finding", "guardduty-root-credential-usage"]),
-        // Constructed findings.
-        e("constructed/finding-iamuser-key-malicious-ip-high.json", Guardduty, Remediate, High, &["guardduty-finding", "guardduty-iam-user-key-compromise"])
-            .action("iam:UpdateAccessKey", "us-east-2", json!({"UserName": "alice", "AccessKeyId": "AKIAIOSFODNN7EXAMPLE", "Status": "Inactive"})),
-        e("constructed/finding-iamuser-key-malicious-ip-medium.json", Guardduty, Notify, Medium, &["guardduty-finding", "guardduty-iam-user-key-compromise"])
-            .because("below MAMORU_MIN_REMEDIATION_SEVERITY"),
-        e("constructed/finding-assumedrole-credential-exfiltration-high.json", Guardduty, Notify, High, &["guardduty-finding"]),
-        e("constructed/finding-iamuser-key-archived.json", Guardduty, Ignore, Info, &[]).because("archived"),
-        e("constructed/finding-iamuser-key-protected-breakglass.json", Guardduty, Notify, High, &["guardduty-finding", "guardduty-iam-user-key-compromise"])
-            .because("is protected"),
-        // --- CloudTrail tampering
-        e("aws.cloudtrail/ct-stop-logging.json", Cloudtrail, Remediate, High, &["cloudtrail-stop-logging"])
-            .action("cloudtrail:StartLogging", "us-east-1", json!({"Name": "arn:aws:cloudtrail:us-east-1:123456789012:trail/test-trail"})),
-        e("constructed/ct-stop-logging-trail-in-other-region.json", Cloudtrail, Remediate, High, &["cloudtrail-stop-logging"])
-            .action("cloudtrail:StartLogging", "eu-west-1", json!({"Name": "arn:aws:cloudtrail:eu-west-1:123456789012:trail/org-trail"})),
-        e("constructed/ct-stop-logging-by-name.json", Cloudtrail, Remediate, High, &["cloudtrail-stop-logging"])
-            .action("cloudtrail:StartLogging", "us-west-2", json!({"Name": "audit-trail"})),
-        e("aws.cloudtrail/ct-stop-logging-error-invalidtrailname.json", Cloudtrail, Notify, Medium, &["cloudtrail-stop-logging-attempt"])
-            .because("the call failed"),
-        e("constructed/ct-stop-logging-by-mamoru-itself.json", Cloudtrail, Ignore, Info, &[]).because("made by mamoru itself"),
-        e("constructed/ct-stop-logging-by-protected-principal.json", Cloudtrail, Notify, High, &["cloudtrail-stop-logging"])
-            .because("BreakGlassAdmin is protected"),
-        e("aws.cloudtrail/ct-delete-trail.json", Cloudtrail, Notify, Critical, &["cloudtrail-trail-deleted"]),
-        e("aws.cloudtrail/ct-update-trail.json", Cloudtrail, Ignore, Info, &[]).because("no rule matched"),
-        e("aws.cloudtrail/ct-update-trail-error-trailnotfound.json", Cloudtrail, Ignore, Info, &[]),
-        e("aws.cloudtrail/ct-put-event-selectors.json", Cloudtrail, Ignore, Info, &[]),
-        // --- GuardDuty tampering
-        e("aws.guardduty/ct-update-detector-disable.json", Cloudtrail, Remediate, High, &["guardduty-detector-disabled"])
-            .action("guardduty:UpdateDetector", "us-east-1", json!({"DetectorId": "82c919daa523bc69d203c24868c06849", "Enable": true})),
-        e("constructed/ct-update-detector-enable.json", Cloudtrail, Ignore, Info, &[]).because("no rule matched"),
-        e("constructed/ct-update-detector-disable-denied.json", Cloudtrail, Ignore, Info, &[]).because("no rule matched"),
-        e("aws.guardduty/ct-delete-detector.json", Cloudtrail, Notify, Critical, &["guardduty-detector-deleted"]),
-        e("aws.guardduty/ct-disassociate-from-master-account.json", Cloudtrail, Ignore, Info, &[]),
-        // --- Config tampering
-        e("aws.config/ct-stop-configuration-recorder.json", Cloudtrail, Remediate, High, &["config-recorder-stopped"])
-            .action("config:StartConfigurationRecorder", "us-west-2", json!({"ConfigurationRecorderName": "default"})),
-        e("aws.config/ct-delete-configuration-recorder.json", Cloudtrail, Notify, Critical, &["config-recorder-or-channel-deleted"]),
-        e("aws.config/ct-delete-delivery-channel.json", Cloudtrail, Notify, Critical, &["config-recorder-or-channel-deleted"]),
-        // --- Sign-in
-        e("aws.signin/console-login-root.json", Cloudtrail, Notify, High, &["signin-root-console-login"]),
-        e("constructed/console-login-root-failure.json", Cloudtrail, Ignore, Info, &[]),
-        e("aws.iam/ct-create-access-key.json", Cloudtrail, Ignore, Info, &[]),
-        // --- Config compliance
-        e("aws.config/compliance-cloudtrail-enabled-noncompliant.json", Config, Remediate, High, &["config-cloudtrail-noncompliant", "config-rule-noncompliant"])
-            .action("cloudtrail:StartLogging", "us-east-2", json!({"Name": "each trail seen from the region with IsLogging = false, started in its home region"})),
-        e("aws.config/compliance-multi-region-cloudtrail-enabled-noncompliant.json", Config, Remediate, High, &["config-cloudtrail-noncompliant", "config-rule-noncompliant"])
-            .action("cloudtrail:StartLogging", "us-east-1", json!({"Name": "each trail seen from the region with IsLogging = false, started in its home region"})),
-        e("aws.config/compliance-guardduty-enabled-centralized-noncompliant.json", Config, Remediate, High, &["config-guardduty-noncompliant", "config-rule-noncompliant"])
-            .action("guardduty:UpdateDetector", "us-east-1", json!({"DetectorId": "each detector of the region that is not enabled", "Enable": true})),
-        e("aws.config/compliance-cloudtrail-enabled-back-to-compliant.json", Config, Notify, Info, &["config-rule-resolved"]),
-        e("aws.config/compliance-iam-user-unused-credentials-check-noncompliant.json", Config, Notify, Medium, &["config-rule-noncompliant"]),
-        e("aws.config/compliance-restricted-ssh-noncompliant.json", Config, Notify, High, &["config-rule-noncompliant", "config-restricted-ssh-noncompliant"]),
-        // --- Config item changes
-        e("aws.config/ci-change-cloudtrail-trail-single-region.json", Config, Notify, High, &["config-trail-weakened"]),
-        e("aws.config/ci-change-iam-user-admin-policy-attached.json", Config, Notify, High, &["config-user-admin-policy"]),
-        e("aws.config/ci-change-securitygroup-ssh-open-world.json", Config, Notify, High, &["config-security-group-world-open-admin-port"]),
-        e("aws.config/ci-change-securitygroup-created.json", Config, Ignore, Info, &[]).because("no rule matched"),
-        // --- Not handled by any function
-        e("constructed/ec2-instance-state-change.json", Unhandled, Ignore, Info, &[]).because("not handled"),
-    ]
+/// The built-in playbook's test cases (shared/rules/builtin.cases.toml): the expected plan of
+/// every fixture, written once and also run by `mamoru rules test`.
+fn builtin_cases() -> (RuleSet, Vec<Case>) {
+    let dir = mamoru_tests::root().join("shared/rules");
+    RuleSet::builtin_with_cases(&[dir]).unwrap_or_else(|e| panic!("{e:?}"))
 }
 
 #[test]
 fn every_fixture_has_an_expected_plan() {
-    let listed: Vec<&str> = expectations().iter().map(|e| e.file).collect();
+    let (_, cases) = builtin_cases();
+    let covered: Vec<std::path::PathBuf> = cases
+        .iter()
+        .map(|c| std::fs::canonicalize(&c.event).unwrap())
+        .collect();
     for f in all_fixtures() {
+        let path = std::fs::canonicalize(mamoru_tests::fixtures().join(&f)).unwrap();
         assert!(
-            listed.contains(&f.as_str()),
-            "fixture {f} has no expected plan in this test"
+            covered.contains(&path),
+            "fixture {f} has no case in shared/rules/builtin.cases.toml"
         );
     }
 }
 
 #[test]
 fn plans_match_the_playbook() {
-    let rules = RuleSet::builtin().unwrap();
-    let settings = settings();
-    let mut failures = Vec::new();
-    for exp in expectations() {
-        let event =
-            Event::from_json(&fixture(exp.file)).unwrap_or_else(|e| panic!("{}: {e}", exp.file));
-        let plan = decide(&event, None, &rules, &settings);
-        let actions: Vec<(String, String, Value)> = plan
-            .actions
-            .iter()
-            .map(|a| {
-                (
-                    a.action.kind.api().to_string(),
-                    a.action.region.clone(),
-                    Value::Object(a.action.params()),
-                )
-            })
-            .collect();
-        let want_actions: Vec<(String, String, Value)> = exp
-            .actions
-            .iter()
-            .map(|(api, region, params)| (api.to_string(), region.to_string(), params.clone()))
-            .collect();
-        let checks = [
-            ("handler", plan.handler == exp.handler),
-            ("disposition", plan.disposition == exp.disposition),
-            ("severity", plan.severity.band == exp.band),
-            ("rules", plan.rule_ids == exp.rules),
-            ("actions", actions == want_actions),
-            ("reason", plan.reason.contains(exp.reason)),
-            (
-                "notify",
-                plan.notify == matches!(exp.disposition, Notify | Remediate),
-            ),
-            (
-                "account",
-                plan.actions
-                    .iter()
-                    .all(|a| a.action.account == event.account),
-            ),
-        ];
-        for (what, ok) in checks {
-            if !ok {
-                failures.push(format!(
-                    "{}: {what} differs\n  got: {:?} {:?} {:?} {:?} {:?} reason={:?}",
-                    exp.file,
-                    plan.handler,
-                    plan.disposition,
-                    plan.severity.band,
-                    plan.rule_ids,
-                    actions,
-                    plan.reason
-                ));
-            }
-        }
-    }
+    // GIVEN every fixture and its expected plan WHEN decided THEN the plans match
+    let (rules, cases) = builtin_cases();
+    let report = run_all(&rules, &cases);
+    let failures: Vec<String> = report
+        .failed
+        .iter()
+        .map(|(case, diffs)| format!("{case}\n    {}", diffs.join("\n    ")))
+        .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(report.uncovered.is_empty(), "{:?}", report.uncovered);
+}
+
+#[test]
+fn every_plan_is_routed_and_acts_in_the_events_account() {
+    let rules = RuleSet::builtin().unwrap();
+    for f in all_fixtures() {
+        let event = Event::from_json(&fixture(&f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        let plan = decide(&event, None, &rules, &settings());
+        assert_eq!(
+            plan.handler,
+            Handler::for_detail_type(&event.detail_type),
+            "{f}"
+        );
+        for a in &plan.actions {
+            assert_eq!(a.action.account, event.account, "{f}");
+            assert!(!a.action.region.is_empty(), "{f}");
+        }
+        assert_eq!(
+            plan.notify,
+            matches!(plan.disposition, Notify | Remediate),
+            "{f}: notified exactly when not ignored"
+        );
+    }
 }
 
 #[test]
@@ -276,11 +144,18 @@ actions = [{ action = "deactivate_access_key" }]
     .unwrap();
     // WHEN decided THEN no UpdateAccessKey is planned for the ASIA key: the action refuses it.
     let plan = decide(&event, None, &rules, &settings());
-    assert!(plan.actions.is_empty(), "{:?}", plan.actions);
-    assert_eq!(plan.withheld.len(), 1);
     assert!(
-        plan.withheld[0]
-            .reason
-            .contains("not a long-term IAM user key")
+        plan.actions
+            .iter()
+            .all(|a| a.action.kind.api() != "iam:UpdateAccessKey"),
+        "{:?}",
+        plan.actions
     );
+    let refused: Vec<_> = plan
+        .withheld
+        .iter()
+        .filter(|w| w.rule_id == "greedy")
+        .collect();
+    assert_eq!(refused.len(), 1);
+    assert!(refused[0].reason.contains("not a long-term IAM user key"));
 }

@@ -240,7 +240,7 @@ async fn dry_run_function_notifies_would_have_and_changes_nothing() {
         notes[0]["Subject"]
             .as_str()
             .unwrap()
-            .contains("dry-run, would remediate"),
+            .contains(", would deactivate key (dry-run)"),
         "{}",
         notes[0]["Subject"]
     );

@@ -101,7 +101,9 @@ async fn compromised_key_is_deactivated_and_only_that_key() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(report["disposition"], "remediate");
-    assert_eq!(statuses(&report), ["done"]);
+    // The key deactivation ran; the quarantine rule ships in shadow mode and only reports.
+    assert_eq!(statuses(&report), ["done", "would_do"]);
+    assert_eq!(report["outcomes"][1]["api"], "iam:PutUserPolicy");
     assert_eq!(
         scenario::key_status(&moto, "alice", &named).await,
         "Inactive"
@@ -113,35 +115,26 @@ async fn compromised_key_is_deactivated_and_only_that_key() {
         "no key is deleted"
     );
 
-    // AND one notification says what happened, with its attributes
+    // AND one notification says what happened, with its attributes; the SQS subscriber gets
+    // the notification document
     let notes = scenario::notifications(&moto, "us-east-1", &queue).await;
     assert_eq!(notes.len(), 1, "{notes:?}");
     let subject = notes[0]["Subject"].as_str().unwrap();
     assert!(subject.starts_with("[HIGH] "), "{subject}");
-    assert!(subject.contains("remediated"), "{subject}");
+    assert!(subject.ends_with(", key deactivated"), "{subject}");
     assert!(subject.len() <= 100);
     assert_eq!(notes[0]["MessageAttributes"]["severity"]["Value"], "HIGH");
     assert_eq!(
         notes[0]["MessageAttributes"]["event_kind"]["Value"],
         "guardduty:UnauthorizedAccess:IAMUser/MaliciousIPCaller.Custom"
     );
-    let body = notes[0]["Message"].as_str().unwrap();
-    assert!(
-        body.contains(&format!(
-            "deactivate access key {named} of IAM user alice: done"
-        )),
-        "{body}"
-    );
-    // The body ends with the plan and outcomes as JSON.
-    let json_part = body
-        .split("--- plan and outcomes (JSON) ---\n")
-        .nth(1)
-        .unwrap();
-    let parsed: Value = serde_json::from_str(json_part.trim()).unwrap();
-    assert_eq!(parsed["outcomes"][0]["status"], "done");
+    let doc: Value = serde_json::from_str(notes[0]["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(doc["schema"], "mamoru.notification/1");
+    assert_eq!(doc["actions"][0]["status"], "done");
+    assert_eq!(doc["actions"][0]["params"]["AccessKeyId"], named.as_str());
     assert_eq!(
-        parsed["outcomes"][0]["params"]["AccessKeyId"],
-        named.as_str()
+        doc["actions"][0]["message"],
+        format!("access key {named} of alice is Inactive")
     );
 }
 
@@ -166,7 +159,7 @@ async fn deactivating_twice_is_idempotent_and_dry_run_changes_nothing() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert_eq!(statuses(&report), ["done"]);
+        assert_eq!(statuses(&report), ["done", "would_do"]);
         assert_eq!(scenario::key_status(&moto, "bob", &named).await, "Inactive");
     }
 }
@@ -315,9 +308,15 @@ async fn a_failed_remediation_is_notified_and_fails_the_run() {
     let notes = scenario::notifications(&moto, "us-east-1", &queue).await;
     assert_eq!(notes.len(), 1);
     assert!(
-        notes[0]["Subject"].as_str().unwrap().contains("FAILED"),
+        notes[0]["Subject"]
+            .as_str()
+            .unwrap()
+            .ends_with(", restart FAILED"),
         "{}",
         notes[0]["Subject"]
     );
-    assert!(notes[0]["Message"].as_str().unwrap().contains("FAILED"));
+    let doc: Value = serde_json::from_str(notes[0]["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(doc["actions"][0]["status"], "failed");
+    assert_eq!(doc["actions"][0]["error_code"], "TrailNotFoundException");
+    assert_eq!(doc["outcome"], "restart FAILED");
 }

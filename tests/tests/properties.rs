@@ -10,6 +10,9 @@ use mamoru_tests::fixture;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
+static RULES: std::sync::LazyLock<RuleSet> =
+    std::sync::LazyLock::new(|| RuleSet::builtin().unwrap());
+
 fn ident() -> impl Strategy<Value = String> {
     "[A-Za-z0-9+=,.@_-]{1,64}"
 }
@@ -116,8 +119,7 @@ fn tamper_call() -> impl Strategy<Value = Value> {
 
 fn check_plan(v: &Value) -> Result<(), TestCaseError> {
     let event = Event::from_json(&v.to_string()).unwrap();
-    let rules = RuleSet::builtin().unwrap();
-    let plan = decide(&event, None, &rules, &Settings::default());
+    let plan = decide(&event, None, &RULES, &Settings::default());
     let d = &v["detail"];
     for p in &plan.actions {
         let a = &p.action;
@@ -159,8 +161,48 @@ fn check_plan(v: &Value) -> Result<(), TestCaseError> {
                 );
                 prop_assert_eq!(a.region.as_str(), d["awsRegion"].as_str().unwrap());
             }
-            Target::StoppedTrails | Target::RegionDetectors => {
+            Target::StoppedTrails | Target::RegionDetectors | Target::NewDetector => {
                 prop_assert_eq!(&a.region, &event.region);
+            }
+            Target::EventSelectors { trail } => {
+                prop_assert_eq!(
+                    d["requestParameters"]["trailName"].as_str(),
+                    Some(trail.as_str())
+                );
+            }
+            Target::Rule { name, .. } => {
+                prop_assert_eq!(d["requestParameters"]["name"].as_str(), Some(name.as_str()));
+            }
+            Target::IpSet { detector_id, .. } => {
+                prop_assert_eq!(
+                    d["requestParameters"]["detectorId"].as_str(),
+                    Some(detector_id.as_str())
+                );
+            }
+            Target::Role { role_name } => {
+                let k = &d["resource"]["accessKeyDetails"];
+                prop_assert_eq!(k["userName"].as_str(), Some(role_name.as_str()));
+                prop_assert_eq!(k["userType"].as_str(), Some("AssumedRole"));
+            }
+            Target::User { user_name } => {
+                let k = &d["resource"]["accessKeyDetails"];
+                prop_assert_eq!(k["userName"].as_str(), Some(user_name.as_str()));
+                prop_assert_eq!(k["userType"].as_str(), Some("IAMUser"));
+            }
+            Target::SecurityGroup { group_id } => {
+                prop_assert!(v.to_string().contains(group_id.as_str()));
+            }
+            Target::Instance { instance_id } => {
+                prop_assert_eq!(
+                    d["resource"]["instanceDetails"]["instanceId"].as_str(),
+                    Some(instance_id.as_str())
+                );
+            }
+            Target::Bucket { name } => {
+                prop_assert_eq!(
+                    d["resource"]["s3BucketDetails"][0]["name"].as_str(),
+                    Some(name.as_str())
+                );
             }
         }
         // Nothing is remediated for a failed call, an archived or a sample finding.

@@ -12,69 +12,12 @@ use aws_sdk_iam::operation::update_access_key::UpdateAccessKeyError;
 use aws_sdk_iam::types::StatusType;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{Action, Target, trail_name};
-
-/// What happened to one planned action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// The call was made and changed the resource.
-    Done,
-    /// The resource was already in the desired state (success).
-    AlreadyDone,
-    /// Dry-run or shadow mode: the action would have run.
-    WouldDo,
-    /// Not attempted (the reason says why).
-    Skipped,
-    /// The call failed; the error says why.
-    Failed,
-}
-
-impl Status {
-    pub fn is_success(self) -> bool {
-        !matches!(self, Status::Failed)
-    }
-}
-
-/// The result of one action, as notified and audited.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Outcome {
-    #[serde(flatten)]
-    pub action: Action,
-    pub status: Status,
-    /// A sentence for people: what was done, or the error.
-    pub message: String,
-    /// For failures: whether a retry could succeed (throttling, timeouts, 5xx).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub retryable: Option<bool>,
-    /// The error code AWS returned, for failures.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_code: Option<String>,
-    /// State the action read before acting, when it read any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub before: Option<Value>,
-    /// State after acting, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub after: Option<Value>,
-}
+use super::{Action, Outcome, Status, Target, trail_name};
 
 impl Outcome {
-    pub fn new(action: &Action, status: Status, message: impl Into<String>) -> Outcome {
-        Outcome {
-            action: action.clone(),
-            status,
-            message: message.into(),
-            retryable: None,
-            error_code: None,
-            before: None,
-            after: None,
-        }
-    }
-
-    fn failed(action: &Action, failure: Failure) -> Outcome {
+    pub(super) fn failed(action: &Action, failure: Failure) -> Outcome {
         Outcome {
             retryable: Some(failure.retryable),
             error_code: failure.code,
@@ -86,20 +29,25 @@ impl Outcome {
             )
         }
     }
+}
 
-    fn with_state(mut self, before: Option<Value>, after: Option<Value>) -> Outcome {
-        self.before = before;
-        self.after = after;
-        self
+impl Outcome {
+    /// Records the state an action read before acting and the state after.
+    pub(super) fn with_state(self, before: Option<Value>, after: Option<Value>) -> Outcome {
+        Outcome {
+            before,
+            after,
+            ..self
+        }
     }
 }
 
 /// A failed AWS call, classified.
 #[derive(Debug, Clone)]
-struct Failure {
-    code: Option<String>,
-    message: String,
-    retryable: bool,
+pub(super) struct Failure {
+    pub(super) code: Option<String>,
+    pub(super) message: String,
+    pub(super) retryable: bool,
 }
 
 const RETRYABLE_CODES: &[&str] = &[
@@ -122,7 +70,7 @@ const RETRYABLE_CODES: &[&str] = &[
     "LimitExceededException",
 ];
 
-fn service_failure<E: ProvideErrorMetadata>(api: &str, e: &E) -> Failure {
+pub(super) fn service_failure<E: ProvideErrorMetadata>(api: &str, e: &E) -> Failure {
     let code = e.code().map(str::to_string);
     let retryable = code
         .as_deref()
@@ -139,7 +87,7 @@ fn service_failure<E: ProvideErrorMetadata>(api: &str, e: &E) -> Failure {
     }
 }
 
-fn failure<E, R>(api: &str, err: SdkError<E, R>) -> Failure
+pub(super) fn failure<E, R>(api: &str, err: SdkError<E, R>) -> Failure
 where
     E: ProvideErrorMetadata,
 {
@@ -183,7 +131,7 @@ where
 }
 
 /// Regional SDK clients, built once per container and per region on first use.
-struct Regional<C> {
+pub(super) struct Regional<C> {
     base: SdkConfig,
     make: fn(&SdkConfig, &str) -> C,
     clients: Mutex<HashMap<String, C>>,
@@ -198,7 +146,7 @@ impl<C: Clone> Regional<C> {
         }
     }
 
-    fn get(&self, region: &str) -> C {
+    pub(super) fn get(&self, region: &str) -> C {
         let mut map = match self.clients.lock() {
             Ok(m) => m,
             Err(poisoned) => poisoned.into_inner(),
@@ -217,10 +165,13 @@ fn region_config(base: &SdkConfig, region: &str) -> SdkConfig {
 
 /// Runs actions. Holds the SDK clients for the life of the container.
 pub struct Actor {
-    iam: aws_sdk_iam::Client,
-    cloudtrail: Regional<aws_sdk_cloudtrail::Client>,
-    guardduty: Regional<aws_sdk_guardduty::Client>,
-    config: Regional<aws_sdk_config::Client>,
+    pub(super) iam: aws_sdk_iam::Client,
+    pub(super) cloudtrail: Regional<aws_sdk_cloudtrail::Client>,
+    pub(super) guardduty: Regional<aws_sdk_guardduty::Client>,
+    pub(super) config: Regional<aws_sdk_config::Client>,
+    pub(super) events: Regional<aws_sdk_eventbridge::Client>,
+    pub(super) ec2: Regional<aws_sdk_ec2::Client>,
+    pub(super) s3: Regional<aws_sdk_s3::Client>,
 }
 
 impl Actor {
@@ -235,6 +186,18 @@ impl Actor {
             }),
             config: Regional::new(sdk, |b, r| {
                 aws_sdk_config::Client::new(&region_config(b, r))
+            }),
+            events: Regional::new(sdk, |b, r| {
+                aws_sdk_eventbridge::Client::new(&region_config(b, r))
+            }),
+            ec2: Regional::new(sdk, |b, r| aws_sdk_ec2::Client::new(&region_config(b, r))),
+            s3: Regional::new(sdk, |b, r| {
+                // A custom endpoint (an emulator) has no per-bucket host names.
+                let path_style = b.endpoint_url().is_some();
+                let conf = aws_sdk_s3::config::Builder::from(&region_config(b, r))
+                    .force_path_style(path_style)
+                    .build();
+                aws_sdk_s3::Client::from_conf(conf)
             }),
         })
     }
@@ -254,6 +217,22 @@ impl Actor {
             Target::Recorder { name } => self.start_recorder(action, name).await,
             Target::StoppedTrails => self.start_stopped_trails(action).await,
             Target::RegionDetectors => self.enable_region_detectors(action).await,
+            Target::EventSelectors { trail } => self.restore_management_events(action, trail).await,
+            Target::Rule { name, event_bus } => {
+                self.enable_rule(action, name, event_bus.as_deref()).await
+            }
+            Target::NewDetector => self.create_detector(action).await,
+            Target::IpSet {
+                detector_id,
+                ip_set_id,
+            } => self.deactivate_ip_set(action, detector_id, ip_set_id).await,
+            Target::Role { role_name } => self.revoke_role_sessions(action, role_name).await,
+            Target::User { user_name } => self.quarantine_user(action, user_name).await,
+            Target::SecurityGroup { group_id } => {
+                self.revoke_world_open_admin_ingress(action, group_id).await
+            }
+            Target::Instance { instance_id } => self.isolate_instance(action, instance_id).await,
+            Target::Bucket { name } => self.block_bucket_public_access(action, name).await,
         }
     }
 

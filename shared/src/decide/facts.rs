@@ -113,14 +113,22 @@ pub enum Signal {
     AdminPolicyAttachedToUser,
     /// An ingress rule open to 0.0.0.0/0 or ::/0 on an admin port (22, 3389).
     SecurityGroupWorldOpenAdminPort,
+    /// A PutEventSelectors call leaving the trail without management events (it still says
+    /// "logging").
+    EventSelectorsDropManagement,
+    /// A PutConfigurationRecorder call recording less than every supported resource type, or
+    /// leaving out the global ones (IAM).
+    ConfigRecordingNarrowed,
 }
 
 impl Signal {
-    pub const ALL: [Signal; 4] = [
+    pub const ALL: [Signal; 6] = [
         Signal::TrailMadeSingleRegion,
         Signal::TrailLoggingWeakened,
         Signal::AdminPolicyAttachedToUser,
         Signal::SecurityGroupWorldOpenAdminPort,
+        Signal::EventSelectorsDropManagement,
+        Signal::ConfigRecordingNarrowed,
     ];
 
     pub fn name(self) -> &'static str {
@@ -129,6 +137,8 @@ impl Signal {
             Signal::TrailLoggingWeakened => "trail_logging_weakened",
             Signal::AdminPolicyAttachedToUser => "admin_policy_attached_to_user",
             Signal::SecurityGroupWorldOpenAdminPort => "security_group_world_open_admin_port",
+            Signal::EventSelectorsDropManagement => "event_selectors_drop_management",
+            Signal::ConfigRecordingNarrowed => "config_recording_narrowed",
         }
     }
 
@@ -142,8 +152,11 @@ pub const ADMIN_PORTS: [i64; 2] = [22, 3389];
 
 const ADMIN_POLICIES: [&str; 2] = [":policy/AdministratorAccess", ":policy/IAMFullAccess"];
 
-/// The signals a Config item change carries.
+/// The signals an event carries.
 pub fn signals(event: &Event) -> Vec<Signal> {
+    if let Some(call) = event.cloudtrail() {
+        return call_signals(call);
+    }
     let EventKind::ConfigItemChange(change) = &event.kind else {
         return Vec::new();
     };
@@ -181,6 +194,56 @@ pub fn signals(event: &Event) -> Vec<Signal> {
             if added_values(change, "Configuration.IpPermissions").any(world_open_admin_port) =>
         {
             out.push(Signal::SecurityGroupWorldOpenAdminPort);
+        }
+        _ => {}
+    }
+    out
+}
+
+/// Signals of CloudTrail calls that weaken logging without stopping it.
+fn call_signals(call: &crate::event::CloudTrailCall) -> Vec<Signal> {
+    let mut out = Vec::new();
+    let p = &call.request_parameters;
+    match (call.event_source.as_str(), call.event_name.as_str()) {
+        ("cloudtrail.amazonaws.com", "PutEventSelectors") => {
+            let basic = p.get("eventSelectors").and_then(Value::as_array);
+            let advanced = p.get("advancedEventSelectors").and_then(Value::as_array);
+            let basic_logs = |s: &Value| {
+                s.get("includeManagementEvents").and_then(Value::as_bool) != Some(false)
+            };
+            let advanced_logs = |s: &Value| {
+                s.get("fieldSelectors")
+                    .and_then(Value::as_array)
+                    .is_some_and(|fs| {
+                        fs.iter().any(|f| {
+                            f.get("field").and_then(Value::as_str) == Some("eventCategory")
+                                && f.get("equals")
+                                    .and_then(Value::as_array)
+                                    .is_some_and(|e| e.iter().any(|v| v == "Management"))
+                        })
+                    })
+            };
+            let drops = match (basic, advanced) {
+                (Some(b), _) => !b.iter().any(basic_logs),
+                (None, Some(a)) => !a.iter().any(advanced_logs),
+                (None, None) => false,
+            };
+            if drops {
+                out.push(Signal::EventSelectorsDropManagement);
+            }
+        }
+        ("config.amazonaws.com", "PutConfigurationRecorder") => {
+            let group = p.pointer("/configurationRecorder/recordingGroup");
+            let narrowed = group.is_some_and(|g| {
+                g.get("allSupported").and_then(Value::as_bool) == Some(false)
+                    || g.get("includeGlobalResourceTypes").and_then(Value::as_bool) == Some(false)
+                    || g.pointer("/exclusionByResourceTypes/resourceTypes")
+                        .and_then(Value::as_array)
+                        .is_some_and(|a| !a.is_empty())
+            });
+            if narrowed {
+                out.push(Signal::ConfigRecordingNarrowed);
+            }
         }
         _ => {}
     }

@@ -2,6 +2,7 @@
 
 pub mod cases;
 pub mod facts;
+pub mod refs;
 pub mod routing;
 pub mod rules;
 pub mod severity;
@@ -9,6 +10,7 @@ pub mod severity;
 use serde::Serialize;
 
 pub use facts::{Principal, Signal};
+pub use refs::Refs;
 pub use rules::{Match, Rule, RuleError, RuleMode, RuleSet, SeveritySpec, Subject};
 pub use severity::{Band, Severity};
 
@@ -129,6 +131,9 @@ pub struct Plan {
     pub runbook: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub signals: Vec<Signal>,
+    /// Identifiers the event names (finding, CloudTrail record, trail, IAM user), for links.
+    #[serde(skip_serializing_if = "Refs::is_empty")]
+    pub refs: Refs,
 }
 
 impl Plan {
@@ -190,6 +195,7 @@ impl Plan {
             description: description_of(event),
             runbook: Vec::new(),
             signals: Vec::new(),
+            refs: Refs::of(event),
         }
     }
 
@@ -207,8 +213,29 @@ fn description_of(event: &Event) -> Option<String> {
         EventKind::GuardDutyFinding(f) => f.description.clone().or_else(|| f.title.clone()),
         EventKind::CloudTrailCall(c) | EventKind::ConsoleSignIn(c) => {
             let mut s = format!("{} called {}", c.event_source, c.event_name);
+            // What the call set: for changes (UpdateTrail, PutEventSelectors, …) this is what
+            // changed. Bounded; secrets are masked with the rest of the plan.
+            if let serde_json::Value::Object(params) = &c.request_parameters {
+                if !params.is_empty() {
+                    // Mask by member name before the value becomes text (a password member
+                    // cannot be recognised once it is part of a string).
+                    let mut shown = serde_json::Value::Object(params.clone());
+                    crate::redact::value(&mut shown);
+                    let mut text = shown.to_string();
+                    if text.len() > 400 {
+                        let mut cut = 397;
+                        while !text.is_char_boundary(cut) {
+                            cut -= 1;
+                        }
+                        text.truncate(cut);
+                        text.push_str("...");
+                    }
+                    s.push_str(" with ");
+                    s.push_str(&text);
+                }
+            }
             if let Some(code) = &c.error_code {
-                s.push_str(&format!(" and it failed with {code}"));
+                s.push_str(&format!("; it failed with {code}"));
             }
             Some(s)
         }

@@ -57,7 +57,7 @@ pub fn routes(rules: &RuleSet) -> BTreeMap<&'static str, Routes> {
                     if rule.event_names().is_empty() {
                         names.insert("*".to_string());
                     } else {
-                        names.extend(rule.event_names().iter().cloned());
+                        names.extend(rule.event_names());
                     }
                 }
             }

@@ -102,6 +102,9 @@ struct MatchDef {
     signal: Vec<String>,
     #[serde(default)]
     field: Vec<FieldDef>,
+    /// At least one of these must hold (where `field` needs all).
+    #[serde(default)]
+    any_field: Vec<FieldDef>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -259,7 +262,7 @@ struct Matcher {
     detail_type: Vec<String>,
     finding_type: Vec<Glob>,
     event_source: Vec<String>,
-    event_name: Vec<String>,
+    event_name: Vec<Glob>,
     severity_min: Option<f64>,
     severity_max: Option<f64>,
     principal_type: Vec<String>,
@@ -269,6 +272,7 @@ struct Matcher {
     call: Option<CallOutcome>,
     signal: Vec<Signal>,
     field: Vec<FieldCond>,
+    any_field: Vec<FieldCond>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -555,22 +559,9 @@ fn check_glob(pattern: &str, what: &str, errors: &mut Vec<String>) -> Glob {
     Glob::new(pattern)
 }
 
-fn compile(def: RuleDef, origin: &str) -> Result<Rule, Vec<String>> {
-    let mut errors = Vec::new();
-    let id_ok = !def.id.is_empty()
-        && def
-            .id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if !id_ok {
-        errors.push(format!(
-            "bad rule id `{}`: use letters, digits, `-` and `_`",
-            def.id
-        ));
-    }
-    let m = def.matcher;
+fn compile_fields(defs: Vec<FieldDef>, errors: &mut Vec<String>) -> Vec<FieldCond> {
     let mut field = Vec::new();
-    for f in m.field {
+    for f in defs {
         let path = match compile_path(&f.path) {
             Ok(p) => p,
             Err(e) => {
@@ -592,7 +583,7 @@ fn compile(def: RuleDef, origin: &str) -> Result<Rule, Vec<String>> {
             ops.push(FieldOp::Glob(check_glob(
                 &g,
                 &format!("field `{}`", f.path),
-                &mut errors,
+                errors,
             )));
         }
         if let Some(c) = f.cidr {
@@ -617,6 +608,25 @@ fn compile(def: RuleDef, origin: &str) -> Result<Rule, Vec<String>> {
             op,
         }));
     }
+    field
+}
+
+fn compile(def: RuleDef, origin: &str) -> Result<Rule, Vec<String>> {
+    let mut errors = Vec::new();
+    let id_ok = !def.id.is_empty()
+        && def
+            .id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !id_ok {
+        errors.push(format!(
+            "bad rule id `{}`: use letters, digits, `-` and `_`",
+            def.id
+        ));
+    }
+    let m = def.matcher;
+    let field = compile_fields(m.field, &mut errors);
+    let any_field = compile_fields(m.any_field, &mut errors);
     let mut signal = Vec::new();
     for s in &m.signal {
         match Signal::parse(s) {
@@ -651,7 +661,11 @@ fn compile(def: RuleDef, origin: &str) -> Result<Rule, Vec<String>> {
         detail_type: m.detail_type,
         finding_type,
         event_source: m.event_source,
-        event_name: m.event_name,
+        event_name: m
+            .event_name
+            .iter()
+            .map(|g| check_glob(g, "event_name", &mut errors))
+            .collect(),
         severity_min,
         severity_max,
         principal_type: m.principal_type,
@@ -661,6 +675,7 @@ fn compile(def: RuleDef, origin: &str) -> Result<Rule, Vec<String>> {
         call: m.call,
         signal,
         field,
+        any_field,
     };
 
     let r = def.response;
@@ -927,9 +942,14 @@ impl Rule {
         &self.matcher.event_source
     }
 
-    /// The CloudTrail eventNames this rule is limited to (empty: any).
-    pub fn event_names(&self) -> &[String] {
-        &self.matcher.event_name
+    /// The CloudTrail eventName patterns this rule is limited to (empty: any). A trailing `*`
+    /// is a prefix (Lambda's eventNames carry an API version suffix).
+    pub fn event_names(&self) -> Vec<String> {
+        self.matcher
+            .event_name
+            .iter()
+            .map(|g| g.as_str().to_string())
+            .collect()
     }
 }
 
@@ -946,7 +966,11 @@ impl Matcher {
             || !in_list(&self.account, Some(&e.account))
             || !in_list(&self.region, Some(&e.region))
             || !in_list(&self.event_source, ct.map(|c| c.event_source.as_str()))
-            || !in_list(&self.event_name, ct.map(|c| c.event_name.as_str()))
+        {
+            return false;
+        }
+        if !self.event_name.is_empty()
+            && !ct.is_some_and(|c| any_glob(&self.event_name, &c.event_name))
         {
             return false;
         }
@@ -989,6 +1013,7 @@ impl Matcher {
             return false;
         }
         self.field.iter().all(|f| f.holds(s))
+            && (self.any_field.is_empty() || self.any_field.iter().any(|f| f.holds(s)))
     }
 }
 

@@ -1,10 +1,31 @@
 //! Notifications: one message per event, rendered from the plan and the outcomes (what happened,
-//! not only what was intended), and delivered through SNS.
+//! not only what was intended), and delivered through SNS with `MessageStructure=json`, so that
+//! each protocol gets its own version:
+//!
+//! | protocol | receives |
+//! |---|---|
+//! | `email` (and `default`: any other protocol) | the text for people |
+//! | `sqs`, `lambda` | the `mamoru.notification/1` JSON document (docs/notification-schema.md) |
+//! | `https` | an AWS Chatbot custom notification (Slack, Microsoft Teams) |
+//!
+//! Message attributes (`severity`, `severity_score`, `event_kind`, `disposition`, `account`,
+//! `region`) let subscriptions filter.
 
+mod chatbot;
+mod clean;
+mod document;
+pub mod links;
 mod render;
+mod text;
 
-pub use render::{Message, SUBJECT_MAX, render, sanitize_subject};
+pub use document::NOTIFICATION_SCHEMA;
+pub use links::Links;
+pub use render::{
+    MESSAGE_BUDGET, Message, PROTOCOLS, SNS_MAX_BYTES, SUBJECT_MAX, attributes, outcome,
+    outcome_phrase, render, sanitize_subject, subject,
+};
 
+#[cfg(feature = "aws")]
 use aws_sdk_sns::types::MessageAttributeValue;
 
 /// A notification that could not be delivered. Always retryable from the caller's view: the
@@ -17,11 +38,13 @@ pub struct NotifyError {
 }
 
 /// Publishes notifications to the topic. Built once per container.
+#[cfg(feature = "aws")]
 pub struct Notifier {
     client: aws_sdk_sns::Client,
     topic_arn: String,
 }
 
+#[cfg(feature = "aws")]
 impl Notifier {
     pub fn new(sdk: &aws_config::SdkConfig, topic_arn: String) -> Notifier {
         Notifier {
@@ -41,7 +64,8 @@ impl Notifier {
             .publish()
             .topic_arn(&self.topic_arn)
             .subject(&message.subject)
-            .message(&message.body);
+            .message_structure("json")
+            .message(message.sns_message());
         for (name, (data_type, value)) in &message.attributes {
             let attr = MessageAttributeValue::builder()
                 .data_type(*data_type)

@@ -1,30 +1,99 @@
-//! Rendering a report as a notification: a Subject, a body a person can read followed by the
-//! plan and outcomes as JSON, and message attributes for filtering.
+//! Rendering a report as a notification: a Subject, a text for people (email), a versioned JSON
+//! document for machines (SQS, Lambda), an AWS Chatbot custom notification (HTTPS: Slack and
+//! Microsoft Teams channels), and message attributes for subscription filter policies.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
-use crate::action::Status;
-use crate::decide::{Disposition, Plan};
+use serde_json::{Value, json};
+
+use super::clean::{Limits, cut_chars, is_invisible_format};
+use super::links::{Links, links};
+use crate::action::{ActionKind, Outcome, Status, trail_name};
+use crate::decide::{Band, Disposition, Plan};
+use crate::redact;
 use crate::report::Report;
 use crate::settings::Mode;
 
 /// SNS allows 100 characters in a Subject.
 pub const SUBJECT_MAX: usize = 100;
 
+/// The largest message SNS accepts: 256 KiB, counting every protocol's version (with
+/// MessageStructure=json), the subject and the message attributes.
+pub const SNS_MAX_BYTES: usize = 256 * 1024;
+
+/// What a rendered message may weigh, leaving room for the request's own overhead.
+pub const MESSAGE_BUDGET: usize = SNS_MAX_BYTES - 4 * 1024;
+
+/// The SNS protocols that get a version of their own; any other protocol gets `default`.
+pub const PROTOCOLS: [&str; 5] = ["default", "email", "sqs", "lambda", "https"];
+
 /// A rendered notification.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
+    /// At most [`SUBJECT_MAX`] ASCII characters on one line.
     pub subject: String,
+    /// The text for people: what email subscribers read (and the `default` version).
     pub body: String,
-    /// name -> (SNS data type, value)
+    /// The `mamoru.notification/1` document for machines (SQS and Lambda subscribers).
+    pub document: Value,
+    /// The AWS Chatbot custom notification (HTTPS subscribers: Slack, Microsoft Teams).
+    pub chatbot: Value,
+    /// name -> (SNS data type, value), for subscription filter policies.
     pub attributes: BTreeMap<String, (&'static str, String)>,
 }
 
+impl Message {
+    /// The message to publish with `MessageStructure=json`: one version per protocol.
+    pub fn sns_message(&self) -> String {
+        let document = self.document.to_string();
+        json!({
+            "default": self.body,
+            "email": self.body,
+            "sqs": document,
+            "lambda": document,
+            "https": self.chatbot.to_string(),
+        })
+        .to_string()
+    }
+
+    /// The subject, the attributes and the text, as `mamoru render --format text` shows them.
+    pub fn text_preview(&self) -> String {
+        let attributes: Vec<String> = self
+            .attributes
+            .iter()
+            .map(|(name, (data_type, value))| {
+                if *data_type == "String" {
+                    format!("{name}={value}")
+                } else {
+                    format!("{name}={value} ({data_type})")
+                }
+            })
+            .collect();
+        format!(
+            "Subject: {}\nAttributes: {}\n\n{}",
+            self.subject,
+            attributes.join(" "),
+            self.body
+        )
+    }
+
+    /// What the published message weighs, as SNS counts it: message, subject and attributes.
+    pub fn size(&self) -> usize {
+        self.sns_message().len()
+            + self.subject.len()
+            + self
+                .attributes
+                .iter()
+                .map(|(k, (t, v))| k.len() + t.len() + v.len())
+                .sum::<usize>()
+    }
+}
+
 /// Makes text safe for an SNS Subject: ASCII only, one line, no control characters, at most
-/// [`SUBJECT_MAX`] characters (cut with `...`).
+/// [`SUBJECT_MAX`] characters (cut with `...`). Characters that are not ASCII become `?`, so a
+/// disguised name (a right-to-left override, a homoglyph) shows that it is one.
 pub fn sanitize_subject(text: &str) -> String {
-    let mut out = String::with_capacity(text.len().min(SUBJECT_MAX));
+    let mut out = String::with_capacity(text.len().min(SUBJECT_MAX + 2));
     let mut last_space = true;
     for c in text.chars() {
         let c = if c.is_ascii_graphic() {
@@ -48,211 +117,310 @@ pub fn sanitize_subject(text: &str) -> String {
         }
     }
     let trimmed = out.trim_end();
-    if trimmed.len() <= SUBJECT_MAX {
-        return trimmed.to_string();
+    cut_ascii(trimmed, SUBJECT_MAX)
+}
+
+/// Cuts text to at most `max` bytes, marking the cut with `...` (for Subject parts, which are
+/// ASCII: bytes are characters).
+fn cut_ascii(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
     }
-    let mut cut = trimmed[..SUBJECT_MAX - 3].trim_end().to_string();
-    cut.push_str("...");
+    let mut keep = max.saturating_sub(3);
+    while !s.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    let mut cut = s.get(..keep).unwrap_or_default().trim_end().to_string();
+    if max >= 3 {
+        cut.push_str("...");
+    }
     cut
 }
 
-/// A short word for what happened to the actions, for the Subject.
-fn outcome_word(report: &Report) -> Option<String> {
-    let plan = &report.plan;
-    if report.outcomes.iter().any(|o| o.status == Status::Failed) {
-        return Some("remediation FAILED".into());
-    }
-    if !report.outcomes.is_empty() {
-        if report.outcomes.iter().all(|o| o.status == Status::WouldDo) {
-            return Some(
-                if report.mode == Mode::DryRun && plan.actions.iter().any(|a| !a.shadow) {
-                    "dry-run, would remediate".into()
-                } else {
-                    "shadow, would remediate".into()
-                },
-            );
-        }
-        if report.outcomes.iter().any(|o| o.status == Status::Done) {
-            return Some("remediated".into());
-        }
-        if report
-            .outcomes
-            .iter()
-            .all(|o| o.status == Status::AlreadyDone)
-        {
-            return Some("already remediated".into());
-        }
-        return Some("see outcomes".into());
-    }
-    if !plan.withheld.is_empty() {
-        return Some("remediation withheld".into());
-    }
-    None
+fn words(kind: ActionKind) -> crate::action::Words {
+    kind.words()
 }
 
-/// The Subject: severity, what happened, where, and the outcome. When it is too long, the
-/// middle (title, resource, location) is cut so that severity and outcome always show.
+/// A withheld action, for people: `deactivate_access_key` reads "deactivate the access key".
+pub(crate) fn withheld_phrase(action: &str) -> String {
+    match action.parse::<ActionKind>() {
+        Ok(kind) => kind.words().withheld.to_string(),
+        Err(_) => action.to_string(),
+    }
+}
+
+/// Whether an outcome comes from a rule in shadow mode.
+fn is_shadow(plan: &Plan, o: &Outcome) -> bool {
+    plan.actions
+        .iter()
+        .find(|p| p.action == o.action)
+        .is_some_and(|p| p.shadow)
+}
+
+/// What happened to one action, in a few words: `restarted`, `would restart (dry-run)`,
+/// `restart FAILED`, …
+pub fn outcome_phrase(report: &Report, o: &Outcome) -> String {
+    let w = words(o.action.kind);
+    match o.status {
+        Status::Done => w.done.to_string(),
+        Status::AlreadyDone => w.already.to_string(),
+        Status::WouldDo => {
+            let why = if is_shadow(&report.plan, o) || report.mode == Mode::Enforce {
+                "shadow"
+            } else {
+                "dry-run"
+            };
+            format!("{} ({why})", w.would)
+        }
+        Status::Skipped => format!("{} skipped", w.noun),
+        Status::Failed => format!("{} FAILED", w.noun),
+    }
+}
+
+/// Longest outcome shown at the end of a Subject.
+const OUTCOME_MAX: usize = 45;
+
+/// The outcome for the Subject and the document: what happened to the actions, or why there
+/// were none. `None` when there is nothing to say (informational notices).
+pub fn outcome(report: &Report) -> Option<String> {
+    let plan = &report.plan;
+    if !report.outcomes.is_empty() {
+        // What really happened leads: shadow "would have" outcomes are named in the Subject
+        // only when nothing else ran (the body always lists them).
+        let enforced: Vec<&Outcome> = report
+            .outcomes
+            .iter()
+            .filter(|o| !is_shadow(plan, o))
+            .collect();
+        let shown: Vec<&Outcome> = if enforced.is_empty() {
+            report.outcomes.iter().collect()
+        } else {
+            enforced
+        };
+        // Failures first: they are what a reader must not miss.
+        let mut ordered: Vec<&Outcome> = shown
+            .iter()
+            .copied()
+            .filter(|o| o.status == Status::Failed)
+            .collect();
+        ordered.extend(shown.iter().copied().filter(|o| o.status != Status::Failed));
+        let mut phrases: Vec<String> = Vec::new();
+        for o in ordered {
+            let p = outcome_phrase(report, o);
+            if !phrases.contains(&p) {
+                phrases.push(p);
+            }
+        }
+        let joined = phrases.join("; ");
+        if joined.len() <= OUTCOME_MAX {
+            return Some(joined);
+        }
+        let first = phrases.first().cloned().unwrap_or_default();
+        return Some(format!("{first} +{} more", phrases.len().saturating_sub(1)));
+    }
+    if !plan.withheld.is_empty() {
+        return Some("remediation withheld".to_string());
+    }
+    match plan.disposition {
+        Disposition::Ignore | Disposition::Error => Some("ignored".to_string()),
+        _ if plan.severity.band == Band::Info => None,
+        _ => Some("no action taken".to_string()),
+    }
+}
+
+/// The resource named in the Subject: the action's target, else what the event names.
+fn subject_resource(plan: &Plan) -> Option<String> {
+    if let Some(r) = plan.actions.first().and_then(|a| a.action.short_resource()) {
+        return Some(r);
+    }
+    if let Some(arn) = &plan.refs.trail_arn {
+        return Some(trail_name(arn).to_string());
+    }
+    if let Some(p) = &plan.principal {
+        if plan.handler == crate::decide::Handler::Guardduty {
+            if let (Some(name), Some(key)) = (&p.name, &p.access_key_id) {
+                return Some(format!("{name} {key}"));
+            }
+        }
+    }
+    let resource = plan.resource.as_deref()?;
+    if let Some(name) = ["name ", "trailName "]
+        .iter()
+        .find_map(|p| resource.strip_prefix(p))
+    {
+        return Some(trail_name(name).to_string());
+    }
+    // An account-wide resource is named by the location; the console by the title.
+    resource_for_people(plan)
+        .filter(|r| !r.starts_with("AWS::::Account") && r != "AWS Management Console")
+}
+
+/// The resource the event is about, for people. CloudTrail calls name their resource by
+/// request parameter (`detectorId 12ab…`); those read better as `GuardDuty detector 12ab…`.
+pub(crate) fn resource_for_people(plan: &Plan) -> Option<String> {
+    let resource = plan.resource.as_deref()?;
+    let renamed = [
+        ("detectorId ", "GuardDuty detector "),
+        ("configurationRecorderName ", "configuration recorder "),
+        ("deliveryChannelName ", "delivery channel "),
+        ("userName ", "IAM user "),
+        ("groupId ", "security group "),
+        ("name ", "trail "),
+        ("trailName ", "trail "),
+    ]
+    .iter()
+    .find_map(|(from, to)| {
+        resource
+            .strip_prefix(from)
+            .map(|rest| format!("{to}{rest}"))
+    });
+    Some(renamed.unwrap_or_else(|| resource.to_string()))
+}
+
+/// Where the Subject says it happened: the action's account and region (a trail's home
+/// region), else the event's.
+fn subject_location(plan: &Plan) -> (&str, &str) {
+    match plan.actions.first() {
+        Some(a) => (a.action.account.as_str(), a.action.region.as_str()),
+        None => (plan.account.as_str(), plan.region.as_str()),
+    }
+}
+
+/// The Subject: `[SEVERITY] what happened: resource (account/region), outcome`. When it is
+/// too long the middle gives way, least useful first: the resource (shown whole or not at
+/// all), then the region, then the account, and at last the title is cut. Severity and outcome
+/// always show. Always at most 100 ASCII characters on one line.
 pub fn subject(report: &Report) -> String {
     let plan = &report.plan;
     let head = format!("[{}] ", plan.severity.band);
-    let tail = outcome_word(report)
-        .map(|w| format!(", {w}"))
+    let tail = outcome(report)
+        .map(|w| sanitize_subject(&redact::text(&w)))
+        .filter(|w| !w.is_empty())
+        .map(|w| format!(", {}", cut_ascii(&w, OUTCOME_MAX)))
         .unwrap_or_default();
-    let mut middle = sanitize_subject(&plan.title);
-    if let Some(r) = short_resource(plan) {
-        middle.push_str(": ");
-        middle.push_str(&sanitize_subject(&r));
-    }
-    let location = format!(" ({}/{})", plan.account, plan.region);
-    let room = SUBJECT_MAX.saturating_sub(head.len() + tail.len());
-    if middle.len() + location.len() <= room {
-        middle.push_str(&location);
-    }
-    let middle = sanitize_subject(&middle);
-    let middle = if middle.len() > room {
-        let mut cut = middle[..room.saturating_sub(3)].trim_end().to_string();
-        cut.push_str("...");
-        cut
-    } else {
-        middle
+    let title = match sanitize_subject(&redact::text(&plan.title)) {
+        t if t.is_empty() => sanitize_subject(&redact::text(&plan.event_kind)),
+        t => t,
     };
-    sanitize_subject(&format!("{head}{middle}{tail}"))
-}
-
-/// Renders the notification for a report.
-pub fn render(report: &Report) -> Message {
-    let plan = &report.plan;
-    let subject = subject(report);
-
-    let mut body = String::new();
-    let _ = writeln!(
-        body,
-        "[{}] {} (severity {:.1})",
-        plan.severity.band, plan.title, plan.severity.score
-    );
-    body.push('\n');
-    let _ = writeln!(body, "What happened: {}", what_happened(plan));
-    if let Some(p) = &plan.principal {
-        let mut who = String::new();
-        if let Some(arn) = p.arn.as_deref().or(p.name.as_deref()) {
-            who.push_str(arn);
-        }
-        if let Some(kind) = &p.kind {
-            let _ = write!(who, " ({kind})");
-        }
-        if let Some(ip) = &p.source_ip {
-            let _ = write!(who, ", from {ip}");
-        }
-        if let Some(ua) = &p.user_agent {
-            let _ = write!(who, ", user agent {ua}");
-        }
-        if !who.is_empty() {
-            let _ = writeln!(body, "Who: {}", who.trim());
-        }
-    }
-    let _ = write!(
-        body,
-        "Where: account {}, region {}",
-        plan.account, plan.region
-    );
-    if let Some(r) = &plan.resource {
-        let _ = write!(body, ", {r}");
-    }
-    body.push('\n');
-    body.push('\n');
-    let _ = writeln!(body, "What mamoru did (mode {}):", report.mode);
-    if report.outcomes.is_empty() && plan.withheld.is_empty() {
-        let _ = writeln!(body, "  - nothing to remediate: notification only");
-    }
-    for o in &report.outcomes {
-        let status = match o.status {
-            Status::Done => "done",
-            Status::AlreadyDone => "already in the desired state",
-            Status::WouldDo => "would have done it (not executed)",
-            Status::Skipped => "skipped",
-            Status::Failed => "FAILED",
+    let title = if title.is_empty() {
+        "Security event".to_string()
+    } else {
+        title
+    };
+    let resource = subject_resource(plan)
+        .map(|r| sanitize_subject(&redact::text(&r)))
+        .filter(|r| !r.is_empty());
+    let (account, region) = subject_location(plan);
+    let part = |s: &str| cut_ascii(&sanitize_subject(&redact::text(s)), 20);
+    let (account, region) = (part(account), part(region));
+    // The location, from most to least complete.
+    let mut locations: Vec<String> = Vec::new();
+    for loc in [
+        match (account.is_empty(), region.is_empty()) {
+            (false, false) => format!("{account}/{region}"),
+            (false, true) => account.clone(),
+            (true, _) => region.clone(),
+        },
+        account,
+        String::new(),
+    ] {
+        let loc = if loc.is_empty() {
+            loc
+        } else {
+            format!(" ({loc})")
         };
-        let _ = writeln!(body, "  - {}: {status}. {}", o.action.describe(), o.message);
-    }
-    for w in &plan.withheld {
-        let _ = writeln!(body, "  - {} withheld: {}", w.action, w.reason);
-    }
-    let _ = writeln!(body, "Why: {}", plan.reason);
-    if !plan.runbook.is_empty() {
-        body.push('\n');
-        let _ = writeln!(body, "What to do next:");
-        for step in &plan.runbook {
-            let _ = writeln!(body, "  - {step}");
+        if !locations.contains(&loc) {
+            locations.push(loc);
         }
     }
-    body.push('\n');
-    let _ = writeln!(
-        body,
-        "Event {} ({}, {}); rules {}; mamoru {}",
-        plan.event_id,
-        plan.detail_type,
-        plan.source,
-        plan.rule_ids.join(", "),
-        report.version
-    );
-    body.push('\n');
-    body.push_str("--- plan and outcomes (JSON) ---\n");
-    body.push_str(&report.to_json_string());
-    body.push('\n');
 
+    let avail = SUBJECT_MAX.saturating_sub(head.len() + tail.len());
+    for location in &locations {
+        let room = avail.saturating_sub(location.len());
+        if title.len() <= room {
+            let what = match &resource {
+                Some(r) if title.len() + 2 + r.len() <= room => format!("{title}: {r}"),
+                _ => title,
+            };
+            // By construction it fits; the cut only guards the invariant.
+            return cut_ascii(&format!("{head}{what}{location}{tail}"), SUBJECT_MAX);
+        }
+    }
+    cut_ascii(
+        &format!("{head}{}{tail}", cut_ascii(&title, avail)),
+        SUBJECT_MAX,
+    )
+}
+
+/// The message attributes subscribers filter on.
+pub fn attributes(plan: &Plan) -> BTreeMap<String, (&'static str, String)> {
+    // SNS refuses empty attribute values, and values count against the message size.
+    let clean = |s: &str| -> String {
+        let s: String = s
+            .chars()
+            .filter(|c| !c.is_control() && !is_invisible_format(*c))
+            .collect();
+        cut_chars(s.trim(), 256)
+    };
+    let disposition = match plan.disposition {
+        Disposition::Remediate => "remediate",
+        Disposition::Notify => "notify",
+        Disposition::Ignore => "ignore",
+        Disposition::Error => "error",
+    };
     let mut attributes = BTreeMap::new();
-    attributes.insert(
-        "severity".to_string(),
-        ("String", plan.severity.band.as_str().to_string()),
-    );
-    attributes.insert(
-        "event_kind".to_string(),
-        ("String", plan.event_kind.clone()),
-    );
-    Message {
-        subject,
-        body,
-        attributes,
-    }
-}
-
-fn what_happened(plan: &Plan) -> String {
-    let mut s = plan.title.clone();
-    if let Some(p) = &plan.principal {
-        if plan.handler == crate::decide::Handler::Cloudtrail {
-            if let Some(name) = p.arn.as_deref() {
-                let _ = write!(s, " by {name}");
-            }
+    let entries: [(&str, &'static str, String); 6] = [
+        (
+            "severity",
+            "String",
+            plan.severity.band.as_str().to_string(),
+        ),
+        (
+            "severity_score",
+            "Number",
+            format!("{:.1}", plan.severity.score),
+        ),
+        ("event_kind", "String", clean(&plan.event_kind)),
+        ("disposition", "String", disposition.to_string()),
+        ("account", "String", clean(&plan.account)),
+        ("region", "String", clean(&plan.region)),
+    ];
+    for (name, data_type, value) in entries {
+        if !value.is_empty() {
+            attributes.insert(name.to_string(), (data_type, value));
         }
     }
-    let _ = write!(s, " ({})", plan.event_kind);
-    if let Some(d) = &plan.description {
-        let _ = write!(s, ". {d}");
-    }
-    if plan.disposition == Disposition::Ignore {
-        s.push_str("; ignored");
-    }
-    s
+    attributes
 }
 
-fn short_resource(plan: &Plan) -> Option<String> {
-    if let Some(a) = plan.actions.first() {
-        return Some(match &a.action.target {
-            crate::action::Target::AccessKey {
-                user_name,
-                access_key_id,
-            } => {
-                format!("{user_name} key {access_key_id}")
-            }
-            crate::action::Target::Trail { name } => crate::action::trail_name(name).to_string(),
-            crate::action::Target::Detector { detector_id } => format!("detector {detector_id}"),
-            crate::action::Target::Recorder { name } => format!("recorder {name}"),
-            crate::action::Target::StoppedTrails | crate::action::Target::RegionDetectors => {
-                return plan.resource.clone();
-            }
-        });
+fn build(report: &Report, subject: &str, links: &Links, lim: Limits) -> Message {
+    let outcome = outcome(report);
+    Message {
+        subject: subject.to_string(),
+        body: super::text::body(report, subject, links, lim),
+        document: super::document::document(report, subject, outcome.as_deref(), links, lim),
+        chatbot: super::chatbot::payload(report, subject, links, lim),
+        attributes: attributes(&report.plan),
     }
-    plan.resource.clone()
+}
+
+/// Renders the notification for a report. Every event-supplied value is masked for secrets
+/// and bounded; if the whole message would exceed SNS's limit, values are cut shorter until it
+/// fits.
+pub fn render(report: &Report) -> Message {
+    let subject = subject(report);
+    let links = links(&report.plan);
+    let (tightest, generous) = match Limits::LADDER.split_last() {
+        Some((last, rest)) => (*last, rest),
+        None => (Limits::LADDER[0], &[][..]),
+    };
+    for lim in generous {
+        let message = build(report, &subject, &links, *lim);
+        if message.size() <= MESSAGE_BUDGET {
+            return message;
+        }
+    }
+    build(report, &subject, &links, tightest)
 }
 
 #[cfg(test)]
@@ -274,5 +442,14 @@ mod tests {
     fn short_subjects_are_kept() {
         assert_eq!(sanitize_subject("[LOW] ok"), "[LOW] ok");
         assert_eq!(sanitize_subject("  spaced   out  "), "spaced out");
+    }
+
+    #[test]
+    fn cut_ascii_never_exceeds_its_limit() {
+        for max in 0..8 {
+            assert!(cut_ascii("abcdefghij", max).len() <= max, "max {max}");
+        }
+        assert_eq!(cut_ascii("abcdefghij", 6), "abc...");
+        assert!(cut_ascii("ééééé", 6).len() <= 6);
     }
 }

@@ -1,0 +1,57 @@
+//! Rendering helpers for the notification tests: a report decided like `mamoru render` does
+//! (dry-run, built-in rules, default settings, no AWS access), with the version normalised so
+//! that golden files do not change with every commit.
+
+use std::path::PathBuf;
+
+use mamoru::action::{Outcome, Status};
+use mamoru::decide::{RuleSet, decide};
+use mamoru::{Event, Mode, Report, Responder, Settings};
+
+/// The version golden files show in place of mamoru's own.
+pub const GOLDEN_VERSION: &str = "0.0.0+golden";
+
+/// Where the golden renderings live.
+pub fn golden_dir() -> PathBuf {
+    crate::root().join("tests/golden")
+}
+
+/// The report `mamoru render` makes for an event: decided by the pipeline in dry-run.
+pub fn dry_run_report(event: &str) -> Report {
+    mamoru::audit::set_sink(mamoru::audit::Sink::Off);
+    let rules = RuleSet::builtin().unwrap();
+    let responder = Responder::new(None, Settings::default(), rules, None, None);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut report = match runtime.block_on(responder.handle_json(event)) {
+        Ok(r) => r,
+        Err(e) => e.report().cloned().unwrap_or_else(|| panic!("{e}")),
+    };
+    report.version = GOLDEN_VERSION;
+    report
+}
+
+/// A report as if mamoru had executed the plan in enforce mode, each action ending with
+/// `status` and `message`.
+pub fn executed_report(event: &str, status: Status, message: &str) -> Report {
+    let event = Event::from_json(event).unwrap();
+    let plan = decide(
+        &event,
+        None,
+        &RuleSet::builtin().unwrap(),
+        &Settings::default(),
+    );
+    let outcomes = plan
+        .actions
+        .iter()
+        // Shadow actions never run: they are reported as "would have", whatever the others did.
+        .map(|p| {
+            let status = if p.shadow { Status::WouldDo } else { status };
+            Outcome::new(&p.action, status, message)
+        })
+        .collect();
+    let mut report = Report::new(plan, outcomes, Mode::Enforce);
+    report.version = GOLDEN_VERSION;
+    report
+}
