@@ -117,6 +117,24 @@ async fn guardduty_function_remediates_ignores_and_rejects() {
             .iter()
             .all(|a| a["level"] == "INFO" && a["duration_ms"].is_number())
     );
+    // The remediation's line holds the rule ids, the plan and the outcomes, with the state after.
+    let first = &audit[0];
+    assert_eq!(first["event_id"], first["plan"]["event_id"]);
+    assert!(
+        first["rule_ids"]
+            .as_array()
+            .unwrap()
+            .contains(&"guardduty-iam-user-key-compromise".into())
+    );
+    assert_eq!(first["plan"]["disposition"], "remediate");
+    let key_outcome = first["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["api"] == "iam:UpdateAccessKey")
+        .unwrap();
+    assert_eq!(key_outcome["status"], "done");
+    assert_eq!(key_outcome["after"]["Status"], "Inactive");
     let errors: Vec<Value> = f
         .process
         .json_logs()
