@@ -45,6 +45,9 @@ fi
 step "cargo test"
 cargo test --workspace
 
+step "benchmarks compile (cargo bench --no-run; CI judges no time)"
+cargo bench --no-run -p mamoru
+
 step "rule checks and rule tests"
 "$MAMORU_BIN_DIR/mamoru" rules check rules/
 "$MAMORU_BIN_DIR/mamoru" rules test shared/rules rules/ docs/examples/rules/
