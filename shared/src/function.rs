@@ -36,10 +36,11 @@ async fn build(handler: Handler) -> Result<Responder, InitError> {
     let mut settings = Settings::from_env()?;
     let rules = RuleSet::builtin_with(&settings.rules_paths).map_err(InitError::Rules)?;
     let sdk = crate::aws::load().await;
-    // Loop prevention: the function's own execution role, found once at start-up, by the
-    // function whose decisions use it (the others save the call). If STS cannot be reached, the
-    // roles in MAMORU_SELF_ROLE_ARNS still apply.
-    if crate::decide::uses_self_roles(handler) {
+    // Loop prevention: the function's own execution role. The stack names mamoru's roles in
+    // MAMORU_SELF_ROLE_ARNS (from the roles it creates), so start-up makes no AWS call. Without
+    // that setting (a hand-made deployment), the function whose decisions use it asks STS once
+    // at start-up; the others save the call.
+    if settings.self_role_arns.is_empty() && crate::decide::uses_self_roles(handler) {
         match aws_sdk_sts::Client::new(&sdk)
             .get_caller_identity()
             .send()
@@ -68,7 +69,7 @@ async fn build(handler: Handler) -> Result<Responder, InitError> {
         rules = rules.rules().len(),
         min_remediation_severity = settings.min_remediation_severity,
         protected_principals = settings.protected_principals.len(),
-        self_roles = ?settings.self_role_arns,
+        self_roles = %settings.self_role_arns.join(","),
         "mamoru started"
     );
     Ok(Responder::new(

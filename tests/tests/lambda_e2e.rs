@@ -179,6 +179,12 @@ async fn cloudtrail_function_restarts_trail_skips_its_own_calls_and_withholds_fo
         .api
         .invoke(&stop("constructed/ct-stop-logging-by-mamoru-itself.json"));
     assert_eq!(r.response()["disposition"], "ignore");
+    // Its own role came from the setting, as the stack deploys it: start-up asked STS nothing
+    // (moto would have answered with its default caller, `arn:aws:sts::123456789012:user/moto`).
+    assert_eq!(
+        started_line(&f)["self_roles"],
+        "arn:aws:iam::123456789012:role/mamoru-cloudtrail-role"
+    );
     assert!(!scenario::trail_logging(&moto, "eu-west-1", &arn).await);
 
     // A protected principal: notified, remediation withheld, trail left stopped.
@@ -215,6 +221,61 @@ async fn cloudtrail_function_restarts_trail_skips_its_own_calls_and_withholds_fo
             .as_str()
             .unwrap()
             .contains("FAILED")
+    );
+}
+
+fn started_line(f: &Function) -> Value {
+    f.process
+        .json_logs()
+        .into_iter()
+        .find(|l| l["message"] == "mamoru started")
+        .unwrap()
+}
+
+/// Deployed by hand without `MAMORU_SELF_ROLE_ARNS`, the cloudtrail function asks STS for its own
+/// role once at start-up, and still ignores that role's calls.
+#[tokio::test]
+async fn cloudtrail_function_finds_its_own_role_when_not_told() {
+    let moto = Moto::start();
+    let (topic, _queue) = moto.topic_with_queue(REGION, "alerts").await;
+    let arn = scenario::stopped_trail(&moto, "eu-west-1", "org-trail", false).await;
+    let sdk = moto.sdk(REGION).await;
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let role = aws_sdk_iam::Client::new(&sdk)
+        .create_role()
+        .role_name("mamoru-cloudtrail-role")
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    let creds = aws_sdk_sts::Client::new(&sdk)
+        .assume_role()
+        .role_arn(role.role().unwrap().arn())
+        .role_session_name("mamoru-cloudtrail")
+        .send()
+        .await
+        .unwrap()
+        .credentials
+        .unwrap();
+    let f = start(
+        "mamoru-cloudtrail",
+        &moto,
+        &topic,
+        &[
+            ("AWS_ACCESS_KEY_ID", creds.access_key_id()),
+            ("AWS_SECRET_ACCESS_KEY", creds.secret_access_key()),
+            ("AWS_SESSION_TOKEN", creds.session_token()),
+        ],
+    );
+    let r = f.api.invoke(&event_with(
+        "constructed/ct-stop-logging-by-mamoru-itself.json",
+        |v| v["detail"]["requestParameters"]["name"] = arn.clone().into(),
+    ));
+    assert_eq!(r.response()["disposition"], "ignore", "{r:?}");
+    assert!(!scenario::trail_logging(&moto, "eu-west-1", &arn).await);
+    assert_eq!(
+        started_line(&f)["self_roles"],
+        "arn:aws:iam::123456789012:role/mamoru-cloudtrail-role"
     );
 }
 
