@@ -4,6 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::event::guardduty::Action;
 use crate::event::{ConfigItemChange, Event, EventKind};
 
 /// The principal behind an event, as far as the event tells.
@@ -84,21 +85,14 @@ impl Principal {
     }
 }
 
-fn finding_caller(action: Option<&Value>) -> (Option<String>, Option<String>) {
-    let Some(action) = action else {
-        return (None, None);
-    };
-    let call = action.get("awsApiCallAction");
-    let ip = call
-        .and_then(|c| c.pointer("/remoteIpDetails/ipAddressV4"))
-        .or_else(|| action.pointer("/networkConnectionAction/remoteIpDetails/ipAddressV4"))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let agent = call
-        .and_then(|c| c.get("userAgent"))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    (ip, agent)
+fn finding_caller(action: Option<&Action>) -> (Option<String>, Option<String>) {
+    match action {
+        Some(a) => (
+            a.remote_ip().map(str::to_string),
+            a.user_agent().map(str::to_string),
+        ),
+        None => (None, None),
+    }
 }
 
 /// Security-relevant changes seen in a Config configuration item change.

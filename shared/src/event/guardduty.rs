@@ -95,9 +95,66 @@ pub struct Service {
     #[serde(default)]
     pub event_last_seen: Option<String>,
     #[serde(default)]
-    pub action: Option<serde_json::Value>,
+    pub action: Option<Action>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub additional_info: AdditionalInfo,
+}
+
+/// What the finding saw happen: only the caller's address and user agent are modelled (rules
+/// that need more read `detail.service.action…` by field path).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Action {
+    #[serde(default)]
+    pub action_type: Option<String>,
+    #[serde(default)]
+    pub aws_api_call_action: Option<ApiCallAction>,
+    #[serde(default)]
+    pub network_connection_action: Option<NetworkConnectionAction>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiCallAction {
+    #[serde(default)]
+    pub api: Option<String>,
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    #[serde(default)]
+    pub remote_ip_details: Option<RemoteIpDetails>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkConnectionAction {
+    #[serde(default)]
+    pub remote_ip_details: Option<RemoteIpDetails>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteIpDetails {
+    #[serde(default)]
+    pub ip_address_v4: Option<String>,
+}
+
+impl Action {
+    /// The remote caller's IPv4 address: the API call's, else the network connection's.
+    pub fn remote_ip(&self) -> Option<&str> {
+        let call = self.aws_api_call_action.as_ref();
+        call.and_then(|c| c.remote_ip_details.as_ref())
+            .or_else(|| {
+                self.network_connection_action
+                    .as_ref()
+                    .and_then(|n| n.remote_ip_details.as_ref())
+            })
+            .and_then(|r| r.ip_address_v4.as_deref())
+    }
+
+    /// The API caller's user agent.
+    pub fn user_agent(&self) -> Option<&str> {
+        self.aws_api_call_action.as_ref()?.user_agent.as_deref()
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
