@@ -801,6 +801,10 @@ impl<'a> Subject<'a> {
         if path.is_empty() {
             return Some(self.event.detail_value().clone());
         }
+        // Most conditions read fields the typed event already holds.
+        if let Some(found) = self.event.modelled_field(path) {
+            return found;
+        }
         let members = self.detail.get_or_init(|| self.event.detail_members());
         field_in(members.as_deref()?, path)
     }

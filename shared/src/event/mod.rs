@@ -132,7 +132,10 @@ pub struct Event {
     pub time: Option<String>,
     pub resources: Vec<String>,
     pub kind: EventKind,
-    raw_detail: Box<RawValue>,
+    /// The event as received; the detail's text is found in it only when a rule reads a field
+    /// the typed model does not hold.
+    text: Box<str>,
+    raw_detail: OnceLock<Option<Box<RawValue>>>,
     detail_value: OnceLock<serde_json::Value>,
 }
 
@@ -147,6 +150,7 @@ impl Clone for Event {
             time: self.time.clone(),
             resources: self.resources.clone(),
             kind: self.kind.clone(),
+            text: self.text.clone(),
             raw_detail: self.raw_detail.clone(),
             detail_value: OnceLock::new(),
         }
@@ -166,22 +170,74 @@ impl Event {
     }
 
     /// Parses one EventBridge event from a JSON string.
+    ///
+    /// One pass: EventBridge writes `detail-type` before `detail`, so the detail is parsed into
+    /// its typed model on the way. Anything else (another member order, or an event that does
+    /// not parse) takes the two-step path, envelope then detail, which names the field at fault.
     pub fn from_json(text: &str) -> Result<Event, ParseError> {
         if text.len() > MAX_EVENT_BYTES {
             return Err(ParseError::TooLarge { size: text.len() });
         }
+        match serde_json::from_str::<Envelope>(text) {
+            Ok(Envelope {
+                id: Some(id),
+                detail_type: Some(detail_type),
+                source: Some(source),
+                detail: Some(kind),
+                account,
+                time,
+                region,
+                resources,
+                ..
+            }) if !id.is_empty() => Ok(Event::assemble(
+                id,
+                detail_type,
+                source,
+                account,
+                region,
+                time,
+                resources,
+                kind,
+                text,
+                OnceLock::new(),
+            )),
+            _ => Event::from_json_in_two_steps(text),
+        }
+    }
+
+    fn from_json_in_two_steps(text: &str) -> Result<Event, ParseError> {
         let envelope: EventBridgeEvent<Box<RawValue>> = from_str_at("", text)?;
         let id = required(envelope.id, "id")?;
         let detail_type = envelope.detail_type;
         let raw = envelope.detail;
-        let kind = match detail_type.as_str() {
-            DT_GUARDDUTY_FINDING => EventKind::GuardDutyFinding(parse_detail(&raw)?),
-            DT_CLOUDTRAIL_CALL => EventKind::CloudTrailCall(parse_detail(&raw)?),
-            DT_CONSOLE_SIGN_IN => EventKind::ConsoleSignIn(parse_detail(&raw)?),
-            DT_CONFIG_ITEM_CHANGE => EventKind::ConfigItemChange(parse_detail(&raw)?),
-            DT_CONFIG_COMPLIANCE_CHANGE => EventKind::ConfigComplianceChange(parse_detail(&raw)?),
-            _ => EventKind::Unhandled,
-        };
+        let kind = kind_from_raw(&detail_type, &raw)?;
+        Ok(Event::assemble(
+            id,
+            detail_type,
+            envelope.source,
+            envelope.account,
+            envelope.region,
+            envelope.time,
+            envelope.resources,
+            kind,
+            text,
+            OnceLock::from(Some(raw)),
+        ))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        id: String,
+        detail_type: String,
+        source: String,
+        account: Option<String>,
+        region: Option<String>,
+        time: Option<chrono::DateTime<chrono::Utc>>,
+        resources: Option<Vec<String>>,
+        kind: EventKind,
+        text: &str,
+        raw_detail: OnceLock<Option<Box<RawValue>>>,
+    ) -> Event {
         let (detail_account, detail_region) = match &kind {
             EventKind::GuardDutyFinding(f) => (Some(&f.account_id), Some(&f.region)),
             EventKind::CloudTrailCall(c) | EventKind::ConsoleSignIn(c) => {
@@ -196,49 +252,55 @@ impl Event {
             }
             EventKind::Unhandled => (None, None),
         };
-        let account = envelope
-            .account
+        let account = account
             .filter(|a| !a.is_empty())
             .or_else(|| detail_account.cloned())
             .unwrap_or_default();
-        let region = envelope
-            .region
+        let region = region
             .filter(|r| !r.is_empty())
             .or_else(|| detail_region.cloned())
             .unwrap_or_default();
-        Ok(Event {
+        Event {
             id,
             detail_type,
-            source: envelope.source,
+            source,
             account,
             region,
-            time: envelope
-                .time
-                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-            resources: envelope.resources.unwrap_or_default(),
+            time: time.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            resources: resources.unwrap_or_default(),
             kind,
-            raw_detail: raw,
+            text: text.into(),
+            raw_detail,
             detail_value: OnceLock::new(),
-        })
+        }
     }
 
     /// The `detail` as a generic JSON value, parsed once on first use. Field-path rules do not
     /// need it: [`Event::detail_members`] and [`field_in`] read single fields without it.
     pub fn detail_value(&self) -> &serde_json::Value {
         self.detail_value.get_or_init(|| {
-            serde_json::from_str(self.raw_detail.get()).unwrap_or(serde_json::Value::Null)
+            serde_json::from_str(self.raw_detail()).unwrap_or(serde_json::Value::Null)
         })
     }
 
-    /// The `detail` exactly as received.
+    /// The `detail` exactly as received, found in the event's text on first use.
     pub fn raw_detail(&self) -> &str {
-        self.raw_detail.get()
+        self.raw_detail
+            .get_or_init(|| {
+                members(&self.text)?
+                    .into_iter()
+                    .rev()
+                    .find(|(k, _)| k == "detail")
+                    .map(|(_, v)| v.to_owned())
+            })
+            .as_deref()
+            .map_or("null", RawValue::get)
     }
 
     /// The members of `detail`, scanned once without building their values: where field-path
     /// lookups ([`field_in`]) start. `None` when the detail is not a JSON object.
     pub fn detail_members(&self) -> Option<Members<'_>> {
-        members(self.raw_detail.get())
+        members(self.raw_detail())
     }
 
     /// The value at `path` below `detail` (`["resource", "resourceType"]`): what indexing
@@ -248,6 +310,82 @@ impl Event {
             return Some(self.detail_value().clone());
         }
         field_in(&self.detail_members()?, path)
+    }
+
+    /// The value at `path` below `detail` read from the typed model, when the model holds it:
+    /// `Some(value)` (the inner `None` when the event has no such field), or `None` when the
+    /// path leaves the model and the raw detail must be read ([`Event::detail_field`]). Both
+    /// agree, with JSON `null` read as absent (every field condition does so).
+    pub fn modelled_field<S: AsRef<str>>(&self, path: &[S]) -> Option<Option<serde_json::Value>> {
+        use serde_json::Value;
+        fn text(s: &str) -> Option<Option<Value>> {
+            Some(Some(Value::String(s.to_string())))
+        }
+        fn opt(s: Option<&str>) -> Option<Option<Value>> {
+            Some(s.map(|s| Value::String(s.to_string())))
+        }
+        fn below<S: AsRef<str>>(root: &Value, path: &[S]) -> Option<Option<Value>> {
+            let mut cur = root;
+            for seg in path {
+                cur = match cur {
+                    Value::Object(m) => m.get(seg.as_ref()),
+                    Value::Array(a) => seg.as_ref().parse::<usize>().ok().and_then(|i| a.get(i)),
+                    _ => None,
+                }
+                .unwrap_or(&Value::Null);
+            }
+            Some((!cur.is_null()).then(|| cur.clone()))
+        }
+        let segs: Vec<&str> = path.iter().map(AsRef::as_ref).collect();
+        match (&self.kind, segs.as_slice()) {
+            (EventKind::GuardDutyFinding(f), p) => match p {
+                ["type"] => text(&f.finding_type),
+                ["id"] => text(&f.id),
+                ["accountId"] => text(&f.account_id),
+                ["region"] => text(&f.region),
+                ["resource", "resourceType"] => text(&f.resource.resource_type),
+                ["resource", "accessKeyDetails", field] => {
+                    let k = f.resource.access_key_details.as_ref();
+                    match *field {
+                        "accessKeyId" => opt(k.and_then(|k| k.access_key_id.as_deref())),
+                        "principalId" => opt(k.and_then(|k| k.principal_id.as_deref())),
+                        "userType" => opt(k.and_then(|k| k.user_type.as_deref())),
+                        "userName" => opt(k.and_then(|k| k.user_name.as_deref())),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            },
+            (EventKind::CloudTrailCall(c) | EventKind::ConsoleSignIn(c), p) => match p {
+                ["requestParameters", rest @ ..] => below(&c.request_parameters, rest),
+                ["responseElements", rest @ ..] => below(&c.response_elements, rest),
+                ["additionalEventData", rest @ ..] => below(&c.additional_event_data, rest),
+                ["eventSource"] => text(&c.event_source),
+                ["eventName"] => text(&c.event_name),
+                ["awsRegion"] => text(&c.aws_region),
+                ["errorCode"] => opt(c.error_code.as_deref()),
+                ["sourceIPAddress"] => opt(c.source_ip_address.as_deref()),
+                _ => None,
+            },
+            (EventKind::ConfigComplianceChange(c), p) => match p {
+                ["configRuleName"] => text(&c.config_rule_name),
+                ["newEvaluationResult", "complianceType"] => {
+                    text(&c.new_evaluation_result.compliance_type)
+                }
+                ["oldEvaluationResult", "complianceType"] => opt(c.old_compliance()),
+                ["resourceType"] => opt(c.resource_type.as_deref()),
+                ["resourceId"] => opt(c.resource_id.as_deref()),
+                _ => None,
+            },
+            (EventKind::ConfigItemChange(c), p) => match p {
+                ["configurationItem", "resourceType"] => text(&c.configuration_item.resource_type),
+                ["configurationItem", "configuration", rest @ ..] => {
+                    below(&c.configuration_item.configuration, rest)
+                }
+                _ => None,
+            },
+            _ => None,
+        }
     }
 
     /// The CloudTrail record behind this event, for CloudTrail-delivered families.
@@ -375,6 +513,123 @@ pub fn field_in<S: AsRef<str>>(
         };
     }
     serde_json::from_str(cur.get()).ok()
+}
+
+fn kind_from_raw(detail_type: &str, raw: &RawValue) -> Result<EventKind, ParseError> {
+    Ok(match detail_type {
+        DT_GUARDDUTY_FINDING => EventKind::GuardDutyFinding(parse_detail(raw)?),
+        DT_CLOUDTRAIL_CALL => EventKind::CloudTrailCall(parse_detail(raw)?),
+        DT_CONSOLE_SIGN_IN => EventKind::ConsoleSignIn(parse_detail(raw)?),
+        DT_CONFIG_ITEM_CHANGE => EventKind::ConfigItemChange(parse_detail(raw)?),
+        DT_CONFIG_COMPLIANCE_CHANGE => EventKind::ConfigComplianceChange(parse_detail(raw)?),
+        _ => EventKind::Unhandled,
+    })
+}
+
+/// The envelope of the one-pass parse ([`Event::from_json`]): the members of
+/// `aws_lambda_events`' `EventBridgeEvent`, with the same types, and the detail already typed
+/// when `detail-type` came first (else `detail` is `None` and the two-step path takes over).
+/// Any error, a repeated member included, sends the event to the two-step path, which reports
+/// it the way it always has.
+#[derive(Default)]
+struct Envelope {
+    id: Option<String>,
+    detail_type: Option<String>,
+    source: Option<String>,
+    account: Option<String>,
+    time: Option<chrono::DateTime<chrono::Utc>>,
+    region: Option<String>,
+    resources: Option<Vec<String>>,
+    detail: Option<EventKind>,
+}
+
+impl<'de> serde::Deserialize<'de> for Envelope {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = Envelope;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an EventBridge event")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Envelope, A::Error> {
+                let mut e = Envelope::default();
+                let mut seen = [false; 9];
+                let mut detail_seen = false;
+                while let Some(Name(name)) = map.next_key()? {
+                    let slot = match name.as_ref() {
+                        "version" => 0,
+                        "id" => 1,
+                        "detail-type" => 2,
+                        "source" => 3,
+                        "account" => 4,
+                        "time" => 5,
+                        "region" => 6,
+                        "resources" => 7,
+                        "detail" => 8,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    if std::mem::replace(&mut seen[slot], true) {
+                        return Err(de::Error::duplicate_field("member"));
+                    }
+                    match slot {
+                        0 => drop(map.next_value::<Option<String>>()?),
+                        1 => e.id = map.next_value()?,
+                        2 => e.detail_type = Some(map.next_value()?),
+                        3 => e.source = Some(map.next_value()?),
+                        4 => e.account = map.next_value()?,
+                        5 => e.time = map.next_value()?,
+                        6 => e.region = map.next_value()?,
+                        7 => e.resources = map.next_value()?,
+                        _ => {
+                            detail_seen = true;
+                            match e.detail_type.as_deref() {
+                                Some(dt) => e.detail = Some(map.next_value_seed(DetailSeed(dt))?),
+                                // Out of order: leave it to the two-step path.
+                                None => return Err(de::Error::custom("detail before detail-type")),
+                            }
+                        }
+                    }
+                }
+                if !detail_seen {
+                    return Err(de::Error::missing_field("detail"));
+                }
+                Ok(e)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// Parses `detail` straight into the model its detail-type names.
+struct DetailSeed<'a>(&'a str);
+
+impl<'de> de::DeserializeSeed<'de> for DetailSeed<'_> {
+    type Value = EventKind;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<EventKind, D::Error> {
+        use serde::Deserialize;
+        Ok(match self.0 {
+            DT_GUARDDUTY_FINDING => EventKind::GuardDutyFinding(Box::new(Finding::deserialize(d)?)),
+            DT_CLOUDTRAIL_CALL => {
+                EventKind::CloudTrailCall(Box::new(CloudTrailCall::deserialize(d)?))
+            }
+            DT_CONSOLE_SIGN_IN => {
+                EventKind::ConsoleSignIn(Box::new(CloudTrailCall::deserialize(d)?))
+            }
+            DT_CONFIG_ITEM_CHANGE => {
+                EventKind::ConfigItemChange(Box::new(ConfigItemChange::deserialize(d)?))
+            }
+            DT_CONFIG_COMPLIANCE_CHANGE => {
+                EventKind::ConfigComplianceChange(Box::new(ConfigComplianceChange::deserialize(d)?))
+            }
+            _ => {
+                IgnoredAny::deserialize(d)?;
+                EventKind::Unhandled
+            }
+        })
+    }
 }
 
 fn required(value: Option<String>, field: &str) -> Result<String, ParseError> {
@@ -515,6 +770,145 @@ mod tests {
             assert_eq!(event.detail_field(&segs), want.cloned(), "path {path}");
         }
         assert_eq!(event.detail_field::<&str>(&[]).as_ref(), Some(whole));
+    }
+
+    fn fixture_files() -> Vec<std::path::PathBuf> {
+        let root =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/events");
+        let mut files = Vec::new();
+        let mut dirs = vec![root];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "json") {
+                    files.push(path);
+                }
+            }
+        }
+        files
+    }
+
+    fn summary(e: &Event) -> String {
+        format!(
+            "{} {} {} {} {} {:?} {:?} {:?} {}",
+            e.id,
+            e.detail_type,
+            e.source,
+            e.account,
+            e.region,
+            e.time,
+            e.resources,
+            e.kind,
+            e.raw_detail()
+        )
+    }
+
+    /// The one-pass parse gives what the two-step parse gives, on every fixture, in EventBridge's
+    /// member order and with `detail` moved first; and it fails where the two-step parse fails,
+    /// with the two-step parse's error.
+    #[test]
+    fn one_pass_parse_agrees_with_the_two_step_parse() {
+        let mut parsed = 0;
+        for file in fixture_files() {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let two = Event::from_json_in_two_steps(&text);
+            let one = Event::from_json(&text);
+            match (&one, &two) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(summary(a), summary(b), "{}", file.display());
+                    parsed += 1;
+                }
+                (Err(a), Err(b)) => assert_eq!(a, b, "{}", file.display()),
+                _ => panic!("{}: {one:?} against {two:?}", file.display()),
+            }
+            // `detail` first: the one-pass parse cannot type it on the way, and still agrees.
+            let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            if let Some(detail) = v.as_object_mut().and_then(|m| m.remove("detail")) {
+                let mut reordered = serde_json::Map::new();
+                reordered.insert("detail".to_string(), detail);
+                reordered.extend(v.as_object().unwrap().clone());
+                let text = serde_json::Value::Object(reordered).to_string();
+                let a = Event::from_json(&text).map(|e| summary(&e));
+                let b = Event::from_json_in_two_steps(&text).map(|e| summary(&e));
+                assert_eq!(a, b, "{} reordered", file.display());
+            }
+        }
+        assert!(parsed > 50, "{parsed} fixtures parsed");
+        // Repeated members are refused, as by the derived envelope.
+        let twice = finding("5").replacen(r#""id":"e1","#, r#""id":"e1","id":"e2","#, 1);
+        assert!(Event::from_json_in_two_steps(&twice).is_err());
+        assert_eq!(
+            Event::from_json(&twice).unwrap_err(),
+            Event::from_json_in_two_steps(&twice).unwrap_err()
+        );
+    }
+
+    /// The typed shortcut for field lookups gives what the raw detail gives, on every fixture.
+    #[test]
+    fn modelled_fields_agree_with_the_raw_detail_on_every_fixture() {
+        let files = fixture_files();
+        let paths = [
+            "type",
+            "id",
+            "accountId",
+            "region",
+            "resource.resourceType",
+            "resource.accessKeyDetails.accessKeyId",
+            "resource.accessKeyDetails.principalId",
+            "resource.accessKeyDetails.userType",
+            "resource.accessKeyDetails.userName",
+            "resource.accessKeyDetails.other",
+            "requestParameters",
+            "requestParameters.name",
+            "requestParameters.enable",
+            "requestParameters.activate",
+            "requestParameters.action",
+            "requestParameters.bucketName",
+            "requestParameters.Workflow.Status",
+            "requestParameters.workflow.status",
+            "requestParameters.ipPermissions.items.0",
+            "requestParameters.policyArn",
+            "responseElements",
+            "responseElements.ConsoleLogin",
+            "additionalEventData.MFAUsed",
+            "eventSource",
+            "eventName",
+            "awsRegion",
+            "errorCode",
+            "sourceIPAddress",
+            "configRuleName",
+            "newEvaluationResult.complianceType",
+            "oldEvaluationResult.complianceType",
+            "resourceType",
+            "resourceId",
+            "configurationItem.resourceType",
+            "configurationItem.configuration",
+            "configurationItem.configuration.ipPermissions.0.ipRanges",
+            "configurationItem.configuration.isMultiRegionTrail",
+            "configurationItem.tags",
+        ];
+        let mut compared = 0;
+        for file in &files {
+            let text = std::fs::read_to_string(file).unwrap();
+            let Ok(event) = Event::from_json(&text) else {
+                continue;
+            };
+            for path in paths {
+                let segs: Vec<&str> = path.split('.').collect();
+                if let Some(typed) = event.modelled_field(&segs) {
+                    let raw = event.detail_field(&segs).filter(|v| !v.is_null());
+                    assert_eq!(typed, raw, "{} {path}", file.display());
+                    compared += 1;
+                }
+            }
+        }
+        assert!(
+            files.len() > 50 && compared > 200,
+            "{} files, {compared} compared",
+            files.len()
+        );
     }
 
     #[test]
