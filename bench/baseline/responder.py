@@ -8,8 +8,9 @@ mamoru's playbook for them:
 * CloudTrail StopLogging that succeeded, not made by this function's own role:
   cloudtrail:StartLogging on the trail in its home region (from the ARN), then sns:Publish.
 
-Like mamoru, it builds its clients once at import (init) and calls sts:GetCallerIdentity there to
-know its own role (loop prevention). Environment: MAMORU_TOPIC_ARN, AWS_REGION.
+Like mamoru, it builds its clients once at import (init) and knows its own role (loop
+prevention) from MAMORU_SELF_ROLE_ARNS, as the stack sets it, else from sts:GetCallerIdentity at
+import. Environment: MAMORU_TOPIC_ARN, MAMORU_SELF_ROLE_ARNS, AWS_REGION.
 """
 
 import json
@@ -39,7 +40,9 @@ def _role_of(caller_arn):
     return caller_arn
 
 
-SELF_ROLE = _role_of(session.client("sts").get_caller_identity()["Arn"])
+SELF_ROLES = [a for a in os.environ.get("MAMORU_SELF_ROLE_ARNS", "").split(",") if a] or [
+    _role_of(session.client("sts").get_caller_identity()["Arn"])
+]
 
 
 def _trail_client(region):
@@ -98,7 +101,7 @@ def on_call(event, d):
     if d.get("eventName") != "StopLogging":
         return {"disposition": "ignore"}
     issuer = ((d.get("userIdentity") or {}).get("sessionContext") or {}).get("sessionIssuer") or {}
-    if issuer.get("arn") == SELF_ROLE:
+    if issuer.get("arn") in SELF_ROLES:
         return {"disposition": "ignore", "reason": "own call"}
     name = (d.get("requestParameters") or {}).get("name") or ""
     result = {"disposition": "notify", "trail": name}

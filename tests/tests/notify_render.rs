@@ -294,7 +294,7 @@ fn each_protocol_gets_its_own_version() {
     // GIVEN a rendered notification
     let message = render(&dry_run_report(&fixture(KEY_HIGH)));
     // WHEN it is made into the MessageStructure=json message
-    let sns: Value = serde_json::from_str(&message.sns_message()).unwrap();
+    let sns: Value = serde_json::from_str(message.sns_message()).unwrap();
     // THEN email and default are the text, sqs and lambda the document, https the Chatbot payload
     let keys: Vec<&str> = sns
         .as_object()

@@ -40,20 +40,24 @@ pub struct Message {
     pub chatbot: Value,
     /// name -> (SNS data type, value), for subscription filter policies.
     pub attributes: BTreeMap<String, (&'static str, String)>,
+    /// [`Message::sns_message`], serialized once: the size check and the publish share it.
+    sns: std::sync::OnceLock<String>,
 }
 
 impl Message {
     /// The message to publish with `MessageStructure=json`: one version per protocol.
-    pub fn sns_message(&self) -> String {
-        let document = self.document.to_string();
-        json!({
-            "default": self.body,
-            "email": self.body,
-            "sqs": document,
-            "lambda": document,
-            "https": self.chatbot.to_string(),
+    pub fn sns_message(&self) -> &str {
+        self.sns.get_or_init(|| {
+            let document = self.document.to_string();
+            json!({
+                "default": self.body,
+                "email": self.body,
+                "sqs": document,
+                "lambda": document,
+                "https": self.chatbot.to_string(),
+            })
+            .to_string()
         })
-        .to_string()
     }
 
     /// The subject, the attributes and the text, as `mamoru render --format text` shows them.
@@ -401,6 +405,7 @@ fn build(report: &Report, subject: &str, links: &Links, lim: Limits) -> Message 
         document: super::document::document(report, subject, outcome.as_deref(), links, lim),
         chatbot: super::chatbot::payload(report, subject, links, lim),
         attributes: attributes(&report.plan),
+        sns: std::sync::OnceLock::new(),
     }
 }
 
