@@ -469,7 +469,8 @@ def c7n_subject(name, label, policy, family, world, workdir, note=None):
 
 
 def subjects_for(family, args, world, workdir):
-    binary = ROOT / "target" / "release" / f"mamoru-{family}"
+    # MAMORU_BENCH_BIN_DIR: another build of the functions, e.g. one with symbols for `perf`.
+    binary = Path(os.environ.get("MAMORU_BENCH_BIN_DIR", ROOT / "target" / "release")) / f"mamoru-{family}"
     out = [
         Subject("mamoru", f"mamoru ({binary.name})", [str(binary)]),
         Subject("boto3", "boto3 responder (bench/baseline/responder.py)",
