@@ -30,13 +30,12 @@ fn main() {
     if let Ok(out) = Command::new("git")
         .args(["rev-parse", "--git-dir"])
         .output()
+        && let Ok(dir) = String::from_utf8(out.stdout)
     {
-        if let Ok(dir) = String::from_utf8(out.stdout) {
-            let dir = dir.trim();
-            if !dir.is_empty() {
-                println!("cargo:rerun-if-changed={dir}/HEAD");
-                println!("cargo:rerun-if-changed={dir}/refs/heads");
-            }
+        let dir = dir.trim();
+        if !dir.is_empty() {
+            println!("cargo:rerun-if-changed={dir}/HEAD");
+            println!("cargo:rerun-if-changed={dir}/refs/heads");
         }
     }
     let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();

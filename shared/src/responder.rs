@@ -163,15 +163,16 @@ impl Responder {
 
         let mut notify_error = None;
         let mut message_id = None;
-        if report.plan.notify && report.plan.disposition != Disposition::Ignore {
-            if let Some(notifier) = &self.notifier {
-                let message = render(&report);
-                match notifier.publish(&message).await {
-                    Ok(id) => message_id = Some(id),
-                    Err(e) => {
-                        tracing::error!(event_id = %report.plan.event_id, error = %e, "notification failed");
-                        notify_error = Some(e);
-                    }
+        if report.plan.notify
+            && report.plan.disposition != Disposition::Ignore
+            && let Some(notifier) = &self.notifier
+        {
+            let message = render(&report);
+            match notifier.publish(&message).await {
+                Ok(id) => message_id = Some(id),
+                Err(e) => {
+                    tracing::error!(event_id = %report.plan.event_id, error = %e, "notification failed");
+                    notify_error = Some(e);
                 }
             }
         }

@@ -193,12 +193,12 @@ impl Settings {
 /// [`same_role`].)
 pub fn role_arn_from_caller(caller: &str) -> String {
     let parts: Vec<&str> = caller.splitn(6, ':').collect();
-    if parts.len() == 6 && parts[2] == "sts" {
-        if let Some(rest) = parts[5].strip_prefix("assumed-role/") {
-            if let Some(role) = rest.split('/').next() {
-                return format!("arn:{}:iam::{}:role/{role}", parts[1], parts[4]);
-            }
-        }
+    if parts.len() == 6
+        && parts[2] == "sts"
+        && let Some(rest) = parts[5].strip_prefix("assumed-role/")
+        && let Some(role) = rest.split('/').next()
+    {
+        return format!("arn:{}:iam::{}:role/{role}", parts[1], parts[4]);
     }
     caller.to_string()
 }

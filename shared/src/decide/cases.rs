@@ -187,22 +187,22 @@ impl Case {
                 plan.reason
             ));
         }
-        if let Some(band) = self.severity {
-            if plan.severity.band != band {
-                diffs.push(format!(
-                    "severity: expected {band}, got {} ({:.1})",
-                    plan.severity.band, plan.severity.score
-                ));
-            }
+        if let Some(band) = self.severity
+            && plan.severity.band != band
+        {
+            diffs.push(format!(
+                "severity: expected {band}, got {} ({:.1})",
+                plan.severity.band, plan.severity.score
+            ));
         }
-        if let Some(want) = &self.rules {
-            if *want != plan.rule_ids {
-                diffs.push(format!(
-                    "rules: expected [{}], got [{}]",
-                    want.join(", "),
-                    plan.rule_ids.join(", ")
-                ));
-            }
+        if let Some(want) = &self.rules
+            && *want != plan.rule_ids
+        {
+            diffs.push(format!(
+                "rules: expected [{}], got [{}]",
+                want.join(", "),
+                plan.rule_ids.join(", ")
+            ));
         }
         for r in &self.not_rules {
             if plan.rule_ids.contains(r) {

@@ -215,24 +215,24 @@ fn description_of(event: &Event) -> Option<String> {
             let mut s = format!("{} called {}", c.event_source, c.event_name);
             // What the call set: for changes (UpdateTrail, PutEventSelectors, …) this is what
             // changed. Bounded; secrets are masked with the rest of the plan.
-            if let serde_json::Value::Object(params) = &c.request_parameters {
-                if !params.is_empty() {
-                    // Mask by member name before the value becomes text (a password member
-                    // cannot be recognised once it is part of a string).
-                    let mut shown = serde_json::Value::Object(params.clone());
-                    crate::redact::value(&mut shown);
-                    let mut text = shown.to_string();
-                    if text.len() > 400 {
-                        let mut cut = 397;
-                        while !text.is_char_boundary(cut) {
-                            cut -= 1;
-                        }
-                        text.truncate(cut);
-                        text.push_str("...");
+            if let serde_json::Value::Object(params) = &c.request_parameters
+                && !params.is_empty()
+            {
+                // Mask by member name before the value becomes text (a password member
+                // cannot be recognised once it is part of a string).
+                let mut shown = serde_json::Value::Object(params.clone());
+                crate::redact::value(&mut shown);
+                let mut text = shown.to_string();
+                if text.len() > 400 {
+                    let mut cut = 397;
+                    while !text.is_char_boundary(cut) {
+                        cut -= 1;
                     }
-                    s.push_str(" with ");
-                    s.push_str(&text);
+                    text.truncate(cut);
+                    text.push_str("...");
                 }
+                s.push_str(" with ");
+                s.push_str(&text);
             }
             if let Some(code) = &c.error_code {
                 s.push_str(&format!("; it failed with {code}"));
@@ -443,10 +443,10 @@ fn decide_unmasked(
         if let Some(t) = &rule.title {
             titles.push((s.score, fill_title(t, event)));
         }
-        if let Some(r) = &rule.runbook {
-            if !plan.runbook.contains(r) {
-                plan.runbook.push(r.clone());
-            }
+        if let Some(r) = &rule.runbook
+            && !plan.runbook.contains(r)
+        {
+            plan.runbook.push(r.clone());
         }
         for kind in &rule.actions {
             match kind.bind(event) {
@@ -595,20 +595,20 @@ fn withhold_reason(
     if finding.is_some_and(|f| f.is_sample()) {
         return Some("this is a sample finding".to_string());
     }
-    if let Some(call) = event.cloudtrail() {
-        if !call.succeeded() {
-            return Some(format!(
-                "the call failed ({}): nothing changed",
-                call.error_code.as_deref().unwrap_or("error")
-            ));
-        }
+    if let Some(call) = event.cloudtrail()
+        && !call.succeeded()
+    {
+        return Some(format!(
+            "the call failed ({}): nothing changed",
+            call.error_code.as_deref().unwrap_or("error")
+        ));
     }
-    if let Some(p) = &subject.principal {
-        if let Some(arn) = p.arns().find(|a| settings.is_protected(a)) {
-            return Some(format!(
-                "principal {arn} is protected (MAMORU_PROTECTED_PRINCIPALS)"
-            ));
-        }
+    if let Some(p) = &subject.principal
+        && let Some(arn) = p.arns().find(|a| settings.is_protected(a))
+    {
+        return Some(format!(
+            "principal {arn} is protected (MAMORU_PROTECTED_PRINCIPALS)"
+        ));
     }
     None
 }

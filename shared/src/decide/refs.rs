@@ -46,10 +46,10 @@ impl Refs {
                 refs.partition = non_empty(f.partition.as_deref());
                 refs.finding_id = non_empty(Some(&f.id));
                 refs.detector_id = non_empty(f.detector_id());
-                if let Some(k) = &f.resource.access_key_details {
-                    if k.user_type.as_deref() == Some("IAMUser") {
-                        refs.iam_user = non_empty(k.user_name.as_deref());
-                    }
+                if let Some(k) = &f.resource.access_key_details
+                    && k.user_type.as_deref() == Some("IAMUser")
+                {
+                    refs.iam_user = non_empty(k.user_name.as_deref());
                 }
             }
             EventKind::CloudTrailCall(c) | EventKind::ConsoleSignIn(c) => {
@@ -64,11 +64,10 @@ impl Refs {
                 let account = c.account_id().map(String::as_str).unwrap_or(&event.account);
                 if c.event_source == "cloudtrail.amazonaws.com"
                     && !matches!(c.event_name.as_str(), "DeleteTrail" | "CreateTrail")
+                    && let Some(name) = c.request_str("name").or(c.request_str("trailName"))
                 {
-                    if let Some(name) = c.request_str("name").or(c.request_str("trailName")) {
-                        let partition = refs.partition.as_deref().unwrap_or("aws");
-                        refs.trail_arn = Some(trail_arn(name, partition, &c.aws_region, account));
-                    }
+                    let partition = refs.partition.as_deref().unwrap_or("aws");
+                    refs.trail_arn = Some(trail_arn(name, partition, &c.aws_region, account));
                 }
                 let acted_on = (c.event_source == "iam.amazonaws.com")
                     .then(|| c.request_str("userName"))

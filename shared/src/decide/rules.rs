@@ -884,10 +884,10 @@ impl FieldCond {
             (_, Some(v)) => v,
         };
         // A condition on a list holds when it holds for any element.
-        if let Value::Array(items) = &value {
-            if !matches!(self.op, FieldOp::Equals(Value::Array(_))) {
-                return items.iter().any(|v| self.holds_on(v));
-            }
+        if let Value::Array(items) = &value
+            && !matches!(self.op, FieldOp::Equals(Value::Array(_)))
+        {
+            return items.iter().any(|v| self.holds_on(v));
         }
         self.holds_on(&value)
     }

@@ -240,12 +240,11 @@ fn subject_resource(plan: &Plan) -> Option<String> {
     if let Some(arn) = &plan.refs.trail_arn {
         return Some(trail_name(arn).to_string());
     }
-    if let Some(p) = &plan.principal {
-        if plan.handler == crate::decide::Handler::Guardduty {
-            if let (Some(name), Some(key)) = (&p.name, &p.access_key_id) {
-                return Some(format!("{name} {key}"));
-            }
-        }
+    if let Some(p) = &plan.principal
+        && plan.handler == crate::decide::Handler::Guardduty
+        && let (Some(name), Some(key)) = (&p.name, &p.access_key_id)
+    {
+        return Some(format!("{name} {key}"));
     }
     let resource = plan.resource.as_deref()?;
     if let Some(name) = ["name ", "trailName "]
