@@ -18,7 +18,7 @@ use wildmatch::WildMatch;
 use super::facts::{Principal, Signal};
 use super::severity::{Band, Severity};
 use crate::action::ActionKind;
-use crate::event::{Event, EventKind, Members, field_in};
+use crate::event::{Event, EventKind, Members, field_in, value_at};
 
 /// The built-in playbook, compiled into the binaries.
 pub const BUILTIN_RULES: &str = include_str!("../../rules/builtin.toml");
@@ -823,7 +823,7 @@ impl<'a> Subject<'a> {
             "resources" => Value::Array(e.resources.iter().cloned().map(Value::String).collect()),
             _ => return None,
         };
-        lookup(&root, rest).cloned()
+        value_at(&root, rest).cloned()
     }
 
     /// The resource tags the event carries (Config items, GuardDuty instance details).
@@ -854,18 +854,6 @@ impl<'a> Subject<'a> {
             _ => Vec::new(),
         }
     }
-}
-
-fn lookup<'v>(root: &'v Value, path: &[String]) -> Option<&'v Value> {
-    let mut cur = root;
-    for seg in path {
-        cur = match cur {
-            Value::Object(m) => m.get(seg)?,
-            Value::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
-            _ => return None,
-        };
-    }
-    Some(cur)
 }
 
 fn values_equal(a: &Value, b: &Value) -> bool {

@@ -325,16 +325,7 @@ impl Event {
             Some(s.map(|s| Value::String(s.to_string())))
         }
         fn below<S: AsRef<str>>(root: &Value, path: &[S]) -> Option<Option<Value>> {
-            let mut cur = root;
-            for seg in path {
-                cur = match cur {
-                    Value::Object(m) => m.get(seg.as_ref()),
-                    Value::Array(a) => seg.as_ref().parse::<usize>().ok().and_then(|i| a.get(i)),
-                    _ => None,
-                }
-                .unwrap_or(&Value::Null);
-            }
-            Some((!cur.is_null()).then(|| cur.clone()))
+            Some(value_at(root, path).filter(|v| !v.is_null()).cloned())
         }
         let segs: Vec<&str> = path.iter().map(AsRef::as_ref).collect();
         match (&self.kind, segs.as_slice()) {
@@ -513,6 +504,23 @@ pub fn field_in<S: AsRef<str>>(
         };
     }
     serde_json::from_str(cur.get()).ok()
+}
+
+/// The value at `path` (member names, and indexes into arrays) below `root`.
+pub fn value_at<'v, S: AsRef<str>>(
+    root: &'v serde_json::Value,
+    path: &[S],
+) -> Option<&'v serde_json::Value> {
+    use serde_json::Value;
+    let mut cur = root;
+    for seg in path {
+        cur = match cur {
+            Value::Object(m) => m.get(seg.as_ref())?,
+            Value::Array(a) => a.get(seg.as_ref().parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
 }
 
 fn kind_from_raw(detail_type: &str, raw: &RawValue) -> Result<EventKind, ParseError> {
