@@ -229,29 +229,136 @@ def _as_list(x: Any) -> list:
     return x if isinstance(x, list) else [x]
 
 
-def role_statements(template: dict, role_id: str) -> list[dict]:
+def resolve_conditions(template: dict, params: dict[str, str], value: Any) -> Any:
+    """Resolves every Fn::If of a value with `params` and drops AWS::NoValue (a property, or a
+    list item, as CloudFormation does); other intrinsic functions are kept as they are."""
+    if isinstance(value, dict):
+        if set(value) == {"Fn::If"}:
+            cond, yes, no = value["Fn::If"]
+            chosen = yes if evaluate_condition(template, params, cond) else no
+            return resolve_conditions(template, params, chosen)
+        if value == {"Ref": "AWS::NoValue"}:
+            return _NO_VALUE
+        out = {}
+        for k, v in value.items():
+            r = resolve_conditions(template, params, v)
+            if r is not _NO_VALUE:
+                out[k] = r
+        return out
+    if isinstance(value, list):
+        items = [resolve_conditions(template, params, v) for v in value]
+        return [v for v in items if v is not _NO_VALUE]
+    return value
+
+
+def policy_statements(template: dict, params: dict[str, str], document: dict) -> list[dict]:
+    """The statements of a policy document in force under `params`."""
+    return _as_list(resolve_conditions(template, params, document)["Statement"])
+
+
+def role_statements(template: dict, role_id: str, params: dict[str, str]) -> list[dict]:
+    """The statements of a role's inline policies in force under `params` (conditional
+    statements resolved)."""
     role = template["Resources"][role_id]
     assert role["Type"] == "AWS::IAM::Role", role_id
     statements = []
     for policy in role["Properties"].get("Policies", []):
-        statements.extend(_as_list(policy["PolicyDocument"]["Statement"]))
+        statements.extend(policy_statements(template, params, policy["PolicyDocument"]))
     return statements
 
 
-def granted_actions(template: dict, role_id: str) -> set[str]:
+def granted_actions(template: dict, role_id: str, params: dict[str, str]) -> set[str]:
     role = template["Resources"][role_id]["Properties"]
     if role.get("ManagedPolicyArns"):
         raise AssertionError(f"{role_id} has managed policies; the test cannot read them")
     actions: set[str] = set()
-    for st in role_statements(template, role_id):
+    for st in role_statements(template, role_id, params):
         if st.get("Effect") == "Allow":
             actions.update(_as_list(st["Action"]))
     return actions
 
 
-def compare_permissions(template: dict, permissions: dict[str, list[str]]) -> list[str]:
-    """Compares each function role's granted actions with the Rust side's declared permissions
-    plus EXTRA_ACTIONS. Returns the problems found, empty when they match exactly."""
+# Parameter values that turn containment on and off.
+CONTAINMENT_ON = {"Containment": "on"}
+CONTAINMENT_OFF = {"Containment": "off"}
+
+# The permissions that only containment actions (quarantine_user, revoke_role_sessions,
+# isolate_instance, revoke_world_open_admin_ingress, restore_bucket_public_access_block) use,
+# per function: the template grants them only with Containment=on.
+# TODO-derived: `mamoru permissions` is to tag each permission with whether only containment
+# actions use it; containment_only() reads that tag when present and this table until then.
+CONTAINMENT_ONLY = {
+    "guardduty": frozenset(
+        {
+            "iam:PutUserPolicy",  # quarantine_user
+            "iam:PutRolePolicy",  # revoke_role_sessions
+            "ec2:DescribeInstances",  # isolate_instance
+            "ec2:DescribeSecurityGroups",
+            "ec2:CreateSecurityGroup",
+            "ec2:RevokeSecurityGroupEgress",
+            "ec2:ModifyInstanceAttribute",
+            "s3:PutBucketPublicAccessBlock",  # restore_bucket_public_access_block
+        }
+    ),
+    "cloudtrail": frozenset(),
+    "config": frozenset(
+        {
+            "ec2:DescribeSecurityGroups",  # revoke_world_open_admin_ingress
+            "ec2:RevokeSecurityGroupIngress",
+        }
+    ),
+}
+
+
+def declared_actions(permissions: dict) -> dict[str, set[str]]:
+    """`mamoru permissions` as function -> set of IAM actions. Today each function maps to a
+    list of action names; an entry may also be an object with an "action" (or "permission")
+    field, the shape that tags containment."""
+    out = {}
+    for name, entries in permissions.items():
+        actions = set()
+        for e in entries:
+            actions.add(e if isinstance(e, str) else e.get("action") or e["permission"])
+        out[name] = actions
+    return out
+
+
+def containment_only(permissions: dict) -> dict[str, set[str]]:
+    """Function -> the declared permissions only containment actions use: from the tag of
+    `mamoru permissions` when it carries one, else from CONTAINMENT_ONLY."""
+    out = {}
+    for name, entries in permissions.items():
+        tagged = [e for e in entries if isinstance(e, dict)]
+        if tagged:
+            out[name] = {
+                e.get("action") or e["permission"] for e in tagged if e.get("containment_only")
+            }
+        else:
+            out[name] = set(CONTAINMENT_ONLY.get(name, ())) & set(entries)
+    return out
+
+
+def expected_actions(permissions: dict, containment: bool) -> dict[str, set[str]]:
+    """Function -> the actions its role must grant with containment on or off: the declared
+    permissions (without the containment-only ones when off) plus EXTRA_ACTIONS."""
+    declared = declared_actions(permissions)
+    contained = containment_only(permissions)
+    return {
+        name: (actions if containment else actions - contained[name]) | EXTRA_ACTIONS
+        for name, actions in declared.items()
+    }
+
+
+def compare_permissions(
+    template: dict, permissions: dict, params: dict[str, str] | None = None
+) -> list[str]:
+    """Compares each function role's granted actions under `params` (default: every parameter
+    at its default, containment off) with the Rust side's declared permissions plus
+    EXTRA_ACTIONS, less the containment-only permissions when containment is off. Returns the
+    problems found, empty when they match exactly."""
+    params = parameter_values(template, params)
+    containment = evaluate_condition(template, params, "ContainmentOn")
+    wanted = expected_actions(permissions, containment)
     problems = []
     roles = function_roles(template)
     for name in sorted(set(roles) | set(permissions)):
@@ -261,8 +368,8 @@ def compare_permissions(template: dict, permissions: dict[str, list[str]]) -> li
         if name not in permissions:
             problems.append(f"{name}: a function in the template unknown to `mamoru permissions`")
             continue
-        expected = set(permissions[name]) | EXTRA_ACTIONS
-        granted = granted_actions(template, roles[name])
+        expected = wanted[name]
+        granted = granted_actions(template, roles[name], params)
         for action in sorted(expected - granted):
             problems.append(f"{name}: role {roles[name]} is missing {action}")
         for action in sorted(granted - expected):
@@ -319,3 +426,93 @@ def mamoru_json(subcommand: str) -> Any:
         )
     out = subprocess.run([binary, subcommand], check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
+
+
+# --- concrete values, for evaluating policies offline ------------------------------------------
+
+
+def fake_physical(template: dict, params: dict[str, str], logical_id: str, attribute: str | None) -> str:
+    """What CloudFormation would return for `Ref` (attribute None) or `Fn::GetAtt` of a
+    resource, with a made-up suffix where the name is generated."""
+    p = _with_pseudo(params)
+    stack, region, account, partition = (
+        p["AWS::StackName"], p["AWS::Region"], p["AWS::AccountId"], p["AWS::Partition"]
+    )
+    res = template["Resources"][logical_id]
+    props = res.get("Properties", {})
+    generated = f"{stack}-{logical_id}-FAKE0SUFFIX"
+    t = res["Type"]
+    if t == "AWS::IAM::Role" and attribute == "Arn":
+        return f"arn:{partition}:iam::{account}:role{props.get('Path', '/')}{generated}"
+    if t == "AWS::IAM::ManagedPolicy" and attribute is None:
+        return f"arn:{partition}:iam::{account}:policy{props.get('Path', '/')}{generated}"
+    if t == "AWS::SNS::Topic" and attribute is None:
+        name = substitute(template, params, props["TopicName"]) if "TopicName" in props else generated
+        return f"arn:{partition}:sns:{region}:{account}:{name}"
+    if t == "AWS::SQS::Queue" and attribute == "Arn":
+        return f"arn:{partition}:sqs:{region}:{account}:{generated}"
+    if t == "AWS::Logs::LogGroup" and attribute == "Arn":
+        return f"arn:{partition}:logs:{region}:{account}:log-group:{generated}:*"
+    if t == "AWS::Events::Rule" and attribute == "Arn":
+        return f"arn:{partition}:events:{region}:{account}:rule/{physical_name(template, params, logical_id)}"
+    if t == "AWS::Serverless::Function" and attribute == "Arn":
+        return f"arn:{partition}:lambda:{region}:{account}:function:{physical_name(template, params, logical_id)}"
+    raise ValueError(f"no made-up value for {logical_id} ({t}) {attribute or 'Ref'}")
+
+
+def evaluate(template: dict, params: dict[str, str], value: Any, physical=None) -> Any:
+    """Evaluates a template value to plain data: Fn::If, Ref, Fn::GetAtt, Fn::Sub and Fn::Join,
+    with `params`, the pseudo parameters and `physical(logical_id, attribute)` for resources
+    (default: fake_physical). A reference to an unknown name is an error."""
+    physical = physical or (lambda lid, attr: fake_physical(template, params, lid, attr))
+    values = _with_pseudo(params)
+
+    def ref(name: str, attr: str | None = None) -> Any:
+        if attr is None and name in values:
+            return values[name]
+        if name not in template["Resources"]:
+            raise ValueError(f"reference to an unknown name {name}")
+        return physical(name, attr)
+
+    def ev(v: Any) -> Any:
+        if isinstance(v, dict):
+            if set(v) == {"Fn::If"}:
+                cond, yes, no = v["Fn::If"]
+                return ev(yes if evaluate_condition(template, params, cond) else no)
+            if v == {"Ref": "AWS::NoValue"}:
+                return _NO_VALUE
+            if set(v) == {"Ref"}:
+                return ref(v["Ref"])
+            if set(v) == {"Fn::GetAtt"}:
+                lid, attr = v["Fn::GetAtt"]
+                return ref(lid, attr)
+            if set(v) == {"Fn::Join"}:
+                sep, items = v["Fn::Join"]
+                return sep.join(str(x) for x in ev(items))
+            if set(v) == {"Fn::Sub"}:
+                text, local = (v["Fn::Sub"], {}) if isinstance(v["Fn::Sub"], str) else v["Fn::Sub"]
+                local = {k: ev(x) for k, x in local.items()}
+
+                def one(m: re.Match) -> str:
+                    name = m.group(1)
+                    if name in local:
+                        return str(local[name])
+                    if "." in name and not name.startswith("AWS::"):
+                        lid, attr = name.split(".", 1)
+                        return str(ref(lid, attr))
+                    return str(ref(name))
+
+                return re.sub(r"\$\{([^}!]+)\}", one, text)
+            if any(k.startswith("Fn::") for k in v):
+                raise ValueError(f"evaluate: unsupported intrinsic function in {v!r}")
+            out = {}
+            for k, x in v.items():
+                r = ev(x)
+                if r is not _NO_VALUE:
+                    out[k] = r
+            return out
+        if isinstance(v, list):
+            return [r for r in (ev(x) for x in v) if r is not _NO_VALUE]
+        return v
+
+    return ev(value)

@@ -4,7 +4,8 @@ GIVEN `mamoru permissions` (the IAM permissions each function's remediation acti
 THEN the function's role in infra/template.yaml allows exactly those actions, plus writing its
 own log group (logs:CreateLogStream, logs:PutLogEvents), publishing its alerts (sns:Publish)
 and the Lambda on-failure destination (sqs:SendMessage), each on the narrowest resource the
-Service Authorization Reference allows.
+Service Authorization Reference allows; the permissions only containment actions use are granted
+with Containment=on and not otherwise (cfn.CONTAINMENT_ONLY).
 """
 
 from __future__ import annotations
@@ -84,8 +85,55 @@ RESOURCE_OF = {
 }
 
 
-def test_roles_grant_exactly_the_declared_permissions(template, permissions):
-    assert cfn.compare_permissions(template, permissions) == []
+# Every statement of every role: containment on.
+ALL = cfn.CONTAINMENT_ON
+
+
+@pytest.mark.parametrize("overrides", [{}, cfn.CONTAINMENT_OFF, cfn.CONTAINMENT_ON], ids=["defaults", "off", "on"])
+def test_roles_grant_exactly_the_declared_permissions(template, permissions, overrides):
+    assert cfn.compare_permissions(template, permissions, overrides) == []
+
+
+def test_containment_is_off_by_default(template):
+    p = template["Parameters"]["Containment"]
+    assert p["Default"] == "off" and sorted(p["AllowedValues"]) == ["off", "on"]
+    assert template["Conditions"]["ContainmentOn"] == {"Fn::Equals": [{"Ref": "Containment"}, "on"]}
+
+
+def test_default_parameters_grant_no_containment_permission(template, permissions):
+    """With every parameter at its default, no role grants a permission that only containment
+    actions use, and each of those is granted with Containment=on."""
+    contained = cfn.containment_only(permissions)
+    assert contained["guardduty"] and contained["config"], contained
+    defaults = cfn.parameter_values(template)
+    on = cfn.parameter_values(template, cfn.CONTAINMENT_ON)
+    for function, role_id in cfn.function_roles(template).items():
+        assert not cfn.granted_actions(template, role_id, defaults) & contained[function], role_id
+        assert contained[function] <= cfn.granted_actions(template, role_id, on), role_id
+
+
+def test_containment_only_table_names_declared_permissions(permissions):
+    """The Python-side table may not go stale: each of its permissions is still declared."""
+    declared = cfn.declared_actions(permissions)
+    for function, actions in cfn.CONTAINMENT_ONLY.items():
+        assert actions <= declared[function], (function, actions - declared[function])
+
+
+def test_containment_statements_are_conditional_as_a_whole(template, permissions):
+    """A statement granting a containment-only permission is `!If [ContainmentOn, statement,
+    !Ref AWS::NoValue]` and grants nothing else."""
+    contained = cfn.containment_only(permissions)
+    for function, role_id in cfn.function_roles(template).items():
+        for policy in template["Resources"][role_id]["Properties"]["Policies"]:
+            for st in policy["PolicyDocument"]["Statement"]:
+                if "Fn::If" in st:
+                    cond, yes, no = st["Fn::If"]
+                    assert cond == "ContainmentOn" and no == {"Ref": "AWS::NoValue"}, st
+                    actions = set(yes["Action"] if isinstance(yes["Action"], list) else [yes["Action"]])
+                    assert actions <= contained[function], (role_id, actions)
+                else:
+                    actions = set(st["Action"] if isinstance(st["Action"], list) else [st["Action"]])
+                    assert not actions & contained[function], (role_id, st["Sid"])
 
 
 def test_one_role_per_function(template):
@@ -96,10 +144,10 @@ def test_one_role_per_function(template):
         assert template["Resources"][role_id]["Type"] == "AWS::IAM::Role"
 
 
-def _without_action(template: dict, role_id: str, action: str) -> dict:
+def _without_action(template: dict, role_id: str, action: str, params: dict[str, str]) -> dict:
     t = copy.deepcopy(template)
     for policy in t["Resources"][role_id]["Properties"]["Policies"]:
-        statements = policy["PolicyDocument"]["Statement"]
+        statements = cfn.policy_statements(t, params, policy["PolicyDocument"])
         for st in statements:
             actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
             st["Action"] = [a for a in actions if a != action]
@@ -125,10 +173,25 @@ def _without_action(template: dict, role_id: str, action: str) -> dict:
 )
 def test_a_permission_missing_from_the_template_is_reported(template, permissions, function, action):
     role_id = cfn.function_roles(template)[function]
-    broken = _without_action(template, role_id, action)
-    assert action not in cfn.granted_actions(broken, role_id)
-    assert cfn.compare_permissions(broken, permissions) == [
+    params = cfn.parameter_values(template, ALL)
+    broken = _without_action(template, role_id, action, params)
+    assert action not in cfn.granted_actions(broken, role_id, params)
+    assert cfn.compare_permissions(broken, permissions, ALL) == [
         f"{function}: role {role_id} is missing {action}"
+    ]
+
+
+def test_a_containment_permission_granted_unconditionally_is_reported(template, permissions):
+    """GIVEN iam:PutRolePolicy granted outside the ContainmentOn condition, THEN the default
+    deployment is reported as granting it."""
+    t = copy.deepcopy(template)
+    role_id = cfn.function_roles(t)["guardduty"]
+    statements = t["Resources"][role_id]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    for i, st in enumerate(statements):
+        if "Fn::If" in st and st["Fn::If"][1]["Sid"] == "RevokeRoleSessions":
+            statements[i] = st["Fn::If"][1]
+    assert cfn.compare_permissions(t, permissions) == [
+        f"guardduty: role {role_id} grants iam:PutRolePolicy, which no action declares"
     ]
 
 
@@ -138,7 +201,7 @@ def test_an_action_added_on_the_rust_side_without_its_permission_fails(template,
     declared = copy.deepcopy(permissions)
     declared["config"] = [*declared["config"], "ec2:CreateSnapshot"]
     role_id = cfn.function_roles(template)["config"]
-    assert cfn.compare_permissions(template, declared) == [
+    assert cfn.compare_permissions(template, declared, ALL) == [
         f"config: role {role_id} is missing ec2:CreateSnapshot"
     ]
 
@@ -155,8 +218,9 @@ def test_a_permission_no_action_declares_is_reported(template, permissions):
 
 
 def test_each_action_is_granted_on_its_narrowest_resource(template):
+    params = cfn.parameter_values(template, ALL)
     for function, role_id in cfn.function_roles(template).items():
-        for st in cfn.role_statements(template, role_id):
+        for st in cfn.role_statements(template, role_id, params):
             assert st["Effect"] == "Allow", (role_id, st)
             actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
             for action in actions:
@@ -169,21 +233,24 @@ def test_each_action_is_granted_on_its_narrowest_resource(template):
                         "Reference and add it to RESOURCE_OF"
                     )
                     want = RESOURCE_OF[action]
+                want = cfn.resolve_conditions(template, params, want)
                 assert st["Resource"] == want, (role_id, action, st["Resource"])
 
 
 def test_statements_on_every_resource_hold_only_actions_without_resource_types(template):
+    params = cfn.parameter_values(template, ALL)
     for role_id in cfn.function_roles(template).values():
-        for st in cfn.role_statements(template, role_id):
+        for st in cfn.role_statements(template, role_id, params):
             if st["Resource"] == "*":
                 actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
                 assert set(actions) <= NO_RESOURCE_TYPE, (role_id, actions)
 
 
 def test_write_on_every_resource_is_held_to_the_stack_region(template):
+    params = cfn.parameter_values(template, ALL)
     seen = set()
     for role_id in cfn.function_roles(template).values():
-        for st in cfn.role_statements(template, role_id):
+        for st in cfn.role_statements(template, role_id, params):
             actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
             writes = set(actions) & NO_RESOURCE_TYPE_WRITES
             if writes:
@@ -216,6 +283,8 @@ def test_roles_trust_only_lambda_and_have_no_managed_policies(template):
     for role_id in cfn.function_roles(template).values():
         props = template["Resources"][role_id]["Properties"]
         assert not props.get("ManagedPolicyArns"), role_id
+        assert props["Path"] == "/mamoru/", role_id
+        assert props["PermissionsBoundary"] == {"Ref": "RolesPermissionsBoundary"}, role_id
         (st,) = props["AssumeRolePolicyDocument"]["Statement"]
         assert st == {
             "Effect": "Allow",
