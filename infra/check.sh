@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Offline checks of the SAM stack: cfn-lint (0 errors, 0 warnings), checkov (0 failed checks) and
 # the pytest suite in infra/tests/ (routing on a moto EventBridge, IAM permissions against
-# `mamoru permissions`, structure, SAM transform).
+# `mamoru permissions`, the roles' permissions boundary, parliament, structure, SAM transform, and
+# the stack deployed on a moto server under each parameter combination that matters). A skipped
+# test counts as a failure: a missing tool fails the check.
 #
 #   infra/check.sh VENV [CHECKOV_VENV]
 #
@@ -64,7 +66,7 @@ fi
 ensure "$checkov_venv/bin/python" "$infra/requirements-checkov.txt"
 "$venv/bin/python" - <<'EOF'
 from importlib.metadata import version
-print("  " + ", ".join(f"{p} {version(p)}" for p in ["cfn-lint", "aws-sam-translator", "moto", "boto3", "pytest"]))
+print("  " + ", ".join(f"{p} {version(p)}" for p in ["cfn-lint", "aws-sam-translator", "moto", "boto3", "pytest", "parliament"]))
 EOF
 echo "  checkov $("$checkov_venv/bin/checkov" --version)"
 

@@ -3,13 +3,7 @@ loopback port (a real HTTP EventBridge/SQS emulation, reached with boto3 endpoin
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import boto3
@@ -18,8 +12,27 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cfn  # noqa: E402
+from moto_process import REGION, moto_server_command, reset_moto, running_moto  # noqa: E402
 
-REGION = "us-east-1"
+
+# A check that cannot run has not passed: a skipped test, or a module skipped at collection
+# (a missing tool, an importorskip), is reported as a failure.
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped, which infra/ counts as a failure: {report.longrepr}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped:
+        report.outcome = "failed"
+        report.longrepr = f"skipped at collection, which infra/ counts as a failure: {report.longrepr}"
 
 
 @pytest.fixture(scope="session")
@@ -37,70 +50,28 @@ def routes() -> dict:
     return cfn.mamoru_json("routes")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _moto_server_command() -> list[str]:
-    beside = Path(sys.executable).parent / "moto_server"
-    if beside.exists():
-        return [str(beside)]
-    found = shutil.which("moto_server")
-    if found:
-        return [found]
-    return [sys.executable, "-m", "moto.server"]
-
-
 @pytest.fixture(scope="session")
 def moto_endpoint(tmp_path_factory):
     """Starts `moto_server -H 127.0.0.1 -p <free port>` for the session and stops it at the end."""
-    # Dummy credentials, never the caller's: nothing here may reach AWS.
-    for k, v in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():
-        os.environ[k] = v
-    os.environ.pop("AWS_PROFILE", None)
-    port = _free_port()
     log = tmp_path_factory.mktemp("moto") / "moto_server.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [*_moto_server_command(), "-H", "127.0.0.1", "-p", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=1).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"moto_server did not start; see {log}") from None
-                time.sleep(0.2)
+    with running_moto(moto_server_command(), log) as endpoint:
         yield endpoint
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def moto_cfn_endpoint(tmp_path_factory):
+    """A moto server for the deploy tests: moto_cfn_server.py, which corrects moto's handling
+    of AWS::NoValue in lists (see there)."""
+    log = tmp_path_factory.mktemp("moto-cfn") / "moto_server.log"
+    server = Path(__file__).resolve().parent / "moto_cfn_server.py"
+    with running_moto([sys.executable, str(server)], log) as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
 def aws(moto_endpoint):
     """boto3 clients on a freshly reset moto."""
-    req = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
-    urllib.request.urlopen(req, timeout=10).read()
+    reset_moto(moto_endpoint)
 
     def client(service: str):
         return boto3.client(service, endpoint_url=moto_endpoint, region_name=REGION)
