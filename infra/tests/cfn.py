@@ -5,6 +5,7 @@ resource belongs to, the actions a role grants, the rules' patterns)."""
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import os
 import re
@@ -282,60 +283,27 @@ def granted_actions(template: dict, role_id: str, params: dict[str, str]) -> set
 CONTAINMENT_ON = {"Containment": "on"}
 CONTAINMENT_OFF = {"Containment": "off"}
 
-# The permissions that only containment actions (quarantine_user, revoke_role_sessions,
-# isolate_instance, revoke_world_open_admin_ingress, restore_bucket_public_access_block) use,
-# per function: the template grants them only with Containment=on.
-# TODO-derived: `mamoru permissions` is to tag each permission with whether only containment
-# actions use it; containment_only() reads that tag when present and this table until then.
-CONTAINMENT_ONLY = {
-    "guardduty": frozenset(
-        {
-            "iam:PutUserPolicy",  # quarantine_user
-            "iam:PutRolePolicy",  # revoke_role_sessions
-            "ec2:DescribeInstances",  # isolate_instance
-            "ec2:DescribeSecurityGroups",
-            "ec2:CreateSecurityGroup",
-            "ec2:RevokeSecurityGroupEgress",
-            "ec2:ModifyInstanceAttribute",
-            "s3:PutBucketPublicAccessBlock",  # restore_bucket_public_access_block
-        }
-    ),
-    "cloudtrail": frozenset(),
-    "config": frozenset(
-        {
-            "ec2:DescribeSecurityGroups",  # revoke_world_open_admin_ingress
-            "ec2:RevokeSecurityGroupIngress",
-        }
-    ),
-}
-
-
 def declared_actions(permissions: dict) -> dict[str, set[str]]:
-    """`mamoru permissions` as function -> set of IAM actions. Today each function maps to a
-    list of action names; an entry may also be an object with an "action" (or "permission")
-    field, the shape that tags containment."""
-    out = {}
-    for name, entries in permissions.items():
-        actions = set()
-        for e in entries:
-            actions.add(e if isinstance(e, str) else e.get("action") or e["permission"])
-        out[name] = actions
-    return out
+    """`mamoru permissions` as function -> set of IAM actions."""
+    return {name: set(actions) for name, actions in permissions.items()}
+
+
+@functools.cache
+def containment_permissions() -> dict[str, frozenset[str]]:
+    """`mamoru permissions --containment`: function -> the permissions only containment actions
+    (quarantine_user, revoke_role_sessions, isolate_instance, revoke_world_open_admin_ingress,
+    restore_bucket_public_access_block, ...) use, which the template grants only with
+    Containment=on."""
+    return {name: frozenset(actions) for name, actions in mamoru_json("permissions", "--containment").items()}
 
 
 def containment_only(permissions: dict) -> dict[str, set[str]]:
-    """Function -> the declared permissions only containment actions use: from the tag of
-    `mamoru permissions` when it carries one, else from CONTAINMENT_ONLY."""
-    out = {}
-    for name, entries in permissions.items():
-        tagged = [e for e in entries if isinstance(e, dict)]
-        if tagged:
-            out[name] = {
-                e.get("action") or e["permission"] for e in tagged if e.get("containment_only")
-            }
-        else:
-            out[name] = set(CONTAINMENT_ONLY.get(name, ())) & set(entries)
-    return out
+    """Function -> the permissions of `permissions` (`mamoru permissions`, or a test's changed
+    copy of it) that only containment actions use, as `mamoru permissions --containment` says."""
+    contained = containment_permissions()
+    unknown = sorted(set(contained) - set(permissions))
+    assert not unknown, f"`mamoru permissions --containment` names unknown functions {unknown}"
+    return {name: set(contained.get(name, ())) & set(actions) for name, actions in permissions.items()}
 
 
 def expected_actions(permissions: dict, containment: bool) -> dict[str, set[str]]:
@@ -413,8 +381,8 @@ def pattern_alternatives(pattern: dict) -> list[dict]:
 # --- the Rust side ------------------------------------------------------------------------------
 
 
-def mamoru_json(subcommand: str) -> Any:
-    """Runs `mamoru <subcommand>`: MAMORU_BIN, else MAMORU_BIN_DIR/mamoru, else
+def mamoru_json(*args: str) -> Any:
+    """Runs `mamoru <args>` and reads its JSON output: MAMORU_BIN, else MAMORU_BIN_DIR/mamoru, else
     target/debug/mamoru (built when missing; infra/check.sh rebuilds it so it is current)."""
     binary = os.environ.get("MAMORU_BIN")
     if not binary and os.environ.get("MAMORU_BIN_DIR"):
@@ -424,7 +392,7 @@ def mamoru_json(subcommand: str) -> Any:
         subprocess.run(
             ["cargo", "build", "--quiet", "-p", "mamoru-cli"], cwd=REPO, check=True
         )
-    out = subprocess.run([binary, subcommand], check=True, capture_output=True, text=True)
+    out = subprocess.run([binary, *args], check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
 
 

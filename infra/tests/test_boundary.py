@@ -129,7 +129,7 @@ def test_the_boundary_alone_is_a_ceiling(template, permissions, params):
         ctx = {"aws:RequestedRegion": "eu-west-1"} if action == "guardduty:CreateDetector" else None
         assert who.decide(action, resource, ctx) != "allow", (action, resource)
     if not containment:
-        for action in cfn.CONTAINMENT_ONLY["guardduty"]:
+        for action in cfn.containment_permissions()["guardduty"]:
             assert not who.allows(action, OTHER_RESOURCE[action]), action
 
 
@@ -161,7 +161,7 @@ def test_the_boundary_allows_exactly_the_union_of_the_roles(template, params):
 
 def test_default_parameters_allow_no_containment_permission_anywhere(template):
     params = cfn.parameter_values(template)
-    contained = set().union(*cfn.CONTAINMENT_ONLY.values())
+    contained = set().union(*cfn.containment_permissions().values())
     for role_id in cfn.function_roles(template).values():
         grants = _allow_grants(cfn.evaluate(template, params, cfn.role_statements(template, role_id, params)))
         assert not {g[0] for g in grants} & contained, role_id

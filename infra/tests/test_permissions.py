@@ -5,7 +5,7 @@ THEN the function's role in infra/template.yaml allows exactly those actions, pl
 own log group (logs:CreateLogStream, logs:PutLogEvents), publishing its alerts (sns:Publish)
 and the Lambda on-failure destination (sqs:SendMessage), each on the narrowest resource the
 Service Authorization Reference allows; the permissions only containment actions use are granted
-with Containment=on and not otherwise (cfn.CONTAINMENT_ONLY).
+with Containment=on and not otherwise (`mamoru permissions --containment`).
 """
 
 from __future__ import annotations
@@ -112,10 +112,13 @@ def test_default_parameters_grant_no_containment_permission(template, permission
         assert contained[function] <= cfn.granted_actions(template, role_id, on), role_id
 
 
-def test_containment_only_table_names_declared_permissions(permissions):
-    """The Python-side table may not go stale: each of its permissions is still declared."""
+def test_containment_permissions_are_declared_permissions(permissions):
+    """`mamoru permissions --containment` names, per function, a part of what `mamoru
+    permissions` declares: the template grants that part only with Containment=on."""
     declared = cfn.declared_actions(permissions)
-    for function, actions in cfn.CONTAINMENT_ONLY.items():
+    contained = cfn.containment_permissions()
+    assert set(contained) == set(declared)
+    for function, actions in contained.items():
         assert actions <= declared[function], (function, actions - declared[function])
 
 
