@@ -158,9 +158,9 @@ _NO_VALUE = object()
 
 def resolve_literal(template: dict, params: dict[str, str], value: Any) -> Any:
     """Resolves Fn::If (and AWS::NoValue) in a value that must otherwise be literal, such as an
-    EventPattern, plus the names it may hold: a string Fn::Sub of parameters, and the Ref of an
-    EventBridge rule (its name, for a rule on the default bus). Any other intrinsic function is an
-    error: a pattern has to be data."""
+    EventPattern, plus the names it may hold: a string Fn::Sub of parameters, the Ref of a
+    parameter, and the Ref of an EventBridge rule (its name, for a rule on the default bus). Any
+    other intrinsic function is an error: a pattern has to be data."""
     if isinstance(value, dict):
         if set(value) == {"Fn::If"}:
             cond, yes, no = value["Fn::If"]
@@ -169,6 +169,8 @@ def resolve_literal(template: dict, params: dict[str, str], value: Any) -> Any:
         if set(value) == {"Ref"}:
             if value["Ref"] == "AWS::NoValue":
                 return _NO_VALUE
+            if value["Ref"] in template.get("Parameters", {}):
+                return params[value["Ref"]]
             target = template["Resources"].get(value["Ref"])
             if target and target["Type"] == "AWS::Events::Rule":
                 return physical_name(template, params, value["Ref"])
@@ -381,9 +383,9 @@ def pattern_alternatives(pattern: dict) -> list[dict]:
 # --- the Rust side ------------------------------------------------------------------------------
 
 
-def mamoru_json(*args: str) -> Any:
-    """Runs `mamoru <args>` and reads its JSON output: MAMORU_BIN, else MAMORU_BIN_DIR/mamoru, else
-    target/debug/mamoru (built when missing; infra/check.sh rebuilds it so it is current)."""
+def mamoru_binary() -> str:
+    """The `mamoru` CLI: MAMORU_BIN, else MAMORU_BIN_DIR/mamoru, else target/debug/mamoru (built
+    when missing; infra/check.sh rebuilds it so it is current)."""
     binary = os.environ.get("MAMORU_BIN")
     if not binary and os.environ.get("MAMORU_BIN_DIR"):
         binary = str(Path(os.environ["MAMORU_BIN_DIR"]) / "mamoru")
@@ -392,8 +394,59 @@ def mamoru_json(*args: str) -> Any:
         subprocess.run(
             ["cargo", "build", "--quiet", "-p", "mamoru-cli"], cwd=REPO, check=True
         )
-    out = subprocess.run([binary, *args], check=True, capture_output=True, text=True)
+    return binary
+
+
+def mamoru_json(*args: str) -> Any:
+    """Runs `mamoru <args>` and reads its JSON output."""
+    out = subprocess.run([mamoru_binary(), *args], check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
+
+
+def mamoru_decisions(events: list[dict], tmp_dir: Path, env: dict[str, str]) -> list[dict]:
+    """`mamoru replay --json` of each event (dry-run: parse and decide, no AWS access) with the
+    MAMORU_* settings `env`, one decision per event, in order."""
+    files = []
+    for i, event in enumerate(events):
+        f = tmp_dir / f"event-{i:04d}.json"
+        f.write_text(json.dumps(event), encoding="utf-8")
+        files.append(str(f))
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MAMORU_") or k.startswith("MAMORU_BIN")}
+    out = subprocess.run(
+        [mamoru_binary(), "replay", "--json", *files],
+        capture_output=True, text=True, env={**clean, **env},
+    )
+    decisions = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    assert len(decisions) == len(events), out.stderr
+    by_file = {d["file"]: d for d in decisions}
+    return [by_file[f] for f in files]
+
+
+# --- the stack's own resources ---------------------------------------------------------------
+
+
+def own_resources(template: dict, params: dict[str, str]) -> dict[str, list[str]]:
+    """The resources the stack creates that mamoru watches as its own: "rules" and "functions"
+    by physical name, "topics" by ARN (the alert topic given as ExistingTopicArn in its place)."""
+    active_ids = lambda type_: [
+        lid for lid, res in resources(template, type_).items() if active(template, params, res)
+    ]
+    topics = [fake_physical(template, params, lid, None) for lid in active_ids("AWS::SNS::Topic")]
+    if not evaluate_condition(template, params, "CreateTopic"):
+        topics.append(params["ExistingTopicArn"])
+    return {
+        "rules": [physical_name(template, params, lid) for lid in active_ids("AWS::Events::Rule")],
+        "functions": [
+            physical_name(template, params, lid) for lid in active_ids("AWS::Serverless::Function")
+        ],
+        "topics": topics,
+    }
+
+
+def environment(template: dict, params: dict[str, str], function_id: str) -> dict[str, str]:
+    """A function's environment variables, evaluated (made-up values for generated names)."""
+    variables = template["Resources"][function_id]["Properties"]["Environment"]["Variables"]
+    return {k: str(v) for k, v in evaluate(template, params, variables).items()}
 
 
 # --- concrete values, for evaluating policies offline ------------------------------------------

@@ -102,6 +102,9 @@ def check_functions(dep: Deployment) -> None:
     lam, iam = dep.client("lambda"), dep.client("iam")
     roles = role_arns(dep)
     names = cfn.functions(dep.template)
+    own_rules = [r["Name"] for r in dep.client("events").list_rules(NamePrefix=f"mamoru-{dep.stack}-")["Rules"]]
+    assert len(own_rules) == len(cfn.resources(dep.template, "AWS::Events::Rule"))
+    own_functions = [dep.physical(f) for f in FUNCTION_IDS]
     for fid in FUNCTION_IDS:
         name = dep.physical(fid)
         assert name == f"mamoru-{dep.stack}-{names[fid]}"
@@ -117,12 +120,16 @@ def check_functions(dep: Deployment) -> None:
         assert str(env["MAMORU_MIN_REMEDIATION_SEVERITY"]) == dep.params["MinRemediationSeverity"]
         assert env["MAMORU_PROTECTED_PRINCIPALS"] == dep.params["ProtectedPrincipals"]
         assert sorted(env["MAMORU_SELF_ROLE_ARNS"].split(",")) == sorted(roles.values())
+        # The stack's own rules and functions by name, its topics by ARN, read back from moto.
+        own = sorted(own_rules + own_functions + [alert_topic(dep), dep.physical("AlarmTopic")])
+        assert sorted(env["MAMORU_SELF_RESOURCES"].split(",")) == own, fid
         assert set(env) == {
             "MAMORU_MODE",
             "MAMORU_TOPIC_ARN",
             "MAMORU_MIN_REMEDIATION_SEVERITY",
             "MAMORU_PROTECTED_PRINCIPALS",
             "MAMORU_SELF_ROLE_ARNS",
+            "MAMORU_SELF_RESOURCES",
         }
         invoke = lam.get_function_event_invoke_config(FunctionName=name, Qualifier="$LATEST")
         assert invoke["MaximumRetryAttempts"] == 2

@@ -30,22 +30,33 @@ GUARDDUTY, CLOUDTRAIL, CONFIG = "guardduty", "cloudtrail", "config"
 # Every fixture file and the one function it must reach (None: it must reach none). A fixture
 # without an entry fails test_every_fixture_has_an_expectation.
 EXPECTED: dict[str, str | None] = {
-    # CloudTrail tampering; failed StopLogging calls are routed (notified as attempts).
+    # CloudTrail tampering; failed calls are routed (the function notifies the attempts its rules
+    # ask for and records the others).
     "aws.cloudtrail/ct-delete-trail.json": CLOUDTRAIL,
+    "tamper/cloudtrail-delete-trail-conflict.json": CLOUDTRAIL,  # failed: an attempt
     "aws.cloudtrail/ct-stop-logging.json": CLOUDTRAIL,
     "aws.cloudtrail/ct-stop-logging-error-invalidtrailname.json": CLOUDTRAIL,
     "constructed/ct-stop-logging-by-mamoru-itself.json": CLOUDTRAIL,  # the function ignores it
     "constructed/ct-stop-logging-by-name.json": CLOUDTRAIL,
     "constructed/ct-stop-logging-by-protected-principal.json": CLOUDTRAIL,
     "constructed/ct-stop-logging-trail-in-other-region.json": CLOUDTRAIL,
+    # UpdateTrail, whatever it sets: the function decides whether it weakened the trail.
     "aws.cloudtrail/ct-update-trail.json": CLOUDTRAIL,
-    # Failed calls are routed (the function records them; it notifies only the attempts its rules
-    # ask for).
     "aws.cloudtrail/ct-update-trail-error-trailnotfound.json": CLOUDTRAIL,
-    # PutEventSelectors, whatever it sets: the function decides whether management events went.
+    "tamper/cloudtrail-update-trail-enable-log-file-validation.json": CLOUDTRAIL,
+    "tamper/cloudtrail-update-trail-no-global-events.json": CLOUDTRAIL,
+    "tamper/cloudtrail-update-trail-remove-cloudwatch-logs.json": CLOUDTRAIL,
+    "tamper/cloudtrail-update-trail-single-region.json": CLOUDTRAIL,
+    # PutEventSelectors, whatever it sets: the function decides whether management events or
+    # sources went.
     "aws.cloudtrail/ct-put-event-selectors.json": CLOUDTRAIL,
     "tamper/cloudtrail-put-advanced-event-selectors-data-only.json": CLOUDTRAIL,
+    "tamper/cloudtrail-put-advanced-event-selectors-management.json": CLOUDTRAIL,
+    "tamper/cloudtrail-put-advanced-event-selectors-read-only.json": CLOUDTRAIL,
+    "tamper/cloudtrail-put-event-selectors-all-management.json": CLOUDTRAIL,
+    "tamper/cloudtrail-put-event-selectors-exclude-kms.json": CLOUDTRAIL,
     "tamper/cloudtrail-put-event-selectors-keeps-management.json": CLOUDTRAIL,
+    "tamper/cloudtrail-put-event-selectors-read-only.json": CLOUDTRAIL,
     # Lifecycle and policy of CloudTrail buckets (bucketName *cloudtrail*) only.
     "tamper/s3-put-bucket-lifecycle-trail-bucket.json": CLOUDTRAIL,
     "tamper/s3-put-bucket-policy-trail-bucket.json": CLOUDTRAIL,
@@ -56,23 +67,41 @@ EXPECTED: dict[str, str | None] = {
     "aws.config/ct-delete-delivery-channel.json": CLOUDTRAIL,
     # PutConfigurationRecorder, whatever it sets: the function decides whether it narrows.
     "tamper/config-put-recorder-all.json": CLOUDTRAIL,
+    "tamper/config-put-recorder-default.json": CLOUDTRAIL,
     "tamper/config-put-recorder-narrowed.json": CLOUDTRAIL,
-    # GuardDuty tampering: UpdateDetector only when it disables.
+    "tamper/config-put-recorder-resource-types.json": CLOUDTRAIL,
+    # GuardDuty tampering. UpdateDetector, whatever it sets: the function decides whether it
+    # disables the detector or a feature.
     "aws.guardduty/ct-delete-detector.json": CLOUDTRAIL,
+    "tamper/guardduty-delete-detector-denied.json": CLOUDTRAIL,  # an attempt
     "aws.guardduty/ct-update-detector-disable.json": CLOUDTRAIL,
     "constructed/ct-update-detector-disable-denied.json": CLOUDTRAIL,  # an attempt
-    "constructed/ct-update-detector-enable.json": None,
+    "constructed/ct-update-detector-enable.json": CLOUDTRAIL,  # the function ignores it
+    "tamper/guardduty-update-detector-data-sources-disabled.json": CLOUDTRAIL,
+    "tamper/guardduty-update-detector-features-disabled.json": CLOUDTRAIL,
+    "tamper/guardduty-update-detector-features-enabled.json": CLOUDTRAIL,  # ignored
     # GuardDuty administrator link broken.
     "aws.guardduty/ct-disassociate-from-master-account.json": CLOUDTRAIL,
     "tamper/guardduty-disassociate-from-administrator.json": CLOUDTRAIL,
     "tamper/guardduty-delete-members.json": CLOUDTRAIL,
     "tamper/guardduty-stop-monitoring-members.json": CLOUDTRAIL,
-    # Trusted-IP lists only when activated, filters only with action ARCHIVE.
+    # Trusted-IP lists when activated or moved, threat lists when deactivated or moved.
     "tamper/guardduty-create-ip-set.json": CLOUDTRAIL,
     "tamper/guardduty-update-ip-set-activate.json": CLOUDTRAIL,
+    "tamper/guardduty-update-ip-set-location.json": CLOUDTRAIL,
     "tamper/guardduty-update-ip-set-deactivate.json": None,
+    "tamper/guardduty-update-threat-intel-set-deactivate.json": CLOUDTRAIL,
+    "tamper/guardduty-update-threat-intel-set-location.json": CLOUDTRAIL,
+    # New filters with action ARCHIVE; UpdateFilter whatever it sets (new criteria keep an
+    # archive filter archiving, and findingCriteria is no leaf a pattern can test).
     "tamper/guardduty-create-filter-archive.json": CLOUDTRAIL,
-    "tamper/guardduty-update-filter-noop.json": None,
+    "tamper/guardduty-update-filter-criteria.json": CLOUDTRAIL,
+    "tamper/guardduty-update-filter-noop.json": CLOUDTRAIL,  # the function ignores it
+    # Findings archived by hand and exports deleted; unarchiving and new exports are fine.
+    "tamper/guardduty-archive-findings.json": CLOUDTRAIL,
+    "tamper/guardduty-unarchive-findings.json": None,
+    "tamper/guardduty-delete-publishing-destination.json": CLOUDTRAIL,
+    "tamper/guardduty-create-publishing-destination.json": None,
     # Flow logs, Organizations (even a denied call), Security Hub (BatchUpdateFindings only when
     # it suppresses or resolves).
     "tamper/ec2-delete-flow-logs.json": CLOUDTRAIL,
@@ -80,30 +109,67 @@ EXPECTED: dict[str, str | None] = {
     "tamper/securityhub-disable.json": CLOUDTRAIL,
     "tamper/securityhub-batch-update-findings-suppressed.json": CLOUDTRAIL,
     "tamper/securityhub-batch-update-findings-notified.json": None,
-    # mamoru itself: its rules, functions and topics, recognised by "mamoru" in their names.
+    # IAM inline policies, whatever they allow (the function decides), and group membership.
+    "tamper/iam-put-group-policy-allow-all.json": CLOUDTRAIL,
+    "tamper/iam-put-role-policy-allow-all.json": CLOUDTRAIL,
+    "tamper/iam-put-role-policy-scoped.json": CLOUDTRAIL,  # the function ignores it
+    "tamper/iam-put-user-policy-allow-all.json": CLOUDTRAIL,
+    "tamper/iam-put-user-policy-deny-all.json": CLOUDTRAIL,  # the function ignores it
+    "tamper/iam-add-user-to-group.json": CLOUDTRAIL,
+    "tamper/iam-create-user.json": None,
+    "aws.iam/ct-create-access-key.json": None,
+    # mamoru itself: its rules, functions and topics, named exactly (the fixtures' names are the
+    # test deployment's, OWN_NAMES); failed calls included.
     "tamper/events-disable-rule-mamoru.json": CLOUDTRAIL,
+    "tamper/events-disable-rule-mamoru-denied.json": CLOUDTRAIL,  # an attempt
     "tamper/events-delete-rule-mamoru.json": CLOUDTRAIL,
     "tamper/events-remove-targets-mamoru.json": CLOUDTRAIL,
+    "tamper/events-put-rule-mamoru.json": CLOUDTRAIL,
+    "tamper/events-put-targets-mamoru.json": CLOUDTRAIL,
     "tamper/events-disable-rule-other.json": None,
     "tamper/lambda-add-permission-mamoru.json": CLOUDTRAIL,
     "tamper/lambda-create-function-url-mamoru.json": CLOUDTRAIL,
     "tamper/lambda-delete-function-mamoru.json": CLOUDTRAIL,  # functionName is an ARN
+    "tamper/lambda-delete-function-mamoru-denied.json": CLOUDTRAIL,  # an attempt
     "tamper/lambda-put-concurrency-zero-mamoru.json": CLOUDTRAIL,
+    "tamper/lambda-put-function-event-invoke-config-mamoru.json": CLOUDTRAIL,
+    "tamper/lambda-put-function-recursion-config-mamoru.json": CLOUDTRAIL,
+    "tamper/lambda-remove-permission-mamoru.json": CLOUDTRAIL,
     "tamper/lambda-update-function-code-mamoru.json": CLOUDTRAIL,
     "tamper/lambda-update-function-configuration-mamoru.json": CLOUDTRAIL,
+    "tamper/lambda-update-function-event-invoke-config-mamoru.json": CLOUDTRAIL,
     "tamper/lambda-update-function-code-other.json": None,
     "tamper/sns-delete-topic-mamoru.json": CLOUDTRAIL,
+    "tamper/sns-put-data-protection-policy-mamoru.json": CLOUDTRAIL,  # by resourceArn
+    "tamper/sns-remove-permission-mamoru.json": CLOUDTRAIL,
+    "tamper/sns-set-subscription-attributes-mamoru.json": CLOUDTRAIL,  # by subscriptionArn
     "tamper/sns-set-topic-attributes-mamoru.json": CLOUDTRAIL,
+    "tamper/sns-subscribe-mamoru.json": CLOUDTRAIL,
     "tamper/sns-unsubscribe-mamoru.json": CLOUDTRAIL,  # by subscriptionArn
-    # Root console sign-in, success or failure (the function decides what to notify).
+    # Resources merely called *mamoru* are not mamoru's: anyone can choose a name.
+    "tamper/events-delete-rule-attacker-mamoru-noise.json": None,
+    "tamper/events-disable-rule-attacker-mamoru-noise.json": None,
+    "tamper/events-put-rule-attacker-mamoru-noise.json": None,
+    "tamper/events-put-targets-attacker-mamoru-noise.json": None,
+    "tamper/lambda-delete-function-attacker-mamoru-noise-denied.json": None,
+    "tamper/lambda-remove-permission-attacker-mamoru-noise.json": None,
+    "tamper/sns-subscribe-attacker-mamoru-noise.json": None,
+    # Root console sign-in, success or failure (the function decides what to notify); an IAM
+    # user's failed sign-in is not routed.
     "aws.signin/console-login-root.json": CLOUDTRAIL,
+    "aws.signin/console-login-root-failed-authentication.json": CLOUDTRAIL,
     "constructed/console-login-root-failure.json": CLOUDTRAIL,
+    "aws.signin/console-login-iamuser-failed-authentication.json": None,
     # GuardDuty findings, every severity (no floor by default).
+    "aws.guardduty/finding-attacksequence-iam-compromisedcredentials.json": GUARDDUTY,
+    "aws.guardduty/finding-attacksequence-s3-compromiseddata.json": GUARDDUTY,
     "aws.guardduty/finding-backdoor-ec2-ccactivity-b.json": GUARDDUTY,
     "aws.guardduty/finding-credentialaccess-iamuser-anomalousbehavior.json": GUARDDUTY,
+    "aws.guardduty/finding-credentialaccess-rds-anomalousbehavior-successfullogin.json": GUARDDUTY,
     "aws.guardduty/finding-cryptocurrency-ec2-bitcointool-b-dns.json": GUARDDUTY,
     "aws.guardduty/finding-policy-iamuser-rootcredentialusage.json": GUARDDUTY,
     "aws.guardduty/finding-policy-s3-bucketblockpublicaccessdisabled.json": GUARDDUTY,
+    "aws.guardduty/finding-privilegeescalation-runtime-dockersocketaccessed.json": GUARDDUTY,
     "aws.guardduty/finding-recon-ec2-portprobeunprotectedport-low-severity.json": GUARDDUTY,
     "aws.guardduty/finding-recon-iamuser-maliciousipcaller.json": GUARDDUTY,
     "aws.guardduty/finding-stealth-iamuser-cloudtrailloggingdisabled.json": GUARDDUTY,
@@ -117,7 +183,6 @@ EXPECTED: dict[str, str | None] = {
     "constructed/finding-iamuser-key-malicious-ip-medium.json": GUARDDUTY,
     "constructed/finding-iamuser-key-protected-breakglass.json": GUARDDUTY,
     # One finding of each threat purpose.
-    "findings/attacksequence-iam-compromisedcredentials.json": GUARDDUTY,
     "findings/behavior-ec2-trafficvolumeunusual.json": GUARDDUTY,
     "findings/cryptocurrency-ec2-bitcointool.json": GUARDDUTY,
     "findings/defenseevasion-ec2-unusualdnsresolver.json": GUARDDUTY,
@@ -131,6 +196,12 @@ EXPECTED: dict[str, str | None] = {
     "findings/policy-s3-bucketblockpublicaccessdisabled.json": GUARDDUTY,
     "findings/privilegeescalation-iamuser-anomalousbehavior.json": GUARDDUTY,
     "findings/trojan-ec2-dnsdatapexfiltration.json": GUARDDUTY,
+    # Other GuardDuty events the playbook has no rule for: Malware Protection for S3 scan
+    # results, Runtime Monitoring health.
+    "aws.guardduty/malware-s3-object-scan-access-denied.json": None,
+    "aws.guardduty/malware-s3-object-scan-no-threats-found.json": None,
+    "aws.guardduty/malware-s3-object-scan-threats-found.json": None,
+    "aws.guardduty/runtime-protection-unhealthy-eks.json": None,
     # Config item changes of trails, IAM users and security groups.
     "aws.config/ci-change-cloudtrail-trail-single-region.json": CONFIG,
     "aws.config/ci-change-iam-user-admin-policy-attached.json": CONFIG,
@@ -144,9 +215,26 @@ EXPECTED: dict[str, str | None] = {
     "aws.config/compliance-multi-region-cloudtrail-enabled-noncompliant.json": CONFIG,
     "aws.config/compliance-restricted-ssh-noncompliant.json": CONFIG,
     # Other services.
-    "aws.iam/ct-create-access-key.json": None,
     "constructed/ec2-instance-state-change.json": None,
 }
+
+# The names the fixtures give mamoru's own resources (the test deployment of
+# tests/harness/render.rs, SELF_RESOURCES) -> the resource of the template each one stands for.
+# Before an event is put on the bus its requestParameters are rewritten to the physical names of
+# the stack under test (Bus.as_deployed): a name, or the name inside an ARN.
+OWN_NAMES = {
+    "mamoru-guardduty-findings": "GuardDutyFindingRule",
+    "mamoru-cloudtrail-tampering": "CloudTrailTamperingRule",
+    "mamoru-config-compliance": "ConfigComplianceChangeRule",
+    "mamoru-guardduty": "GuardDutyFunction",
+    "mamoru-cloudtrail": "CloudTrailFunction",
+    "mamoru-config": "ConfigFunction",
+    "mamoru-alerts": "AlertTopic",
+    "mamoru-alarms": "AlarmTopic",
+}
+# The requestParameters that name the resource of a call (those the function reads for the
+# `own_resource` signal).
+RESOURCE_PARAMETERS = ("name", "rule", "functionName", "topicArn", "subscriptionArn", "resourceArn")
 
 
 def fixture_files() -> list[str]:
@@ -162,6 +250,15 @@ class Bus:
     queue per function."""
 
     def __init__(self, aws, template: dict, params: dict[str, str]):
+        self.params = params
+        # The stack's physical names of the resources the fixtures name (OWN_NAMES).
+        self.own_names = {}
+        for fixture_name, logical_id in OWN_NAMES.items():
+            res = template["Resources"][logical_id]
+            if not cfn.active(template, params, res):
+                continue
+            name = cfn.physical_name(template, params, logical_id)
+            self.own_names[fixture_name] = name
         self.events = aws("events")
         self.sqs = aws("sqs")
         self.queues: dict[str, str] = {}
@@ -196,8 +293,21 @@ class Bus:
         rule = self.rules[rule_id]
         self.events.put_targets(Rule=rule["name"], Targets=self.targets(rule))
 
-    def put(self, event: dict) -> dict[str, list[dict]]:
-        """Puts one event on the bus; returns the events each function's queue received."""
+    def as_deployed(self, event: dict) -> dict:
+        """The event with the fixtures' names of mamoru's resources (OWN_NAMES) replaced by this
+        stack's physical names: a requestParameter equal to one, or an ARN with one between its
+        colons (`...:function:mamoru-guardduty`, `...:mamoru-alerts:<subscription id>`)."""
+        event = copy.deepcopy(event)
+        params = (event.get("detail") or {}).get("requestParameters")
+        if isinstance(params, dict):
+            for key in RESOURCE_PARAMETERS:
+                value = params.get(key)
+                if isinstance(value, str):
+                    params[key] = ":".join(self.own_names.get(p, p) for p in value.split(":"))
+        return event
+
+    @staticmethod
+    def _entry(event: dict) -> dict:
         entry = {
             "Source": event["source"],
             "DetailType": event["detail-type"],
@@ -206,8 +316,9 @@ class Bus:
         }
         if event.get("time"):
             entry["Time"] = datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
-        resp = self.events.put_events(Entries=[entry])
-        assert resp["FailedEntryCount"] == 0, resp
+        return entry
+
+    def _drain(self) -> dict[str, list[dict]]:
         received: dict[str, list[dict]] = {}
         for name, url in self.queues.items():
             bodies = []
@@ -222,6 +333,28 @@ class Bus:
                     self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
             received[name] = bodies
         return received
+
+    def put(self, event: dict) -> dict[str, list[dict]]:
+        """Puts one event, as deployed (as_deployed), on the bus; returns the events each
+        function's queue received."""
+        resp = self.events.put_events(Entries=[self._entry(self.as_deployed(event))])
+        assert resp["FailedEntryCount"] == 0, resp
+        return self._drain()
+
+    def put_many(self, events: list[dict]) -> list[list[str]]:
+        """Puts events (as deployed) ten at a time; returns, for each, the functions it reached
+        (as delivered_to). Each event must carry its own detail.eventID."""
+        ids = [e["detail"]["eventID"] for e in events]
+        assert len(set(ids)) == len(ids), "put_many needs a distinct detail.eventID per event"
+        reached: dict[str, list[str]] = {i: [] for i in ids}
+        for start in range(0, len(events), 10):
+            batch = [self._entry(self.as_deployed(e)) for e in events[start : start + 10]]
+            resp = self.events.put_events(Entries=batch)
+            assert resp["FailedEntryCount"] == 0, resp
+            for name, bodies in self._drain().items():
+                for body in bodies:
+                    reached[body["detail"]["eventID"]].append(name)
+        return [sorted(reached[i]) for i in ids]
 
 
 def delivered_to(received: dict[str, list[dict]]) -> list[str]:
@@ -254,12 +387,13 @@ def test_each_fixture_reaches_exactly_the_expected_function(default_bus):
         if got != want:
             wrong[rel] = {"expected": want, "delivered": got}
             continue
+        deployed = default_bus.as_deployed(event)
         for bodies in received.values():
             for body in bodies:
                 # What the function receives is the event itself.
-                assert body["detail-type"] == event["detail-type"]
-                assert body["source"] == event["source"]
-                assert body["detail"] == event["detail"]
+                assert body["detail-type"] == deployed["detail-type"]
+                assert body["source"] == deployed["source"]
+                assert body["detail"] == deployed["detail"]
     assert not wrong, json.dumps(wrong, indent=2)
 
 
@@ -315,10 +449,6 @@ NEGATIVE_VARIANTS = {
         "aws.cloudtrail/ct-stop-logging.json",
         {"source": "aws.config"},
     ),
-    "UpdateDetector without enable": (
-        "aws.guardduty/ct-update-detector-disable.json",
-        {"detail__requestParameters": {"detectorId": "12abc34d567e8fa901bc2d34e56789f0"}},
-    ),
     "GuardDuty finding with another detail-type": (
         "constructed/finding-iamuser-key-malicious-ip-high.json",
         {"detail-type": "GuardDuty Runtime Protection Unhealthy"},
@@ -345,13 +475,25 @@ NEGATIVE_VARIANTS = {
         "tamper/guardduty-create-ip-set.json",
         {"detail__requestParameters__activate": False},
     ),
-    "UpdateIPSet that only renames the list (no activate)": (
+    "UpdateIPSet that only renames the list (no activate, no location)": (
         "tamper/guardduty-update-ip-set-activate.json",
         {"detail__requestParameters__activate": None},
     ),
-    "UpdateFilter with action NOOP": (
+    "UpdateThreatIntelSet that activates the list where it is": (
+        "tamper/guardduty-update-threat-intel-set-deactivate.json",
+        {"detail__requestParameters__activate": True},
+    ),
+    "UpdateThreatIntelSet that only renames the list": (
+        "tamper/guardduty-update-threat-intel-set-location.json",
+        {"detail__requestParameters__location": None, "detail__requestParameters__activate": None},
+    ),
+    "CreateFilter with action NOOP": (
         "tamper/guardduty-create-filter-archive.json",
-        {"detail__eventName": "UpdateFilter", "detail__requestParameters__action": "NOOP"},
+        {"detail__requestParameters__action": "NOOP"},
+    ),
+    "CreateThreatIntelSet (a list GuardDuty alerts on)": (
+        "tamper/guardduty-create-ip-set.json",
+        {"detail__eventName": "CreateThreatIntelSet"},
     ),
     "CreateFilter without action (GuardDuty's default is NOOP)": (
         "tamper/guardduty-create-filter-archive.json",
@@ -360,6 +502,19 @@ NEGATIVE_VARIANTS = {
     "GuardDuty call mamoru does not handle (CreateMembers)": (
         "tamper/guardduty-delete-members.json",
         {"detail__eventName": "CreateMembers"},
+    ),
+    "DeleteTrail under guardduty's event source but aws.cloudtrail's source": (
+        "aws.guardduty/ct-delete-detector.json",
+        {"source": "aws.cloudtrail", "detail__eventName": "DeleteTrail"},
+    ),
+    # IAM.
+    "IAM call mamoru does not handle (AttachUserPolicy: Config sees it)": (
+        "tamper/iam-put-user-policy-allow-all.json",
+        {"detail__eventName": "AttachUserPolicy"},
+    ),
+    "IAM call under another source": (
+        "tamper/iam-add-user-to-group.json",
+        {"source": "aws.sts"},
     ),
     # Config, flow logs, Organizations, Security Hub.
     "Config call mamoru does not handle (PutDeliveryChannel)": (
@@ -427,9 +582,58 @@ NEGATIVE_VARIANTS = {
             )
         },
     ),
-    "SNS call on a mamoru topic the playbook does not watch (Subscribe)": (
+    "SNS call on a mamoru topic the playbook does not watch (ConfirmSubscription)": (
         "tamper/sns-delete-topic-mamoru.json",
-        {"detail__eventName": "Subscribe"},
+        {"detail__eventName": "ConfirmSubscription"},
+    ),
+    # Exact names: another stack's resources, or names that only start like ours.
+    "DeleteRule of another stack's rule": (
+        "tamper/events-delete-rule-mamoru.json",
+        {"detail__requestParameters__name": "mamoru-eu-west-1-findings"},
+    ),
+    "PutTargets naming the rule as name (EventBridge records it as rule)": (
+        "tamper/events-put-targets-mamoru.json",
+        {"detail__requestParameters__rule": None, "detail__requestParameters__name": "mamoru-guardduty-findings"},
+    ),
+    "DisableRule naming the rule as rule (EventBridge records it as name)": (
+        "tamper/events-disable-rule-mamoru.json",
+        {"detail__requestParameters__name": None, "detail__requestParameters__rule": "mamoru-cloudtrail-tampering"},
+    ),
+    "UpdateFunctionCode of another stack's function": (
+        "tamper/lambda-update-function-code-mamoru.json",
+        {"detail__requestParameters__functionName": "mamoru-prod-guardduty"},
+    ),
+    "UpdateFunctionCode of a function whose name only starts like ours": (
+        "tamper/lambda-update-function-code-mamoru.json",
+        {"detail__requestParameters__functionName": "mamoru-mamoru-guardduty-old"},
+    ),
+    "UpdateFunctionCode by the ARN of a function whose name only starts like ours": (
+        "tamper/lambda-update-function-code-mamoru.json",
+        {
+            "detail__requestParameters__functionName": (
+                "arn:aws:lambda:us-east-1:123456789012:function:mamoru-mamoru-guardduty2"
+            )
+        },
+    ),
+    "Subscribe to a topic whose name only starts like ours": (
+        "tamper/sns-subscribe-mamoru.json",
+        {"detail__requestParameters__topicArn": "arn:aws:sns:us-east-1:123456789012:mamoru-mamoru-alerts-2"},
+    ),
+    "DeleteTopic of a topic of our name in another account": (
+        "tamper/sns-delete-topic-mamoru.json",
+        {"detail__requestParameters__topicArn": "arn:aws:sns:us-east-1:999999999999:mamoru-mamoru-alerts"},
+    ),
+    "Unsubscribe from a topic whose name only starts like ours": (
+        "tamper/sns-unsubscribe-mamoru.json",
+        {
+            "detail__requestParameters__subscriptionArn": (
+                "arn:aws:sns:us-east-1:123456789012:mamoru-mamoru-alerts-2:2bcfbf39"
+            )
+        },
+    ),
+    "PutDataProtectionPolicy on another topic": (
+        "tamper/sns-put-data-protection-policy-mamoru.json",
+        {"detail__requestParameters__resourceArn": "arn:aws:sns:us-east-1:123456789012:orders"},
     ),
 }
 
@@ -456,6 +660,26 @@ POSITIVE_VARIANTS = {
         {"detail__eventName": "UpdateFilter"},
         CLOUDTRAIL,
     ),
+    "UpdateDetector without enable (routed whatever it sets)": (
+        "aws.guardduty/ct-update-detector-disable.json",
+        {"detail__requestParameters": {"detectorId": "12abc34d567e8fa901bc2d34e56789f0"}},
+        CLOUDTRAIL,
+    ),
+    "UpdateIPSet that deactivates the list and moves it": (
+        "tamper/guardduty-update-ip-set-location.json",
+        {"detail__requestParameters__activate": False},
+        CLOUDTRAIL,
+    ),
+    "DeleteTrail that was denied": (
+        "aws.cloudtrail/ct-delete-trail.json",
+        {"detail__errorCode": "AccessDenied", "detail__errorMessage": "not authorized"},
+        CLOUDTRAIL,
+    ),
+    "PutGroupPolicy that allows little (the function decides)": (
+        "tamper/iam-put-group-policy-allow-all.json",
+        {"detail__requestParameters__policyName": "read-only"},
+        CLOUDTRAIL,
+    ),
     "BatchUpdateFindings to RESOLVED": (
         "tamper/securityhub-batch-update-findings-suppressed.json",
         {"detail__requestParameters__Workflow__Status": "RESOLVED"},
@@ -474,14 +698,14 @@ POSITIVE_VARIANTS = {
         {"detail__errorCode": None, "detail__errorMessage": None},
         CLOUDTRAIL,
     ),
-    "RemoveTargets naming the rule as name": (
-        "tamper/events-remove-targets-mamoru.json",
-        {"detail__requestParameters__rule": None, "detail__requestParameters__name": "mamoru-x"},
+    "DeleteRule of the watcher rule": (
+        "tamper/events-delete-rule-mamoru.json",
+        {"detail__requestParameters__name": "mamoru-mamoru-self-rules-watch"},
         CLOUDTRAIL,
     ),
-    "DeleteRule of another stack's mamoru rule": (
-        "tamper/events-delete-rule-mamoru.json",
-        {"detail__requestParameters__name": "mamoru-eu-west-1-findings"},
+    "PutRule of a rule of a stack whose name starts like ours (the function decides)": (
+        "tamper/events-put-rule-mamoru.json",
+        {"detail__requestParameters__name": "mamoru-mamoru-eu-findings"},
         CLOUDTRAIL,
     ),
     "UpdateFunctionUrlConfig of a mamoru function": (
@@ -493,18 +717,47 @@ POSITIVE_VARIANTS = {
         "tamper/lambda-update-function-code-mamoru.json",
         {
             "detail__requestParameters__functionName": (
-                "arn:aws:lambda:us-east-1:123456789012:function:mamoru-prod-guardduty"
+                "arn:aws:lambda:us-east-1:123456789012:function:mamoru-guardduty"
             )
         },
+        CLOUDTRAIL,
+    ),
+    "AddPermission on an alias of a mamoru function (NAME:alias)": (
+        "tamper/lambda-add-permission-mamoru.json",
+        {"detail__requestParameters__functionName": "mamoru-config:live"},
+        CLOUDTRAIL,
+    ),
+    "AddPermission on a mamoru function by partial ARN": (
+        "tamper/lambda-add-permission-mamoru.json",
+        {"detail__requestParameters__functionName": "123456789012:function:mamoru-config"},
+        CLOUDTRAIL,
+    ),
+    "DeleteFunction of a version of a mamoru function by ARN": (
+        "tamper/lambda-delete-function-mamoru.json",
+        {
+            "detail__requestParameters__functionName": (
+                "arn:aws:lambda:us-east-1:123456789012:function:mamoru-guardduty:3"
+            )
+        },
+        CLOUDTRAIL,
+    ),
+    "DeleteFunctionConcurrency of a mamoru function (DeleteFunction*)": (
+        "tamper/lambda-put-concurrency-zero-mamoru.json",
+        {"detail__eventName": "DeleteFunctionConcurrency20171031"},
         CLOUDTRAIL,
     ),
     "Unsubscribe from the alarm topic": (
         "tamper/sns-unsubscribe-mamoru.json",
         {
             "detail__requestParameters__subscriptionArn": (
-                "arn:aws:sns:us-east-1:123456789012:mamoru-prod-alarms:2bcfbf39"
+                "arn:aws:sns:us-east-1:123456789012:mamoru-alarms:2bcfbf39"
             )
         },
+        CLOUDTRAIL,
+    ),
+    "Subscribe to the alarm topic": (
+        "tamper/sns-subscribe-mamoru.json",
+        {"detail__requestParameters__topicArn": "arn:aws:sns:us-east-1:123456789012:mamoru-alarms"},
         CLOUDTRAIL,
     ),
 }
@@ -562,18 +815,18 @@ def _rule_call(event_name: str, rule_name: str) -> dict:
     """A CloudTrail call of EventBridge on one rule, from the DisableRule fixture."""
     event = copy.deepcopy(load_fixture("tamper/events-disable-rule-mamoru.json"))
     event["detail"]["eventName"] = event_name
-    key = "rule" if event_name == "RemoveTargets" else "name"
+    key = "rule" if event_name in ("PutTargets", "RemoveTargets") else "name"
     event["detail"]["requestParameters"] = {key: rule_name}
     return event
 
 
 @pytest.mark.parametrize("stack_name", ["mamoru", "prod-eu"])
-@pytest.mark.parametrize("event_name", ["DisableRule", "RemoveTargets", "DeleteRule"])
+@pytest.mark.parametrize("event_name", ["DisableRule", "RemoveTargets", "DeleteRule", "PutRule", "PutTargets"])
 def test_a_call_on_any_one_rule_is_seen_while_that_rule_is_out(aws, template, stack_name, event_name):
     """GIVEN the stack deployed as `stack_name` and one of its rules disabled (or stripped of its
-    targets, or deleted), WHEN the CloudTrail event of that call arrives, THEN another rule still
-    delivers it to the cloudtrail function, exactly once: no rule is the only one watching
-    itself."""
+    targets, deleted, or rewritten by PutRule or PutTargets), WHEN the CloudTrail event of that
+    call arrives, THEN another rule still delivers it to the cloudtrail function, exactly once: no
+    rule is the only one watching itself."""
     params = cfn.parameter_values(template, {"AWS::StackName": stack_name})
     bus = Bus(aws, template, params)
     wrong = {}
@@ -587,19 +840,155 @@ def test_a_call_on_any_one_rule_is_seen_while_that_rule_is_out(aws, template, st
     assert not wrong, json.dumps(wrong, indent=2)
 
 
+def _own_rules_condition(rules: dict) -> dict:
+    """The condition by which SelfRulesTamperingRule names the stack's rules: the prefix
+    `mamoru-<stack>-` they all share (their sixteen exact names, needed twice, would make the
+    pattern too long for EventBridge; the function knows the exact names)."""
+    prefix = os.path.commonprefix([r["name"] for r in rules.values()])
+    assert prefix.endswith("-") and prefix.count("-") >= 2, prefix
+    return {"prefix": prefix}
+
+
 def test_watchers_watch_exactly_the_rule_they_name(template):
-    """A watcher's pattern is the watched rule's pattern with each `*mamoru*` wildcard replaced
-    by the watched rule's physical name (a subset of what the watched rule routes)."""
-    rules = cfn.rules(template, cfn.parameter_values(template))
-    for watcher_id, watched_id in WATCHERS.items():
-        watched = rules[watched_id]
-        name = watched["name"]
-        text = json.dumps(watched["pattern"])
-        assert '{"wildcard": "*mamoru*"}' in text
-        assert fnmatch.fnmatchcase(name, "*mamoru*")
-        expected = json.loads(text.replace('{"wildcard": "*mamoru*"}', json.dumps(name)))
-        assert rules[watcher_id]["pattern"] == expected, watcher_id
-        assert rules[watcher_id]["functions"] == watched["functions"]
+    """A watcher's pattern is the watched rule's pattern with each condition naming the stack's
+    rules replaced by the watched rule's physical name (a subset of what the watched rule
+    routes)."""
+    for stack in ["mamoru", "prod-eu"]:
+        rules = cfn.rules(template, cfn.parameter_values(template, {"AWS::StackName": stack}))
+        own = _own_rules_condition(rules)
+        assert own == {"prefix": f"mamoru-{stack}-"}
+        for watcher_id, watched_id in WATCHERS.items():
+            watched = rules[watched_id]
+            name = watched["name"]
+            text = json.dumps(watched["pattern"])
+            assert json.dumps(own) in text
+            assert name.startswith(own["prefix"])
+            expected = json.loads(text.replace(json.dumps(own), json.dumps(name)))
+            assert rules[watcher_id]["pattern"] == expected, watcher_id
+            assert rules[watcher_id]["functions"] == watched["functions"]
+
+
+# --- mamoru's own resources: the patterns against the function's `own_resource` ---------------
+
+EXISTING_TOPIC = "arn:aws:sns:us-east-1:123456789012:security-alerts"
+# A base event of each service whose calls the self-protection rules watch.
+_OWN_CALL_BASE = {
+    "events.amazonaws.com": "tamper/events-disable-rule-mamoru.json",
+    "lambda.amazonaws.com": "tamper/lambda-update-function-code-mamoru.json",
+    "sns.amazonaws.com": "tamper/sns-set-topic-attributes-mamoru.json",
+}
+
+
+def _own_call_values(own: dict, stack: str, parameter: str, existing_topic: bool) -> list[tuple[str, str]]:
+    """(value, kind) for one requestParameter: "own" names one of the stack's resources (the
+    pattern delivers it and the function recognises it), "foreign" does not (neither), "wider"
+    is delivered by the pattern for the function to decide (another stack's rule under the shared
+    prefix; the Lambda forms NAME:qualifier and ACCOUNT:function:NAME, which Lambda accepts)."""
+    lam = "arn:aws:lambda:us-east-1:123456789012:function:"
+    sns = "arn:aws:sns:us-east-1:123456789012:"
+    if parameter in ("name", "rule"):
+        return [(r, "own") for r in own["rules"]] + [
+            (f"mamoru-{stack}-eu-findings", "wider"),
+            (f"mamoru-{stack}2-findings", "foreign"),
+            ("attacker-mamoru-noise", "foreign"),
+            ("nightly-report-schedule", "foreign"),
+        ]
+    if parameter == "functionName":
+        out = []
+        for f in own["functions"]:
+            out += [(f, "own"), (lam + f, "own"), (lam + f + ":3", "own")]
+            out += [(f + ":live", "wider"), (f"123456789012:function:{f}", "wider")]
+            out += [(f"123456789012:function:{f}:live", "wider")]
+            out += [(f + "-old", "foreign"), (lam + f + "2", "foreign")]
+        return out + [("attacker-mamoru-noise", "foreign"), (lam + "mamoru-other-guardduty", "foreign")]
+    foreign_topics = [
+        sns + "attacker-mamoru-noise",
+        sns + f"mamoru-{stack}-alerts-2",
+        own["topics"][0].replace(":123456789012:", ":999999999999:"),
+    ]
+    if existing_topic:
+        foreign_topics.append(sns + f"mamoru-{stack}-alerts")  # not created: the existing one is
+    if parameter in ("topicArn", "resourceArn"):
+        return [(t, "own") for t in own["topics"]] + [(t, "foreign") for t in foreign_topics]
+    if parameter == "subscriptionArn":
+        sub = ":2bcfbf39-05c3-41de-beaa-fcfcc21c8f55"
+        return [(t + sub, "own") for t in own["topics"]] + [(t + sub, "foreign") for t in foreign_topics]
+    raise AssertionError(parameter)
+
+
+@pytest.mark.parametrize("existing_topic", [False, True], ids=["own-topic", "existing-topic"])
+def test_calls_on_own_resources_route_as_the_function_recognises_them(aws, template, tmp_path, existing_topic):
+    """GIVEN the stack deployed as `prod` (its rules on moto; the cloudtrail function's settings as
+    the stack sets them), WHEN each call a self-protection rule of the playbook watches names, in
+    the parameter its API uses, one of the stack's rules, functions or topics, THEN the patterns
+    deliver it and the rule reacts (`mamoru replay`); naming another resource, THEN neither, but
+    for what the patterns deliberately leave to the function ("wider"), which they deliver."""
+    overrides = {"AWS::StackName": "prod"}
+    if existing_topic:
+        overrides["ExistingTopicArn"] = EXISTING_TOPIC
+    params = cfn.parameter_values(template, overrides)
+    bus = Bus(aws, template, params)
+    env = cfn.environment(template, params, "CloudTrailFunction")
+    own = cfn.own_resources(template, params)
+    cases = []
+    for rule in playbook_rules():
+        m = rule.get("match", {})
+        if "own_resource" not in m.get("signal", []):
+            continue
+        for source, name in product(m["event_source"], m["event_name"]):
+            by_name = OWN_RESOURCE_PARAMETER[source]
+            parameter = by_name.get(name, by_name[None])
+            event = load_fixture(_OWN_CALL_BASE[source])
+            event["detail"]["eventName"] = name.replace("*", "20150331")
+            event["detail"].pop("errorCode", None)
+            event["detail"].pop("errorMessage", None)
+            if m.get("call") == "failed":
+                event["detail"]["errorCode"] = "AccessDenied"
+                event["detail"]["errorMessage"] = "not authorized"
+            for value, kind in _own_call_values(own, "prod", parameter, existing_topic):
+                e = copy.deepcopy(event)
+                e["detail"]["requestParameters"] = {parameter: value}
+                cases.append((rule["id"], source, e, value, kind))
+    assert {c[1] for c in cases} == set(_OWN_CALL_BASE)
+    for i, case in enumerate(cases):
+        case[2]["detail"]["eventID"] = f"00000000-0000-4000-8000-{i:012d}"
+    decisions = cfn.mamoru_decisions([c[2] for c in cases], tmp_path, env)
+    reached = bus.put_many([c[2] for c in cases])
+    wrong = []
+    for (rule_id, _, event, value, kind), decision, functions in zip(cases, decisions, reached, strict=True):
+        # A call on SelfRulesTamperingRule reaches the function twice: through that rule and
+        # through its watcher.
+        delivered = bool(functions) and set(functions) == {CLOUDTRAIL}
+        if functions and not delivered:
+            wrong.append(f"{value}: reached {functions}")
+        recognised = rule_id in decision["rule_ids"]
+        ok = {
+            "own": delivered and recognised,
+            "foreign": not delivered and not recognised,
+            "wider": delivered,
+        }[kind]
+        if not ok:
+            what = f"{rule_id} {event['detail']['eventName']} {value}"
+            wrong.append(f"{what}: {kind}, delivered={delivered}, recognised={recognised}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_every_pattern_fits_eventbridge_limit(template):
+    """EventBridge takes event patterns of at most 2048 characters (the default quota): every
+    rule's pattern fits with the longest stack name and an existing topic of the longest name."""
+    from test_structure import MAX_STACK_NAME
+
+    for overrides in [
+        {"AWS::StackName": "s" * MAX_STACK_NAME},
+        {
+            "AWS::StackName": "s" * MAX_STACK_NAME,
+            "ExistingTopicArn": "arn:aws:sns:us-east-1:123456789012:" + "t" * 256,
+        },
+    ]:
+        params = cfn.parameter_values(template, overrides)
+        for rule_id, rule in cfn.rules(template, params).items():
+            size = len(json.dumps(rule["pattern"], separators=(",", ":")))
+            assert size <= 2048, (rule_id, size)
 
 
 # --- the patterns against `mamoru routes` --------------------------------------------------------
@@ -682,16 +1071,85 @@ def test_every_rule_is_precise(template):
 # that call, of each rule's conditions: no broader (the patterns stay precise) and no narrower (a
 # rule would miss its events). Conditions the pattern cannot express are not mirrored and leave
 # the call unfiltered: computed signals, `call` (failed calls are routed: the function records
-# them and notifies the attempts its rules ask for), principals and exceptions.
+# them and notifies the attempts its rules ask for), principals and exceptions, and `exists` on a
+# field holding an object (EventBridge's comparison operators match leaves only).
+#
+# One computed signal is mirrored: `own_resource`, the call names one of the stack's own
+# resources (MAMORU_SELF_RESOURCES). The pattern names them exactly, in the parameter each API
+# names its resource by (OWN_RESOURCE_PARAMETER), in the forms own_resource_values() lists.
 
 Condition = tuple[str, tuple[str, ...]]  # (dotted path, the pattern's values as sorted JSON)
+
+# eventSource -> eventName -> the requestParameter naming the resource (None: every other name).
+OWN_RESOURCE_PARAMETER = {
+    "events.amazonaws.com": {"PutTargets": "rule", "RemoveTargets": "rule", None: "name"},
+    "lambda.amazonaws.com": {None: "functionName"},
+    "sns.amazonaws.com": {
+        "SetSubscriptionAttributes": "subscriptionArn",
+        "Unsubscribe": "subscriptionArn",
+        "PutDataProtectionPolicy": "resourceArn",
+        None: "topicArn",
+    },
+}
+
+
+def own_resource_values(template: dict, params: dict[str, str], parameter: str) -> list:
+    """The pattern values naming the stack's own resources in one requestParameter:
+    - name, rule: the stack's EventBridge rules, by the prefix mamoru-<stack>- they share (their
+      exact names would make SelfRulesTamperingRule's pattern too long; the function decides);
+    - functionName: each function by name or ARN (full, or partial ACCOUNT:function:NAME), each
+      possibly with a version or alias after a colon;
+    - topicArn, resourceArn: each topic's ARN; subscriptionArn: a subscription of one (its topic's
+      ARN, a colon and an id)."""
+    own = cfn.own_resources(template, params)
+    if parameter in ("name", "rule"):
+        return [_own_rules_condition(cfn.rules(template, params))]
+    if parameter == "functionName":
+        return [
+            v
+            for f in own["functions"]
+            for v in [f, {"prefix": f + ":"}, {"wildcard": f"*:function:{f}"}, {"wildcard": f"*:function:{f}:*"}]
+        ]
+    if parameter in ("topicArn", "resourceArn"):
+        return list(own["topics"])
+    if parameter == "subscriptionArn":
+        return [{"prefix": t + ":"} for t in own["topics"]]
+    raise AssertionError(parameter)
 
 
 def _values(values: list) -> tuple[str, ...]:
     return tuple(sorted(json.dumps(v, sort_keys=True) for v in values))
 
 
-def _rule_condition(rule_id: str, f: dict) -> Condition:
+def _at(node, path: list[str]):
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def _holds_an_object(path: str, event_names: list[str]) -> bool:
+    """Whether `path` holds an object (not a leaf) in the fixtures of those calls; a path no
+    fixture shows fails: add a fixture of the call with that field."""
+    seen = []
+    for rel in fixture_files():
+        event = load_fixture(rel)
+        name = (event.get("detail") or {}).get("eventName")
+        if not any(fnmatch.fnmatchcase(name or "", n) for n in event_names):
+            continue
+        value = _at(event, path.split("."))
+        if value is not None:
+            seen.append(isinstance(value, (dict, list)))
+    assert seen, f"no fixture of {event_names} has {path}: add one, its shape decides the pattern"
+    assert len(set(seen)) == 1, f"{path} is an object in some fixtures, a leaf in others"
+    return seen[0]
+
+
+def _rule_condition(rule: dict, f: dict) -> Condition | None:
+    """The pattern condition mirroring a rule's field condition; None when a pattern cannot
+    express it (`exists` on a field holding an object)."""
+    rule_id = rule["id"]
     ops = {k: v for k, v in f.items() if k != "path"}
     assert len(ops) == 1, (rule_id, f)
     (op, value), = ops.items()
@@ -703,6 +1161,8 @@ def _rule_condition(rule_id: str, f: dict) -> Condition:
         assert "?" not in value, f"{rule_id}: EventBridge wildcards have no `?`: {value}"
         values = [{"wildcard": value}]
     elif op in ("prefix", "cidr", "exists"):
+        if op == "exists" and _holds_an_object(f["path"], rule["match"].get("event_name", ["*"])):
+            return None
         values = [{op: value}]
     else:
         raise AssertionError(f"{rule_id}: field condition {op} has no EventBridge equivalent")
@@ -725,17 +1185,37 @@ def _minimal(alternatives: set[frozenset]) -> set[frozenset]:
     return {a for a in alternatives if not any(b < a for b in alternatives)}
 
 
-def rule_conditions() -> dict[tuple[str, str], set[frozenset]]:
+def rule_conditions(template: dict, params: dict[str, str] | None = None) -> dict[tuple[str, str], set[frozenset]]:
+    params = params or cfn.parameter_values(template)
     out: dict[tuple[str, str], set[frozenset]] = {}
     for rule in playbook_rules():
         m = rule.get("match", {})
         if CT_CALL not in m.get("detail_type", []):
             continue
-        base = frozenset(_rule_condition(rule["id"], f) for f in m.get("field", []))
-        any_field = [_rule_condition(rule["id"], f) for f in m.get("any_field", [])]
-        alternatives = {base | {c} for c in any_field} if any_field else {base}
-        for pair in product(m.get("event_source", ["*"]), m.get("event_name", ["*"])):
-            out.setdefault(pair, set()).update(alternatives)
+        base = frozenset(
+            c for f in m.get("field", []) if (c := _rule_condition(rule, f)) is not None
+        )
+        any_field = [_rule_condition(rule, f) for f in m.get("any_field", [])]
+        if any_field and None in any_field:
+            alternatives = {base}  # one alternative cannot be expressed: the base alone
+        elif any_field:
+            alternatives = {base | {c} for c in any_field}
+        else:
+            alternatives = {base}
+        own = "own_resource" in m.get("signal", [])
+        for source, name in product(m.get("event_source", ["*"]), m.get("event_name", ["*"])):
+            alts = alternatives
+            if own:
+                assert source in OWN_RESOURCE_PARAMETER, (
+                    f"{rule['id']}: own_resource on {source}: say in OWN_RESOURCE_PARAMETER which "
+                    "parameter names the resource, and route it"
+                )
+                by_name = OWN_RESOURCE_PARAMETER[source]
+                parameter = by_name.get(name, by_name[None])
+                values = own_resource_values(template, params, parameter)
+                own_condition = (f"detail.requestParameters.{parameter}", _values(values))
+                alts = {a | {own_condition} for a in alternatives}
+            out.setdefault((source, name), set()).update(alts)
     return {pair: _minimal(alts) for pair, alts in out.items()}
 
 
@@ -751,9 +1231,10 @@ def _leaves(node: dict, path: str) -> list[Condition]:
     return out
 
 
-def template_conditions(template: dict) -> dict[tuple[str, str], set[frozenset]]:
+def template_conditions(template: dict, params: dict[str, str] | None = None) -> dict[tuple[str, str], set[frozenset]]:
+    params = params or cfn.parameter_values(template)
     out: dict[tuple[str, str], set[frozenset]] = {}
-    for rule_id, rule in cfn.rules(template, cfn.parameter_values(template)).items():
+    for rule_id, rule in cfn.rules(template, params).items():
         if rule_id in WATCHERS or CT_CALL not in rule["pattern"]["detail-type"]:
             continue
         for alt in cfn.pattern_alternatives(rule["pattern"]):
@@ -771,9 +1252,15 @@ def _show(alternatives: set[frozenset]) -> list:
     return sorted(sorted(f"{p} in {list(v)}" for p, v in alt) for alt in alternatives)
 
 
-def test_patterns_filter_each_call_exactly_as_the_rules_do(template):
-    want = rule_conditions()
-    got = template_conditions(template)
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"AWS::StackName": "prod-eu", "ExistingTopicArn": "arn:aws:sns:us-east-1:123456789012:security-alerts"}],
+    ids=["defaults", "existing-topic"],
+)
+def test_patterns_filter_each_call_exactly_as_the_rules_do(template, overrides):
+    params = cfn.parameter_values(template, overrides)
+    want = rule_conditions(template, params)
+    got = template_conditions(template, params)
     assert set(got) == set(want)  # the event names, also checked against `mamoru routes`
     wrong = {
         f"{src} {name}": {"rules": _show(want[(src, name)]), "template": _show(got[(src, name)])}
@@ -791,6 +1278,6 @@ def test_the_condition_comparison_sees_a_broader_pattern(template):
         "requestParameters"
     ]
     got = template_conditions(t)
-    want = rule_conditions()
+    want = rule_conditions(template)
     assert got[("s3.amazonaws.com", "PutBucketPolicy")] == {frozenset()}
     assert got[("s3.amazonaws.com", "PutBucketPolicy")] != want[("s3.amazonaws.com", "PutBucketPolicy")]

@@ -3,7 +3,7 @@ invoke the functions, alarms, Config rules and outputs."""
 
 from __future__ import annotations
 
-import fnmatch
+import json
 import re
 import tomllib
 
@@ -104,6 +104,14 @@ def test_function_settings_come_from_the_parameters(template):
         sep, arns = env["MAMORU_SELF_ROLE_ARNS"]["Fn::Join"]
         assert sep == ","
         assert sorted(cfn.ref_target(a) for a in arns) == role_ids  # all three: loop prevention
+        assert set(env) == {
+            "MAMORU_MODE",
+            "MAMORU_TOPIC_ARN",
+            "MAMORU_MIN_REMEDIATION_SEVERITY",
+            "MAMORU_PROTECTED_PRINCIPALS",
+            "MAMORU_SELF_ROLE_ARNS",
+            "MAMORU_SELF_RESOURCES",  # test_every_function_lists_exactly_the_stacks_own_resources
+        }
 
 
 def test_mode_defaults_to_dry_run(template):
@@ -255,7 +263,7 @@ def test_config_rule_names_match_the_playbook(template, identifier, glob):
     assert f'glob = "*{glob}*"' in playbook
 
 
-# --- physical names: mamoru's own resources are recognisable by name ----------------------------
+# --- physical names, and the stack's own resources in MAMORU_SELF_RESOURCES -----------------
 
 # Resource type -> the longest name AWS accepts.
 NAME_LIMITS = {"AWS::Events::Rule": 64, "AWS::Serverless::Function": 64, "AWS::SNS::Topic": 256}
@@ -294,48 +302,129 @@ def test_every_rule_function_and_topic_is_named_mamoru_within_limits(template, s
         assert longest == 64, "MAX_STACK_NAME is not the tightest limit: update it and the docs"
 
 
-def _playbook_globs(event_source: str) -> set[str]:
-    """The name globs of the playbook's rules on CloudTrail calls of one service."""
-    rules = tomllib.loads((cfn.REPO / "shared" / "rules" / "builtin.toml").read_text(encoding="utf-8"))
-    globs = set()
-    for rule in rules["rule"]:
-        m = rule.get("match", {})
-        if event_source in m.get("event_source", []):
-            for f in m.get("field", []) + m.get("any_field", []):
-                if "glob" in f:
-                    globs.add(f["glob"])
-    return globs
+EXISTING_TOPIC = "arn:aws:sns:us-east-1:123456789012:security-alerts"
 
 
+def _self_resources(template: dict, params: dict[str, str], function_id: str) -> list[str]:
+    return cfn.environment(template, params, function_id)["MAMORU_SELF_RESOURCES"].split(",")
+
+
+@pytest.mark.parametrize("existing_topic", [False, True], ids=["own-topic", "existing-topic"])
 @pytest.mark.parametrize("stack", STACK_NAMES)
-def test_the_playbook_recognises_every_own_resource(template, stack):
-    """The self-protection rules of the playbook (DisableRule on a rule, UpdateFunctionCode on a
-    function, DeleteTopic on a topic, ...) match each of this stack's resources by name."""
-    params = cfn.parameter_values(template, {"AWS::StackName": stack})
-    account, region = "123456789012", "us-east-1"
-    seen = {
-        "events.amazonaws.com": [
-            cfn.physical_name(template, params, r) for r in cfn.resources(template, "AWS::Events::Rule")
-        ],
-        "lambda.amazonaws.com": [
-            v
-            for r in cfn.resources(template, "AWS::Serverless::Function")
-            for n in [cfn.physical_name(template, params, r)]
-            for v in [n, f"arn:aws:lambda:{region}:{account}:function:{n}"]
-        ],
-        "sns.amazonaws.com": [
-            v
-            for r in cfn.resources(template, "AWS::SNS::Topic")
-            for n in [cfn.physical_name(template, params, r)]
-            for v in [f"arn:aws:sns:{region}:{account}:{n}", f"arn:aws:sns:{region}:{account}:{n}:0b1c"]
-        ],
+def test_every_function_lists_exactly_the_stacks_own_resources(template, stack, existing_topic):
+    """MAMORU_SELF_RESOURCES of every function names each EventBridge rule and function of the
+    stack by name and each topic by ARN (the ExistingTopicArn in place of the alert topic), once,
+    and nothing else: what the playbook's `own_resource` signal treats as mamoru's own."""
+    overrides = {"AWS::StackName": stack}
+    if existing_topic:
+        overrides["ExistingTopicArn"] = EXISTING_TOPIC
+    params = cfn.parameter_values(template, overrides)
+    own = cfn.own_resources(template, params)
+    assert len(own["rules"]) == len(cfn.resources(template, "AWS::Events::Rule"))
+    assert len(own["functions"]) == len(FUNCTION_IDS)
+    assert len(own["topics"]) == 2
+    assert (EXISTING_TOPIC in own["topics"]) == existing_topic
+    want = sorted(own["rules"] + own["functions"] + own["topics"])
+    for fid in FUNCTION_IDS:
+        got = _self_resources(template, params, fid)
+        assert len(got) == len(set(got)), (fid, got)
+        assert sorted(got) == want, fid
+        # The function refuses patterns and the list is comma-separated.
+        assert not any("*" in r or "," in r or not r for r in got), (fid, got)
+
+
+def test_self_resources_name_rules_and_functions_without_referencing_them(template):
+    """A function's environment cannot reference the function itself (a circular dependency),
+    and the rules reference the functions: the names are spelt out with !Sub, the same strings
+    as the resources' own name properties (test above). Topics, which reference nothing of the
+    functions, are referenced."""
+    for fid in FUNCTION_IDS:
+        sep, items = props(template, fid)["Environment"]["Variables"]["MAMORU_SELF_RESOURCES"]["Fn::Join"]
+        assert sep == ","
+        refs = {cfn.ref_target(i) for i in items} - {None}
+        assert refs == {"AlarmTopic"}, (fid, refs)
+        for item in items:
+            assert "Fn::GetAtt" not in json.dumps(item), (fid, item)
+
+
+def test_the_environment_fits_within_lambdas_limit(template):
+    """Lambda allows 4 KB of environment variables per function: with the longest stack name
+    and an existing topic of the longest name SNS allows, MAMORU_SELF_RESOURCES still fits."""
+    params = cfn.parameter_values(
+        template,
+        {
+            "AWS::StackName": "s" * MAX_STACK_NAME,
+            "ExistingTopicArn": "arn:aws:sns:us-east-1:123456789012:" + "t" * 256,
+            "ProtectedPrincipals": "arn:aws:iam::*:role/BreakGlass*",
+        },
+    )
+    for fid in FUNCTION_IDS:
+        env = cfn.environment(template, params, fid)
+        size = sum(len(k) + len(v) for k, v in env.items())
+        assert size <= 4096, (fid, size)
+
+
+# Calls naming one resource, from the fixtures: (fixture, the requestParameters key naming it).
+_CALLS = {
+    "rule": [
+        ("tamper/events-disable-rule-mamoru.json", "name"),
+        ("tamper/events-put-targets-mamoru.json", "rule"),
+    ],
+    "function": [("tamper/lambda-update-function-code-mamoru.json", "functionName")],
+    "topic": [("tamper/sns-set-topic-attributes-mamoru.json", "topicArn")],
+    "subscription": [("tamper/sns-unsubscribe-mamoru.json", "subscriptionArn")],
+}
+
+
+def _call(fixture: str, key: str, value: str) -> dict:
+    event = json.loads((cfn.FIXTURES / fixture).read_text(encoding="utf-8"))
+    event["detail"]["requestParameters"][key] = value
+    return event
+
+
+@pytest.mark.parametrize("existing_topic", [False, True], ids=["own-topic", "existing-topic"])
+@pytest.mark.parametrize("stack", ["mamoru", "prod"])
+def test_the_playbook_recognises_every_own_resource(template, tmp_path, stack, existing_topic):
+    """GIVEN the cloudtrail function's settings as the stack sets them, WHEN a call names one of
+    the stack's rules, functions (by name or ARN) or topics (or a subscription of one), THEN one
+    of the playbook's self-protection rules reacts (`mamoru replay`); a resource of another stack,
+    or one merely called *mamoru*, is nobody's concern."""
+    overrides = {"AWS::StackName": stack}
+    if existing_topic:
+        overrides["ExistingTopicArn"] = EXISTING_TOPIC
+    params = cfn.parameter_values(template, overrides)
+    env = cfn.environment(template, params, "CloudTrailFunction")
+    own = cfn.own_resources(template, params)
+    prefix = "arn:aws:lambda:us-east-1:123456789012:function:"
+    values = {
+        "rule": own["rules"],
+        "function": own["functions"] + [prefix + f for f in own["functions"]],
+        "topic": own["topics"],
+        "subscription": [f"{t}:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55" for t in own["topics"]],
     }
-    for source, values in seen.items():
-        globs = _playbook_globs(source)
-        assert globs, f"no rule of the playbook watches {source}"
-        for glob in globs:
-            for value in values:
-                assert fnmatch.fnmatchcase(value, glob), (source, glob, value)
+    others = {
+        "rule": [f"mamoru-{stack}2-findings", "attacker-mamoru-noise", f"mamoru-{stack}-findings-old"],
+        "function": [f"mamoru-{stack}-guardduty-old", prefix + f"mamoru-other-{stack}-guardduty"],
+        "topic": [
+            f"arn:aws:sns:us-east-1:123456789012:mamoru-{stack}-alerts-2",
+            "arn:aws:sns:us-east-1:999999999999:" + own["topics"][0].rsplit(":", 1)[1],
+        ],
+        "subscription": ["arn:aws:sns:us-east-1:123456789012:attacker-mamoru-noise:2bcfbf39"],
+    }
+    if existing_topic:
+        others["topic"].append(f"arn:aws:sns:us-east-1:123456789012:mamoru-{stack}-alerts")
+    cases = []
+    for kind, calls in _CALLS.items():
+        for fixture, key in calls:
+            cases += [(_call(fixture, key, v), True, (kind, v)) for v in values[kind]]
+            cases += [(_call(fixture, key, v), False, (kind, v)) for v in others[kind]]
+    decisions = cfn.mamoru_decisions([c[0] for c in cases], tmp_path, env)
+    wrong = []
+    for (_, own_call, what), decision in zip(cases, decisions, strict=True):
+        reacted = any(r.startswith("mamoru-") for r in decision["rule_ids"])
+        if reacted != own_call:
+            wrong.append((what, own_call, decision["rule_ids"], decision.get("reason")))
+    assert not wrong, wrong
 
 
 # --- outputs and lint hygiene ---------------------------------------------------------------
