@@ -1,23 +1,55 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs what the tests need (a Python venv with pinned
-# moto server and tools), checks formatting and lints, builds the binaries as shipped (release
-# profile), then runs the Rust tests (moto servers and the Lambda Runtime API emulator are
-# started and stopped by the tests themselves, on 127.0.0.1), the rule tests and the infra checks.
+# moto server and the infra tools), checks formatting and lints, builds the three Lambda
+# functions once as they ship (release profile) and everything else once in the test profile,
+# then runs the Rust tests (moto servers and the Lambda Runtime API emulator are started and
+# stopped by the tests themselves, on 127.0.0.1), the rule tests and the infra checks.
 #
-#   scripts/test.sh            everything
-#   MAMORU_TEST_PROFILE=debug scripts/test.sh   test debug binaries (faster locally)
+#   scripts/test.sh                              everything
+#   MAMORU_TEST_PROFILE=debug scripts/test.sh    test debug function binaries (no release build)
+#
+# Every step's wall time is printed at the end, with the slowest tests.
+#
+# The focused loops (see the README):
+#   cargo test -p mamoru --lib                   the pure core's unit tests (no moto, no binaries)
+#   cargo nextest run -p mamoru-tests --test NAME    one integration test file
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 profile=${MAMORU_TEST_PROFILE:-release}
 
-step() { printf '\n==> %s\n' "$*"; }
+timings=()
+step_name=""
+step_start=0
+suite_start=$(date +%s)
+end_step() {
+  if [ -n "$step_name" ]; then
+    timings+=("$(( $(date +%s) - step_start ))|$step_name")
+  fi
+}
+step() {
+  end_step
+  step_name="$*"
+  step_start=$(date +%s)
+  printf '\n==> %s\n' "$*"
+}
+report() {
+  end_step
+  step_name=""
+  printf '\n==> step times (wall, seconds)\n'
+  for t in "${timings[@]}"; do
+    printf '%6s  %s\n' "${t%%|*}" "${t#*|}"
+  done
+  printf '%6s  %s\n' "$(( $(date +%s) - suite_start ))" "total"
+}
+trap report EXIT
 
 step "Python venv with the test tools (.venv)"
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+.venv/bin/python -m pip install --quiet --disable-pip-version-check \
+  -r tests/requirements.txt -r infra/requirements-check.txt
 export MOTO_SERVER="$root/.venv/bin/moto_server"
 
 step "cargo fmt --check"
@@ -33,20 +65,33 @@ if ! command -v cargo-deny >/dev/null 2>&1; then
 fi
 cargo deny --log-level error check licenses bans sources
 
-step "build the binaries ($profile)"
+step "build: the CLI and test binaries (test profile)"
+# One build of the test profile serves the unit tests, the integration tests, the CLI the tests
+# drive, and the benchmarks' compile check (criterion benches built as tests, not in release).
+cargo build --workspace --bins
+cargo test --workspace --all-targets --no-run --quiet
+export MAMORU_BIN_DIR="$root/target/debug"
+
 if [ "$profile" = release ]; then
-  cargo build --workspace --bins --release
-  export MAMORU_BIN_DIR="$root/target/release"
+  step "build: the three functions as they ship (release profile)"
+  cargo build --release -p mamoru-guardduty -p mamoru-cloudtrail -p mamoru-config
+  export MAMORU_FUNCTION_BIN_DIR="$root/target/release"
 else
-  cargo build --workspace --bins
-  export MAMORU_BIN_DIR="$root/target/debug"
+  export MAMORU_FUNCTION_BIN_DIR="$root/target/debug"
 fi
 
-step "cargo test"
-cargo test --workspace
-
-step "benchmarks compile (cargo bench --no-run; CI judges no time)"
-cargo bench --no-run -p mamoru
+step "tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  # nextest runs each test in its own process, both cores busy, and names the slow ones.
+  cargo nextest run --workspace --no-fail-fast --final-status-level slow \
+    --hide-progress-bar 2>&1 | tee target/nextest.log
+  cargo test --workspace --doc --quiet
+else
+  cargo test --workspace --no-fail-fast
+fi
+# The criterion benchmarks once each, in the test profile (criterion's test mode): they build
+# and run, adversarial inputs included. Their numbers come from `cargo bench`, never from here.
+cargo test --workspace --benches --quiet
 
 step "rule checks and rule tests"
 "$MAMORU_BIN_DIR/mamoru" rules check rules/
@@ -58,3 +103,8 @@ if [ -x infra/check.sh ]; then
 fi
 
 step "all tests passed"
+if [ -f target/nextest.log ]; then
+  printf '\nslowest tests:\n'
+  grep -E '^\s+(PASS|SLOW) \[' target/nextest.log | sed -E 's/^\s+\w+ \[ *([0-9.]+)s\]/\1/' \
+    | sort -rn | head -3 || true
+fi

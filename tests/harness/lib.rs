@@ -66,9 +66,24 @@ pub fn bin_dir() -> PathBuf {
     exe.parent().and_then(Path::parent).unwrap().to_path_buf()
 }
 
-/// Path of a built binary; fails with a clear message if it was not built.
+/// Where the Lambda function binaries are: `MAMORU_FUNCTION_BIN_DIR` (the test command points it
+/// at the release build, the functions as they ship), else [`bin_dir`].
+pub fn function_bin_dir() -> PathBuf {
+    match std::env::var_os("MAMORU_FUNCTION_BIN_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => bin_dir(),
+    }
+}
+
+/// Path of a built binary; fails with a clear message if it was not built. The functions
+/// (`mamoru-…`) come from [`function_bin_dir`], the CLI (`mamoru`) from [`bin_dir`].
 pub fn binary(name: &str) -> PathBuf {
-    let path = bin_dir().join(name);
+    let dir = if name.starts_with("mamoru-") {
+        function_bin_dir()
+    } else {
+        bin_dir()
+    };
+    let path = dir.join(name);
     assert!(
         path.exists(),
         "{} is missing: build the binaries first (cargo build --bins), or set MAMORU_BIN_DIR",
