@@ -53,6 +53,10 @@ enum Command {
         /// Extra rule files or directories.
         #[arg(long = "rules", value_name = "PATH")]
         rules: Vec<PathBuf>,
+        /// Print only the permissions needed by containment actions alone (granted by infra/
+        /// only with Containment=on).
+        #[arg(long)]
+        containment: bool,
     },
     /// Prints, per function, the events its rules react to (JSON): detail-types, and for
     /// CloudTrail the eventSource/eventName pairs. infra/ routes exactly these.
@@ -105,7 +109,7 @@ async fn main() -> ExitCode {
             rules_test(&paths, !no_coverage)
         }
         Command::Render(args) => render::run(args).await,
-        Command::Permissions { rules } => permissions(&rules),
+        Command::Permissions { rules, containment } => permissions(&rules, containment),
         Command::Routes { rules } => routes(&rules),
     };
     match result {
@@ -247,9 +251,13 @@ fn rules_test(paths: &[PathBuf], coverage: bool) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn permissions(extra: &[PathBuf]) -> anyhow::Result<ExitCode> {
+fn permissions(extra: &[PathBuf], containment: bool) -> anyhow::Result<ExitCode> {
     let rules = load_rules(extra, &lenient_settings()?)?;
-    let out = mamoru::decide::routing::permissions(&rules);
+    let out = if containment {
+        mamoru::decide::routing::containment_permissions(&rules)
+    } else {
+        mamoru::decide::routing::permissions(&rules)
+    };
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(ExitCode::SUCCESS)
 }

@@ -135,9 +135,57 @@ fn notification(c: &mut Criterion) {
     group.finish();
 }
 
+/// Adversarial 240 KB values in a CloudTrail call (its user agent): shapes that made masking
+/// quadratic before, decided and rendered. Target: render at most 50 ms in release.
+fn adversarial(c: &mut Criterion) {
+    let mut group = c.benchmark_group("adversarial_240k");
+    group.sample_size(10);
+    let base: serde_json::Value =
+        serde_json::from_str(fixture!("aws.cloudtrail/ct-stop-logging.json")).unwrap();
+    let shapes = [
+        ("pem_headers", "-----BEGIN ".repeat(240 * 1024 / 11)),
+        (
+            "pem_private_open",
+            "-----BEGIN PRIVATE KEY-----".repeat(240 * 1024 / 27),
+        ),
+        ("base64_run", "aB3/".repeat(240 * 1024 / 4)),
+        ("assignments", "password=x ".repeat(240 * 1024 / 11)),
+        ("url_userinfo", "https://a:b@".repeat(240 * 1024 / 12)),
+        ("percent_escapes", "%2F".repeat(240 * 1024 / 3)),
+    ];
+    for (name, ua) in shapes {
+        let mut v = base.clone();
+        v["detail"]["userAgent"] = serde_json::Value::String(ua);
+        let text = v.to_string();
+        group.bench_function(format!("decide/{name}"), |b| {
+            let rules = RuleSet::builtin().expect("built-in rules");
+            b.iter(|| {
+                decide(
+                    &Event::from_json(black_box(&text)).unwrap(),
+                    Some(Handler::Cloudtrail),
+                    &rules,
+                    &settings(),
+                )
+            })
+        });
+        let report = report_for(&text, Handler::Cloudtrail);
+        group.bench_function(format!("render/{name}"), |b| {
+            b.iter(|| render(black_box(&report)).sns_message().len())
+        });
+    }
+    group.finish();
+}
+
 fn startup(c: &mut Criterion) {
     c.bench_function("init/builtin_rules", |b| b.iter(RuleSet::builtin));
 }
 
-criterion_group!(benches, parse_decide, breakdown, notification, startup);
+criterion_group!(
+    benches,
+    parse_decide,
+    breakdown,
+    notification,
+    adversarial,
+    startup
+);
 criterion_main!(benches);

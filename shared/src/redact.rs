@@ -1,26 +1,53 @@
 //! Masking secrets before anything reaches a log line, a notification or an answer.
 //!
-//! Masked: values of members whose name says they hold a secret (secretAccessKey, sessionToken,
-//! password, privateKey, …), PEM private key blocks, strings shaped like an AWS secret access
-//! key (40 characters of the base64 alphabet, mixed case) and long base64 tokens (session
-//! tokens, 100 characters or more).
+//! Masked:
+//! - values of members whose name says they hold a secret (secretAccessKey, sessionToken,
+//!   password, privateKey, SecretString, apiKey, accessToken, clientSecret, …);
+//! - PEM and PuTTY private key blocks (to their end line, or to the end of the text);
+//! - strings shaped like an AWS secret access key (40 characters of the base64 alphabet, mixed
+//!   case, also URL-encoded or with characters glued on) and long base64 tokens (session
+//!   tokens, 100 characters or more);
+//! - `name=value` / `name: value` in free text when the name says secret (`password=…`,
+//!   `client_secret: …`, `aws_secret_access_key = …`), except names of identifiers (`…Id`,
+//!   `…Arn`, `…Name`);
+//! - GitHub (`ghp_…`, `github_pat_…`) and Slack (`xox…-`) tokens, JWTs, and the user
+//!   information of URLs (`https://user:pass@host`).
+//!
+//! Kept visible: access key ids, ARNs, request and event ids, hex digests, detector ids.
+//!
+//! Every pass is linear in the text: one scan for the base64 runs and one search of a
+//! [`regex`] automaton (no backtracking) for the patterns; the private-key headers are looked for
+//! within a bounded window.
 
+use std::sync::LazyLock;
+
+use regex::{Captures, Regex};
 use serde_json::Value;
 
 pub const MASK: &str = "***redacted***";
 
-const SECRET_WORDS: [&str; 8] = [
+const SECRET_WORDS: [&str; 18] = [
     "secretaccesskey",
     "sessiontoken",
     "securitytoken",
     "password",
     "passwd",
+    "passphrase",
     "privatekey",
     "clientsecret",
     "secretkey",
+    "secretstring",
+    "secretbinary",
+    "apikey",
+    "accesstoken",
+    "refreshtoken",
+    "idtoken",
+    "authtoken",
+    "bearertoken",
+    "connectionstring",
 ];
 
-const SECRET_NAMES: [&str; 4] = ["secret", "credentials", "authorization", "token"];
+const SECRET_NAMES: [&str; 5] = ["secret", "credentials", "authorization", "token", "pwd"];
 
 /// True for a JSON member name that holds a secret.
 pub fn is_secret_name(name: &str) -> bool {
@@ -66,95 +93,206 @@ pub fn text_in_place(s: &mut String) {
     }
 }
 
-/// Whether masking could change the text at all: only a PEM header (five dashes) or a run of
-/// at least 40 base64 characters can be masked. Most text is neither, and is left untouched
-/// without building anything.
-fn may_hold_secret(s: &str) -> bool {
-    let (mut dashes, mut b64) = (0, 0);
-    for &c in s.as_bytes() {
-        dashes = if c == b'-' { dashes + 1 } else { 0 };
-        b64 = if is_b64(c) { b64 + 1 } else { 0 };
-        if dashes >= 5 || b64 >= 40 {
-            return true;
-        }
-    }
-    false
+/// The patterns masked in free text, one automaton. Group names say what matched:
+/// `key` a private key block, `kv` a secret-named assignment (`name` and `value`), `url` a
+/// URL's user information (`scheme`), `tok` a token of a known shape.
+static PATTERNS: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(concat!(
+        // PEM private keys (RSA, EC, DSA, OPENSSH, ENCRYPTED, plain), to the END line or the end.
+        r"(?P<key>-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----(?s:.*?)(?:-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----|\z)",
+        // PuTTY private key files, to the MAC line or the end.
+        r"|PuTTY-User-Key-File-[0-9]+:(?s:.*?)(?:Private-MAC:[ \t]*[0-9A-Fa-f]+|\z))",
+        // name=value, name: value, "name": "value" with a secret-saying name.
+        r#"|(?P<kv>(?P<name>(?i:[A-Za-z0-9_.-]{0,40}(?:password|passwd|passphrase|secret|api[_-]?key|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key)[A-Za-z0-9_.-]{0,40}|pwd|token))"?[ \t]{0,8}[=:][ \t]{0,8}(?P<value>"[^"\n]{0,1024}"|'[^'\n]{0,1024}'|[^\s"',;&}\]]{1,1024}))"#,
+        // The user information of a URL.
+        r"|(?P<url>(?P<scheme>(?-u:\b)[A-Za-z][A-Za-z0-9+.-]{0,20}://)[^\s/@:]{1,256}(?::[^\s/@]{0,256})?@)",
+        // Tokens of known shapes: GitHub, Slack, JWT.
+        r"|(?P<tok>(?-u:\b)gh[pousr]_[A-Za-z0-9]{30,255}(?-u:\b)|(?-u:\b)github_pat_[A-Za-z0-9_]{22,255}(?-u:\b)|(?-u:\b)xox[abposre]-[A-Za-z0-9-]{10,255}|(?-u:\b)xapp-[0-9]-[A-Za-z0-9-]{10,255}|(?-u:\b)eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)",
+    ))
+    .ok()
+});
+
+/// Names of identifiers, not secrets: `secretId`, `clientSecretArn`, `apiKeyName`, `tokenIssueTime`.
+fn names_an_identifier(name: &str) -> bool {
+    let n = name.trim_matches('"').to_ascii_lowercase();
+    [
+        "id", "ids", "arn", "arns", "name", "names", "type", "time", "length", "policy", "version",
+    ]
+    .iter()
+    .any(|suffix| n.ends_with(suffix))
 }
 
 fn is_b64(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'/' || c == b'+'
 }
 
-fn secret_shaped(run: &[u8]) -> bool {
-    let mixed = run.iter().any(u8::is_ascii_uppercase)
-        && run.iter().any(u8::is_ascii_lowercase)
-        && run
-            .iter()
-            .any(|c| c.is_ascii_digit() || *c == b'/' || *c == b'+');
-    mixed && (run.len() == 40 || run.len() >= 100)
+/// Length in bytes of the base64 character at `i` (1, or 3 for URL-encoded `/`, `+`, `=`),
+/// and whether it is one.
+fn b64_at(bytes: &[u8], i: usize) -> usize {
+    match bytes.get(i) {
+        Some(c) if is_b64(*c) => 1,
+        Some(b'%') => match (bytes.get(i + 1), bytes.get(i + 2)) {
+            (Some(b'2'), Some(b'F' | b'f' | b'B' | b'b')) => 3,
+            _ => 0,
+        },
+        _ => 0,
+    }
 }
 
-/// The text with PEM private key blocks and secret-shaped runs masked, or `None` if clean.
-fn masked(s: &str) -> Option<String> {
-    if !may_hold_secret(s) {
-        return None;
+/// Whether a run of base64 characters is shaped like a secret: mixed case with digits or
+/// symbols, and either exactly an AWS secret key's 40 characters, a long token (100 or more),
+/// or a longer run holding a 40-character stretch as varied as a random key (a key with
+/// characters glued on, or inside a path).
+fn secret_shaped(chars: &[u8]) -> bool {
+    let n = chars.len();
+    if n < 40 {
+        return false;
     }
-    let mut out = String::with_capacity(s.len());
-    let mut changed = false;
-    let mut rest = s;
-    // PEM private keys: from BEGIN … PRIVATE KEY to the matching END line (or the end).
-    while let Some(start) = rest.find("-----BEGIN") {
-        let header_end = rest[start..]
-            .find("-----\n")
-            .or_else(|| rest[start + 10..].find("-----").map(|i| i + 10));
-        let is_private = header_end.is_some_and(|h| rest[start..start + h].contains("PRIVATE KEY"));
-        if !is_private {
-            out.push_str(&rest[..start + 10]);
-            rest = &rest[start + 10..];
-            continue;
+    let mixed = |run: &[u8]| {
+        run.iter().any(u8::is_ascii_uppercase)
+            && run.iter().any(u8::is_ascii_lowercase)
+            && run
+                .iter()
+                .any(|c| c.is_ascii_digit() || *c == b'/' || *c == b'+')
+    };
+    if !mixed(chars) {
+        return false;
+    }
+    if n == 40 || n >= 100 {
+        return true;
+    }
+    // 41..99: a random 40-character key uses about 30 distinct characters; words, paths and
+    // dates use far fewer. Count distinct characters over a sliding window, in one pass.
+    let mut counts = [0u16; 128];
+    let mut distinct = 0;
+    for (i, &c) in chars.iter().enumerate() {
+        let c = usize::from(c & 0x7f);
+        if counts[c] == 0 {
+            distinct += 1;
         }
-        out.push_str(&rest[..start]);
-        out.push_str(MASK);
-        changed = true;
-        rest = match rest[start..].find("-----END") {
-            Some(e) => {
-                let after_end = start + e + 8;
-                match rest[after_end..].find("-----") {
-                    Some(f) => &rest[after_end + f + 5..],
-                    None => "",
-                }
+        counts[c] += 1;
+        if i >= 40 {
+            let old = usize::from(chars[i - 40] & 0x7f);
+            counts[old] -= 1;
+            if counts[old] == 0 {
+                distinct -= 1;
             }
-            None => "",
-        };
+        }
+        if i >= 39 && distinct >= 27 && mixed(&chars[i + 1 - 40..=i]) {
+            return true;
+        }
     }
-    out.push_str(rest);
-    // Secret-shaped runs of the base64 alphabet ('=' padding included).
-    let bytes = out.as_bytes();
-    let mut result = String::with_capacity(out.len());
+    false
+}
+
+/// Masks secret-shaped base64 runs (`=` padding included). `None` when there are none.
+fn mask_runs(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut result: Option<String> = None;
+    let mut decoded: Vec<u8> = Vec::new();
     let (mut i, mut last) = (0, 0);
     while i < bytes.len() {
-        if !is_b64(bytes[i]) {
+        if b64_at(bytes, i) == 0 {
             i += 1;
             continue;
         }
         let start = i;
-        while i < bytes.len() && is_b64(bytes[i]) {
-            i += 1;
+        decoded.clear();
+        loop {
+            let w = b64_at(bytes, i);
+            if w == 0 {
+                break;
+            }
+            decoded.push(if w == 1 { bytes[i] } else { b'/' });
+            i += w;
         }
         let mut end = i;
         while end < bytes.len() && bytes[end] == b'=' {
             end += 1;
         }
-        if secret_shaped(&bytes[start..i]) {
-            result.push_str(&out[last..start]);
-            result.push_str(MASK);
+        if secret_shaped(&decoded) {
+            let out = result.get_or_insert_with(|| String::with_capacity(s.len()));
+            out.push_str(&s[last..start]);
+            out.push_str(MASK);
             last = end;
-            changed = true;
         }
         i = end.max(i);
     }
-    result.push_str(&out[last..]);
-    changed.then_some(result)
+    result.map(|mut out| {
+        out.push_str(&s[last..]);
+        out
+    })
+}
+
+/// Masks the patterns of [`PATTERNS`]. `None` when nothing matched.
+fn mask_patterns(s: &str) -> Option<String> {
+    let Some(re) = PATTERNS.as_ref() else {
+        // Unreachable (the pattern is a constant that a test compiles); mask everything
+        // rather than let a secret through.
+        return Some(MASK.to_string());
+    };
+    let mut changed = false;
+    let out = re.replace_all(s, |c: &Captures<'_>| {
+        let whole = c.get(0).map_or("", |m| m.as_str());
+        if let Some(name) = c.name("name")
+            && c.name("kv").is_some()
+        {
+            // `arn:aws:secretsmanager:…` and `…:secret:name` are ARN fields, not assignments.
+            let in_arn = s[..name.start()].ends_with(':');
+            if in_arn || names_an_identifier(name.as_str()) {
+                return whole.to_string();
+            }
+            let Some(value_match) = c.name("value") else {
+                return whole.to_string();
+            };
+            let value = value_match.as_str();
+            if value.trim_matches(['"', '\'']) == MASK {
+                return whole.to_string();
+            }
+            changed = true;
+            let keep = value_match.start() - c.get(0).map_or(0, |m| m.start());
+            let quote = if value.starts_with('"') { "\"" } else { "" };
+            return format!("{}{quote}{MASK}{quote}", &whole[..keep.min(whole.len())]);
+        }
+        changed = true;
+        if let Some(scheme) = c.name("scheme") {
+            return format!("{}{MASK}@", scheme.as_str());
+        }
+        MASK.to_string()
+    });
+    changed.then(|| out.into_owned())
+}
+
+/// Whether masking could change the text at all. Most text holds none of the markers and is
+/// left untouched without building anything.
+fn may_hold_secret(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut b64 = 0;
+    for (i, &c) in b.iter().enumerate() {
+        b64 = if is_b64(c) || c == b'%' { b64 + 1 } else { 0 };
+        if b64 >= 40 {
+            return true;
+        }
+        match c {
+            b'=' | b':' | b'@' | b'-' | b'_' | b'.' => return true,
+            b'P' if b[i..].starts_with(b"PuTTY") => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// The text with secrets masked, or `None` if clean.
+fn masked(s: &str) -> Option<String> {
+    if !may_hold_secret(s) {
+        return None;
+    }
+    let patterned = mask_patterns(s);
+    let base = patterned.as_deref().unwrap_or(s);
+    match mask_runs(base) {
+        Some(m) => Some(m),
+        None => patterned,
+    }
 }
 
 #[cfg(test)]
@@ -217,6 +355,166 @@ mod tests {
             let mut s = dirty.to_string();
             text_in_place(&mut s);
             assert_eq!(s, text(dirty));
+        }
+    }
+
+    #[test]
+    fn the_pattern_compiles() {
+        assert!(PATTERNS.is_some());
+    }
+
+    /// (text, what must not survive masking). Each of these was shown in a notification or a
+    /// log line before masking knew its shape.
+    const SECRETS: &[(&str, &str)] = &[
+        (
+            "key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY end",
+            "bPxRfiCYEXAMPLEKEY",
+        ),
+        (
+            "url-encoded wJalrXUtnFEMI%2FK7MDENG%2FbPxRfiCYEXAMPLEKEY",
+            "bPxRfiCYEXAMPLEKEY",
+        ),
+        (
+            "lower-case escape wJalrXUtnFEMI%2fK7MDENG%2fbPxRfiCYEXAMPLEKEY",
+            "bPxRfiCYEXAMPLEKEY",
+        ),
+        (
+            "glued wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEYabc",
+            "bPxRfiCYEXAMPLEKEY",
+        ),
+        (
+            "glued front QQQwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "bPxRfiCYEXAMPLEKEY",
+        ),
+        (
+            "s3://bucket/wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY/file.txt",
+            "bPxRfiCYEXAMPLEKEY",
+        ),
+        ("password=hunter2", "hunter2"),
+        ("PASSWORD: correct-horse-battery", "correct-horse"),
+        ("db_password = 's3cr3t value'", "s3cr3t"),
+        ("login with passwd=letmein&next=1", "letmein"),
+        ("client_secret=abcDEF123", "abcDEF123"),
+        (
+            "aws_secret_access_key = Zm9vYmFyYmF6cXV4",
+            "Zm9vYmFyYmF6cXV4",
+        ),
+        (r#"{"apiKey": "k-12345"}"#, "k-12345"),
+        ("token: deadbeefcafe", "deadbeefcafe"),
+        (
+            "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789 leaked",
+            "ghp_aBcDeF",
+        ),
+        ("gho_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789", "gho_aBcDeF"),
+        (
+            "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz",
+            "github_pat_11ABC",
+        ),
+        (
+            "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+            "xoxb-1234",
+        ),
+        (
+            "xoxp-123456789012-123456789012-123456789012-abcdef0123456789",
+            "xoxp-1234",
+        ),
+        (
+            "see https://admin:Sup3rS3cret@git.example.com/repo.git",
+            "Sup3rS3cret",
+        ),
+        ("ftp://deploy:pa55@198.51.100.7/", "pa55"),
+        (
+            "bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+            "dozjgNryP4J3",
+        ),
+        (
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----",
+            "b3BlbnNzaC1rZXktdjEAAAAA",
+        ),
+        (
+            "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----",
+            "MHcCAQEE",
+        ),
+        ("-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHz", "MIIFHz"),
+        (
+            "PuTTY-User-Key-File-2: ssh-rsa\nEncryption: none\nPublic-Lines: 1\nAAAAB3NzaC1yc2E\nPrivate-Lines: 1\nAAABAQCprivatepart\nPrivate-MAC: 8f6f2c1d",
+            "AAABAQCprivatepart",
+        ),
+        (
+            "PuTTY-User-Key-File-3: ssh-ed25519\nPrivate-Lines: 1\nAAAAIEDprivate",
+            "AAAAIEDprivate",
+        ),
+        (
+            "IQoJb3JpZ2luX2VjEXAMPLEIQoJb3JpZ2luX2VjEXAMPLEIQoJb3JpZ2luX2VjEXAMPLEIQoJb3JpZ2luX2VjEXAMPLEIQoJb3JpZ2luX2Vj",
+            "IQoJb3JpZ2lu",
+        ),
+        ("secret: hush-hush", "hush-hush"),
+        ("x-api-key: 0123abcd", "0123abcd"),
+        ("refresh_token=rt.abc.def", "rt.abc.def"),
+    ];
+
+    /// Identifiers that look a little like secrets and must stay readable.
+    const VISIBLE: &[&str] = &[
+        "AKIAIOSFODNN7EXAMPLE",
+        "ASIAIOSFODNN7EXAMPLE",
+        "arn:aws:iam::123456789012:role/service-role/mamoru-cloudtrail-role",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf",
+        "request 4d6e5f1a-7b8c-4d9e-8f0a-1b2c3d4e5f6a",
+        "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        "detector 37da5a0204286ccd967d2395320d4dcd",
+        r#"{"secretId":"prod/db-password"}"#,
+        "secretArn=arn:aws:secretsmanager:us-east-1:123456789012:secret:x",
+        "tokenIssueTime: 2024-01-01T00:00:00Z",
+        "AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/01/file.json.gz",
+        "AWSLogs/111122223333/CloudTrail/useast1/2024/01/01/x",
+        "https://console.aws.amazon.com/guardduty/home?region=us-east-1#/findings",
+        "user alice@example.com",
+        "Someone is after credentials: rotate those the principal could reach.",
+        "GuardDuty CredentialAccess:RDS/AnomalousBehavior.SuccessfulLogin",
+        "Stealth:IAMUser/PasswordPolicyChange",
+        "-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----",
+    ];
+
+    #[test]
+    fn a_table_of_secret_shapes_is_masked() {
+        for (text_in, secret) in SECRETS {
+            let out = text(text_in);
+            assert!(
+                !out.contains(secret),
+                "{text_in:?} kept {secret:?}: {out:?}"
+            );
+            assert!(out.contains(MASK), "{text_in:?}: {out:?}");
+        }
+        assert!(SECRETS.len() + VISIBLE.len() >= 30);
+    }
+
+    #[test]
+    fn near_misses_stay_visible() {
+        for v in VISIBLE {
+            assert_eq!(&text(v), v);
+        }
+        // The name of a secret assignment stays, so the reader knows what was there.
+        assert_eq!(text("password=hunter2 ok"), format!("password={MASK} ok"));
+        assert_eq!(
+            text("see https://admin:pw@git.example.com/x"),
+            format!("see https://{MASK}@git.example.com/x")
+        );
+    }
+
+    #[test]
+    fn new_secret_member_names_are_masked_and_ids_are_not() {
+        for name in [
+            "SecretString",
+            "apiKey",
+            "accessToken",
+            "clientSecret",
+            "SecretBinary",
+        ] {
+            assert!(is_secret_name(name), "{name}");
+        }
+        for name in ["secretId", "accessKeyId", "userName", "tokenIssueTime"] {
+            assert!(!is_secret_name(name), "{name}");
         }
     }
 

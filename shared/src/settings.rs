@@ -15,6 +15,7 @@ pub const ENV_MIN_SEVERITY: &str = "MAMORU_MIN_REMEDIATION_SEVERITY";
 pub const ENV_PROTECTED: &str = "MAMORU_PROTECTED_PRINCIPALS";
 pub const ENV_SELF_ROLES: &str = "MAMORU_SELF_ROLE_ARNS";
 pub const ENV_RULES_PATH: &str = "MAMORU_RULES_PATH";
+pub const ENV_SELF_RESOURCES: &str = "MAMORU_SELF_RESOURCES";
 
 /// Default for `MAMORU_MIN_REMEDIATION_SEVERITY`.
 pub const DEFAULT_MIN_REMEDIATION_SEVERITY: f64 = 7.0;
@@ -65,6 +66,9 @@ pub struct Settings {
     pub min_remediation_severity: f64,
     pub protected_principals: Vec<Glob>,
     pub self_role_arns: Vec<String>,
+    /// This stack's own EventBridge rules, functions and topics (names or ARNs), set by the
+    /// stack: calls on them are mamoru's `own_resource` signal.
+    pub self_resources: Vec<String>,
     pub rules_paths: Vec<PathBuf>,
 }
 
@@ -77,6 +81,7 @@ impl Default for Settings {
             min_remediation_severity: DEFAULT_MIN_REMEDIATION_SEVERITY,
             protected_principals: Vec::new(),
             self_role_arns: Vec::new(),
+            self_resources: Vec::new(),
             rules_paths: Vec::new(),
         }
     }
@@ -147,19 +152,18 @@ impl Settings {
         };
         let mut protected_principals = Vec::new();
         for p in list(get(ENV_PROTECTED)) {
-            if !p.starts_with("arn:") && p != "*" {
-                return Err(err(
-                    ENV_PROTECTED,
-                    format!(
-                        "`{p}` is not an ARN glob (for example arn:aws:iam::*:role/BreakGlass*)"
-                    ),
-                ));
-            }
-            protected_principals.push(Glob::new(&p));
+            protected_principals.push(protected_glob(&p).map_err(|m| err(ENV_PROTECTED, m))?);
         }
         let self_role_arns = list(get(ENV_SELF_ROLES));
         if let Some(bad) = self_role_arns.iter().find(|a| !a.starts_with("arn:")) {
             return Err(err(ENV_SELF_ROLES, format!("`{bad}` is not a role ARN")));
+        }
+        let self_resources = list(get(ENV_SELF_RESOURCES));
+        if let Some(bad) = self_resources.iter().find(|r| r.contains('*')) {
+            return Err(err(
+                ENV_SELF_RESOURCES,
+                format!("`{bad}` is a pattern: list the stack's own names or ARNs exactly"),
+            ));
         }
         let rules_paths = list(get(ENV_RULES_PATH))
             .into_iter()
@@ -171,12 +175,17 @@ impl Settings {
             min_remediation_severity,
             protected_principals,
             self_role_arns,
+            self_resources,
             rules_paths,
         })
     }
 
+    /// Whether a principal's ARN is protected. IAM names are unique whatever their case, and
+    /// GuardDuty findings carry no IAM path, so the ARN is compared without its path and
+    /// without regard to case (the globs were checked to have no path at start-up).
     pub fn is_protected(&self, arn: &str) -> bool {
-        self.protected_principals.iter().any(|g| g.matches(arn))
+        let key = principal_key(arn);
+        self.protected_principals.iter().any(|g| g.matches(&key))
     }
 
     /// Adds a role ARN to the set of mamoru's own roles (loop prevention).
@@ -185,6 +194,53 @@ impl Settings {
             self.self_role_arns.push(arn);
         }
     }
+}
+
+/// Checks and compiles a `MAMORU_PROTECTED_PRINCIPALS` entry: an ARN glob of an IAM user,
+/// role or root (`*` allowed anywhere), or `*`. A glob with an IAM path is refused: GuardDuty
+/// findings name users and roles without their path, so such a glob would never protect in a
+/// finding. Matching ignores paths and case (see [`Settings::is_protected`]).
+pub fn protected_glob(p: &str) -> Result<Glob, String> {
+    if p == "*" {
+        return Ok(Glob::new("*"));
+    }
+    let example = "for example arn:aws:iam::*:role/BreakGlass*";
+    let parts: Vec<&str> = p.splitn(6, ':').collect();
+    if parts.len() != 6 || parts[0] != "arn" || !(parts[2] == "iam" || parts[2] == "sts") {
+        return Err(format!(
+            "`{p}` is not an ARN glob of an IAM user or role ({example})"
+        ));
+    }
+    let resource = parts[5];
+    let named = resource
+        .strip_prefix("user/")
+        .or_else(|| resource.strip_prefix("role/"));
+    if let Some(name) = named
+        && name.contains('/')
+    {
+        return Err(format!(
+            "`{p}` names an IAM path: GuardDuty findings carry no path, so it would never protect \
+             there. Write the glob on the name alone ({example}); paths are ignored when matching"
+        ));
+    }
+    Ok(Glob::new(&p.to_ascii_lowercase()))
+}
+
+/// A principal's ARN as protected-principal globs see it: lower case, and an IAM user's or
+/// role's path left out (`arn:aws:iam::1:role/ops/Admin` is `arn:aws:iam::1:role/admin`).
+pub fn principal_key(arn: &str) -> String {
+    let lower = arn.to_ascii_lowercase();
+    let parts: Vec<&str> = lower.splitn(6, ':').collect();
+    if parts.len() == 6 && parts[2] == "iam" {
+        for kind in ["user/", "role/"] {
+            if let Some(rest) = parts[5].strip_prefix(kind)
+                && let Some(name) = rest.rsplit('/').next()
+            {
+                return format!("{}:{}{}", parts[..5].join(":"), kind, name);
+            }
+        }
+    }
+    lower
 }
 
 /// The IAM role ARN behind an STS caller ARN: `arn:aws:sts::A:assumed-role/R/session` becomes
@@ -206,13 +262,15 @@ pub fn role_arn_from_caller(caller: &str) -> String {
 /// True when two IAM role ARNs name the same role. Role names are unique in an account whatever
 /// their path, so `role/service-role/x` and `role/x` of one account are the same role.
 pub fn same_role(a: &str, b: &str) -> bool {
-    fn key(arn: &str) -> Option<(&str, &str)> {
+    // (partition, account, role name): a role in another partition (aws-us-gov, aws-cn) or
+    // account is another role, whatever its name.
+    fn key(arn: &str) -> Option<(&str, &str, &str)> {
         let parts: Vec<&str> = arn.splitn(6, ':').collect();
-        if parts.len() != 6 || parts[2] != "iam" {
+        if parts.len() != 6 || parts[0] != "arn" || parts[2] != "iam" {
             return None;
         }
         let rest = parts[5].strip_prefix("role/")?;
-        Some((parts[4], rest.rsplit('/').next()?))
+        Some((parts[1], parts[4], rest.rsplit('/').next()?))
     }
     a == b || matches!((key(a), key(b)), (Some(x), Some(y)) if x == y)
 }
@@ -281,6 +339,45 @@ mod tests {
         assert!(s.is_protected("arn:aws:iam::123456789012:user/ci"));
         assert!(!s.is_protected("arn:aws:iam::123456789012:user/cia"));
         assert_eq!(s.mode, Mode::DryRun, "lenient settings default to dry-run");
+    }
+
+    #[test]
+    fn protected_principals_ignore_case_and_path_and_refuse_path_globs() {
+        let s = Settings::from_lookup(
+            lookup(&[(
+                ENV_PROTECTED,
+                "arn:aws:iam::*:role/BreakGlass*, arn:aws:iam::123456789012:user/ci-bot",
+            )]),
+            false,
+        )
+        .unwrap();
+        // IAM names are unique regardless of case: `breakglassadmin` is the same role.
+        assert!(s.is_protected("arn:aws:iam::123456789012:role/breakglassadmin"));
+        assert!(s.is_protected("arn:aws:iam::123456789012:user/CI-Bot"));
+        // CloudTrail names the path, GuardDuty does not: both are the same principal.
+        assert!(s.is_protected("arn:aws:iam::123456789012:role/ops/BreakGlassAdmin"));
+        assert!(s.is_protected("arn:aws:iam::123456789012:user/automation/ci-bot"));
+        assert!(!s.is_protected("arn:aws:iam::123456789012:user/ci-bot-2"));
+        assert!(!s.is_protected("arn:aws:iam::123456789012:role/Admin"));
+        let e = Settings::from_lookup(
+            lookup(&[(ENV_PROTECTED, "arn:aws:iam::*:user/automation/*")]),
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(e.variable, ENV_PROTECTED);
+        assert!(e.message.contains("IAM path"), "{e}");
+    }
+
+    #[test]
+    fn a_role_in_another_partition_is_another_role() {
+        assert!(!same_role(
+            "arn:aws:iam::123456789012:role/mamoru-fn",
+            "arn:aws-us-gov:iam::123456789012:role/mamoru-fn"
+        ));
+        assert!(same_role(
+            "arn:aws-us-gov:iam::123456789012:role/x/mamoru-fn",
+            "arn:aws-us-gov:iam::123456789012:role/mamoru-fn"
+        ));
     }
 
     #[test]

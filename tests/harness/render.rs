@@ -16,11 +16,35 @@ pub fn golden_dir() -> PathBuf {
     crate::root().join("tests/golden")
 }
 
-/// The report `mamoru render` makes for an event: decided by the pipeline in dry-run.
+/// The stack resources the fixtures name as mamoru's own (`MAMORU_SELF_RESOURCES` of the test
+/// deployment): the rules, functions and topic of tests/fixtures/events/tamper/*-mamoru.json.
+pub const SELF_RESOURCES: [&str; 9] = [
+    "mamoru-guardduty-findings",
+    "mamoru-cloudtrail-tampering",
+    "mamoru-config-compliance",
+    "mamoru-guardduty",
+    "mamoru-cloudtrail",
+    "mamoru-config",
+    "arn:aws:lambda:us-east-1:123456789012:function:mamoru-guardduty",
+    "arn:aws:sns:us-east-1:123456789012:mamoru-alerts",
+    "arn:aws:sns:us-east-1:123456789012:mamoru-alarms",
+];
+
+/// The settings goldens are rendered with: the defaults, and the test deployment's own
+/// resources ([`SELF_RESOURCES`]).
+pub fn golden_settings() -> Settings {
+    Settings {
+        self_resources: SELF_RESOURCES.iter().map(|s| s.to_string()).collect(),
+        ..Settings::default()
+    }
+}
+
+/// The report `mamoru render` makes for an event: decided by the pipeline in dry-run, with
+/// `MAMORU_SELF_RESOURCES` set to [`SELF_RESOURCES`].
 pub fn dry_run_report(event: &str) -> Report {
     mamoru::audit::set_sink(mamoru::audit::Sink::Off);
     let rules = RuleSet::builtin().unwrap();
-    let responder = Responder::new(None, Settings::default(), rules, None, None);
+    let responder = Responder::new(None, golden_settings(), rules, None, None);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
@@ -40,7 +64,7 @@ pub fn executed_report(event: &str, status: Status, message: &str) -> Report {
         &event,
         None,
         &RuleSet::builtin().unwrap(),
-        &Settings::default(),
+        &golden_settings(),
     );
     let outcomes = plan
         .actions

@@ -69,6 +69,12 @@ pub async fn stopped_trail(moto: &Moto, region: &str, name: &str, multi_region: 
     arn
 }
 
+/// Stops a trail's logging again (as an attacker's StopLogging would have).
+pub async fn stop_trail(moto: &Moto, region: &str, name_or_arn: &str) {
+    let ct = aws_sdk_cloudtrail::Client::new(&moto.sdk(region).await);
+    ct.stop_logging().name(name_or_arn).send().await.unwrap();
+}
+
 pub async fn trail_logging(moto: &Moto, region: &str, name_or_arn: &str) -> bool {
     let ct = aws_sdk_cloudtrail::Client::new(&moto.sdk(region).await);
     ct.get_trail_status()

@@ -17,6 +17,11 @@ fn mamoru(args: &[&str]) -> Output {
             cmd.env_remove(k);
         }
     }
+    // The goldens' test deployment: the resources the fixtures name as mamoru's own.
+    cmd.env(
+        "MAMORU_SELF_RESOURCES",
+        mamoru_tests::render::SELF_RESOURCES.join(","),
+    );
     cmd.args(args).output().unwrap()
 }
 

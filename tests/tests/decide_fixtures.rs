@@ -22,6 +22,7 @@ fn settings() -> Settings {
             "MAMORU_SELF_ROLE_ARNS" => {
                 Some("arn:aws:iam::123456789012:role/mamoru-cloudtrail-role".into())
             }
+            "MAMORU_SELF_RESOURCES" => Some(mamoru_tests::render::SELF_RESOURCES.join(",")),
             _ => None,
         },
         false,

@@ -174,10 +174,18 @@ async fn cloudtrail_function_restarts_trail_skips_its_own_calls_and_withholds_fo
         })
     };
 
-    // Loop prevention: the same StopLogging made by mamoru's own role is ignored.
-    let r = f
-        .api
-        .invoke(&stop("constructed/ct-stop-logging-by-mamoru-itself.json"));
+    let start_by_self = {
+        let arn = arn.clone();
+        event_with(
+            "constructed/ct-stop-logging-by-mamoru-itself.json",
+            move |v| {
+                v["detail"]["eventName"] = "StartLogging".into();
+                v["detail"]["requestParameters"]["name"] = arn.into();
+            },
+        )
+    };
+    // Loop prevention: mamoru's own restoring call (StartLogging with its role) is ignored.
+    let r = f.api.invoke(&start_by_self);
     assert_eq!(r.response()["disposition"], "ignore");
     // Its own role came from the setting, as the stack deploys it: start-up asked STS nothing
     // (moto would have answered with its default caller, `arn:aws:sts::123456789012:user/moto`).
@@ -186,20 +194,37 @@ async fn cloudtrail_function_restarts_trail_skips_its_own_calls_and_withholds_fo
         "arn:aws:iam::123456789012:role/mamoru-cloudtrail-role"
     );
     assert!(!scenario::trail_logging(&moto, "eu-west-1", &arn).await);
+    assert!(
+        scenario::notifications(&moto, REGION, &queue)
+            .await
+            .is_empty()
+    );
 
-    // A protected principal: notified, remediation withheld, trail left stopped.
+    // A protected principal stops the trail: protection spares the principal, not the control,
+    // so the trail is restarted and the alert says so.
     let r = f.api.invoke(&stop(
         "constructed/ct-stop-logging-by-protected-principal.json",
     ));
-    assert_eq!(r.response()["disposition"], "notify");
-    assert!(!scenario::trail_logging(&moto, "eu-west-1", &arn).await);
+    assert_eq!(r.response()["disposition"], "remediate");
+    assert_eq!(r.response()["outcomes"][0]["status"], "done", "{r:?}");
+    assert!(scenario::trail_logging(&moto, "eu-west-1", &arn).await);
     let notes = scenario::notifications(&moto, REGION, &queue).await;
     assert_eq!(notes.len(), 1);
     assert!(
-        notes[0]["Subject"].as_str().unwrap().contains("withheld"),
+        notes[0]["Subject"].as_str().unwrap().contains("restarted"),
         "{}",
         notes[0]["Subject"]
     );
+    scenario::stop_trail(&moto, "eu-west-1", &arn).await;
+
+    // A StopLogging made with mamoru's own role is a stolen session: Critical, and restarted.
+    let r = f
+        .api
+        .invoke(&stop("constructed/ct-stop-logging-by-mamoru-itself.json"));
+    assert_eq!(r.response()["severity"], "critical", "{r:?}");
+    assert_eq!(r.response()["outcomes"][0]["status"], "done", "{r:?}");
+    assert!(scenario::trail_logging(&moto, "eu-west-1", &arn).await);
+    scenario::stop_trail(&moto, "eu-west-1", &arn).await;
 
     // Anyone else: restarted in its home region. Delivered three times: same state, no error.
     for _ in 0..3 {
@@ -269,7 +294,10 @@ async fn cloudtrail_function_finds_its_own_role_when_not_told() {
     );
     let r = f.api.invoke(&event_with(
         "constructed/ct-stop-logging-by-mamoru-itself.json",
-        |v| v["detail"]["requestParameters"]["name"] = arn.clone().into(),
+        |v| {
+            v["detail"]["eventName"] = "StartLogging".into();
+            v["detail"]["requestParameters"]["name"] = arn.clone().into();
+        },
     ));
     assert_eq!(r.response()["disposition"], "ignore", "{r:?}");
     assert!(!scenario::trail_logging(&moto, "eu-west-1", &arn).await);

@@ -38,6 +38,10 @@ fn execute(moto: &Moto, event: &str, promote: bool) -> Value {
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .envs(moto.env(REGION))
+        .env(
+            "MAMORU_SELF_RESOURCES",
+            mamoru_tests::render::SELF_RESOURCES.join(","),
+        )
         .args(["replay", "--json", "--execute"]);
     if promote {
         cmd.arg("--rules").arg(promoted_rules());

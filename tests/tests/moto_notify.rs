@@ -214,7 +214,7 @@ async fn each_subscriber_receives_its_own_version_of_the_notification() {
         payload["content"]["description"]
             .as_str()
             .unwrap()
-            .contains("restart logging on trail org-trail: *done*"),
+            .contains("`restart logging on trail org-trail`: *done*"),
         "{payload}"
     );
 

@@ -18,7 +18,6 @@ use super::{Outcome, Status};
 use crate::decide::facts::ADMIN_PORTS;
 
 const WORLD_V4: &str = "0.0.0.0/0";
-const WORLD_V6: &str = "::/0";
 
 fn basic_selectors_json(selectors: &[EventSelector]) -> Value {
     Value::Array(
@@ -344,12 +343,12 @@ impl Actor {
             let world_v4: Vec<&IpRange> = perm
                 .ip_ranges()
                 .iter()
-                .filter(|r| r.cidr_ip() == Some(WORLD_V4))
+                .filter(|r| r.cidr_ip().is_some_and(crate::decide::facts::world_cidr))
                 .collect();
             let world_v6: Vec<&Ipv6Range> = perm
                 .ipv6_ranges()
                 .iter()
-                .filter(|r| r.cidr_ipv6() == Some(WORLD_V6))
+                .filter(|r| r.cidr_ipv6().is_some_and(crate::decide::facts::world_cidr))
                 .collect();
             if world_v4.is_empty() && world_v6.is_empty() {
                 continue;
@@ -382,14 +381,20 @@ impl Actor {
                         .ip_protocol(protocol)
                         .set_from_port(from)
                         .set_to_port(to)
-                        .set_ip_ranges(
-                            (!world_v4.is_empty())
-                                .then(|| vec![IpRange::builder().cidr_ip(WORLD_V4).build()]),
-                        )
-                        .set_ipv6_ranges(
-                            (!world_v6.is_empty())
-                                .then(|| vec![Ipv6Range::builder().cidr_ipv6(WORLD_V6).build()]),
-                        )
+                        .set_ip_ranges((!world_v4.is_empty()).then(|| {
+                            world_v4
+                                .iter()
+                                .filter_map(|r| r.cidr_ip())
+                                .map(|c| IpRange::builder().cidr_ip(c).build())
+                                .collect()
+                        }))
+                        .set_ipv6_ranges((!world_v6.is_empty()).then(|| {
+                            world_v6
+                                .iter()
+                                .filter_map(|r| r.cidr_ipv6())
+                                .map(|c| Ipv6Range::builder().cidr_ipv6(c).build())
+                                .collect()
+                        }))
                         .build(),
                 );
             } else if covers {

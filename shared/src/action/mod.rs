@@ -194,6 +194,19 @@ impl ActionKind {
         }
     }
 
+    /// Containment acts on a principal or workload rather than restoring a control: a
+    /// deployment grants its permissions only with the stack's `Containment=on`.
+    pub fn is_containment(self) -> bool {
+        matches!(
+            self,
+            ActionKind::RevokeRoleSessions
+                | ActionKind::QuarantineUser
+                | ActionKind::RevokeWorldOpenAdminIngress
+                | ActionKind::IsolateInstance
+                | ActionKind::RestoreBucketPublicAccessBlock
+        )
+    }
+
     /// The detail-types whose events can supply this action's parameters.
     pub fn detail_types(self) -> &'static [&'static str] {
         match self {
@@ -776,6 +789,113 @@ impl Serialize for Action {
         st.serialize_field("params", &self.params())?;
         st.end()
     }
+}
+
+/// Whether a CloudTrail call is one that mamoru's own actions make: an action's API called with
+/// the parameters that action uses (a key set Inactive, a detector enabled, the deny-all
+/// policies under mamoru's names, …), or a read. Only such calls made with mamoru's roles are
+/// ignored as its own; a weakening call made with them (a detector disabled, selectors dropped,
+/// a policy that allows) is decided like any other.
+pub fn is_restoring_call(call: &crate::event::CloudTrailCall) -> bool {
+    let p = &call.request_parameters;
+    let text = |k: &str| p.get(k).and_then(Value::as_str);
+    let flag = |k: &str| p.get(k).and_then(Value::as_bool);
+    let name = call.event_name.as_str();
+    if ["Describe", "Get", "List"]
+        .iter()
+        .any(|read| name.starts_with(read))
+    {
+        return true;
+    }
+    match (call.event_source.as_str(), name) {
+        ("iam.amazonaws.com", "UpdateAccessKey") => text("status") == Some("Inactive"),
+        ("iam.amazonaws.com", "PutRolePolicy") => {
+            text("policyName") == Some(REVOKE_SESSIONS_POLICY)
+                && denies_only(text("policyDocument"))
+        }
+        ("iam.amazonaws.com", "PutUserPolicy") => {
+            text("policyName") == Some(QUARANTINE_POLICY) && denies_only(text("policyDocument"))
+        }
+        ("cloudtrail.amazonaws.com", "StartLogging")
+        | ("config.amazonaws.com", "StartConfigurationRecorder")
+        | ("events.amazonaws.com", "EnableRule")
+        | ("ec2.amazonaws.com", "RevokeSecurityGroupIngress" | "RevokeSecurityGroupEgress")
+        | ("ec2.amazonaws.com", "ModifyInstanceAttribute") => true,
+        ("cloudtrail.amazonaws.com", "PutEventSelectors") => {
+            !crate::decide::facts::call_drops_management_events(call)
+        }
+        ("guardduty.amazonaws.com", "UpdateDetector") => {
+            flag("enable") == Some(true) && !crate::decide::facts::disables_features(call)
+        }
+        ("guardduty.amazonaws.com", "CreateDetector") => flag("enable") == Some(true),
+        ("guardduty.amazonaws.com", "UpdateIPSet") => {
+            flag("activate") == Some(false) && p.get("location").is_none()
+        }
+        ("ec2.amazonaws.com", "CreateSecurityGroup") => text("groupName") == Some(QUARANTINE_GROUP),
+        ("s3.amazonaws.com", "PutBucketPublicAccessBlock") => {
+            p.get("PublicAccessBlockConfiguration").is_some_and(|c| {
+                [
+                    "BlockPublicAcls",
+                    "IgnorePublicAcls",
+                    "BlockPublicPolicy",
+                    "RestrictPublicBuckets",
+                ]
+                .iter()
+                .all(|k| c.get(*k).and_then(Value::as_bool) == Some(true))
+            })
+        }
+        _ => false,
+    }
+}
+
+/// Whether an inline policy document (as CloudTrail records it: a JSON string, possibly
+/// URL-encoded) only denies.
+fn denies_only(doc: Option<&str>) -> bool {
+    let Some(doc) = doc else { return false };
+    let decoded = percent_decode_if_encoded(doc);
+    let Ok(v) = serde_json::from_str::<Value>(&decoded) else {
+        return false;
+    };
+    let statements: Vec<&Value> = match v.get("Statement") {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(one @ Value::Object(_)) => vec![one],
+        _ => return false,
+    };
+    !statements.is_empty()
+        && statements
+            .iter()
+            .all(|st| st.get("Effect").and_then(Value::as_str) == Some("Deny"))
+}
+
+/// A policy document as JSON text: CloudTrail records some URL-encoded (`%7B%22Version…`).
+pub(crate) fn percent_decode_if_encoded(doc: &str) -> std::borrow::Cow<'_, str> {
+    if doc.trim_start().starts_with('%') || doc.contains("%22") {
+        std::borrow::Cow::Owned(percent_decode(doc))
+    } else {
+        std::borrow::Cow::Borrowed(doc)
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                b.get(i + 1).and_then(|c| char::from(*c).to_digit(16)),
+                b.get(i + 2).and_then(|c| char::from(*c).to_digit(16)),
+            )
+            && let Ok(byte) = u8::try_from(h * 16 + l)
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(if b[i] == b'+' { b' ' } else { b[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The region of an ARN (`arn:partition:service:region:account:resource`), if it has one.

@@ -34,6 +34,8 @@ pub struct CaseSettings {
     pub protected_principals: Vec<String>,
     #[serde(default)]
     pub self_role_arns: Vec<String>,
+    #[serde(default)]
+    pub self_resources: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -149,6 +151,7 @@ impl Case {
         .map_err(|e| e.to_string())?;
         s.protected_principals = protected.protected_principals;
         s.self_role_arns = self.settings.self_role_arns.clone();
+        s.self_resources = self.settings.self_resources.clone();
         Ok(s)
     }
 

@@ -113,16 +113,34 @@ pub enum Signal {
     /// A PutConfigurationRecorder call recording less than every supported resource type, or
     /// leaving out the global ones (IAM).
     ConfigRecordingNarrowed,
+    /// A PutEventSelectors call excluding management event sources (AWS KMS, RDS Data API).
+    EventSelectorsExcludeManagementSources,
+    /// An UpdateDetector call turning a GuardDuty protection feature or data source off.
+    DetectorFeaturesDisabled,
+    /// The call names one of this stack's own resources (its rules, functions, topics), known
+    /// exactly from `MAMORU_SELF_RESOURCES`, never from a name pattern anyone could choose.
+    OwnResource,
+    /// An UpdateTrail call that redirects or weakens the trail: another bucket, multi-region
+    /// off, log file validation off, global service events off, or encryption or the
+    /// CloudWatch Logs group removed.
+    TrailRedirectedOrWeakened,
+    /// An inline policy (user, role or group) that allows every action on every resource.
+    InlineAdminPolicy,
 }
 
 impl Signal {
-    pub const ALL: [Signal; 6] = [
+    pub const ALL: [Signal; 11] = [
         Signal::TrailMadeSingleRegion,
         Signal::TrailLoggingWeakened,
         Signal::AdminPolicyAttachedToUser,
         Signal::SecurityGroupWorldOpenAdminPort,
         Signal::EventSelectorsDropManagement,
         Signal::ConfigRecordingNarrowed,
+        Signal::EventSelectorsExcludeManagementSources,
+        Signal::DetectorFeaturesDisabled,
+        Signal::OwnResource,
+        Signal::TrailRedirectedOrWeakened,
+        Signal::InlineAdminPolicy,
     ];
 
     pub fn name(self) -> &'static str {
@@ -133,6 +151,13 @@ impl Signal {
             Signal::SecurityGroupWorldOpenAdminPort => "security_group_world_open_admin_port",
             Signal::EventSelectorsDropManagement => "event_selectors_drop_management",
             Signal::ConfigRecordingNarrowed => "config_recording_narrowed",
+            Signal::EventSelectorsExcludeManagementSources => {
+                "event_selectors_exclude_management_sources"
+            }
+            Signal::DetectorFeaturesDisabled => "detector_features_disabled",
+            Signal::OwnResource => "own_resource",
+            Signal::TrailRedirectedOrWeakened => "trail_redirected_or_weakened",
+            Signal::InlineAdminPolicy => "inline_admin_policy",
         }
     }
 
@@ -200,36 +225,49 @@ fn call_signals(call: &crate::event::CloudTrailCall) -> Vec<Signal> {
     let p = &call.request_parameters;
     match (call.event_source.as_str(), call.event_name.as_str()) {
         ("cloudtrail.amazonaws.com", "PutEventSelectors") => {
-            let basic = p.get("eventSelectors").and_then(Value::as_array);
-            let advanced = p.get("advancedEventSelectors").and_then(Value::as_array);
-            let basic_logs = |s: &Value| {
-                s.get("includeManagementEvents").and_then(Value::as_bool) != Some(false)
-            };
-            let advanced_logs = |s: &Value| {
-                s.get("fieldSelectors")
-                    .and_then(Value::as_array)
-                    .is_some_and(|fs| {
-                        fs.iter().any(|f| {
-                            f.get("field").and_then(Value::as_str) == Some("eventCategory")
-                                && f.get("equals")
-                                    .and_then(Value::as_array)
-                                    .is_some_and(|e| e.iter().any(|v| v == "Management"))
-                        })
-                    })
-            };
-            let drops = match (basic, advanced) {
-                (Some(b), _) => !b.iter().any(basic_logs),
-                (None, Some(a)) => !a.iter().any(advanced_logs),
-                (None, None) => false,
-            };
-            if drops {
+            if call_drops_management_events(call) {
                 out.push(Signal::EventSelectorsDropManagement);
+            } else if excludes_management_sources(call) {
+                out.push(Signal::EventSelectorsExcludeManagementSources);
             }
+        }
+        ("cloudtrail.amazonaws.com", "UpdateTrail") => {
+            let off = |k: &str| p.get(k).and_then(Value::as_bool) == Some(false);
+            let emptied = |k: &str| p.get(k).and_then(Value::as_str) == Some("");
+            // The bucket is not judged: the console sends it with every update, and the
+            // event does not say whose bucket it is (the trail's Config item change does).
+            let redirected = off("isMultiRegionTrail")
+                || off("enableLogFileValidation")
+                || off("includeGlobalServiceEvents")
+                || emptied("kmsKeyId")
+                || emptied("cloudWatchLogsLogGroupArn");
+            if redirected {
+                out.push(Signal::TrailRedirectedOrWeakened);
+            }
+        }
+        ("iam.amazonaws.com", "PutUserPolicy" | "PutRolePolicy" | "PutGroupPolicy")
+            if allows_everything(p.get("policyDocument").and_then(Value::as_str)) =>
+        {
+            out.push(Signal::InlineAdminPolicy);
+        }
+        ("guardduty.amazonaws.com", "UpdateDetector") if disables_features(call) => {
+            out.push(Signal::DetectorFeaturesDisabled);
         }
         ("config.amazonaws.com", "PutConfigurationRecorder") => {
             let group = p.pointer("/configurationRecorder/recordingGroup");
             let narrowed = group.is_some_and(|g| {
-                g.get("allSupported").and_then(Value::as_bool) == Some(false)
+                let all = g.get("allSupported").and_then(Value::as_bool);
+                // Naming resource types without allSupported=true records only those types,
+                // whatever allSupported says (it defaults to false when types are given).
+                let listed = g
+                    .get("resourceTypes")
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| !a.is_empty());
+                all == Some(false)
+                    || (listed && all != Some(true))
+                    || g.pointer("/recordingStrategy/useOnly")
+                        .and_then(Value::as_str)
+                        == Some("INCLUSION_BY_RESOURCE_TYPES")
                     || g.get("includeGlobalResourceTypes").and_then(Value::as_bool) == Some(false)
                     || g.pointer("/exclusionByResourceTypes/resourceTypes")
                         .and_then(Value::as_array)
@@ -242,6 +280,213 @@ fn call_signals(call: &crate::event::CloudTrailCall) -> Vec<Signal> {
         _ => {}
     }
     out
+}
+
+/// Whether a policy document (as CloudTrail records it: JSON text, possibly URL-encoded) has an
+/// Allow statement for every action (`*`, or `*:*`) on every resource.
+fn allows_everything(doc: Option<&str>) -> bool {
+    let Some(doc) = doc else { return false };
+    let decoded = crate::action::percent_decode_if_encoded(doc);
+    let Ok(v) = serde_json::from_str::<Value>(&decoded) else {
+        return false;
+    };
+    let statements: Vec<&Value> = match v.get("Statement") {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(one @ Value::Object(_)) => vec![one],
+        _ => return false,
+    };
+    let has_star = |v: Option<&Value>, stars: &[&str]| match v {
+        Some(Value::String(s)) => stars.contains(&s.as_str()),
+        Some(Value::Array(a)) => a
+            .iter()
+            .any(|x| x.as_str().is_some_and(|s| stars.contains(&s))),
+        _ => false,
+    };
+    statements.iter().any(|st| {
+        st.get("Effect").and_then(Value::as_str) == Some("Allow")
+            && has_star(st.get("Action"), &["*", "*:*"])
+            && has_star(st.get("Resource"), &["*"])
+    })
+}
+
+/// Whether a PutEventSelectors call leaves the trail without the write management events, while
+/// it still says "logging": no selector with management events, or only read-only ones
+/// (`readWriteType: ReadOnly`; an advanced selector with `readOnly = true`).
+pub fn call_drops_management_events(call: &crate::event::CloudTrailCall) -> bool {
+    let p = &call.request_parameters;
+    let basic = p.get("eventSelectors").and_then(Value::as_array);
+    let advanced = p.get("advancedEventSelectors").and_then(Value::as_array);
+    let basic_logs_writes = |s: &Value| {
+        s.get("includeManagementEvents").and_then(Value::as_bool) != Some(false)
+            && s.get("readWriteType").and_then(Value::as_str) != Some("ReadOnly")
+    };
+    let field_equals = |s: &Value, field: &str, value: &str| {
+        s.get("fieldSelectors")
+            .and_then(Value::as_array)
+            .is_some_and(|fs| {
+                fs.iter().any(|f| {
+                    f.get("field").and_then(Value::as_str) == Some(field)
+                        && f.get("equals")
+                            .and_then(Value::as_array)
+                            .is_some_and(|e| e.iter().any(|v| v == value))
+                })
+            })
+    };
+    let advanced_logs_writes = |s: &Value| {
+        field_equals(s, "eventCategory", "Management") && !field_equals(s, "readOnly", "true")
+    };
+    match (basic, advanced) {
+        (Some(b), _) => !b.iter().any(basic_logs_writes),
+        (None, Some(a)) => !a.iter().any(advanced_logs_writes),
+        (None, None) => false,
+    }
+}
+
+/// Whether a PutEventSelectors call excludes management event sources (AWS KMS, RDS Data API)
+/// from a selector that logs management events.
+fn excludes_management_sources(call: &crate::event::CloudTrailCall) -> bool {
+    let p = &call.request_parameters;
+    let basic = p
+        .get("eventSelectors")
+        .and_then(Value::as_array)
+        .is_some_and(|b| {
+            b.iter().any(|s| {
+                s.get("excludeManagementEventSources")
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| !a.is_empty())
+            })
+        });
+    let advanced = p
+        .get("advancedEventSelectors")
+        .and_then(Value::as_array)
+        .is_some_and(|a| {
+            a.iter().any(|s| {
+                s.get("fieldSelectors")
+                    .and_then(Value::as_array)
+                    .is_some_and(|fs| {
+                        fs.iter().any(|f| {
+                            f.get("field").and_then(Value::as_str) == Some("eventSource")
+                                && f.get("notEquals")
+                                    .and_then(Value::as_array)
+                                    .is_some_and(|a| !a.is_empty())
+                        })
+                    })
+            })
+        });
+    basic || advanced
+}
+
+/// Whether an UpdateDetector call turns a protection feature or data source off (S3 logs,
+/// EKS audit logs, runtime monitoring, malware protection, …).
+pub fn disables_features(call: &crate::event::CloudTrailCall) -> bool {
+    let p = &call.request_parameters;
+    let features_off = p
+        .get("features")
+        .and_then(Value::as_array)
+        .is_some_and(|fs| {
+            fs.iter().any(|f| {
+                f.get("status").and_then(Value::as_str) == Some("DISABLED")
+                    || f.get("additionalConfiguration")
+                        .and_then(Value::as_array)
+                        .is_some_and(|a| {
+                            a.iter().any(|c| {
+                                c.get("status").and_then(Value::as_str) == Some("DISABLED")
+                            })
+                        })
+            })
+        });
+    features_off || data_sources_off(p.get("dataSources"))
+}
+
+/// Whether a `dataSources` block (the older form) sets anything off: `enable: false`, or a
+/// `status` of DISABLED, at any depth.
+fn data_sources_off(v: Option<&Value>) -> bool {
+    fn walk(v: &Value, depth: usize) -> bool {
+        if depth > 6 {
+            return false;
+        }
+        match v {
+            Value::Object(m) => m.iter().any(|(k, v)| {
+                (k == "enable" && v.as_bool() == Some(false))
+                    || (k == "status" && v.as_str() == Some("DISABLED"))
+                    || walk(v, depth + 1)
+            }),
+            Value::Array(a) => a.iter().any(|v| walk(v, depth + 1)),
+            _ => false,
+        }
+    }
+    v.is_some_and(|v| walk(v, 0))
+}
+
+/// Whether a CloudTrail call names one of this stack's own resources: an EventBridge rule, a
+/// function or a topic (or a subscription of it) listed in `own` (names or ARNs). A name is
+/// compared exactly; a Lambda function also in the forms the Lambda API accepts (`NAME:alias`,
+/// `ACCOUNT:function:NAME`, the full ARN with or without a qualifier). An ARN or partial ARN
+/// counts only in the account the call was made in: a same-named function elsewhere is not ours.
+pub fn names_own_resource(call: &crate::event::CloudTrailCall, own: &[String]) -> bool {
+    if own.is_empty() {
+        return false;
+    }
+    let account = call.account_id().map(String::as_str);
+    let p = &call.request_parameters;
+    let own_names: Vec<String> = own
+        .iter()
+        .flat_map(|o| own_resource_names(o, None))
+        .collect();
+    [
+        "name",
+        "rule",
+        "functionName",
+        "topicArn",
+        "subscriptionArn",
+        "resourceArn",
+    ]
+    .iter()
+    .filter_map(|k| p.get(*k).and_then(Value::as_str))
+    .any(|v| {
+        own_resource_names(v, account)
+            .iter()
+            .any(|n| own_names.contains(n))
+    })
+}
+
+/// The names a resource value can be known by: itself, and for an ARN its resource name (a
+/// Lambda function without its qualifier; an SNS topic for one of its subscriptions). With
+/// `account`, an ARN (or a partial Lambda ARN) of another account is known by nothing.
+fn own_resource_names(v: &str, account: Option<&str>) -> Vec<String> {
+    let parts: Vec<&str> = v.split(':').collect();
+    let other_account = |a: &str| account.is_some_and(|acc| acc != a);
+    if parts.len() >= 6 && parts[0] == "arn" {
+        if other_account(parts[4]) {
+            return Vec::new();
+        }
+        let mut out = vec![v.to_string()];
+        match parts[2] {
+            "lambda" if parts[5] == "function" && parts.len() >= 7 => {
+                out.push(parts[6].to_string());
+            }
+            "sns" if parts.len() >= 7 => out.push(parts[..6].join(":")),
+            "events" => {
+                if let Some(name) = parts[5].rsplit('/').next() {
+                    out.push(name.to_string());
+                }
+            }
+            _ => {}
+        }
+        return out;
+    }
+    // Lambda's partial ARN `ACCOUNT:function:NAME[:QUALIFIER]`.
+    if parts.len() >= 3 && parts[1] == "function" {
+        if other_account(parts[0]) {
+            return Vec::new();
+        }
+        return vec![parts[2].to_string()];
+    }
+    // `NAME:QUALIFIER` (a version or an alias).
+    if parts.len() == 2 {
+        return vec![v.to_string(), parts[0].to_string()];
+    }
+    vec![v.to_string()]
 }
 
 fn diff_property<'a>(
@@ -315,6 +560,17 @@ fn added_values<'a>(
     )
 }
 
+/// True for a range that opens to the whole internet or most of it: `0.0.0.0/0` and `::/0`, and
+/// the halves and quarters that add up to them (`0.0.0.0/1` + `128.0.0.0/1`, `2000::/3`, the
+/// whole global unicast space).
+pub fn world_cidr(s: &str) -> bool {
+    match s.trim().parse::<ipnet::IpNet>() {
+        Ok(ipnet::IpNet::V4(n)) => n.prefix_len() <= 4,
+        Ok(ipnet::IpNet::V6(n)) => n.prefix_len() <= 4,
+        Err(_) => false,
+    }
+}
+
 /// True for an IP permission open to the world on an admin port.
 pub fn world_open_admin_port(perm: &Value) -> bool {
     let protocol = perm.get("ipProtocol").and_then(Value::as_str).unwrap_or("");
@@ -332,7 +588,7 @@ pub fn world_open_admin_port(perm: &Value) -> bool {
     if !ADMIN_PORTS.iter().any(|p| covers(*p)) {
         return false;
     }
-    let world = |s: &str| s == "0.0.0.0/0" || s == "::/0";
+    let world = |s: &str| world_cidr(s);
     let str_list = |key: &str| -> bool {
         perm.get(key)
             .and_then(Value::as_array)
@@ -374,5 +630,43 @@ mod tests {
         assert!(!world_open_admin_port(&https));
         assert!(!world_open_admin_port(&office));
         assert!(!world_open_admin_port(&udp));
+        // The world in halves, and IPv6's global unicast space.
+        let halves = json!({"ipProtocol":"tcp","fromPort":22,"toPort":22,"ipv4Ranges":[{"cidrIp":"0.0.0.0/1"},{"cidrIp":"128.0.0.0/1"}]});
+        let unicast = json!({"ipProtocol":"tcp","fromPort":3389,"toPort":3389,"ipv6Ranges":[{"cidrIpv6":"2000::/3"}]});
+        assert!(world_open_admin_port(&halves));
+        assert!(world_open_admin_port(&unicast));
+        assert!(!world_cidr("10.0.0.0/8"));
+        assert!(!world_cidr("2001:db8::/32"));
+    }
+
+    #[test]
+    fn own_functions_are_known_in_every_form_lambda_accepts_and_only_in_this_account() {
+        let call = |name: &str| {
+            let v = json!({"eventVersion": "1.08", "userIdentity": {"type": "IAMUser"},
+                "eventTime": "2024-01-01T00:00:00Z", "eventSource": "lambda.amazonaws.com",
+                "eventName": "DeleteFunction20150331", "awsRegion": "us-east-1",
+                "recipientAccountId": "123456789012",
+                "requestParameters": {"functionName": name}});
+            serde_json::from_value::<crate::event::CloudTrailCall>(v).unwrap()
+        };
+        let own = vec!["mamoru-prod-guardduty".to_string()];
+        for form in [
+            "mamoru-prod-guardduty",
+            "mamoru-prod-guardduty:live",
+            "123456789012:function:mamoru-prod-guardduty",
+            "123456789012:function:mamoru-prod-guardduty:3",
+            "arn:aws:lambda:us-east-1:123456789012:function:mamoru-prod-guardduty",
+            "arn:aws:lambda:us-east-1:123456789012:function:mamoru-prod-guardduty:live",
+        ] {
+            assert!(names_own_resource(&call(form), &own), "{form}");
+        }
+        for form in [
+            "attacker-mamoru-prod-guardduty",
+            "mamoru-prod-guardduty-2",
+            "444455556666:function:mamoru-prod-guardduty",
+            "arn:aws:lambda:us-east-1:444455556666:function:mamoru-prod-guardduty",
+        ] {
+            assert!(!names_own_resource(&call(form), &own), "{form}");
+        }
     }
 }

@@ -399,13 +399,42 @@ fn decide_unmasked(
         ));
     }
 
-    let subject = Subject::new(event);
+    // Only the AWS services' own events: a GuardDuty finding comes from aws.guardduty, a Config
+    // event from aws.config, a CloudTrail record from an aws.* source (EventBridge refuses
+    // PutEvents with an aws.* source, so these cannot be forged by a caller of PutEvents).
+    let expected_source = match event.detail_type.as_str() {
+        DT_GUARDDUTY_FINDING => event.source == "aws.guardduty",
+        DT_CONFIG_ITEM_CHANGE | DT_CONFIG_COMPLIANCE_CHANGE => event.source == "aws.config",
+        _ => event.source.starts_with("aws."),
+    };
+    if !expected_source {
+        return plan.ignore(format!(
+            "source `{}` is not the AWS source of `{}` events: refused",
+            event.source, event.detail_type
+        ));
+    }
+
+    let mut subject = Subject::new(event);
+    if let Some(call) = event.cloudtrail()
+        && facts::names_own_resource(call, &settings.self_resources)
+    {
+        subject.signals.push(Signal::OwnResource);
+    }
     plan.principal = subject.principal.clone();
     plan.signals = subject.signals.clone();
 
-    // Guards no rule can lift.
-    if let Some(role) = self_role(event, settings) {
-        return plan.ignore(format!("the call was made by mamoru itself ({role})"));
+    // Guards no rule can lift. Only the restoring calls mamoru's own actions make are ignored
+    // when its roles make them; anything else made with those roles is a stolen session until
+    // shown otherwise, and is decided like any call, then raised to Critical below.
+    let made_by_self = self_role(event, settings);
+    if let Some(role) = made_by_self
+        && event
+            .cloudtrail()
+            .is_some_and(crate::action::is_restoring_call)
+    {
+        return plan.ignore(format!(
+            "the call is one of mamoru's own restoring calls, made with its role {role}"
+        ));
     }
     let finding = match &event.kind {
         EventKind::GuardDutyFinding(f) => Some(f.as_ref()),
@@ -485,26 +514,44 @@ fn decide_unmasked(
         .map(|t| t.1)
         .unwrap_or_else(|| event.kind_name());
     let mut reasons = vec![format!("matched {}", plan.rule_ids.join(", "))];
+    if let Some(role) = made_by_self {
+        sev = sev.at_least(Band::Critical);
+        plan.title = format!("Made with mamoru's role: {}", plan.title);
+        reasons.push(format!(
+            "made with mamoru's role {role}, which only restores controls: investigate the role"
+        ));
+        plan.runbook.insert(
+            0,
+            format!(
+                "This call was made with mamoru's own role {role}, which should only ever restore \
+                 controls. Treat its sessions as stolen: find where they came from (CloudTrail, \
+                 sourceIPAddress, the function's logs), revoke them, and redeploy the stack."
+            ),
+        );
+    }
 
     // Guards that withhold remediation but keep the notification.
-    let withhold = withhold_reason(event, &subject, finding, settings);
+    let withhold = withhold_reason(event, finding);
     if finding.is_some_and(|f| f.is_sample()) {
         sev = Severity::from_band(Band::Info);
         plan.title = format!("Sample finding: {}", plan.title);
     }
     let mut withheld_now = Vec::new();
     for c in candidates {
-        let why = withhold.clone().or_else(|| {
-            // A finding below the remediation threshold notifies only, unless the rule asking
-            // for the action set its own severity bound (it matched, so the bound holds).
-            let f = finding?;
-            (c.own_min.is_none() && f.severity < settings.min_remediation_severity).then(|| {
-                format!(
-                    "severity {:.1} is below MAMORU_MIN_REMEDIATION_SEVERITY {:.1}",
-                    f.severity, settings.min_remediation_severity
-                )
-            })
-        });
+        let why = withhold
+            .clone()
+            .or_else(|| protected_target(&c.planned.action, &subject, settings))
+            .or_else(|| {
+                // A finding below the remediation threshold notifies only, unless the rule asking
+                // for the action set its own severity bound (it matched, so the bound holds).
+                let f = finding?;
+                (c.own_min.is_none() && f.severity < settings.min_remediation_severity).then(|| {
+                    format!(
+                        "severity {:.1} is below MAMORU_MIN_REMEDIATION_SEVERITY {:.1}",
+                        f.severity, settings.min_remediation_severity
+                    )
+                })
+            });
         match why {
             Some(reason) => withheld_now.push(Withheld {
                 action: c.planned.action.kind.name().to_string(),
@@ -586,12 +633,7 @@ fn self_role<'s>(event: &Event, settings: &'s Settings) -> Option<&'s str> {
         .map(String::as_str)
 }
 
-fn withhold_reason(
-    event: &Event,
-    subject: &Subject<'_>,
-    finding: Option<&crate::event::Finding>,
-    settings: &Settings,
-) -> Option<String> {
+fn withhold_reason(event: &Event, finding: Option<&crate::event::Finding>) -> Option<String> {
     if finding.is_some_and(|f| f.is_sample()) {
         return Some("this is a sample finding".to_string());
     }
@@ -603,14 +645,24 @@ fn withhold_reason(
             call.error_code.as_deref().unwrap_or("error")
         ));
     }
-    if let Some(p) = &subject.principal
-        && let Some(arn) = p.arns().find(|a| settings.is_protected(a))
-    {
-        return Some(format!(
-            "principal {arn} is protected (MAMORU_PROTECTED_PRINCIPALS)"
-        ));
-    }
     None
+}
+
+/// Protection means "never act against this principal": an action on the principal itself (its
+/// key, its sessions, its policies) is withheld; restoring a control it changed is not.
+fn protected_target(action: &Action, subject: &Subject<'_>, settings: &Settings) -> Option<String> {
+    use crate::action::Target;
+    if !matches!(
+        action.target,
+        Target::AccessKey { .. } | Target::User { .. } | Target::Role { .. }
+    ) {
+        return None;
+    }
+    let p = subject.principal.as_ref()?;
+    let arn = p.arns().find(|a| settings.is_protected(a))?;
+    Some(format!(
+        "principal {arn} is protected (MAMORU_PROTECTED_PRINCIPALS)"
+    ))
 }
 
 #[cfg(test)]

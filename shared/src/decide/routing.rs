@@ -28,6 +28,40 @@ pub fn permissions(rules: &RuleSet) -> BTreeMap<&'static str, BTreeSet<&'static 
     out
 }
 
+/// The permissions each function needs only for containment actions
+/// ([`crate::action::ActionKind::is_containment`]): infra/ grants them only with
+/// `Containment=on`. Every other permission of [`permissions`] is always granted.
+pub fn containment_permissions(rules: &RuleSet) -> BTreeMap<&'static str, BTreeSet<&'static str>> {
+    let mut always: BTreeMap<&'static str, BTreeSet<&'static str>> = BTreeMap::new();
+    let mut contain: BTreeMap<&'static str, BTreeSet<&'static str>> = BTreeMap::new();
+    for h in [Handler::Guardduty, Handler::Cloudtrail, Handler::Config] {
+        always.insert(h.name(), BTreeSet::new());
+        contain.insert(h.name(), BTreeSet::new());
+    }
+    for rule in rules.rules() {
+        for dt in rule.detail_types() {
+            let handler = Handler::for_detail_type(dt);
+            if handler == Handler::Unhandled {
+                continue;
+            }
+            for kind in &rule.actions {
+                let set = if kind.is_containment() {
+                    contain.entry(handler.name()).or_default()
+                } else {
+                    always.entry(handler.name()).or_default()
+                };
+                set.extend(kind.permissions());
+            }
+        }
+    }
+    for (h, set) in contain.iter_mut() {
+        if let Some(a) = always.get(h) {
+            set.retain(|p| !a.contains(p));
+        }
+    }
+    contain
+}
+
 /// The events a function's rules can react to.
 #[derive(Debug, Default, Serialize)]
 pub struct Routes {

@@ -182,21 +182,12 @@ fn lenient_bool<'de, D: serde::Deserializer<'de>>(de: D) -> Result<bool, D::Erro
 }
 
 impl Finding {
-    /// True for findings made by GuardDuty's "Generate sample findings".
+    /// True for findings made by GuardDuty's "Generate sample findings": GuardDuty marks them
+    /// with `service.additionalInfo.sample`. Names such as `GeneratedFindingUserName` are not
+    /// proof: anyone who can create a user or role chooses its name, and a real finding about
+    /// such a principal must not become a sample.
     pub fn is_sample(&self) -> bool {
-        if self.service.additional_info.sample {
-            return true;
-        }
-        let generated = |v: &Option<String>| {
-            v.as_deref()
-                .is_some_and(|s| s.starts_with("GeneratedFinding"))
-        };
-        match &self.resource.access_key_details {
-            Some(k) => {
-                generated(&k.access_key_id) || generated(&k.user_name) || generated(&k.user_type)
-            }
-            None => false,
-        }
+        self.service.additional_info.sample
     }
 
     /// The principal's type (`IAMUser`, `AssumedRole`, `Root`, …) when the finding names one.

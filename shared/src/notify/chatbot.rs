@@ -33,8 +33,9 @@ fn defuse(s: &str) -> String {
         .collect()
 }
 
-/// An event-supplied value as an inline code span.
-fn code(s: &str, lim: Limits) -> String {
+/// An event-supplied value as an inline code span: inside it, `*bold*`, `[text](url)`, `@here`
+/// and bare URLs are shown as they are, never acted on.
+pub(crate) fn code(s: &str, lim: Limits) -> String {
     let s = defuse(&lim.line(s));
     if s.is_empty() {
         "`-`".to_string()
@@ -43,8 +44,28 @@ fn code(s: &str, lim: Limits) -> String {
     }
 }
 
-/// Event-supplied prose, with what chat markdown would act on taken out.
-fn plain(s: &str, lim: Limits) -> String {
+/// Prose (a rule's runbook, which may quote event values; a subject, which names resources):
+/// what chat markdown acts on is replaced by a look-alike it does not act on: `*` (bold), `~`
+/// (strike), `@` (mentions), `](` (a link's target) and `://` (bare URLs become links).
+/// Brackets, underscores and the rest stay as they are.
+pub(crate) fn plain(s: &str, lim: Limits) -> String {
+    let escaped: String = defuse(&lim.line(s))
+        .chars()
+        .map(|c| match c {
+            '*' => '\u{2217}',
+            '~' => '\u{223C}',
+            '@' => '\u{FF20}',
+            c => c,
+        })
+        .collect();
+    escaped
+        .replace("](", "\u{FF3D}(")
+        .replace("://", "\u{2236}//")
+}
+
+/// A single-line value for the payload's metadata (ids, ARNs, account, region): chat shows
+/// these as they are, but never with `<…>` or backticks.
+fn field(s: &str, lim: Limits) -> String {
     defuse(&lim.line(s))
 }
 
@@ -54,19 +75,19 @@ pub(crate) fn payload(report: &Report, subject: &str, links: &Links, lim: Limits
     let _ = writeln!(
         d,
         "*What happened:* {} ({}), severity {} ({:.1})",
-        plain(&plan.title, lim),
+        code(&plan.title, lim),
         code(&plan.event_kind, lim),
         plan.severity.band,
         plan.severity.score
     );
     if let Some(desc) = &plan.description {
-        let _ = writeln!(d, "{}", plain(desc, lim));
+        let _ = writeln!(d, "{}", code(desc, lim));
     }
     if let Some(p) = &plan.principal {
         let who = p.arn.as_deref().or(p.name.as_deref()).unwrap_or("?");
         let _ = write!(d, "*Who:* {}", code(who, lim));
         if let Some(k) = &p.kind {
-            let _ = write!(d, " ({})", plain(k, lim));
+            let _ = write!(d, " ({})", code(k, lim));
         }
         if let Some(ip) = &p.source_ip {
             let _ = write!(d, " from {}", code(ip, lim));
@@ -94,11 +115,11 @@ pub(crate) fn payload(report: &Report, subject: &str, links: &Links, lim: Limits
         let _ = write!(
             d,
             "• {}: *{}*",
-            plain(&o.action.describe(), lim),
+            code(&o.action.describe(), lim),
             status_text(report, o)
         );
         if o.status != crate::action::Status::WouldDo {
-            let _ = write!(d, " ({})", plain(&o.message, lim));
+            let _ = write!(d, " ({})", code(&o.message, lim));
         }
         d.push('\n');
     }
@@ -106,8 +127,8 @@ pub(crate) fn payload(report: &Report, subject: &str, links: &Links, lim: Limits
         let _ = writeln!(
             d,
             "• {}: *withheld* ({})",
-            plain(&super::render::withheld_phrase(&w.action), lim),
-            plain(&w.reason, lim)
+            code(&super::render::withheld_phrase(&w.action), lim),
+            code(&w.reason, lim)
         );
     }
     let _ = write!(
@@ -153,7 +174,7 @@ pub(crate) fn payload(report: &Report, subject: &str, links: &Links, lim: Limits
             .and_then(|p| p.issuer_arn.as_deref()),
     ];
     for c in candidates.into_iter().flatten() {
-        let c = plain(c, lim);
+        let c = field(c, lim);
         if c.starts_with("arn:") && !related.contains(&c) {
             related.push(c);
         }
@@ -164,11 +185,11 @@ pub(crate) fn payload(report: &Report, subject: &str, links: &Links, lim: Limits
         .finding_id
         .as_deref()
         .unwrap_or(plan.event_id.as_str());
-    let title = defuse(subject);
+    let title = plain(subject, Limits::LADDER[0]);
     let mut v = json!({
         "version": "1.0",
         "source": "custom",
-        "id": plain(&plan.event_id, lim),
+        "id": field(&plan.event_id, lim),
         "content": {
             "textType": "client-markdown",
             "title": title,
@@ -185,9 +206,9 @@ pub(crate) fn payload(report: &Report, subject: &str, links: &Links, lim: Limits
                 "severity": plan.severity.band.as_str(),
                 "severity_score": format!("{:.1}", plan.severity.score),
                 "disposition": keywords.get(1).cloned().unwrap_or_default(),
-                "account": plain(&plan.account, lim),
-                "region": plain(&plan.region, lim),
-                "event_id": plain(&plan.event_id, lim),
+                "account": field(&plan.account, lim),
+                "region": field(&plan.region, lim),
+                "event_id": field(&plan.event_id, lim),
                 "mode": report.mode.to_string(),
                 "mamoru_version": report.version,
             },

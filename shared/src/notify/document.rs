@@ -119,15 +119,20 @@ pub(crate) fn document(
         "schema": NOTIFICATION_SCHEMA,
         "version": report.version,
         "mode": report.mode.to_string(),
-        "subject": subject,
+        // Display fields: markdown-inert, so a consumer that shows them in chat or a web page
+        // cannot be made to render attacker text as bold, links or mentions.
+        "subject": super::chatbot::plain(subject, lim),
         "severity": {
             "band": plan.severity.band.as_str(),
             "score": plan.severity.score,
         },
         "disposition": disposition,
         "outcome": outcome,
-        "title": lim.clip(&plan.title),
-        "description": opt(plan.description.as_deref(), lim),
+        "title": super::chatbot::plain(&plan.title, lim),
+        "description": plan
+            .description
+            .as_deref()
+            .map_or(Value::Null, |d| Value::String(super::chatbot::plain(d, lim))),
         "reason": lim.clip(&plan.reason),
         "event": {
             "id": lim.clip(&plan.event_id),
