@@ -189,8 +189,15 @@ fn lenient_settings() -> anyhow::Result<Settings> {
 fn rules_check(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
     match RuleSet::builtin_with_cases(paths) {
         Ok((rules, cases)) => {
+            let mut warnings = 0;
+            for rule in rules.rules() {
+                for w in &rule.warnings {
+                    println!("{}: warning: rule `{}`: {w}", rule.origin, rule.id);
+                    warnings += 1;
+                }
+            }
             println!(
-                "ok: {} rules ({} built in), {} test cases",
+                "ok: {} rules ({} built in), {} test cases, {warnings} warning(s)",
                 rules.rules().len(),
                 mamoru::decide::rules::BUILTIN_RULES
                     .matches("[[rule]]")
@@ -223,6 +230,10 @@ fn rules_test(paths: &[PathBuf], coverage: bool) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
+    // Rules defined outside the files of this run (the built-in playbook, when only rules/ is
+    // tested) are reported apart: their cases were not part of the run.
+    let tested: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    let in_run = |origin: &str| tested.iter().any(|p| origin.starts_with(p.as_str()));
     let report = mamoru::decide::cases::run_all(&rules, &cases);
     for (case, diffs) in &report.failed {
         println!("FAIL {case}");
@@ -231,19 +242,27 @@ fn rules_test(paths: &[PathBuf], coverage: bool) -> anyhow::Result<ExitCode> {
         }
     }
     let mut ok = report.failed.is_empty();
+    let (uncovered, outside): (Vec<_>, Vec<_>) =
+        report.uncovered.iter().partition(|u| in_run(&u.origin));
     if coverage {
-        for u in &report.uncovered {
-            println!("MISSING {u}");
+        for u in &uncovered {
+            println!("MISSING {}", u.message);
         }
-        ok &= report.uncovered.is_empty();
+        ok &= uncovered.is_empty();
     }
     println!(
         "{} passed, {} failed, {} rules without both a positive and a negative case{}",
         report.passed,
         report.failed.len(),
-        report.uncovered.len(),
+        uncovered.len(),
         if coverage { "" } else { " (not required)" }
     );
+    if !outside.is_empty() {
+        println!(
+            "{} rules defined outside these paths (the built-in playbook: shared/rules) were not part of this run; add their directory to test them too",
+            outside.len()
+        );
+    }
     Ok(if ok {
         ExitCode::SUCCESS
     } else {

@@ -160,3 +160,22 @@ actions = [{ action = "deactivate_access_key" }]
     assert_eq!(refused.len(), 1);
     assert!(refused[0].reason.contains("not a long-term IAM user key"));
 }
+
+#[test]
+fn every_detail_member_of_every_fixture_is_known_to_the_placeholder_check() {
+    // `rules check` warns about a path placeholder no event of the rule's detail-types can have;
+    // the members it knows must cover every published sample.
+    for f in all_fixtures() {
+        let v: serde_json::Value = serde_json::from_str(&fixture(&f)).unwrap();
+        let dt = v["detail-type"].as_str().unwrap_or_default();
+        let Some(known) = mamoru::decide::template::detail_members(dt) else {
+            continue;
+        };
+        for key in v["detail"].as_object().into_iter().flat_map(|m| m.keys()) {
+            assert!(
+                known.contains(&key.as_str()),
+                "{f}: detail.{key} is not a known member of `{dt}` events"
+            );
+        }
+    }
+}

@@ -100,6 +100,7 @@ fn every_fixture_renders_as_its_golden_files() {
     // AND no golden file is left over from a fixture that is gone
     let mut present = BTreeSet::new();
     files_under(&golden_dir(), &mut present);
+    present.retain(|p| !p.starts_with(golden_dir().join(PLACEHOLDERS)));
     for stale in present.difference(&expected) {
         if bless() {
             std::fs::remove_file(stale).unwrap();
@@ -113,6 +114,90 @@ fn every_fixture_renders_as_its_golden_files() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Goldens of a deployment rule whose title and runbook use placeholders (not a fixture's).
+const PLACEHOLDERS: &str = "placeholders";
+
+#[test]
+fn placeholder_titles_render_masked_and_bounded_values() {
+    // GIVEN a deployment rule titled with the typed model's names and an event field by path
+    let mut rules = mamoru::decide::RuleSet::builtin().unwrap();
+    rules
+        .add_source(
+            "deployment.toml",
+            r#"
+[[rule]]
+id = "production-bucket-policy"
+description = "A policy was put on a production bucket."
+[rule.match]
+detail_type = ["AWS API Call via CloudTrail"]
+event_source = ["s3.amazonaws.com"]
+event_name = ["PutBucketPolicy"]
+[rule.response]
+title = "Production bucket policy changed: {detail.requestParameters.bucketName} by {principal} ({severity})"
+severity = "high"
+runbook = "Ask {principal} (user agent {detail.userAgent}) why; the request had no {detail.requestParameters.acl}."
+"#,
+            true,
+        )
+        .unwrap();
+    // AND an event whose user agent carries a secret key
+    let mut event: serde_json::Value =
+        serde_json::from_str(&fixture("tamper/s3-put-bucket-policy-other-bucket.json")).unwrap();
+    event["detail"]["userAgent"] = "aws-cli/2 key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into();
+    let event = mamoru::Event::from_json(&event.to_string()).unwrap();
+    let plan = mamoru::decide::decide(
+        &event,
+        None,
+        &rules,
+        &mamoru_tests::render::golden_settings(),
+    );
+    let mut report = mamoru::Report::new(plan, Vec::new(), mamoru::Mode::DryRun);
+    report.version = mamoru_tests::render::GOLDEN_VERSION;
+    let message = render(&report);
+    // THEN the title names the bucket and the principal, the secret is masked, a missing field
+    // is marked, and the goldens show the whole notification
+    assert!(
+        report
+            .plan
+            .title
+            .starts_with("Production bucket policy changed: website-assets-"),
+        "{}",
+        report.plan.title
+    );
+    let runbook = report.plan.runbook.join("\n");
+    assert!(runbook.contains("***redacted***"), "{runbook}");
+    assert!(!runbook.contains("bPxRfiCYEXAMPLEKEY"), "{runbook}");
+    assert!(
+        runbook.contains("(no detail.requestParameters.acl)"),
+        "{runbook}"
+    );
+    let base = golden_dir()
+        .join(PLACEHOLDERS)
+        .join("s3-put-bucket-policy-secret-in-user-agent");
+    for (ext, content) in [
+        (".txt", message.text_preview()),
+        (
+            ".chatbot.json",
+            serde_json::to_string_pretty(&message.chatbot).unwrap() + "\n",
+        ),
+    ] {
+        let path = PathBuf::from(format!("{}{ext}", base.display()));
+        if bless() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &content).unwrap();
+            continue;
+        }
+        let golden = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (MAMORU_BLESS=1 writes it)", path.display()));
+        assert!(
+            golden == content,
+            "{}: {}",
+            path.display(),
+            first_difference(&golden, &content)
+        );
+    }
 }
 
 #[test]

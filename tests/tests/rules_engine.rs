@@ -313,11 +313,98 @@ fn rules_test_runs_the_builtin_cases_and_shows_a_diff_on_mismatch() {
         "{out}"
     );
 
-    // AND coverage is required by default: the built-in rules have no cases in that file
+    // AND the built-in rules, defined outside the file tested, are said to be outside the run,
+    // not reported as missing cases
     let (ok, out) = mamoru(&["rules", "test", case.to_str().unwrap()]);
     assert!(!ok);
     assert!(
-        out.contains("MISSING rule `cloudtrail-stop-logging`"),
+        !out.contains("MISSING rule `cloudtrail-stop-logging`"),
+        "{out}"
+    );
+    assert!(out.contains("were not part of this run"), "{out}");
+
+    // AND coverage is required by default for the rules the tested files define
+    let uncovered = temp(
+        "uncovered.toml",
+        "[[rule]]\nid = \"lonely\"\ndescription = \"d\"\n[rule.match]\ndetail_type = [\"AWS API Call via CloudTrail\"]\nevent_name = [\"StopLogging\"]\n",
+    );
+    let (ok, out) = mamoru(&["rules", "test", uncovered.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        out.contains("MISSING rule `lonely`") && out.contains("has no positive case"),
+        "{out}"
+    );
+}
+
+#[test]
+fn rules_check_rejects_an_unknown_placeholder_with_file_line_and_the_valid_ones() {
+    // GIVEN a rule titled "Production bucket deleted: {bucket}" (there is no such placeholder)
+    let bad = temp(
+        "placeholder.toml",
+        "# a rule file\n\n[[rule]]\nid = \"prod-bucket-deleted\"\ndescription = \"d\"\n[rule.match]\ndetail_type = [\"AWS API Call via CloudTrail\"]\nevent_name = [\"DeleteBucket\"]\n[rule.response]\ntitle = \"Production bucket deleted: {bucket}\"\n",
+    );
+    // WHEN checked THEN it fails at the rule's line, names the placeholder and lists the valid ones
+    let (ok, out) = mamoru(&["rules", "check", bad.to_str().unwrap()]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(&format!(
+            "{}:3: rule `prod-bucket-deleted`: title: unknown placeholder `{{bucket}}`",
+            bad.display()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("{detail.<path>}") && out.contains("{resource}"),
+        "{out}"
+    );
+
+    // AND the same title by path is accepted, and a path no CloudTrail call has is warned about
+    let good = temp(
+        "placeholder-ok.toml",
+        "[[rule]]\nid = \"prod-bucket-deleted\"\ndescription = \"d\"\n[rule.match]\ndetail_type = [\"AWS API Call via CloudTrail\"]\nevent_name = [\"DeleteBucket\"]\n[rule.response]\ntitle = \"Production bucket deleted: {detail.requestParameters.bucketName}\"\nrunbook = \"See {detail.service.archived}\"\n",
+    );
+    let (ok, out) = mamoru(&["rules", "check", good.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("warning: rule `prod-bucket-deleted`: runbook placeholder `{detail.service.archived}` can never be present"),
+        "{out}"
+    );
+    assert!(out.contains("1 warning(s)"), "{out}");
+}
+
+#[test]
+fn a_path_placeholder_renders_the_event_value_and_a_missing_one_is_marked() {
+    let rules = rules_with(
+        r#"
+[[rule]]
+id = "named-trail-stopped"
+description = "names the trail and the caller"
+[rule.match]
+detail_type = ["AWS API Call via CloudTrail"]
+event_name = ["StopLogging"]
+[rule.response]
+title = "Trail {detail.requestParameters.name} stopped by {principal} in {account}/{region}: {detail.requestParameters.nothing}"
+severity = "critical"
+"#,
+    );
+    let plan = plan_for(&rules, STOP);
+    assert_eq!(
+        plan.title,
+        "Trail arn:aws:cloudtrail:us-east-1:123456789012:trail/test-trail stopped by arn:aws:iam::123456789012:user/example.user in 123456789012/us-east-1: (no detail.requestParameters.nothing)"
+    );
+}
+
+#[test]
+fn rules_test_on_a_path_alone_says_the_built_in_rules_were_not_part_of_it() {
+    let dir = std::env::temp_dir().join(format!("mamoru-rules-only-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("empty.toml"), "").unwrap();
+    let (ok, out) = mamoru(&["rules", "test", dir.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    assert!(!out.contains("MISSING"), "{out}");
+    assert!(!out.contains("has no a "), "{out}");
+    assert!(
+        out.contains("rules defined outside these paths (the built-in playbook: shared/rules) were not part of this run"),
         "{out}"
     );
 }

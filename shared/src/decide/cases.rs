@@ -278,7 +278,17 @@ pub struct CaseReport {
     /// (case location and name, differences)
     pub failed: Vec<(String, Vec<String>)>,
     /// Rules missing a positive or a negative case.
-    pub uncovered: Vec<String>,
+    pub uncovered: Vec<Uncovered>,
+}
+
+/// A rule without both a positive and a negative case.
+#[derive(Debug, Clone)]
+pub struct Uncovered {
+    pub rule_id: String,
+    /// Where the rule is defined (`file:line`).
+    pub origin: String,
+    /// "rule `x` (file:line) has no positive case (…) and no negative case (…)".
+    pub message: String,
 }
 
 /// Runs every case against the rules and checks that every rule has a positive and a negative
@@ -300,18 +310,22 @@ pub fn run_all(rules: &RuleSet, cases: &[Case]) -> CaseReport {
         let negative = cases.iter().any(|c| c.not_rules.contains(&rule.id));
         let mut missing = Vec::new();
         if !positive {
-            missing.push("a positive case (expect.rules listing it)");
+            missing.push("positive case (expect.rules listing it)");
         }
         if !negative {
-            missing.push("a negative case (expect.not_rules listing it)");
+            missing.push("negative case (expect.not_rules listing it)");
         }
         if !missing.is_empty() {
-            report.uncovered.push(format!(
-                "rule `{}` ({}) has no {}",
-                rule.id,
-                rule.origin,
-                missing.join(" and no ")
-            ));
+            report.uncovered.push(Uncovered {
+                rule_id: rule.id.clone(),
+                origin: rule.origin.clone(),
+                message: format!(
+                    "rule `{}` ({}) has no {}",
+                    rule.id,
+                    rule.origin,
+                    missing.join(" and no ")
+                ),
+            });
         }
     }
     report

@@ -6,6 +6,7 @@ pub mod refs;
 pub mod routing;
 pub mod rules;
 pub mod severity;
+pub mod template;
 
 use serde::Serialize;
 
@@ -270,30 +271,6 @@ fn description_of(event: &Event) -> Option<String> {
     }
 }
 
-/// Fills a rule title's placeholders from the event.
-fn fill_title(title: &str, event: &Event) -> String {
-    if !title.contains('{') {
-        return title.to_string();
-    }
-    let finding_type = match &event.kind {
-        EventKind::GuardDutyFinding(f) => f.finding_type.as_str(),
-        _ => "",
-    };
-    let (event_name, event_source) = event
-        .cloudtrail()
-        .map(|c| (c.event_name.as_str(), c.event_source.as_str()))
-        .unwrap_or(("", ""));
-    let config_rule = match &event.kind {
-        EventKind::ConfigComplianceChange(c) => c.config_rule_name.as_str(),
-        _ => "",
-    };
-    title
-        .replace("{finding_type}", finding_type)
-        .replace("{event_name}", event_name)
-        .replace("{event_source}", event_source)
-        .replace("{config_rule}", config_rule)
-}
-
 /// The resource an event is about, for people.
 fn resource_of(event: &Event) -> Option<String> {
     match &event.kind {
@@ -448,6 +425,7 @@ fn decide_unmasked(
     let mut severity: Option<Severity> = None;
     let mut floor: Option<Band> = None;
     let mut titles = Vec::new();
+    let mut runbooks = Vec::new();
     let mut excepted = Vec::new();
     let mut candidates: Vec<Candidate> = Vec::new();
     for rule in rules.rules() {
@@ -469,13 +447,11 @@ fn decide_unmasked(
         if let Some(f) = rule.severity_floor {
             floor = Some(floor.map_or(f, |cur| cur.max(f)));
         }
-        if let Some(t) = &rule.title {
-            titles.push((s.score, fill_title(t, event)));
+        if let Some(t) = &rule.title_template {
+            titles.push((s.score, t));
         }
-        if let Some(r) = &rule.runbook
-            && !plan.runbook.contains(r)
-        {
-            plan.runbook.push(r.clone());
+        if let Some(r) = &rule.runbook_template {
+            runbooks.push(r);
         }
         for kind in &rule.actions {
             match kind.bind(event) {
@@ -508,11 +484,24 @@ fn decide_unmasked(
         sev = sev.at_least(f);
     }
     // The most severe rule's title names the event; ties go to the most specific (latest) rule.
+    // Placeholders are filled with the final severity.
     titles.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let final_severity = match finding {
+        Some(f) if f.is_sample() => Severity::from_band(Band::Info),
+        _ => sev,
+    };
     plan.title = titles
         .pop()
-        .map(|t| t.1)
+        .map(|t| {
+            t.1.render(&subject, plan.resource.as_deref(), final_severity)
+        })
         .unwrap_or_else(|| event.kind_name());
+    for r in runbooks {
+        let text = r.render(&subject, plan.resource.as_deref(), final_severity);
+        if !plan.runbook.contains(&text) {
+            plan.runbook.push(text);
+        }
+    }
     let mut reasons = vec![format!("matched {}", plan.rule_ids.join(", "))];
     if let Some(role) = made_by_self {
         sev = sev.at_least(Band::Critical);

@@ -305,6 +305,12 @@ pub struct Rule {
     pub runbook: Option<String>,
     /// Where the rule was defined: `file:line`.
     pub origin: String,
+    /// The title and runbook with their placeholders parsed.
+    pub(crate) title_template: Option<super::template::Template>,
+    pub(crate) runbook_template: Option<super::template::Template>,
+    /// Things `rules check` warns about but that do not stop the rule (a placeholder path no
+    /// event of the rule's detail-types has).
+    pub warnings: Vec<String>,
     matcher: Matcher,
     exceptions: Exceptions,
 }
@@ -731,6 +737,26 @@ fn compile(def: RuleDef, origin: &str) -> Result<Rule, Vec<String>> {
             Err(e) => errors.push(e),
         }
     }
+    let mut warnings = Vec::new();
+    let mut template = |text: &Option<String>, what: &str| -> Option<super::template::Template> {
+        let text = text.as_ref()?;
+        match super::template::Template::parse(text) {
+            Ok(t) => {
+                warnings.extend(super::template::path_warnings(
+                    &t,
+                    &matcher.detail_type,
+                    what,
+                ));
+                Some(t)
+            }
+            Err(e) => {
+                errors.push(format!("{what}: {e}"));
+                None
+            }
+        }
+    };
+    let title_template = template(&r.title, "title");
+    let runbook_template = template(&r.runbook, "runbook");
     let ex = def.exceptions;
     let mut source_ips = Vec::new();
     for ip in &ex.source_ips {
@@ -769,6 +795,9 @@ fn compile(def: RuleDef, origin: &str) -> Result<Rule, Vec<String>> {
         actions,
         runbook: r.runbook,
         origin: origin.to_string(),
+        title_template,
+        runbook_template,
+        warnings,
         matcher,
         exceptions,
     })
@@ -809,7 +838,7 @@ impl<'a> Subject<'a> {
         field_in(members.as_deref()?, path)
     }
 
-    fn field(&self, path: &[String]) -> Option<Value> {
+    pub(crate) fn field(&self, path: &[String]) -> Option<Value> {
         let e = self.event;
         let (first, rest) = path.split_first()?;
         let root = match first.as_str() {
