@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Offline checks of the SAM stack: cfn-lint (0 errors, 0 warnings), checkov (0 failed checks) and
-# the pytest suite in infra/tests/ (routing on a moto EventBridge, IAM permissions against
-# `mamoru permissions`, the roles' permissions boundary, parliament, structure, SAM transform, and
-# the stack deployed on a moto server under each parameter combination that matters). A skipped
-# test counts as a failure: a missing tool fails the check.
+# Offline checks of the SAM stack and of the member accounts' template (infra/member.yaml, a
+# StackSet): cfn-lint (0 errors, 0 warnings), checkov (0 failed checks) and the pytest suite in
+# infra/tests/ (routing on a moto EventBridge, a member account's events included, IAM permissions
+# against `mamoru permissions`, the roles' permissions boundary, parliament, structure, SAM
+# transform, and the stacks deployed on a moto server under each parameter combination that
+# matters, the member stack in a second account). A skipped test counts as a failure: a missing
+# tool fails the check.
 #
 #   infra/check.sh VENV [CHECKOV_VENV]
 #
@@ -87,20 +89,22 @@ unset AWS_PROFILE
 
 failed=()
 
-step "cfn-lint infra/template.yaml"
-if "$venv/bin/cfn-lint" infra/template.yaml; then
-  echo "cfn-lint: 0 errors, 0 warnings"
-else
-  failed+=(cfn-lint)
-fi
+for template in infra/template.yaml infra/member.yaml; do
+  step "cfn-lint $template"
+  if "$venv/bin/cfn-lint" "$template"; then
+    echo "cfn-lint: 0 errors, 0 warnings"
+  else
+    failed+=("cfn-lint $template")
+  fi
 
-step "checkov --framework cloudformation"
-if "$checkov_venv/bin/checkov" --file infra/template.yaml --framework cloudformation \
-  --skip-download --compact --quiet; then
-  echo "checkov: 0 failed checks"
-else
-  failed+=(checkov)
-fi
+  step "checkov --framework cloudformation $template"
+  if "$checkov_venv/bin/checkov" --file "$template" --framework cloudformation \
+    --skip-download --compact --quiet; then
+    echo "checkov: 0 failed checks"
+  else
+    failed+=("checkov $template")
+  fi
+done
 
 step "pytest infra/tests"
 if ! "$venv/bin/python" -m pytest infra/tests -q -p no:cacheprovider; then

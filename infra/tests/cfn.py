@@ -19,18 +19,25 @@ INFRA = Path(__file__).resolve().parent.parent
 REPO = INFRA.parent
 # MAMORU_TEMPLATE lets a maintainer run the tests on an edited copy (mutation checks).
 TEMPLATE = Path(os.environ.get("MAMORU_TEMPLATE") or INFRA / "template.yaml")
+# The member accounts' template (a StackSet); MAMORU_MEMBER_TEMPLATE likewise.
+MEMBER_TEMPLATE = Path(os.environ.get("MAMORU_MEMBER_TEMPLATE") or INFRA / "member.yaml")
 FIXTURES = REPO / "tests" / "fixtures" / "events"
 
 # The Rust side's function names, as `mamoru permissions` / `mamoru routes` key them, are the
 # binary names without the `mamoru-` prefix.
 BINARY_PREFIX = "mamoru-"
 
+# Assuming the member role in a member account of the organization (infra/member.yaml), naming
+# the session's source identity and tags: what the functions do before acting outside the hub's
+# own account.
+MEMBER_ROLE_ACTIONS = frozenset({"sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"})
+
 # What every role grants on top of the actions' own permissions: writing its log group,
-# publishing to the alert topic, and the Lambda on-failure destination (the SQS DLQ), which
-# Lambda sends to with the function's execution role.
+# publishing to the alert topic, the Lambda on-failure destination (the SQS DLQ), which Lambda
+# sends to with the function's execution role, and assuming the member role.
 EXTRA_ACTIONS = frozenset(
     {"logs:CreateLogStream", "logs:PutLogEvents", "sns:Publish", "sqs:SendMessage"}
-)
+) | MEMBER_ROLE_ACTIONS
 
 
 class _Loader(yaml.SafeLoader):
@@ -110,6 +117,7 @@ def substitute(template: dict, params: dict[str, str], value: Any) -> str:
 # The property holding each named resource type's physical name.
 NAME_PROPERTY = {
     "AWS::Events::Rule": "Name",
+    "AWS::Events::EventBus": "Name",
     "AWS::Serverless::Function": "FunctionName",
     "AWS::SNS::Topic": "TopicName",
 }
@@ -189,6 +197,17 @@ def resolve_literal(template: dict, params: dict[str, str], value: Any) -> Any:
         items = [resolve_literal(template, params, v) for v in value]
         return [v for v in items if v is not _NO_VALUE]
     return value
+
+
+def union_of_grants(permissions: dict, containment: bool) -> set[str]:
+    """What the member role grants (infra/member.yaml): the permissions of the three functions
+    together, without the containment-only ones when containment is off. Assuming the member
+    role is the hub's part: should the registry declare it, the member role still does not get it
+    (it assumes no role)."""
+    contained = containment_only(permissions)
+    return set().union(
+        *(set(actions) - (set() if containment else contained[name]) for name, actions in permissions.items())
+    ) - MEMBER_ROLE_ACTIONS
 
 
 def active(template: dict, params: dict[str, str], resource: dict) -> bool:
@@ -347,9 +366,22 @@ def compare_permissions(
     return problems
 
 
+def event_bus(template: dict, params: dict[str, str], rule_id: str) -> str | None:
+    """The name of the event bus a rule is on: None for the default bus, else the physical name of
+    the template's AWS::Events::EventBus it names (by Ref or GetAtt Name)."""
+    props = template["Resources"][rule_id]["Properties"]
+    if "EventBusName" not in props:
+        return None
+    expr = props["EventBusName"]
+    bus_id = ref_target(expr)
+    assert bus_id and template["Resources"][bus_id]["Type"] == "AWS::Events::EventBus", (rule_id, expr)
+    assert "Ref" in expr or expr["Fn::GetAtt"][1] == "Name", (rule_id, expr)
+    return physical_name(template, params, bus_id)
+
+
 def rules(template: dict, params: dict[str, str]) -> dict[str, dict]:
-    """Active AWS::Events::Rule -> {"name": physical name, "pattern": resolved EventPattern,
-    "functions": [names]}."""
+    """Active AWS::Events::Rule -> {"name": physical name, "bus": event bus name (None: the
+    default bus), "pattern": resolved EventPattern, "functions": [names]}."""
     fns = functions(template)
     out = {}
     for logical_id, res in resources(template, "AWS::Events::Rule").items():
@@ -359,6 +391,7 @@ def rules(template: dict, params: dict[str, str]) -> dict[str, dict]:
         targets = [fns[ref_target(t["Arn"])] for t in props.get("Targets", [])]
         out[logical_id] = {
             "name": physical_name(template, params, logical_id),
+            "bus": event_bus(template, params, logical_id),
             "pattern": resolve_literal(template, params, props["EventPattern"]),
             "functions": targets,
         }
@@ -475,7 +508,13 @@ def fake_physical(template: dict, params: dict[str, str], logical_id: str, attri
     if t == "AWS::Logs::LogGroup" and attribute == "Arn":
         return f"arn:{partition}:logs:{region}:{account}:log-group:{generated}:*"
     if t == "AWS::Events::Rule" and attribute == "Arn":
-        return f"arn:{partition}:events:{region}:{account}:rule/{physical_name(template, params, logical_id)}"
+        bus = event_bus(template, params, logical_id)
+        name = physical_name(template, params, logical_id)
+        return f"arn:{partition}:events:{region}:{account}:rule/{bus + '/' if bus else ''}{name}"
+    if t == "AWS::Events::EventBus" and attribute in (None, "Name"):
+        return physical_name(template, params, logical_id)
+    if t == "AWS::Events::EventBus" and attribute == "Arn":
+        return f"arn:{partition}:events:{region}:{account}:event-bus/{physical_name(template, params, logical_id)}"
     if t == "AWS::Serverless::Function" and attribute == "Arn":
         return f"arn:{partition}:lambda:{region}:{account}:function:{physical_name(template, params, logical_id)}"
     raise ValueError(f"no made-up value for {logical_id} ({t}) {attribute or 'Ref'}")
@@ -537,3 +576,38 @@ def evaluate(template: dict, params: dict[str, str], value: Any, physical=None) 
         return v
 
     return ev(value)
+
+
+# --- the member accounts' template ---------------------------------------------------------------
+
+# A member template's forwarding rule is Forward<Rule>, feeding the hub's Central<Rule>, the twin
+# on the central bus of the hub's default-bus <Rule>.
+FORWARD_PREFIX = "Forward"
+CENTRAL_PREFIX = "Central"
+
+# Parameter values for reading infra/member.yaml offline (its hub parameters have no default).
+MEMBER_PARAMETERS = {
+    "HubAccountId": PSEUDO_PARAMETERS["AWS::AccountId"],
+    "OrganizationId": "o-a1b2c3d4e5",
+    "CentralEventBusArn": "arn:aws:events:us-east-1:123456789012:event-bus/mamoru-mamoru-central",
+}
+
+
+def load_member_template() -> dict:
+    return load_template(MEMBER_TEMPLATE)
+
+
+def forwarding_rules(member: dict, params: dict[str, str]) -> dict[str, dict]:
+    """AWS::Events::Rule of the member template -> {"name", "twin" (the hub's default-bus rule it
+    mirrors), "pattern" (resolved), "targets" (as written)}."""
+    out = {}
+    for logical_id, res in resources(member, "AWS::Events::Rule").items():
+        assert logical_id.startswith(FORWARD_PREFIX), logical_id
+        props = res["Properties"]
+        out[logical_id] = {
+            "name": substitute(member, params, props["Name"]),
+            "twin": logical_id[len(FORWARD_PREFIX):],
+            "pattern": resolve_literal(member, params, props["EventPattern"]),
+            "targets": props["Targets"],
+        }
+    return out

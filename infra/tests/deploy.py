@@ -45,6 +45,7 @@ UNMODELED = {
     "AWS::Lambda::EventInvokeConfig",
     "AWS::CloudWatch::Alarm",
     "AWS::Config::ConfigRule",
+    "AWS::Events::EventBusPolicy",
 }
 
 
@@ -226,7 +227,11 @@ class Deployment:
             ]
             return group["arn"]
         if t == "AWS::Events::Rule" and attribute == "Arn":
-            return c("events").describe_rule(Name=pid)["Arn"]
+            bus = res["Properties"].get("EventBusName")
+            on_bus = {"EventBusName": self.evaluate(bus)} if bus else {}
+            return c("events").describe_rule(Name=pid, **on_bus)["Arn"]
+        if t == "AWS::Events::EventBus" and attribute in ("Arn", "Name"):
+            return c("events").describe_event_bus(Name=pid)[attribute]
         if t == "AWS::Lambda::Function" and attribute == "Arn":
             return c("lambda").get_function(FunctionName=pid)["Configuration"]["FunctionArn"]
         raise AssertionError(f"cannot read {logical_id}.{attribute} ({t}) back from moto")
@@ -324,3 +329,90 @@ def complete_unmodeled(dep: Deployment) -> None:
             c("cloudwatch").put_metric_alarm(**{k: v for k, v in p.items()})
         elif t == "AWS::Config::ConfigRule":
             c("config").put_config_rule(ConfigRule=p)
+        elif t == "AWS::Events::EventBusPolicy":
+            # The one statement, with StatementId as its Sid, as EventBridge stores it.
+            statement = {**p["Statement"], "Sid": p["StatementId"]}
+            c("events").put_permission(
+                EventBusName=p["EventBusName"],
+                Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+            )
+
+
+# --- the member accounts' template (infra/member.yaml) ---------------------------------------
+
+MEMBER_ACCOUNT = "444455556666"
+
+
+def account_clients(endpoint: str, account: str, region: str = REGION) -> Callable[[str], Any]:
+    """Clients acting in another account of the moto server: credentials of a role there, from
+    sts:AssumeRole by the hub's (default) account. moto binds them to that account; the hub stays
+    moto's default account 123456789012 (with MOTO_ACCOUNT_ID set, assumed-role credentials would
+    map back to the default account)."""
+    sts = boto3.client("sts", endpoint_url=endpoint, region_name=region)
+    creds = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
+        RoleSessionName="mamoru-infra-tests",
+    )["Credentials"]
+    assert boto3.client(
+        "sts",
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    ).get_caller_identity()["Account"] == account
+
+    def client(service: str):
+        return boto3.client(
+            service,
+            endpoint_url=endpoint,
+            region_name=region,
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+
+    return client
+
+
+@dataclass
+class MemberStack:
+    """infra/member.yaml created as one StackSet instance would create it: CreateStack in the
+    member account and region, with CAPABILITY_NAMED_IAM. The body is sent as JSON (cfn.load_template
+    reads the YAML short forms): moto's YAML reader turns `!Condition X` into `Fn::Condition`, which
+    it then evaluates as false."""
+
+    client: Callable[[str], Any]
+    stack: str
+    template: dict
+    params: dict[str, str]
+
+    def create(self) -> "MemberStack":
+        cf = self.client("cloudformation")
+        cf.create_stack(
+            StackName=self.stack,
+            TemplateBody=json.dumps(self.template),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in self.params.items()],
+            Capabilities=["CAPABILITY_NAMED_IAM"],
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            st = cf.describe_stacks(StackName=self.stack)["Stacks"][0]
+            if not st["StackStatus"].endswith("_IN_PROGRESS") or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        if st["StackStatus"] != "CREATE_COMPLETE":
+            raise DeployFailed(f"{self.stack}: {st['StackStatus']}: {st.get('StackStatusReason')}")
+        return self
+
+    def resources(self) -> dict[str, dict]:
+        cf = self.client("cloudformation")
+        return {
+            r["LogicalResourceId"]: r
+            for r in cf.list_stack_resources(StackName=self.stack)["StackResourceSummaries"]
+            if r["LogicalResourceId"]
+        }
+
+    def outputs(self) -> dict[str, str]:
+        st = self.client("cloudformation").describe_stacks(StackName=self.stack)["Stacks"][0]
+        return {o["OutputKey"]: o["OutputValue"] for o in st.get("Outputs", [])}

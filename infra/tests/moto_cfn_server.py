@@ -1,4 +1,4 @@
-"""moto_server with one CloudFormation deviation corrected, for the deploy tests.
+"""moto_server with two CloudFormation deviations corrected, for the deploy tests.
 
     python moto_cfn_server.py -H 127.0.0.1 -p PORT
 
@@ -9,6 +9,10 @@ rejects the whole policy document ("Syntax errors in policy"), so the stack cann
 under the parameters where a conditional statement is off. This wraps moto's template evaluation
 (moto.cloudformation.parsing.clean_json) so that such list items are dropped, as CloudFormation
 does; conditions are still evaluated by moto, and every other value goes through moto unchanged.
+
+moto 5.2.5's AWS::Events::EventBus has no physical resource id: the stack lists the bus with an
+empty PhysicalResourceId and `Ref` of it yields moto's object instead of the bus's name (what
+CloudFormation returns). The bus's physical id is made its name.
 """
 
 from __future__ import annotations
@@ -44,6 +48,11 @@ def clean_json(resource_json: Any, resources_map: Any) -> Any:
 
 # clean_json recurses through the module global, so nested lists are corrected too.
 parsing.clean_json = clean_json
+
+from moto.events.models import EventBus  # noqa: E402
+
+if not hasattr(EventBus, "physical_resource_id"):
+    EventBus.physical_resource_id = property(lambda bus: bus.name)
 
 if __name__ == "__main__":
     from moto.server import main

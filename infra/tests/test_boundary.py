@@ -168,6 +168,49 @@ def test_default_parameters_allow_no_containment_permission_anywhere(template):
     assert not {g[0] for g in _allow_grants(boundary_statements(template, params))} & contained
 
 
+MEMBER = "444455556666"
+ORGANIZATION = "o-a1b2c3d4e5"
+
+
+@pytest.mark.parametrize("function", ["guardduty", "cloudtrail", "config"])
+def test_the_member_role_is_assumed_only_inside_the_organization(template, function):
+    """GIVEN OrganizationId, THEN a role may assume the member role of an account of the
+    organization, not the member role outside it, nor any other role; without OrganizationId,
+    the member role of any account."""
+    for org in ["", ORGANIZATION]:
+        params = cfn.parameter_values(template, {**cfn.CONTAINMENT_ON, "OrganizationId": org})
+        who = principal(template, params, function)
+        member_role = f"arn:aws:iam::{MEMBER}:role/mamoru/{params['MemberRoleName']}"
+        inside = {"aws:ResourceOrgID": ORGANIZATION}
+        outside = {"aws:ResourceOrgID": "o-0ther0rg00"}
+        for action in sorted(cfn.MEMBER_ROLE_ACTIONS):
+            assert who.allows(action, member_role, inside), (org, action)
+            assert who.allows(action, member_role, outside) == (org == ""), (org, action)
+            for other in [
+                f"arn:aws:iam::{MEMBER}:role/OrganizationAccountAccessRole",
+                f"arn:aws:iam::{MEMBER}:role/mamoru/other-role",
+                f"arn:aws:iam::{MEMBER}:role/{params['MemberRoleName']}",  # not under /mamoru/
+            ]:
+                assert not who.allows(action, other, inside), (org, action, other)
+
+
+def test_no_role_may_both_write_and_assume_a_role(template):
+    """parliament flags iam:PutRolePolicy with sts:AssumeRole (containment on): no role the
+    functions may assume is one they may write a policy on, in the hub's account or a member's."""
+    params = cfn.parameter_values(template, {**cfn.CONTAINMENT_ON, "OrganizationId": ORGANIZATION})
+    context = {"aws:ResourceOrgID": ORGANIZATION}
+    for function in ["guardduty", "cloudtrail", "config"]:
+        who = principal(template, params, function)
+        for account in [ACCOUNT, MEMBER]:
+            for name in [params["MemberRoleName"], "app", "mamoru/app"]:
+                for path in ["mamoru/", ""]:
+                    arn = f"arn:aws:iam::{account}:role/{path}{name}"
+                    assumable = who.allows("sts:AssumeRole", arn, context)
+                    writable = any(who.allows(a, arn, context) for a in ROLE_WRITES)
+                    assert not (assumable and writable), (function, arn)
+        assert who.allows("sts:AssumeRole", f"arn:aws:iam::{MEMBER}:role/mamoru/{params['MemberRoleName']}", context)
+
+
 def test_without_the_deny_the_guardduty_role_could_rewrite_itself(template):
     """The evaluator is not denying by default: remove the boundary's Deny and the guardduty
     role, with containment on, may put an inline policy on its own role."""

@@ -2,12 +2,21 @@
 cloudformation:CreateStack on a moto server (HTTP, loopback), under every parameter combination
 that changes what is created, then read back from moto and checked: functions and their
 environment, roles with their policies and permissions boundary (evaluated with iam_eval), the
-EventBridge rules with their patterns and targets, the topics, subscriptions, queue, alarms,
-Config rules and every stack output. Then an update (dry-run to enforce) and a delete.
+EventBridge rules with their patterns and targets (on the default bus and, for an organization,
+on the central bus with its policy), the topics, subscriptions, queue, alarms, Config rules and
+every stack output. Then an update (dry-run to enforce) and a delete.
+
+For an organization, infra/member.yaml is deployed in a second account of the moto server
+(444455556666, reached through sts:AssumeRole from the hub's account, moto's default
+123456789012), as a StackSet instance would be, and its member role, forwarding rules and the way
+to the hub's central bus are read back.
 
 What moto cannot show: the functions' architecture (it records x86_64 whatever the template
 says), and whether the real CloudFormation accepts what moto accepts (it validates every Ref and
 GetAtt of the template whatever the conditions, and checks capabilities); cfn-lint covers those.
+Nor an update that adds resources: moto 5.2.5's UpdateStack from a stack serving its own account
+to one serving an organization (OrganizationId set, the central bus and its rules added) drops
+RolesPermissionsBoundary from the stack's resource list, so that update is not deployed here.
 """
 
 from __future__ import annotations
@@ -19,7 +28,17 @@ import pytest
 
 import cfn
 from moto_process import reset_moto
-from deploy import ACCOUNT, REGION, Deployment, DeployFailed, clients, policy_document
+from deploy import (
+    ACCOUNT,
+    MEMBER_ACCOUNT,
+    REGION,
+    Deployment,
+    DeployFailed,
+    MemberStack,
+    account_clients,
+    clients,
+    policy_document,
+)
 from iam_eval import Principal
 from samples import OTHER_RESOURCE, POLICY_WRITES, ROLE_WRITES, other_resource
 
@@ -44,6 +63,21 @@ SCENARIOS = {
         "UrgentAlertEmail": "oncall@example.com",
         "GuardDutyMinSeverity": "4",
     },
+    "organization": {
+        "OrganizationId": "o-a1b2c3d4e5",
+        "MemberRoleName": "mamoru-member-prod",
+        "AccountsAllow": f"{ACCOUNT},{MEMBER_ACCOUNT}",
+        "AccountsDeny": "777788889999",
+        "AccountModes": f"{MEMBER_ACCOUNT}=enforce,777788889999=dry-run",
+    },
+}
+
+# The settings each function gets from the organization's parameters.
+ORGANIZATION_SETTINGS = {
+    "MAMORU_MEMBER_ROLE_NAME": "MemberRoleName",
+    "MAMORU_ACCOUNTS_ALLOW": "AccountsAllow",
+    "MAMORU_ACCOUNTS_DENY": "AccountsDeny",
+    "MAMORU_ACCOUNT_MODES": "AccountModes",
 }
 
 FUNCTION_IDS = ["GuardDutyFunction", "CloudTrailFunction", "ConfigFunction"]
@@ -93,6 +127,24 @@ def alert_topic(dep: Deployment) -> str:
     return dep.physical("AlertTopic")
 
 
+def central_bus(dep: Deployment) -> str | None:
+    """The name of the stack's central event bus, None when it serves no organization."""
+    return f"mamoru-{dep.stack}-central" if dep.params["OrganizationId"] else None
+
+
+def deployed_rules(dep: Deployment) -> list[dict]:
+    """The stack's rules as EventBridge lists them, on the default bus and on the central bus,
+    each with its "Bus" (None: the default bus)."""
+    ev = dep.client("events")
+    out = [{**r, "Bus": None} for r in ev.list_rules(NamePrefix=f"mamoru-{dep.stack}-")["Rules"]]
+    if central_bus(dep):
+        out += [
+            {**r, "Bus": central_bus(dep)}
+            for r in ev.list_rules(NamePrefix=f"mamoru-{dep.stack}-", EventBusName=central_bus(dep))["Rules"]
+        ]
+    return out
+
+
 def role_arns(dep: Deployment) -> dict[str, str]:
     """mamoru function name -> the ARN of its deployed role."""
     return {f: dep.physical(r, "Arn") for f, r in cfn.function_roles(dep.template).items()}
@@ -102,8 +154,8 @@ def check_functions(dep: Deployment) -> None:
     lam, iam = dep.client("lambda"), dep.client("iam")
     roles = role_arns(dep)
     names = cfn.functions(dep.template)
-    own_rules = [r["Name"] for r in dep.client("events").list_rules(NamePrefix=f"mamoru-{dep.stack}-")["Rules"]]
-    assert len(own_rules) == len(cfn.resources(dep.template, "AWS::Events::Rule"))
+    own_rules = [r["Name"] for r in deployed_rules(dep)]
+    assert len(own_rules) == len(cfn.rules(dep.template, dep.params))
     own_functions = [dep.physical(f) for f in FUNCTION_IDS]
     for fid in FUNCTION_IDS:
         name = dep.physical(fid)
@@ -123,6 +175,8 @@ def check_functions(dep: Deployment) -> None:
         # The stack's own rules and functions by name, its topics by ARN, read back from moto.
         own = sorted(own_rules + own_functions + [alert_topic(dep), dep.physical("AlarmTopic")])
         assert sorted(env["MAMORU_SELF_RESOURCES"].split(",")) == own, fid
+        for variable, parameter in ORGANIZATION_SETTINGS.items():
+            assert env[variable] == dep.params[parameter], (fid, variable)
         assert set(env) == {
             "MAMORU_MODE",
             "MAMORU_TOPIC_ARN",
@@ -130,6 +184,7 @@ def check_functions(dep: Deployment) -> None:
             "MAMORU_PROTECTED_PRINCIPALS",
             "MAMORU_SELF_ROLE_ARNS",
             "MAMORU_SELF_RESOURCES",
+            *ORGANIZATION_SETTINGS,
         }
         invoke = lam.get_function_event_invoke_config(FunctionName=name, Qualifier="$LATEST")
         assert invoke["MaximumRetryAttempts"] == 2
@@ -191,6 +246,13 @@ def check_roles(dep: Deployment, permissions: dict) -> None:
             assert allowed == (containment or action not in contained[function]), (function, action)
         assert who.allows("sns:Publish", alert_topic(dep)), function
         assert who.allows("sqs:SendMessage", dep.physical("FailureQueue", "Arn")), function
+        # The member role of a member account: only inside the organization, when there is one.
+        org = dep.params["OrganizationId"]
+        member_role = f"arn:aws:iam::{MEMBER_ACCOUNT}:role/mamoru/{dep.params['MemberRoleName']}"
+        for action in sorted(cfn.MEMBER_ROLE_ACTIONS):
+            assert who.allows(action, member_role, {"aws:ResourceOrgID": org or "o-any0rg0000"}), (function, action)
+            assert who.allows(action, member_role, {"aws:ResourceOrgID": "o-0ther0rg00"}) == (not org), (function, action)
+            assert not who.allows(action, f"arn:aws:iam::{MEMBER_ACCOUNT}:role/OrganizationAccountAccessRole"), function
         # No IAM write on any of mamoru's roles or on the boundary, even with containment on.
         for arn in roles.values():
             for action in ROLE_WRITES:
@@ -204,14 +266,17 @@ def check_rules(dep: Deployment) -> None:
     queue_arn = dep.physical("FailureQueue", "Arn")
     params = {**dep.params, "AWS::StackName": dep.stack}
     rules = cfn.rules(dep.template, params)
-    deployed = ev.list_rules(NamePrefix=f"mamoru-{dep.stack}-")["Rules"]
-    assert sorted(r["Name"] for r in deployed) == sorted(r["name"] for r in rules.values())
+    deployed = deployed_rules(dep)
+    assert sorted((r["Bus"] or "", r["Name"]) for r in deployed) == sorted(
+        (r["bus"] or "", r["name"]) for r in rules.values()
+    )
     invokers: dict[str, set[str]] = {}
     for rule_id, rule in rules.items():
-        got = ev.describe_rule(Name=rule["name"])
+        on_bus = {"EventBusName": rule["bus"]} if rule["bus"] else {}
+        got = ev.describe_rule(Name=rule["name"], **on_bus)
         assert got["State"] == "ENABLED", rule_id
         assert json.loads(got["EventPattern"]) == rule["pattern"], rule_id
-        (target,) = ev.list_targets_by_rule(Rule=rule["name"])["Targets"]
+        (target,) = ev.list_targets_by_rule(Rule=rule["name"], **on_bus)["Targets"]
         (function,) = rule["functions"]
         fid = {v: k for k, v in cfn.functions(dep.template).items()}[function]
         assert target["Arn"] == dep.physical(fid, "Arn"), rule_id
@@ -267,7 +332,7 @@ def check_topics_and_queue(dep: Deployment) -> None:
     assert attrs["MessageRetentionPeriod"] == "1209600"
     policy = json.loads(attrs["Policy"])
     (allow,) = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
-    rule_arns = {r["Arn"] for r in dep.client("events").list_rules(NamePrefix=f"mamoru-{dep.stack}-")["Rules"]}
+    rule_arns = {r["Arn"] for r in deployed_rules(dep)}
     assert set(allow["Condition"]["ArnEquals"]["aws:SourceArn"]) == rule_arns
 
 
@@ -338,6 +403,7 @@ def check_outputs(dep: Deployment) -> None:
         "GuardDutyFunctionName": lambda v: c("lambda").get_function(FunctionName=v),
         "CloudTrailFunctionName": lambda v: c("lambda").get_function(FunctionName=v),
         "ConfigFunctionName": lambda v: c("lambda").get_function(FunctionName=v),
+        "CentralEventBusArn": lambda v: c("events").describe_event_bus(Name=v.rsplit("/", 1)[1]),
     }
     assert set(exists) >= set(outputs), f"add a check for the new outputs {set(outputs) - set(exists)}"
     for key, value in outputs.items():
@@ -345,6 +411,44 @@ def check_outputs(dep: Deployment) -> None:
         exists[key](value)
     assert outputs["AlertTopicArn"] == alert_topic(dep)
     assert outputs["DeadLetterQueueUrl"] == dep.physical("FailureQueue")
+    if central_bus(dep):
+        assert outputs["CentralEventBusArn"] == f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{central_bus(dep)}"
+
+
+def check_central_bus(dep: Deployment) -> None:
+    """For an organization: the central bus, admitting PutEvents from the organization only, and
+    on it the twins of the default-bus rules, with the same patterns and targets. Otherwise no
+    bus but the default one."""
+    ev = dep.client("events")
+    buses = sorted(b["Name"] for b in ev.list_event_buses()["EventBuses"] if b["Name"].startswith(f"mamoru-{dep.stack}-"))
+    bus = central_bus(dep)
+    if not bus:
+        assert buses == []
+        return
+    assert buses == [bus]
+    described = ev.describe_event_bus(Name=bus)
+    policy = json.loads(described["Policy"])
+    assert policy["Statement"] == [
+        {
+            "Sid": "OrganizationPutEvents",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "events:PutEvents",
+            "Resource": described["Arn"],
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": dep.params["OrganizationId"]}},
+        }
+    ]
+    deployed = {(r["Bus"], r["Name"]): r for r in deployed_rules(dep)}
+    rules = cfn.rules(dep.template, {**dep.params, "AWS::StackName": dep.stack})
+    central = {lid: r for lid, r in rules.items() if r["bus"]}
+    assert central and {r["bus"] for r in central.values()} == {bus}
+    for lid, rule in central.items():
+        twin = rules[lid[len(cfn.CENTRAL_PREFIX):]]  # Central<Rule>: the default bus's <Rule>
+        got, want = deployed[(bus, rule["name"])], deployed[(None, twin["name"])]
+        assert json.loads(got["EventPattern"]) == json.loads(want["EventPattern"]), lid
+        assert ev.list_targets_by_rule(Rule=rule["name"], EventBusName=bus)["Targets"] == (
+            ev.list_targets_by_rule(Rule=twin["name"])["Targets"]
+        ), lid
 
 
 def check_all(dep: Deployment, permissions: dict) -> None:
@@ -357,6 +461,7 @@ def check_all(dep: Deployment, permissions: dict) -> None:
     check_alarms(dep)
     check_config_rules(dep)
     check_outputs(dep)
+    check_central_bus(dep)
 
 
 # --- the matrix ------------------------------------------------------------------------------
@@ -411,6 +516,11 @@ def test_outputs(deployments, stack):
     check_outputs(deployments(stack))
 
 
+@scenario
+def test_central_bus(deployments, stack):
+    check_central_bus(deployments(stack))
+
+
 def test_containment_rights_only_where_turned_on(deployments, permissions):
     contained = cfn.containment_only(permissions)["guardduty"]
     off = deployed_principals(deployments("defaults"))["guardduty"]
@@ -418,6 +528,199 @@ def test_containment_rights_only_where_turned_on(deployments, permissions):
     for action in sorted(contained):
         assert not off.allows(action, OTHER_RESOURCE[action]), action
         assert on.allows(action, OTHER_RESOURCE[action]), action
+
+
+# --- a member account: infra/member.yaml as a StackSet instance creates it ------------------------
+#
+# These run before the tests below that reset moto (`fresh`): the member stack forwards to the
+# central bus of the "organization" deployment.
+
+MEMBER_STACK = "StackSet-mamoru-member-0a1b2c3d-4e5f"
+
+
+def member_parameters(hub: Deployment, containment: str) -> dict[str, str]:
+    """What the StackSet is given: the hub's account, organization, central bus (its output) and
+    member role name."""
+    return {
+        "HubAccountId": ACCOUNT,
+        "OrganizationId": hub.params["OrganizationId"],
+        "CentralEventBusArn": hub.outputs()["CentralEventBusArn"],
+        "MemberRoleName": hub.params["MemberRoleName"],
+        "PrimaryRegion": REGION,
+        "Containment": containment,
+    }
+
+
+@pytest.fixture(scope="session")
+def member_template() -> dict:
+    return cfn.load_member_template()
+
+
+@pytest.fixture(scope="session")
+def member_stack(deployments, moto_cfn_endpoint, member_template):
+    """The hub serving the organization, and infra/member.yaml created in the member account
+    444455556666 (reached through sts:AssumeRole), in the primary region, containment on."""
+    hub = deployments("organization")
+    client = account_clients(moto_cfn_endpoint, MEMBER_ACCOUNT)
+    stack = MemberStack(client, MEMBER_STACK, member_template, member_parameters(hub, "on")).create()
+    return hub, stack
+
+
+def _member_params(member_template: dict, stack: MemberStack, account: str, region: str) -> dict[str, str]:
+    return cfn.parameter_values(member_template, {**stack.params, "AWS::AccountId": account, "AWS::Region": region})
+
+
+def test_member_stack_is_created_in_the_member_account(member_stack, member_template):
+    _, stack = member_stack
+    params = _member_params(member_template, stack, MEMBER_ACCOUNT, REGION)
+    want = {
+        lid
+        for lid, res in member_template["Resources"].items()
+        if cfn.active(member_template, params, res) and res["Type"] != "AWS::CloudFormation::WaitConditionHandle"
+    }
+    got = stack.resources()
+    assert set(got) == want
+    assert {"MemberRole", "MemberRolePermissionsBoundary", "ForwardingRole"} <= want
+    for lid, r in got.items():
+        assert r["ResourceStatus"] == "CREATE_COMPLETE", lid
+
+
+def test_member_role_exists_in_the_member_account_only(member_stack, permissions):
+    """The member role is readable in the member account, at the ARN the hub's functions assume
+    (role/mamoru/<MemberRoleName>), with its boundary, its trust in the hub's function roles
+    inside the organization, and the registry's grants; the hub's account has no such role."""
+    hub, stack = member_stack
+    name = hub.params["MemberRoleName"]
+    iam = stack.client("iam")
+    role = iam.get_role(RoleName=name)["Role"]
+    arn = f"arn:aws:iam::{MEMBER_ACCOUNT}:role/mamoru/{name}"
+    assert role["Arn"] == arn and role["Path"] == "/mamoru/"
+    assert stack.outputs()["MemberRoleArn"] == arn
+    boundary = role["PermissionsBoundary"]["PermissionsBoundaryArn"]
+    assert boundary == stack.resources()["MemberRolePermissionsBoundary"]["PhysicalResourceId"]
+    assert boundary.startswith(f"arn:aws:iam::{MEMBER_ACCOUNT}:policy/mamoru/")
+    assert policy_document(role["AssumeRolePolicyDocument"])["Statement"] == [
+        {
+            "Sid": "MamoruHubFunctions",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            "Action": ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"],
+            "Condition": {
+                "ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/mamoru/*"},
+                "StringEquals": {"aws:PrincipalOrgID": hub.params["OrganizationId"]},
+            },
+        }
+    ]
+    # The registry's grants (containment on), read back from the deployed role.
+    (policy_name,) = iam.list_role_policies(RoleName=name)["PolicyNames"]
+    statements = policy_document(iam.get_role_policy(RoleName=name, PolicyName=policy_name)["PolicyDocument"])["Statement"]
+    granted = set()
+    for st in statements:
+        granted |= set(st["Action"] if isinstance(st["Action"], list) else [st["Action"]])
+    assert granted == cfn.union_of_grants(permissions, containment=True)
+    boundary_doc = iam.get_policy_version(
+        PolicyArn=boundary, VersionId=iam.get_policy(PolicyArn=boundary)["Policy"]["DefaultVersionId"]
+    )["PolicyVersion"]["Document"]
+    who = Principal(statements, policy_document(boundary_doc)["Statement"])
+    assert who.decide("iam:PutRolePolicy", arn) == "explicit-deny"
+    assert who.allows("iam:PutRolePolicy", f"arn:aws:iam::{MEMBER_ACCOUNT}:role/app/exfiltrated-app")
+    assert who.allows("cloudtrail:StartLogging", f"arn:aws:cloudtrail:eu-west-1:{MEMBER_ACCOUNT}:trail/org-trail")
+    # Not in the hub's account.
+    with pytest.raises(hub.client("iam").exceptions.NoSuchEntityException):
+        hub.client("iam").get_role(RoleName=name)
+    # The hub's function roles are what the trust admits, and may assume this role.
+    for role_arn in role_arns(hub).values():
+        assert role_arn.startswith(f"arn:aws:iam::{ACCOUNT}:role/mamoru/")
+    for function, who_hub in deployed_principals(hub).items():
+        assert who_hub.allows("sts:AssumeRole", arn, {"aws:ResourceOrgID": hub.params["OrganizationId"]}), function
+
+
+def test_member_forwards_to_the_hubs_central_bus(member_stack):
+    """The member's forwarding rules carry the patterns of the hub's central rules, as deployed,
+    and target the hub's central bus with the forwarding role, which may put events there and
+    nowhere else."""
+    hub, stack = member_stack
+    ev, hub_ev = stack.client("events"), hub.client("events")
+    bus = central_bus(hub)
+    bus_arn = hub.outputs()["CentralEventBusArn"]
+    forwarding = {r["Name"]: r for r in ev.list_rules(NamePrefix="mamoru-forward-")["Rules"]}
+    central = {r["Name"]: r for r in hub_ev.list_rules(EventBusName=bus)["Rules"]}
+    assert len(forwarding) == len(central)
+    forwarding_role = stack.resources()["ForwardingRole"]["PhysicalResourceId"]
+    role_arn = stack.client("iam").get_role(RoleName=forwarding_role)["Role"]["Arn"]
+    assert role_arn.startswith(f"arn:aws:iam::{MEMBER_ACCOUNT}:role/mamoru/")
+    for name, rule in forwarding.items():
+        suffix = name[len("mamoru-forward-"):]
+        (twin,) = [c for c in central.values() if json.loads(c["EventPattern"]) == json.loads(rule["EventPattern"])]
+        assert twin["Name"].startswith(f"mamoru-{hub.stack}-org-"), (name, twin["Name"])
+        assert rule["State"] == "ENABLED"
+        (target,) = ev.list_targets_by_rule(Rule=name)["Targets"]
+        assert (target["Arn"], target["RoleArn"]) == (bus_arn, role_arn), name
+        assert suffix, name
+    iam = stack.client("iam")
+    (policy_name,) = iam.list_role_policies(RoleName=forwarding_role)["PolicyNames"]
+    doc = policy_document(iam.get_role_policy(RoleName=forwarding_role, PolicyName=policy_name)["PolicyDocument"])
+    assert doc["Statement"] == [{"Sid": "PutOnTheCentralBus", "Effect": "Allow", "Action": "events:PutEvents", "Resource": bus_arn}]
+
+
+def test_a_members_stop_logging_travels_to_the_central_rule(member_stack):
+    """GIVEN both stacks as deployed, WHEN the member's default bus gets a StopLogging call, THEN
+    the hub's central trail-tamper rule matches it. moto cannot invoke the function, and a Lambda
+    target makes its PutEvents fail (NotImplementedError, a 500): for the test, the rule's
+    function target is swapped for a queue, and put back after."""
+    hub, stack = member_stack
+    hub_ev, sqs = hub.client("events"), hub.client("sqs")
+    bus = central_bus(hub)
+    rule = f"mamoru-{hub.stack}-org-trail-tamper"
+    (function_target,) = hub_ev.list_targets_by_rule(Rule=rule, EventBusName=bus)["Targets"]
+    assert function_target["Arn"] == hub.physical("CloudTrailFunction", "Arn")
+    url = sqs.create_queue(QueueName="observe-central-trail-tamper")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    hub_ev.remove_targets(Rule=rule, EventBusName=bus, Ids=[function_target["Id"]])
+    hub_ev.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "observe", "Arn": queue_arn}])
+    try:
+        event = json.loads((cfn.FIXTURES / "aws.cloudtrail" / "ct-stop-logging.json").read_text(encoding="utf-8"))
+        resp = stack.client("events").put_events(
+            Entries=[{"Source": event["source"], "DetailType": event["detail-type"], "Detail": json.dumps(event["detail"])}]
+        )
+        assert resp["FailedEntryCount"] == 0
+        msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        assert [json.loads(m["Body"])["detail"] for m in msgs] == [event["detail"]]
+    finally:
+        hub_ev.remove_targets(Rule=rule, EventBusName=bus, Ids=["observe"])
+        hub_ev.put_targets(Rule=rule, EventBusName=bus, Targets=[function_target])
+        sqs.delete_queue(QueueUrl=url)
+    assert hub_ev.list_targets_by_rule(Rule=rule, EventBusName=bus)["Targets"] == [function_target]
+
+
+def test_member_stack_in_another_region_forwards_without_a_role(member_stack, moto_cfn_endpoint, member_template):
+    """A second region's instance creates its forwarding rules and role, not the member role
+    (IAM is global: the primary region's instance has it)."""
+    hub, first = member_stack
+    client = account_clients(moto_cfn_endpoint, MEMBER_ACCOUNT, "eu-west-1")
+    roles_before = {r["RoleName"] for r in client("iam").list_roles()["Roles"]}
+    stack = MemberStack(client, MEMBER_STACK, member_template, first.params).create()
+    params = _member_params(member_template, stack, MEMBER_ACCOUNT, "eu-west-1")
+    assert set(stack.resources()) == {
+        lid for lid, res in member_template["Resources"].items() if cfn.active(member_template, params, res)
+    }
+    assert "MemberRole" not in stack.resources()
+    new_roles = {r["RoleName"] for r in client("iam").list_roles()["Roles"]} - roles_before
+    assert new_roles == {stack.resources()["ForwardingRole"]["PhysicalResourceId"]}
+    assert len(client("events").list_rules(NamePrefix="mamoru-forward-")["Rules"]) == len(
+        first.client("events").list_rules(NamePrefix="mamoru-forward-")["Rules"]
+    )
+
+
+def test_member_stack_in_the_hub_account_creates_nothing(member_stack, moto_cfn_endpoint, member_template):
+    """The StackSet may reach the hub's account too (an OU holding it): nothing is created there,
+    the hub handles its own account's events on its default bus."""
+    hub, first = member_stack
+    stack = MemberStack(hub.client, "StackSet-mamoru-member-hub", member_template, first.params).create()
+    assert stack.resources() == {}
+    with pytest.raises(hub.client("iam").exceptions.NoSuchEntityException):
+        hub.client("iam").get_role(RoleName=first.params["MemberRoleName"])
+    assert hub.client("events").list_rules(NamePrefix="mamoru-forward-")["Rules"] == []
 
 
 # --- update and delete -------------------------------------------------------------------------

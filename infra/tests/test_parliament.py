@@ -2,10 +2,16 @@
 escalation methods) on each role's policy and on the permissions boundary, as deployed under the
 default parameters and with containment on.
 
-With the defaults nothing is HIGH or CRITICAL. With Containment=on, the one HIGH finding is the
-accepted cost of quarantine_user: iam:PutUserPolicy is an escalation method (IAM cannot hold it to
-mamoru's deny-all policy; see the template's IAM comment), on the guardduty role and on the
-boundary that mirrors it.
+With the defaults nothing is HIGH or CRITICAL. With Containment=on, two HIGH findings, on the
+guardduty role and on the boundary that mirrors it:
+
+* the accepted cost of quarantine_user: iam:PutUserPolicy is an escalation method (IAM cannot hold
+  it to mamoru's deny-all policy; see the template's IAM comment);
+* iam:PutRolePolicy with sts:AssumeRole (write a policy on a role, then assume it), which parliament
+  reads from the actions alone. No role is both: sts:AssumeRole is granted on the member role
+  role/mamoru/<MemberRoleName> only, iam:PutRolePolicy on the hub account's roles only, and the
+  boundary denies it on the hub account's role/mamoru/* (test_boundary.py,
+  test_no_role_may_both_write_and_assume_a_role, checks it request by request).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import cfn
 
 SEVERE = {"HIGH", "CRITICAL"}
 PUT_USER_POLICY = ("PRIVILEGE_ESCALATION", "HIGH", ("iam:putuserpolicy",))
+PUT_ROLE_POLICY_AND_ASSUME = ("PRIVILEGE_ESCALATION", "HIGH", ("iam:putrolepolicy", "sts:assumerole"))
 
 
 def parliament_command() -> list[str]:
@@ -75,16 +82,21 @@ def severe(template: dict, overrides: dict[str, str]) -> dict[str, set[tuple]]:
     }
 
 
-def test_nothing_severe_with_the_default_parameters(template):
-    assert severe(template, {}) == {"guardduty": set(), "cloudtrail": set(), "config": set(), "boundary": set()}
+@pytest.mark.parametrize("overrides", [{}, {"OrganizationId": "o-a1b2c3d4e5"}], ids=["defaults", "organization"])
+def test_nothing_severe_without_containment(template, overrides):
+    assert severe(template, overrides) == {"guardduty": set(), "cloudtrail": set(), "config": set(), "boundary": set()}
 
 
-def test_with_containment_only_put_user_policy_is_severe(template):
-    assert severe(template, cfn.CONTAINMENT_ON) == {
-        "guardduty": {PUT_USER_POLICY},
+@pytest.mark.parametrize(
+    "overrides", [cfn.CONTAINMENT_ON, {**cfn.CONTAINMENT_ON, "OrganizationId": "o-a1b2c3d4e5"}],
+    ids=["containment", "containment+organization"],
+)
+def test_with_containment_only_the_known_escalations_are_severe(template, overrides):
+    assert severe(template, overrides) == {
+        "guardduty": {PUT_USER_POLICY, PUT_ROLE_POLICY_AND_ASSUME},
         "cloudtrail": set(),
         "config": set(),
-        "boundary": {PUT_USER_POLICY},
+        "boundary": {PUT_USER_POLICY, PUT_ROLE_POLICY_AND_ASSUME},
     }
 
 

@@ -41,6 +41,9 @@ OWN_RULES = {
     "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/mamoru-${AWS::StackName}-*"
 }
 BUCKETS = {"Fn::Sub": "arn:${AWS::Partition}:s3:::*"}
+# The member role of infra/member.yaml, in any account (of the organization, by a condition, when
+# OrganizationId is given).
+MEMBER_ROLES = {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/mamoru/${MemberRoleName}"}
 
 
 def _ec2(resource_type: str) -> dict:
@@ -81,6 +84,7 @@ RESOURCE_OF = {
     "s3:PutBucketPublicAccessBlock": BUCKETS,
     "sns:Publish": ALERT_TOPIC,
     "sqs:SendMessage": DLQ,
+    **{a: MEMBER_ROLES for a in cfn.MEMBER_ROLE_ACTIONS},
     **{a: "*" for a in NO_RESOURCE_TYPE},
 }
 
@@ -266,20 +270,49 @@ def test_write_on_every_resource_is_held_to_the_stack_region(template):
 
 
 def test_enable_rule_reaches_every_rule_of_the_stack_and_only_them(template):
-    """events:EnableRule is granted on rule/mamoru-<stack>-*: that pattern covers the physical
-    name of each rule of the stack, whatever the stack is called."""
+    """events:EnableRule is granted on rule/mamoru-<stack>-*: that pattern covers the ARN of each
+    rule of the stack (rule/<bus>/<name> on the central bus), whatever the stack is called."""
     import fnmatch
 
     for stack in ["mamoru", "prod-eu", "x" * 40]:
-        params = cfn.parameter_values(template, {"AWS::StackName": stack})
+        params = cfn.parameter_values(template, {"AWS::StackName": stack, "OrganizationId": "o-a1b2c3d4e5"})
         arn = cfn.substitute(template, params, OWN_RULES)
         for rule_id in cfn.resources(template, "AWS::Events::Rule"):
-            name = cfn.physical_name(template, params, rule_id)
-            rule_arn = f"arn:aws:events:us-east-1:123456789012:rule/{name}"
+            rule_arn = cfn.fake_physical(template, params, rule_id, "Arn")
             assert fnmatch.fnmatchcase(rule_arn, arn), (rule_arn, arn)
         assert not fnmatch.fnmatchcase(
             "arn:aws:events:us-east-1:123456789012:rule/nightly-report-schedule", arn
         )
+
+
+MEMBER_ROLE_IN_ORGANIZATION = {
+    "Fn::If": [
+        "HasOrganization",
+        {"StringEquals": {"aws:ResourceOrgID": {"Ref": "OrganizationId"}}},
+        {"Ref": "AWS::NoValue"},
+    ]
+}
+
+
+def test_every_role_may_assume_the_member_role_inside_the_organization(template):
+    """One statement per role grants the member role actions, on the member role, with the
+    organization condition when OrganizationId is given and none otherwise."""
+    for role_id in cfn.function_roles(template).values():
+        (st,) = [
+            s
+            for policy in template["Resources"][role_id]["Properties"]["Policies"]
+            for s in policy["PolicyDocument"]["Statement"]
+            if "Action" in s and set(s["Action"] if isinstance(s["Action"], list) else [s["Action"]]) & cfn.MEMBER_ROLE_ACTIONS
+        ]
+        assert set(st["Action"]) == cfn.MEMBER_ROLE_ACTIONS, role_id
+        assert st["Resource"] == MEMBER_ROLES, role_id
+        assert st["Condition"] == MEMBER_ROLE_IN_ORGANIZATION, role_id
+        for org, want in [("", None), ("o-a1b2c3d4e5", {"StringEquals": {"aws:ResourceOrgID": "o-a1b2c3d4e5"}})]:
+            params = cfn.parameter_values(template, {"OrganizationId": org})
+            (resolved,) = [
+                s for s in cfn.role_statements(template, role_id, params) if s.get("Sid") == st["Sid"]
+            ]
+            assert cfn.evaluate(template, params, resolved.get("Condition")) == want, (role_id, org)
 
 
 def test_roles_trust_only_lambda_and_have_no_managed_policies(template):

@@ -1,9 +1,14 @@
 """Routing: the template's EventBridge patterns, exercised on a real EventBridge emulation.
 
 GIVEN every AWS::Events::Rule of infra/template.yaml created on moto (PutRule with its physical
-name and pattern, PutTargets to one SQS queue per mamoru function)
+name and pattern, on its bus, PutTargets to one SQS queue per mamoru function)
 WHEN each fixture event is put on the bus (PutEvents)
 THEN it reaches exactly the function the table below names, once, or no function at all.
+
+For an organization, the rules of the central bus are the twins of the default-bus rules (the same
+patterns and functions), and a member account's event, put on its own default bus in a second
+moto account, travels through the forwarding rules of infra/member.yaml and the central bus to
+the function the table names.
 
 moto's TestEventPattern is a stub (it answers an empty body), so matching is observed through
 delivery, as in production. The patterns are also compared with the Rust side: the event names
@@ -271,11 +276,18 @@ class Bus:
                 QueueUrl=url, AttributeNames=["QueueArn"]
             )["Attributes"]["QueueArn"]
         self.rules = cfn.rules(template, params)
+        self.bus_arns: dict[str, str] = {}
+        for bus in sorted({r["bus"] for r in self.rules.values() if r["bus"]}):
+            self.bus_arns[bus] = self.events.create_event_bus(Name=bus)["EventBusArn"]
         for rule in self.rules.values():
             self.events.put_rule(
-                Name=rule["name"], EventPattern=json.dumps(rule["pattern"]), State="ENABLED"
+                Name=rule["name"], EventPattern=json.dumps(rule["pattern"]), State="ENABLED", **self._on(rule)
             )
-            self.events.put_targets(Rule=rule["name"], Targets=self.targets(rule))
+            self.events.put_targets(Rule=rule["name"], Targets=self.targets(rule), **self._on(rule))
+
+    @staticmethod
+    def _on(rule: dict) -> dict:
+        return {"EventBusName": rule["bus"]} if rule["bus"] else {}
 
     def targets(self, rule: dict) -> list[dict]:
         return [{"Id": f"t{i}", "Arn": self.arns[fn]} for i, fn in enumerate(rule["functions"])]
@@ -286,12 +298,12 @@ class Bus:
         RemoveTargets does to a rule in AWS."""
         rule = self.rules[rule_id]
         self.events.remove_targets(
-            Rule=rule["name"], Ids=[t["Id"] for t in self.targets(rule)]
+            Rule=rule["name"], Ids=[t["Id"] for t in self.targets(rule)], **self._on(rule)
         )
 
     def enable(self, rule_id: str) -> None:
         rule = self.rules[rule_id]
-        self.events.put_targets(Rule=rule["name"], Targets=self.targets(rule))
+        self.events.put_targets(Rule=rule["name"], Targets=self.targets(rule), **self._on(rule))
 
     def as_deployed(self, event: dict) -> dict:
         """The event with the fixtures' names of mamoru's resources (OWN_NAMES) replaced by this
@@ -334,10 +346,13 @@ class Bus:
             received[name] = bodies
         return received
 
-    def put(self, event: dict) -> dict[str, list[dict]]:
-        """Puts one event, as deployed (as_deployed), on the bus; returns the events each
-        function's queue received."""
-        resp = self.events.put_events(Entries=[self._entry(self.as_deployed(event))])
+    def put(self, event: dict, bus: str | None = None) -> dict[str, list[dict]]:
+        """Puts one event, as deployed (as_deployed), on the default bus (or `bus`); returns the
+        events each function's queue received."""
+        entry = self._entry(self.as_deployed(event))
+        if bus:
+            entry["EventBusName"] = bus
+        resp = self.events.put_events(Entries=[entry])
         assert resp["FailedEntryCount"] == 0, resp
         return self._drain()
 
@@ -820,14 +835,18 @@ def _rule_call(event_name: str, rule_name: str) -> dict:
     return event
 
 
-@pytest.mark.parametrize("stack_name", ["mamoru", "prod-eu"])
+@pytest.mark.parametrize(
+    "stack_name,org", [("mamoru", ""), ("prod-eu", ""), ("prod-eu", "o-a1b2c3d4e5")],
+    ids=["mamoru", "prod-eu", "prod-eu-organization"],
+)
 @pytest.mark.parametrize("event_name", ["DisableRule", "RemoveTargets", "DeleteRule", "PutRule", "PutTargets"])
-def test_a_call_on_any_one_rule_is_seen_while_that_rule_is_out(aws, template, stack_name, event_name):
-    """GIVEN the stack deployed as `stack_name` and one of its rules disabled (or stripped of its
-    targets, deleted, or rewritten by PutRule or PutTargets), WHEN the CloudTrail event of that
-    call arrives, THEN another rule still delivers it to the cloudtrail function, exactly once: no
-    rule is the only one watching itself."""
-    params = cfn.parameter_values(template, {"AWS::StackName": stack_name})
+def test_a_call_on_any_one_rule_is_seen_while_that_rule_is_out(aws, template, stack_name, org, event_name):
+    """GIVEN the stack deployed as `stack_name` (for an organization: with the central bus's
+    rules) and one of its rules disabled (or stripped of its targets, deleted, or rewritten by
+    PutRule or PutTargets), WHEN the CloudTrail event of that call arrives (on the hub's default
+    bus: the rules are the hub's), THEN another rule still delivers it to the cloudtrail function,
+    exactly once: no rule is the only one watching itself."""
+    params = cfn.parameter_values(template, {"AWS::StackName": stack_name, "OrganizationId": org})
     bus = Bus(aws, template, params)
     wrong = {}
     for rule_id, rule in bus.rules.items():
@@ -983,12 +1002,190 @@ def test_every_pattern_fits_eventbridge_limit(template):
         {
             "AWS::StackName": "s" * MAX_STACK_NAME,
             "ExistingTopicArn": "arn:aws:sns:us-east-1:123456789012:" + "t" * 256,
+            "OrganizationId": "o-a1b2c3d4e5",
         },
     ]:
         params = cfn.parameter_values(template, overrides)
         for rule_id, rule in cfn.rules(template, params).items():
             size = len(json.dumps(rule["pattern"], separators=(",", ":")))
             assert size <= 2048, (rule_id, size)
+
+
+# --- the organization: the central bus, and a member account's events -----------------------------
+
+ORGANIZATION = "o-a1b2c3d4e5"
+
+# The default-bus rules that have no twin on the central bus, and why.
+_HUB_ONLY = "mamoru's own rules, functions and topics are in the hub's account: their calls arrive on its default bus"
+NOT_FORWARDED = {
+    "GuardDutyFindingRule": "member accounts' findings reach the hub's default bus through GuardDuty's delegated administration",
+    "SelfRulesTamperingRule": _HUB_ONLY,
+    "SelfRulesWatchRule": _HUB_ONLY,
+    "SelfFunctionsTamperingRule": _HUB_ONLY,
+    "SelfTopicTamperingRule": _HUB_ONLY,
+}
+
+
+def twin_problems(template: dict, params: dict[str, str]) -> list[str]:
+    """Differences between the central bus's rules and their default-bus twins (Central<Rule> and
+    <Rule>): pattern, functions, targets as written, name; and default-bus rules neither twinned
+    nor in NOT_FORWARDED."""
+    rules = cfn.rules(template, params)
+    default = {lid: r for lid, r in rules.items() if r["bus"] is None}
+    central = {lid: r for lid, r in rules.items() if r["bus"]}
+    problems = []
+    twinned = set()
+    for lid, rule in sorted(central.items()):
+        twin = lid[len(cfn.CENTRAL_PREFIX):]
+        if not lid.startswith(cfn.CENTRAL_PREFIX) or twin not in default:
+            problems.append(f"{lid}: on the central bus without a default-bus twin")
+            continue
+        twinned.add(twin)
+        for key in ["pattern", "functions"]:
+            if rule[key] != default[twin][key]:
+                problems.append(f"{lid}: {key} differs from {twin}'s")
+        if template["Resources"][lid]["Properties"]["Targets"] != template["Resources"][twin]["Properties"]["Targets"]:
+            problems.append(f"{lid}: targets differ from {twin}'s")
+        prefix = f"mamoru-{params['AWS::StackName'] if 'AWS::StackName' in params else cfn.PSEUDO_PARAMETERS['AWS::StackName']}-"
+        if not rule["name"].startswith(prefix + "org-"):
+            problems.append(f"{lid}: named {rule['name']}, not {prefix}org-...")
+    for lid in sorted(set(default) - twinned - set(NOT_FORWARDED)):
+        problems.append(f"{lid}: a default-bus rule with no twin on the central bus (or say why in NOT_FORWARDED)")
+    for lid in sorted(twinned & set(NOT_FORWARDED)):
+        problems.append(f"{lid}: twinned, yet listed in NOT_FORWARDED")
+    return problems
+
+
+@pytest.mark.parametrize("stack", ["mamoru", "prod-eu"])
+def test_central_bus_rules_are_twins_of_the_default_bus_rules(template, stack):
+    params = cfn.parameter_values(template, {"AWS::StackName": stack, "OrganizationId": ORGANIZATION})
+    assert twin_problems(template, params) == []
+    buses = {r["bus"] for r in cfn.rules(template, params).values()}
+    assert buses == {None, f"mamoru-{stack}-central"}
+    # Without an organization, no central bus and none of its rules.
+    alone = cfn.rules(template, cfn.parameter_values(template, {"AWS::StackName": stack}))
+    assert {r["bus"] for r in alone.values()} == {None}
+
+
+def test_the_twin_comparison_sees_a_drifted_twin(template):
+    """The test of the test: the central trail-bucket rule without its bucketName filter, and the
+    central IAM rule gone, are both reported."""
+    t = copy.deepcopy(template)
+    del t["Resources"]["CentralTrailBucketTamperingRule"]["Properties"]["EventPattern"]["detail"]["requestParameters"]
+    del t["Resources"]["CentralIamTamperingRule"]
+    params = cfn.parameter_values(t, {"OrganizationId": ORGANIZATION})
+    assert twin_problems(t, params) == [
+        "CentralTrailBucketTamperingRule: pattern differs from TrailBucketTamperingRule's",
+        "IamTamperingRule: a default-bus rule with no twin on the central bus (or say why in NOT_FORWARDED)",
+    ]
+
+
+def central_expectation(rel: str) -> str | None:
+    """The function a fixture reaches when a member account forwards it: the one it reaches on the
+    hub's default bus, but for what has no twin on the central bus (NOT_FORWARDED): GuardDuty
+    findings, and calls on mamoru's own resources (the sources of the self-protection rules)."""
+    want = EXPECTED[rel]
+    if want == GUARDDUTY:
+        return None
+    if (load_fixture(rel).get("detail") or {}).get("eventSource") in OWN_RESOURCE_PARAMETER:
+        return None
+    return want
+
+
+def test_what_is_not_forwarded_is_what_the_self_rules_and_findings_route(template):
+    """central_expectation leaves out the event sources of the self-protection rules: exactly the
+    sources of the CloudTrail rules in NOT_FORWARDED, and no twinned rule's."""
+    rules = cfn.rules(template, cfn.parameter_values(template, {"OrganizationId": ORGANIZATION}))
+    sources = lambda ids: {
+        s
+        for lid in ids
+        if CT_CALL in rules[lid]["pattern"]["detail-type"]
+        for alt in cfn.pattern_alternatives(rules[lid]["pattern"])
+        for s in alt["detail"]["eventSource"]
+    }
+    assert sources(NOT_FORWARDED) == set(OWN_RESOURCE_PARAMETER)
+    assert not sources([lid for lid, r in rules.items() if r["bus"]]) & set(OWN_RESOURCE_PARAMETER)
+    assert rules["GuardDutyFindingRule"]["functions"] == [GUARDDUTY]
+    assert not any(GUARDDUTY in r["functions"] for r in rules.values() if r["bus"])
+
+
+class MemberAccount:
+    """A member account of the organization on the same moto server (credentials of a role
+    there, from sts:AssumeRole): infra/member.yaml's forwarding rules on its default bus, each
+    targeting the hub's central bus, as its StackSet instance creates them."""
+
+    def __init__(self, endpoint: str, central_bus_arn: str):
+        from deploy import MEMBER_ACCOUNT, account_clients
+
+        self.account = MEMBER_ACCOUNT
+        self.events = account_clients(endpoint, MEMBER_ACCOUNT)("events")
+        member = cfn.load_member_template()
+        params = cfn.parameter_values(
+            member,
+            {**cfn.MEMBER_PARAMETERS, "CentralEventBusArn": central_bus_arn, "AWS::AccountId": MEMBER_ACCOUNT},
+        )
+        self.rules = cfn.forwarding_rules(member, params)
+        role = f"arn:aws:iam::{MEMBER_ACCOUNT}:role/mamoru/StackSet-mamoru-member-ForwardingRole-0EXAMPLE"
+        for rule in self.rules.values():
+            (target,) = rule["targets"]
+            assert target["Arn"] == {"Ref": "CentralEventBusArn"}
+            self.events.put_rule(Name=rule["name"], EventPattern=json.dumps(rule["pattern"]), State="ENABLED")
+            self.events.put_targets(
+                Rule=rule["name"], Targets=[{"Id": target["Id"], "Arn": central_bus_arn, "RoleArn": role}]
+            )
+        assert sorted(r["Name"] for r in self.events.list_rules()["Rules"]) == sorted(r["name"] for r in self.rules.values())
+
+    def put(self, event: dict) -> None:
+        resp = self.events.put_events(Entries=[Bus._entry(event)])
+        assert resp["FailedEntryCount"] == 0, resp
+
+
+@pytest.fixture
+def organization(aws, moto_endpoint, template):
+    """The hub deployed as `prod` for an organization (its rules on its default and central
+    buses) and a member account forwarding to its central bus."""
+    hub = Bus(aws, template, cfn.parameter_values(template, {"AWS::StackName": "prod", "OrganizationId": ORGANIZATION}))
+    member = MemberAccount(moto_endpoint, hub.bus_arns["mamoru-prod-central"])
+    return hub, member
+
+
+def test_a_members_stop_logging_reaches_the_cloudtrail_function(organization):
+    """GIVEN a hub serving the organization and a member account running infra/member.yaml,
+    WHEN the member's CloudTrail records StopLogging on its default bus, THEN the event reaches
+    the hub's cloudtrail function once, through the central bus, unchanged; the hub's own default
+    bus sees nothing of it."""
+    hub, member = organization
+    event = load_fixture("aws.cloudtrail/ct-stop-logging.json")
+    member.put(event)
+    received = hub._drain()
+    assert delivered_to(received) == [CLOUDTRAIL]
+    (body,) = received[CLOUDTRAIL]
+    assert body["source"] == event["source"] and body["detail-type"] == event["detail-type"]
+    assert body["detail"] == event["detail"]
+    # Sanity: the route is the member's rule and the central bus's, not the hub's default bus.
+    assert "mamoru-forward-trail-tamper" in {r["name"] for r in member.rules.values()}
+
+
+def test_every_fixture_from_a_member_reaches_what_the_central_bus_routes(organization):
+    """Each fixture put on a member's default bus reaches the function it reaches on the hub's
+    default bus (EXPECTED), but for what is not forwarded (central_expectation); the hub's
+    default bus keeps routing every fixture as before."""
+    hub, member = organization
+    wrong = {}
+    for rel in fixture_files():
+        event = load_fixture(rel)
+        member.put(event)
+        got = delivered_to(hub._drain())
+        want = [central_expectation(rel)] if central_expectation(rel) else []
+        if got != want:
+            wrong[f"member: {rel}"] = {"expected": want, "delivered": got}
+        got = delivered_to(hub.put(event))
+        want = [EXPECTED[rel]] if EXPECTED[rel] else []
+        if got != want:
+            wrong[f"hub: {rel}"] = {"expected": want, "delivered": got}
+    assert not wrong, json.dumps(wrong, indent=2)
+    assert any(central_expectation(rel) == CONFIG for rel in fixture_files())
+    assert any(central_expectation(rel) == CLOUDTRAIL for rel in fixture_files())
 
 
 # --- the patterns against `mamoru routes` --------------------------------------------------------

@@ -91,6 +91,48 @@ def test_functions_are_built_by_cargo_lambda_from_the_workspace(template):
         assert isinstance(p["Timeout"], int) and 1 <= p["Timeout"] <= 60
 
 
+# The settings of a hub serving an organization: variable -> the parameter it comes from.
+ORGANIZATION_SETTINGS = {
+    "MAMORU_MEMBER_ROLE_NAME": "MemberRoleName",
+    "MAMORU_ACCOUNTS_ALLOW": "AccountsAllow",
+    "MAMORU_ACCOUNTS_DENY": "AccountsDeny",
+    "MAMORU_ACCOUNT_MODES": "AccountModes",
+}
+
+
+def test_organization_parameters(template):
+    """The organization's settings default to a hub serving its own account: no organization, the
+    member role `mamoru-member`, every account, no per-account mode; their patterns take what the
+    functions read and refuse what they would not."""
+    params = template["Parameters"]
+    assert {k: params[k]["Default"] for k in ["OrganizationId", "MemberRoleName", *ORGANIZATION_SETTINGS.values()]} == {
+        "OrganizationId": "",
+        "MemberRoleName": "mamoru-member",
+        "AccountsAllow": "",
+        "AccountsDeny": "",
+        "AccountModes": "",
+    }
+    cases = {
+        "OrganizationId": (["", "o-a1b2c3d4e5"], ["o-", "r-a1b2", "o-A1B2C3D4E5", " o-a1b2c3d4e5"]),
+        "MemberRoleName": (["mamoru-member", "a", "x" * 64], ["", "a/b", "x" * 65, "a b"]),
+        "AccountsAllow": (["", "111122223333", "111122223333,444455556666"], ["1111", "111122223333, 444455556666", "111122223333,"]),
+        "AccountsDeny": (["", "777788889999"], ["all", "777788889999;111122223333"]),
+        "AccountModes": (
+            ["", "444455556666=enforce", "444455556666=enforce,777788889999=dry-run"],
+            ["444455556666", "444455556666=on", "444455556666=enforce,", "444455556666:enforce"],
+        ),
+    }
+    for name, (good, bad) in cases.items():
+        pattern = params[name]["AllowedPattern"]
+        for value in good:
+            assert re.fullmatch(pattern, value), (name, value)
+        for value in bad:
+            assert not re.fullmatch(pattern, value), (name, value)
+    assert template["Conditions"]["HasOrganization"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "OrganizationId"}, ""]}]
+    }
+
+
 def test_function_settings_come_from_the_parameters(template):
     role_ids = sorted(cfn.function_roles(template).values())
     for fid in FUNCTION_IDS:
@@ -101,6 +143,8 @@ def test_function_settings_come_from_the_parameters(template):
         }
         assert env["MAMORU_MIN_REMEDIATION_SEVERITY"] == {"Ref": "MinRemediationSeverity"}
         assert env["MAMORU_PROTECTED_PRINCIPALS"] == {"Ref": "ProtectedPrincipals"}
+        for variable, parameter in ORGANIZATION_SETTINGS.items():
+            assert env[variable] == {"Ref": parameter}, (fid, variable)
         sep, arns = env["MAMORU_SELF_ROLE_ARNS"]["Fn::Join"]
         assert sep == ","
         assert sorted(cfn.ref_target(a) for a in arns) == role_ids  # all three: loop prevention
@@ -111,6 +155,7 @@ def test_function_settings_come_from_the_parameters(template):
             "MAMORU_PROTECTED_PRINCIPALS",
             "MAMORU_SELF_ROLE_ARNS",
             "MAMORU_SELF_RESOURCES",  # test_every_function_lists_exactly_the_stacks_own_resources
+            *ORGANIZATION_SETTINGS,
         }
 
 
@@ -163,13 +208,12 @@ def test_every_rule_target_retries_and_has_the_dead_letter_queue(template):
             assert 60 <= policy["MaximumEventAgeInSeconds"] <= 86400, rule_id
 
 
-def test_dead_letter_queue_accepts_exactly_the_rules(template):
-    rules = set(cfn.resources(template, "AWS::Events::Rule"))
-    (st,) = [
-        s
-        for s in props(template, "FailureQueuePolicy")["PolicyDocument"]["Statement"]
-        if s["Effect"] == "Allow"
-    ]
+@pytest.mark.parametrize("org", ["", "o-a1b2c3d4e5"], ids=["own-account", "organization"])
+def test_dead_letter_queue_accepts_exactly_the_rules(template, org):
+    params = cfn.parameter_values(template, {"OrganizationId": org})
+    rules = set(cfn.rules(template, params))
+    statements = cfn.policy_statements(template, params, props(template, "FailureQueuePolicy")["PolicyDocument"])
+    (st,) = [s for s in statements if s["Effect"] == "Allow"]
     assert st["Principal"] == {"Service": "events.amazonaws.com"}
     assert st["Action"] == "sqs:SendMessage"
     assert {cfn.ref_target(a) for a in st["Condition"]["ArnEquals"]["aws:SourceArn"]} == rules
@@ -188,6 +232,7 @@ def test_no_lambda_permission_without_source_arn(template):
         assert "SourceArn" in p, f"{pid} has no SourceArn"
         rule_id = cfn.ref_target(p["SourceArn"])
         assert p["SourceArn"] == {"Fn::GetAtt": [rule_id, "Arn"]}, pid
+        assert perm.get("Condition") == rules[rule_id].get("Condition"), pid
         targets = {cfn.ref_target(t["Arn"]) for t in rules[rule_id]["Properties"]["Targets"]}
         assert targets == {cfn.ref_target(p["FunctionName"])}, pid
         covered.add(rule_id)
@@ -266,7 +311,12 @@ def test_config_rule_names_match_the_playbook(template, identifier, glob):
 # --- physical names, and the stack's own resources in MAMORU_SELF_RESOURCES -----------------
 
 # Resource type -> the longest name AWS accepts.
-NAME_LIMITS = {"AWS::Events::Rule": 64, "AWS::Serverless::Function": 64, "AWS::SNS::Topic": 256}
+NAME_LIMITS = {
+    "AWS::Events::Rule": 64,
+    "AWS::Serverless::Function": 64,
+    "AWS::SNS::Topic": 256,
+    "AWS::Events::EventBus": 256,
+}
 # The longest stack name the template documents (its header comment).
 MAX_STACK_NAME = 40
 STACK_NAMES = ["mamoru", "prod", "Security-Responder-eu-west-1", "s" * MAX_STACK_NAME]
@@ -309,18 +359,22 @@ def _self_resources(template: dict, params: dict[str, str], function_id: str) ->
     return cfn.environment(template, params, function_id)["MAMORU_SELF_RESOURCES"].split(",")
 
 
+@pytest.mark.parametrize("org", ["", "o-a1b2c3d4e5"], ids=["own-account", "organization"])
 @pytest.mark.parametrize("existing_topic", [False, True], ids=["own-topic", "existing-topic"])
 @pytest.mark.parametrize("stack", STACK_NAMES)
-def test_every_function_lists_exactly_the_stacks_own_resources(template, stack, existing_topic):
+def test_every_function_lists_exactly_the_stacks_own_resources(template, stack, existing_topic, org):
     """MAMORU_SELF_RESOURCES of every function names each EventBridge rule and function of the
-    stack by name and each topic by ARN (the ExistingTopicArn in place of the alert topic), once,
-    and nothing else: what the playbook's `own_resource` signal treats as mamoru's own."""
-    overrides = {"AWS::StackName": stack}
+    stack by name (the central bus's rules too, for an organization) and each topic by ARN (the
+    ExistingTopicArn in place of the alert topic), once, and nothing else: what the playbook's
+    `own_resource` signal treats as mamoru's own."""
+    overrides = {"AWS::StackName": stack, "OrganizationId": org}
     if existing_topic:
         overrides["ExistingTopicArn"] = EXISTING_TOPIC
     params = cfn.parameter_values(template, overrides)
     own = cfn.own_resources(template, params)
-    assert len(own["rules"]) == len(cfn.resources(template, "AWS::Events::Rule"))
+    all_rules = cfn.resources(template, "AWS::Events::Rule")
+    central = [r for r in all_rules.values() if r.get("Condition") == "HasOrganization"]
+    assert len(own["rules"]) == len(all_rules) - (0 if org else len(central))
     assert len(own["functions"]) == len(FUNCTION_IDS)
     assert len(own["topics"]) == 2
     assert (EXISTING_TOPIC in own["topics"]) == existing_topic
@@ -348,16 +402,25 @@ def test_self_resources_name_rules_and_functions_without_referencing_them(templa
 
 
 def test_the_environment_fits_within_lambdas_limit(template):
-    """Lambda allows 4 KB of environment variables per function: with the longest stack name
-    and an existing topic of the longest name SNS allows, MAMORU_SELF_RESOURCES still fits."""
+    """Lambda allows 4 KB of environment variables per function: with the longest stack name,
+    an existing topic of the longest name SNS allows and the central bus's rules, the environment
+    still fits with the lists the README promises room for (about 850 characters together:
+    ProtectedPrincipals, 20 accounts allowed, 10 denied, 20 account modes)."""
     params = cfn.parameter_values(
         template,
         {
             "AWS::StackName": "s" * MAX_STACK_NAME,
             "ExistingTopicArn": "arn:aws:sns:us-east-1:123456789012:" + "t" * 256,
             "ProtectedPrincipals": "arn:aws:iam::*:role/BreakGlass*",
+            "OrganizationId": "o-a1b2c3d4e5",
+            "MemberRoleName": "m" * 64,
+            "AccountsAllow": ",".join(f"{111122223333 + i}" for i in range(20)),
+            "AccountsDeny": ",".join(f"{444455556666 + i}" for i in range(10)),
+            "AccountModes": ",".join(f"{777788889999 + i}=dry-run" for i in range(20)),
         },
     )
+    lists = ["ProtectedPrincipals", "AccountsAllow", "AccountsDeny", "AccountModes"]
+    assert sum(len(params[k]) for k in lists) >= 835
     for fid in FUNCTION_IDS:
         env = cfn.environment(template, params, fid)
         size = sum(len(k) + len(v) for k, v in env.items())
@@ -425,6 +488,47 @@ def test_the_playbook_recognises_every_own_resource(template, tmp_path, stack, e
         if reacted != own_call:
             wrong.append((what, own_call, decision["rule_ids"], decision.get("reason")))
     assert not wrong, wrong
+
+
+# --- the organization's central event bus -----------------------------------------------------
+
+
+def test_central_bus_admits_put_events_from_the_organization_only(template):
+    bus = template["Resources"]["CentralEventBus"]
+    assert bus["Condition"] == "HasOrganization"
+    assert bus["Properties"] == {"Name": {"Fn::Sub": "mamoru-${AWS::StackName}-central"}}
+    policies = cfn.resources(template, "AWS::Events::EventBusPolicy")
+    assert list(policies) == ["CentralEventBusPolicy"]
+    policy = policies["CentralEventBusPolicy"]
+    assert policy["Condition"] == "HasOrganization"
+    p = policy["Properties"]
+    assert p["EventBusName"] == {"Fn::GetAtt": ["CentralEventBus", "Name"]}
+    assert p["Statement"] == {
+        "Sid": p["StatementId"],
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "events:PutEvents",
+        "Resource": {"Fn::GetAtt": ["CentralEventBus", "Arn"]},
+        "Condition": {"StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}},
+    }
+    output = template["Outputs"]["CentralEventBusArn"]
+    assert output["Condition"] == "HasOrganization"
+    assert output["Value"] == {"Fn::GetAtt": ["CentralEventBus", "Arn"]}
+
+
+def test_every_rule_off_the_default_bus_is_on_the_central_bus_under_the_condition(template):
+    """A rule is on the default bus, or on the central bus and created with it (HasOrganization),
+    like its Lambda permission (test_no_lambda_permission_without_source_arn)."""
+    on_central = 0
+    for rule_id, rule in cfn.resources(template, "AWS::Events::Rule").items():
+        p = rule["Properties"]
+        if "EventBusName" not in p:
+            assert "Condition" not in rule, rule_id
+            continue
+        on_central += 1
+        assert p["EventBusName"] == {"Fn::GetAtt": ["CentralEventBus", "Name"]}, rule_id
+        assert rule["Condition"] == "HasOrganization", rule_id
+    assert on_central
 
 
 # --- outputs and lint hygiene ---------------------------------------------------------------
