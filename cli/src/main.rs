@@ -143,7 +143,8 @@ async fn replay(
         settings.mode = Mode::Enforce;
         let sdk = mamoru::aws::load().await;
         let notifier = settings.topic_arn.clone().map(|t| Notifier::new(&sdk, t));
-        Responder::new(None, settings, rules, Some(Actor::new(&sdk)), notifier)
+        let actor = Actor::new(&sdk, &settings);
+        Responder::new(None, settings, rules, Some(actor), notifier)
     } else {
         settings.mode = Mode::DryRun;
         Responder::new(None, settings, rules, None, None)

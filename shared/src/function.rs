@@ -57,7 +57,7 @@ async fn build(handler: Handler) -> Result<Responder, InitError> {
             ),
         }
     }
-    let actor = Actor::new(&sdk);
+    let actor = Actor::new(&sdk, &settings);
     let notifier = settings
         .topic_arn
         .clone()

@@ -129,15 +129,20 @@ impl Responder {
                         planned.action.describe()
                     ),
                 )
-            } else if self.settings.mode == Mode::DryRun {
+            } else if self.settings.mode_for(&planned.action.account) == Mode::DryRun {
+                let why = if self.settings.mode == Mode::DryRun {
+                    "dry-run".to_string()
+                } else {
+                    format!("dry-run in account {}", planned.action.account)
+                };
                 Outcome::new(
                     &planned.action,
                     Status::WouldDo,
-                    format!("dry-run: would {}", planned.action.describe()),
+                    format!("{why}: would {}", planned.action.describe()),
                 )
             } else {
                 match &self.actor {
-                    Some(actor) => actor.execute(&planned.action).await,
+                    Some(actor) => actor.execute(&plan.event_id, &planned.action).await,
                     None => Outcome::new(
                         &planned.action,
                         Status::Skipped,

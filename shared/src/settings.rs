@@ -16,6 +16,11 @@ pub const ENV_PROTECTED: &str = "MAMORU_PROTECTED_PRINCIPALS";
 pub const ENV_SELF_ROLES: &str = "MAMORU_SELF_ROLE_ARNS";
 pub const ENV_RULES_PATH: &str = "MAMORU_RULES_PATH";
 pub const ENV_SELF_RESOURCES: &str = "MAMORU_SELF_RESOURCES";
+pub const ENV_MEMBER_ROLE: &str = "MAMORU_MEMBER_ROLE_NAME";
+pub const ENV_ACCOUNTS_ALLOW: &str = "MAMORU_ACCOUNTS_ALLOW";
+pub const ENV_ACCOUNTS_DENY: &str = "MAMORU_ACCOUNTS_DENY";
+pub const ENV_ACCOUNT_MODES: &str = "MAMORU_ACCOUNT_MODES";
+pub const ENV_HUB_ACCOUNT: &str = "MAMORU_HUB_ACCOUNT";
 
 /// Default for `MAMORU_MIN_REMEDIATION_SEVERITY`.
 pub const DEFAULT_MIN_REMEDIATION_SEVERITY: f64 = 7.0;
@@ -70,6 +75,16 @@ pub struct Settings {
     /// stack: calls on them are mamoru's `own_resource` signal.
     pub self_resources: Vec<String>,
     pub rules_paths: Vec<PathBuf>,
+    /// The role mamoru assumes in the other accounts of the organization
+    /// (`role/mamoru/<name>`); `None`: it acts in its own account only.
+    pub member_role_name: Option<String>,
+    /// mamoru's own (hub) account: from `MAMORU_HUB_ACCOUNT`, else the account of its roles.
+    pub hub_account: Option<String>,
+    /// Accounts mamoru acts in (empty: every account), and accounts it never acts in.
+    pub accounts_allow: Vec<String>,
+    pub accounts_deny: Vec<String>,
+    /// Per-account mode overrides (`444455556666=enforce`).
+    pub account_modes: Vec<(String, Mode)>,
 }
 
 impl Default for Settings {
@@ -83,6 +98,11 @@ impl Default for Settings {
             self_role_arns: Vec::new(),
             self_resources: Vec::new(),
             rules_paths: Vec::new(),
+            member_role_name: None,
+            hub_account: None,
+            accounts_allow: Vec::new(),
+            accounts_deny: Vec::new(),
+            account_modes: Vec::new(),
         }
     }
 }
@@ -165,6 +185,59 @@ impl Settings {
                 format!("`{bad}` is a pattern: list the stack's own names or ARNs exactly"),
             ));
         }
+        let account_list = |var: &'static str| -> Result<Vec<String>, SettingsError> {
+            let accounts = list(get(var));
+            match accounts.iter().find(|a| !is_account_id(a)) {
+                Some(bad) => Err(err(var, format!("`{bad}` is not a 12-digit account ID"))),
+                None => Ok(accounts),
+            }
+        };
+        let accounts_allow = account_list(ENV_ACCOUNTS_ALLOW)?;
+        let accounts_deny = account_list(ENV_ACCOUNTS_DENY)?;
+        let mut account_modes = Vec::new();
+        for entry in list(get(ENV_ACCOUNT_MODES)) {
+            let Some((account, mode)) = entry.split_once('=') else {
+                return Err(err(
+                    ENV_ACCOUNT_MODES,
+                    format!("`{entry}` is not ACCOUNT=MODE (for example 444455556666=enforce)"),
+                ));
+            };
+            let account = account.trim();
+            if !is_account_id(account) {
+                return Err(err(
+                    ENV_ACCOUNT_MODES,
+                    format!("`{account}` is not a 12-digit account ID"),
+                ));
+            }
+            let mode: Mode = mode.parse().map_err(|m| err(ENV_ACCOUNT_MODES, m))?;
+            account_modes.push((account.to_string(), mode));
+        }
+        let member_role_name = present(ENV_MEMBER_ROLE).map(|v| v.trim().to_string());
+        if let Some(bad) = member_role_name.as_deref().filter(|n| {
+            n.is_empty()
+                || !n
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+        }) {
+            return Err(err(
+                ENV_MEMBER_ROLE,
+                format!("`{bad}` is not an IAM role name"),
+            ));
+        }
+        let hub_account = match present(ENV_HUB_ACCOUNT) {
+            Some(a) if is_account_id(a.trim()) => Some(a.trim().to_string()),
+            Some(a) => {
+                return Err(err(
+                    ENV_HUB_ACCOUNT,
+                    format!("`{a}` is not a 12-digit account ID"),
+                ));
+            }
+            None => self_role_arns
+                .iter()
+                .filter_map(|arn| arn.split(':').nth(4))
+                .find(|a| is_account_id(a))
+                .map(str::to_string),
+        };
         let rules_paths = list(get(ENV_RULES_PATH))
             .into_iter()
             .map(PathBuf::from)
@@ -177,6 +250,11 @@ impl Settings {
             self_role_arns,
             self_resources,
             rules_paths,
+            member_role_name,
+            hub_account,
+            accounts_allow,
+            accounts_deny,
+            account_modes,
         })
     }
 
@@ -188,12 +266,39 @@ impl Settings {
         self.protected_principals.iter().any(|g| g.matches(&key))
     }
 
+    /// Why mamoru does not act in `account`, if it does not: it is denied, or not allowed.
+    pub fn out_of_scope(&self, account: &str) -> Option<String> {
+        if self.accounts_deny.iter().any(|a| a == account) {
+            return Some(format!(
+                "account {account} is out of scope (MAMORU_ACCOUNTS_DENY): not acted on"
+            ));
+        }
+        if !self.accounts_allow.is_empty() && !self.accounts_allow.iter().any(|a| a == account) {
+            return Some(format!(
+                "account {account} is out of scope (not in MAMORU_ACCOUNTS_ALLOW): not acted on"
+            ));
+        }
+        None
+    }
+
+    /// The mode mamoru acts in, in `account`: its override, else the deployment's mode.
+    pub fn mode_for(&self, account: &str) -> Mode {
+        self.account_modes
+            .iter()
+            .find(|(a, _)| a == account)
+            .map_or(self.mode, |(_, m)| *m)
+    }
+
     /// Adds a role ARN to the set of mamoru's own roles (loop prevention).
     pub fn add_self_role(&mut self, arn: String) {
         if !self.self_role_arns.contains(&arn) {
             self.self_role_arns.push(arn);
         }
     }
+}
+
+fn is_account_id(a: &str) -> bool {
+    a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Checks and compiles a `MAMORU_PROTECTED_PRINCIPALS` entry: an ARN glob of an IAM user,

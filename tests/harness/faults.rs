@@ -18,6 +18,8 @@ pub enum Fault {
     Status503,
     Reset,
     Slow,
+    /// 403 AccessDenied, as IAM answers a caller it does not allow (an unassumable role).
+    Denied,
 }
 
 /// The share of requests that get each fault; the rest are forwarded.
@@ -30,6 +32,8 @@ pub struct FaultMix {
     pub slow: f64,
     /// How long a slow response waits before it is forwarded.
     pub slow_delay: Duration,
+    /// Share answered 403 AccessDenied.
+    pub denied: f64,
     /// Seed of the deterministic fault sequence.
     pub seed: u64,
     /// Only requests whose operation contains this are faulted (all when `None`).
@@ -45,6 +49,7 @@ impl FaultMix {
             reset: 0.0,
             slow: 0.0,
             slow_delay: Duration::ZERO,
+            denied: 0.0,
             seed: 1,
             only_operation: None,
         }
@@ -60,6 +65,7 @@ impl FaultMix {
             reset: each,
             slow: each,
             slow_delay,
+            denied: 0.0,
             seed,
             only_operation: None,
         }
@@ -73,6 +79,7 @@ impl FaultMix {
             (self.status_503, Fault::Status503),
             (self.reset, Fault::Reset),
             (self.slow, Fault::Slow),
+            (self.denied, Fault::Denied),
         ] {
             edge += share;
             if r < edge {
@@ -242,6 +249,16 @@ fn throttling(head: &[String]) -> Vec<u8> {
     .into_bytes()
 }
 
+/// STS's answer to an AssumeRole it does not allow (query protocol, XML).
+fn access_denied() -> Vec<u8> {
+    let body = "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User is not authorized to perform: sts:AssumeRole</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>";
+    format!(
+        "HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml\r\nx-amzn-RequestId: 00000000-0000-0000-0000-000000000000\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
 fn status(code: u16, reason: &str) -> Vec<u8> {
     let body = format!("{code} {reason}");
     format!(
@@ -304,6 +321,7 @@ fn serve(client: TcpStream, upstream_port: u16, sh: &Shared) {
     let answer = match fault {
         Fault::Forwarded => forward(&head, &body, upstream_port),
         Fault::Throttled => Some(throttling(&head)),
+        Fault::Denied => Some(access_denied()),
         Fault::Status500 => Some(status(500, "Internal Server Error")),
         Fault::Status503 => Some(status(503, "Service Unavailable")),
         Fault::Reset => {

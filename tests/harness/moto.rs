@@ -123,6 +123,32 @@ impl Moto {
             .await
     }
 
+    /// SDK configuration acting in another account: moto binds resources to the account of the
+    /// credentials an AssumeRole into that account returns.
+    pub async fn sdk_in(&self, account: &str, region: &str) -> SdkConfig {
+        let hub = self.sdk(region).await;
+        let creds = aws_sdk_sts::Client::new(&hub)
+            .assume_role()
+            .role_arn(format!("arn:aws:iam::{account}:role/test-setup"))
+            .role_session_name("test-setup")
+            .send()
+            .await
+            .unwrap()
+            .credentials
+            .unwrap();
+        hub.to_builder()
+            .credentials_provider(aws_sdk_sqs::config::SharedCredentialsProvider::new(
+                aws_sdk_sqs::config::Credentials::new(
+                    creds.access_key_id,
+                    creds.secret_access_key,
+                    Some(creds.session_token),
+                    None,
+                    "tests",
+                ),
+            ))
+            .build()
+    }
+
     /// Creates an SNS topic with an SQS queue subscribed (raw delivery off: the queue receives
     /// the SNS envelope). Returns (topic ARN, queue URL).
     pub async fn topic_with_queue(&self, region: &str, name: &str) -> (String, String) {

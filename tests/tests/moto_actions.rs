@@ -224,7 +224,11 @@ async fn stopped_recorder_is_restarted() {
     let moto = Moto::start();
     // The fixture's call was made in us-west-2 on the recorder "default".
     scenario::stopped_recorder(&moto, "us-west-2", "default").await;
-    let event = mamoru_tests::fixture("aws.config/ct-stop-configuration-recorder.json");
+    // The published record was made in account 222222222222; here it is mamoru's own account.
+    let event =
+        mamoru_tests::scenario::event_with("aws.config/ct-stop-configuration-recorder.json", |v| {
+            v["detail"]["recipientAccountId"] = mamoru_tests::moto::ACCOUNT.into()
+        });
     let (out, report) = replay(&moto, "us-east-1", None, &event, true);
     assert!(
         out.status.success(),
@@ -233,6 +237,27 @@ async fn stopped_recorder_is_restarted() {
     );
     assert_eq!(statuses(&report), ["done"]);
     assert!(scenario::recorder_recording(&moto, "us-west-2", "default").await);
+}
+
+#[tokio::test]
+async fn a_stop_in_another_account_never_restarts_the_hubs_recorder() {
+    // GIVEN the hub's recorder is stopped too, and no member role is configured
+    let moto = Moto::start();
+    scenario::stopped_recorder(&moto, "us-west-2", "default").await;
+    // WHEN the published record (account 222222222222) arrives
+    let event = mamoru_tests::fixture("aws.config/ct-stop-configuration-recorder.json");
+    let (out, report) = replay(&moto, "us-east-1", None, &event, true);
+    // THEN it fails naming that account, and the hub's recorder stays stopped
+    assert!(!out.status.success());
+    assert_eq!(statuses(&report), ["failed"]);
+    assert!(
+        report["outcomes"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("mamoru cannot act in 222222222222"),
+        "{report}"
+    );
+    assert!(!scenario::recorder_recording(&moto, "us-west-2", "default").await);
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use aws_sdk_s3::types::PublicAccessBlockConfiguration;
 use aws_smithy_runtime_api::client::result::SdkError;
 use serde_json::{Value, json};
 
-use super::exec::{Actor, failure, service_failure};
+use super::exec::{Clients, failure, service_failure};
 use super::{Action, QUARANTINE_GROUP, QUARANTINE_POLICY, REVOKE_SESSIONS_POLICY, trail_name};
 use super::{Outcome, Status};
 use crate::decide::facts::ADMIN_PORTS;
@@ -58,7 +58,7 @@ fn logs_management(s: &AdvancedEventSelector) -> bool {
         .any(|f| f.field() == "eventCategory" && f.equals().iter().any(|e| e == "Management"))
 }
 
-impl Actor {
+impl Clients {
     pub(super) async fn restore_management_events(&self, action: &Action, trail: &str) -> Outcome {
         let client = self.cloudtrail.get(&action.region);
         let api = "cloudtrail:PutEventSelectors";
@@ -277,11 +277,9 @@ impl Actor {
                 Some(json!({"PolicyName": REVOKE_SESSIONS_POLICY, "TokenIssueTimeBefore": now})),
             ),
             Err(SdkError::ServiceError(ctx)) => match ctx.into_err() {
-                PutRolePolicyError::NoSuchEntityException(_) => Outcome::new(
-                    action,
-                    Status::AlreadyDone,
-                    format!("role {role} no longer exists: its sessions are void"),
-                ),
+                PutRolePolicyError::NoSuchEntityException(_) => {
+                    Outcome::not_found(action, &format!("IAM role {role}"))
+                }
                 other => Outcome::failed(action, service_failure("iam:PutRolePolicy", &other)),
             },
             Err(e) => Outcome::failed(action, failure("iam:PutRolePolicy", e)),
@@ -328,11 +326,7 @@ impl Actor {
             Err(e) => return Outcome::failed(action, failure("ec2:DescribeSecurityGroups", e)),
         };
         let Some(sg) = described.security_groups().first() else {
-            return Outcome::new(
-                action,
-                Status::AlreadyDone,
-                format!("security group {group} no longer exists"),
-            );
+            return Outcome::not_found(action, &format!("security group {group}"));
         };
         let mut revoke = Vec::new();
         let mut removed = Vec::new();

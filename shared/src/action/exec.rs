@@ -2,7 +2,7 @@
 //! in dry-run or shadow mode.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use aws_config::SdkConfig;
 use aws_sdk_cloudtrail::operation::start_logging::StartLoggingError;
@@ -32,6 +32,24 @@ impl Outcome {
 }
 
 impl Outcome {
+    /// The resource the event named does not exist in the account it was looked for in: a
+    /// failure to act, never "already done" (in an organization it usually means mamoru looked
+    /// in the wrong account).
+    pub(super) fn not_found(action: &Action, what: &str) -> Outcome {
+        Outcome {
+            retryable: Some(false),
+            error_code: Some("NotFound".into()),
+            ..Outcome::new(
+                action,
+                Status::Failed,
+                format!(
+                    "{what} was not found in account {} ({}): nothing was changed",
+                    action.account, action.region
+                ),
+            )
+        }
+    }
+
     /// Records the state an action read before acting and the state after.
     pub(super) fn with_state(self, before: Option<Value>, after: Option<Value>) -> Outcome {
         Outcome {
@@ -44,10 +62,10 @@ impl Outcome {
 
 /// A failed AWS call, classified.
 #[derive(Debug, Clone)]
-pub(super) struct Failure {
-    pub(super) code: Option<String>,
-    pub(super) message: String,
-    pub(super) retryable: bool,
+pub(crate) struct Failure {
+    pub(crate) code: Option<String>,
+    pub(crate) message: String,
+    pub(crate) retryable: bool,
 }
 
 const RETRYABLE_CODES: &[&str] = &[
@@ -70,7 +88,7 @@ const RETRYABLE_CODES: &[&str] = &[
     "LimitExceededException",
 ];
 
-pub(super) fn service_failure<E: ProvideErrorMetadata>(api: &str, e: &E) -> Failure {
+pub(crate) fn service_failure<E: ProvideErrorMetadata>(api: &str, e: &E) -> Failure {
     let code = e.code().map(str::to_string);
     let retryable = code
         .as_deref()
@@ -87,7 +105,7 @@ pub(super) fn service_failure<E: ProvideErrorMetadata>(api: &str, e: &E) -> Fail
     }
 }
 
-pub(super) fn failure<E, R>(api: &str, err: SdkError<E, R>) -> Failure
+pub(crate) fn failure<E, R>(api: &str, err: SdkError<E, R>) -> Failure
 where
     E: ProvideErrorMetadata,
 {
@@ -163,8 +181,8 @@ fn region_config(base: &SdkConfig, region: &str) -> SdkConfig {
         .build()
 }
 
-/// Runs actions. Holds the SDK clients for the life of the container.
-pub struct Actor {
+/// The SDK clients of one account (its credentials), per region on first use.
+pub(super) struct Clients {
     pub(super) iam: aws_sdk_iam::Client,
     pub(super) cloudtrail: Regional<aws_sdk_cloudtrail::Client>,
     pub(super) guardduty: Regional<aws_sdk_guardduty::Client>,
@@ -174,9 +192,9 @@ pub struct Actor {
     pub(super) s3: Regional<aws_sdk_s3::Client>,
 }
 
-impl Actor {
-    pub fn new(sdk: &SdkConfig) -> Arc<Actor> {
-        Arc::new(Actor {
+impl Clients {
+    pub(super) fn new(sdk: &SdkConfig) -> Clients {
+        Clients {
             iam: aws_sdk_iam::Client::new(sdk),
             cloudtrail: Regional::new(sdk, |b, r| {
                 aws_sdk_cloudtrail::Client::new(&region_config(b, r))
@@ -199,11 +217,11 @@ impl Actor {
                     .build();
                 aws_sdk_s3::Client::from_conf(conf)
             }),
-        })
+        }
     }
 
     /// Carries out one action. Never panics; every error becomes a `Failed` outcome.
-    pub async fn execute(&self, action: &Action) -> Outcome {
+    pub(super) async fn execute(&self, action: &Action) -> Outcome {
         match &action.target {
             Target::AccessKey {
                 user_name,
@@ -257,11 +275,9 @@ impl Actor {
             // Only a service error carries a code to match; timeouts and connection errors are
             // classified as they are (into_service_error would hide them as "unhandled").
             Err(SdkError::ServiceError(ctx)) => match ctx.into_err() {
-                UpdateAccessKeyError::NoSuchEntityException(_) => Outcome::new(
-                    action,
-                    Status::AlreadyDone,
-                    format!("access key {key} of {user} no longer exists: it cannot be used"),
-                ),
+                UpdateAccessKeyError::NoSuchEntityException(_) => {
+                    Outcome::not_found(action, &format!("access key {key} of IAM user {user}"))
+                }
                 other => Outcome::failed(action, service_failure("iam:UpdateAccessKey", &other)),
             },
             Err(other) => Outcome::failed(action, failure("iam:UpdateAccessKey", other)),

@@ -3,13 +3,15 @@
 //! its parameters, and the words notifications use for it.
 
 #[cfg(feature = "aws")]
+mod accounts;
+#[cfg(feature = "aws")]
 mod contain;
 #[cfg(feature = "aws")]
 mod exec;
 mod outcome;
 
 #[cfg(feature = "aws")]
-pub use exec::Actor;
+pub use accounts::Actor;
 pub use outcome::{Outcome, Status};
 
 use std::fmt;
@@ -399,9 +401,15 @@ impl ActionKind {
         if region.is_empty() {
             return Err("the event names no region".into());
         }
+        // The account that owns the resource: the event's own account, or the account of an
+        // ARN the event names (a trail in another account of the organization).
+        let account = target
+            .arn_account()
+            .unwrap_or_else(|| event.owner_account())
+            .to_string();
         Ok(Action {
             kind: self,
-            account: event.account.clone(),
+            account,
             region,
             target,
         })
@@ -604,6 +612,21 @@ pub enum Target {
     Bucket {
         name: String,
     },
+}
+
+impl Target {
+    /// The account of the resource when the event named it by ARN.
+    pub fn arn_account(&self) -> Option<&str> {
+        let name = match self {
+            Target::Trail { name } | Target::EventSelectors { trail: name } => name,
+            _ => return None,
+        };
+        let parts: Vec<&str> = name.splitn(6, ':').collect();
+        match parts.as_slice() {
+            ["arn", _, _, _, account, _] if account.len() == 12 => Some(account),
+            _ => None,
+        }
+    }
 }
 
 /// A planned action: the kind, plus the exact resource, region and account.

@@ -180,7 +180,7 @@ impl Plan {
             event_kind: event.kind_name(),
             detail_type: event.detail_type.clone(),
             source: event.source.clone(),
-            account: event.account.clone(),
+            account: event.owner_account().to_string(),
             region: event.region.clone(),
             time: event.time.clone(),
             disposition: Disposition::Ignore,
@@ -529,6 +529,7 @@ fn decide_unmasked(
     for c in candidates {
         let why = withhold
             .clone()
+            .or_else(|| settings.out_of_scope(&c.planned.action.account))
             .or_else(|| protected_target(&c.planned.action, &subject, settings))
             .or_else(|| {
                 // A finding below the remediation threshold notifies only, unless the rule asking
@@ -615,11 +616,22 @@ fn self_role<'s>(event: &Event, settings: &'s Settings) -> Option<&'s str> {
         .session_issuer
         .arn
         .as_deref()?;
-    settings
+    if let Some(own) = settings
         .self_role_arns
         .iter()
         .find(|r| crate::settings::same_role(r, issuer))
-        .map(String::as_str)
+    {
+        return Some(own.as_str());
+    }
+    // The member role mamoru assumes in the organization's accounts: `role/mamoru/<name>` in
+    // any account (the StackSet creates it in every member; the name is then taken there).
+    let member = settings.member_role_name.as_deref()?;
+    let parts: Vec<&str> = issuer.splitn(6, ':').collect();
+    (parts.len() == 6
+        && parts[0] == "arn"
+        && parts[2] == "iam"
+        && parts[5] == format!("role/mamoru/{member}"))
+    .then_some("the organization's member role")
 }
 
 fn withhold_reason(event: &Event, finding: Option<&crate::event::Finding>) -> Option<String> {

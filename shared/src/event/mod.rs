@@ -379,6 +379,26 @@ impl Event {
         }
     }
 
+    /// The account the event happened in, which owns the resources it names: a finding's
+    /// `accountId`, a CloudTrail record's `recipientAccountId`, a Config item's or compliance
+    /// result's `awsAccountId`. In an organization the envelope's `account` is the account that
+    /// received the event (the security account), so it is only the fallback.
+    pub fn owner_account(&self) -> &str {
+        let owner = match &self.kind {
+            EventKind::GuardDutyFinding(f) => Some(f.account_id.as_str()),
+            // Not userIdentity.accountId: that is the caller's account, which can be another.
+            EventKind::CloudTrailCall(c) | EventKind::ConsoleSignIn(c) => {
+                c.recipient_account_id.as_deref()
+            }
+            EventKind::ConfigItemChange(c) => c.configuration_item.aws_account_id.as_deref(),
+            EventKind::ConfigComplianceChange(c) => c.aws_account_id.as_deref(),
+            EventKind::Unhandled => None,
+        };
+        owner
+            .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+            .unwrap_or(&self.account)
+    }
+
     /// The CloudTrail record behind this event, for CloudTrail-delivered families.
     pub fn cloudtrail(&self) -> Option<&CloudTrailCall> {
         match &self.kind {
