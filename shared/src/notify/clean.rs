@@ -40,9 +40,17 @@ impl Limits {
         },
     ];
 
-    /// Secrets masked, then cut to `field` characters (with `...`).
+    /// Secrets masked, then cut to `field` characters (with `...`). Only a bounded prefix is
+    /// masked (the field plus a margin wider than any secret's shape), so that rendering a
+    /// 240 KB hostile value costs what rendering its first few kilobytes does; the masking
+    /// still sees whole secrets at the cut, and the plan's texts were masked whole already.
     pub fn clip(&self, s: &str) -> String {
-        cut_chars(&redact::text(s), self.field)
+        const MARGIN: usize = 1024;
+        let bounded = match s.char_indices().nth(self.field + MARGIN) {
+            Some((i, _)) => &s[..i],
+            None => s,
+        };
+        cut_chars(&redact::text(bounded), self.field)
     }
 
     /// [`Limits::clip`], then made a single safe line (see [`one_line`]).
