@@ -452,8 +452,9 @@ class World:
 
 
 class Subject:
-    def __init__(self, name, label, argv, cwd=None, note=None):
+    def __init__(self, name, label, argv, cwd=None, note=None, env=None):
         self.name, self.label, self.argv, self.cwd, self.note = name, label, argv, cwd, note
+        self.env = env or {}  # added to base_env's (bench/org.py: the organization settings)
 
 
 def c7n_subject(name, label, policy, family, world, workdir, note=None):
@@ -528,6 +529,7 @@ class Run:
 
     def __init__(self, subject, api, endpoint, world, log):
         env = base_env(api, endpoint, world)
+        env.update(subject.env)
         self.api = api
         self.cpu_ms = None
         self.t_start = now()
@@ -626,6 +628,7 @@ class Warm:
         self.ready = api.wait_next(1, self.run.proc)
         self.events = []
         self.dead = self.ready is None
+        self.version = None  # the binary's version, from its first answer
 
     def one(self, payload):
         if self.dead:
@@ -640,6 +643,11 @@ class Warm:
         calls = self.proxy.between(t0, result["time"]) if self.proxy else []
         wall = (result["time"] - t0) * 1000
         proxy_ms = sum(c["end"] - c["start"] for c in calls) * 1000
+        if self.version is None and answer_ok(result):
+            try:
+                self.version = json.loads(result["body"]).get("version")
+            except (ValueError, AttributeError):
+                pass
         self.events.append({
             "ok": answer_ok(result),
             "ms": wall,

@@ -6,6 +6,9 @@
 #   bench/run.sh --cold 5 --warm 100   a quicker look
 #   bench/run.sh --subjects mamoru boto3 --families guardduty
 #   bench/run.sh --no-build            use target/release as it is
+#   bench/run.sh --org                 cross-account instead (bench/cross_account.py): the guardduty
+#                                      function in 50 accounts x 3 regions against one account
+#   bench/run.sh --org --events 300    the same, quicker (default 1,000 events per process)
 #
 # Needs the README's test command to have installed .venv (moto server, boto3). Installs Cloud
 # Custodian (pinned, bench/requirements-c7n.txt) into bench/.venv-c7n on first use, builds the
@@ -16,10 +19,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build=1
+org=0
 args=()
 for a in "$@"; do
   case "$a" in
     --no-build) build=0 ;;
+    --org) org=1 ;;
     *) args+=("$a") ;;
   esac
 done
@@ -27,6 +32,13 @@ done
 if [ ! -x .venv/bin/moto_server ]; then
   echo "bench: .venv/bin/moto_server is missing: run scripts/test.sh (the README's test command) first" >&2
   exit 1
+fi
+if [ "$org" = 1 ]; then
+  if [ "$build" = 1 ]; then
+    echo "==> cargo build --release -p mamoru-guardduty"
+    cargo build --release -p mamoru-guardduty
+  fi
+  exec .venv/bin/python bench/cross_account.py ${args[@]+"${args[@]}"}
 fi
 if [ ! -x bench/.venv-c7n/bin/python ]; then
   echo "==> Cloud Custodian venv (bench/.venv-c7n)"
