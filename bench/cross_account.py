@@ -2,7 +2,7 @@
 the same function acting in its own account, in one run, side by side.
 
 Started by `bench/run.sh --org`. The machinery is bench/driver.py's (moto server, the counting
-proxy, the Lambda Runtime API emulator, warm processes fed in interleaved blocks); see
+proxy, the Lambda Runtime API emulator, warm processes fed alternately); see
 bench/README.md, "Cross-account".
 
 Two subjects, the same release binary with the same settings (MAMORU_MODE=enforce,
@@ -14,13 +14,13 @@ MAMORU_HUB_ACCOUNT=123456789012, moto's default account, MAMORU_MEMBER_ROLE_NAME
 
 Every event is the key-compromise fixture on a key of its own (one user and key per event,
 created in the event's account: moto binds what an assumed role's credentials create to that
-role's account), `region` i mod 3 over three regions. Four warm processes are fed alternately in
-blocks of 50 events: single and cross reaching moto directly (the times), and single and cross
+role's account), `region` i mod 3 over three regions. Four warm processes are fed alternately,
+event by event (--block N: N events each): single and cross reaching moto directly (the times), and single and cross
 through the counting proxy (the calls, AssumeRole among them, and moto's own time). Each process
 first handles 50 events of the hub's own account (warm-up, not measured), so that the first event
 per account is not also the process's first event. Each process has its own keys, so every event
 deactivates an active key; all keys are checked at the end. The CPU time of each process (all its
-threads, /proc/PID/task/*/schedstat) is read around each of its blocks.
+threads, /proc/PID/task/*/schedstat) is read before and after each of its events.
 """
 
 import argparse
@@ -28,6 +28,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -45,7 +46,8 @@ MEMBER_ROLE = "mamoru-member"
 # Documentation-style account IDs: 111122223300 .. 111122223349.
 MEMBERS = [f"1111222233{i:02d}" for i in range(50)]
 REGIONS = ["us-east-1", "eu-west-1", "ap-northeast-1"]
-BLOCK = 50
+# Figures per window of 50 events (the first window: the first event of each account).
+WINDOW = 50
 # Events of the hub's own account each process handles first, not measured: the process's own
 # first-use costs (the hub's clients, lazy statics) are not charged to the first event per account.
 WARMUP = 50
@@ -145,6 +147,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", type=int, default=1000,
                     help="measured events per process (default 1000: 20 per member account); at least 150")
+    ap.add_argument("--block", type=int, default=1,
+                    help="events each process handles before the next one's turn (default 1: the four "
+                         "processes alternate event by event, so that load swings hit both sides alike)")
     ap.add_argument("--out", default=str(BENCH / "results"))
     args = ap.parse_args()
     n_acc = len(MEMBERS)
@@ -165,7 +170,7 @@ def main():
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "kernel": platform.release(), "loadavg_start": os.getloadavg()},
         "settings": {"events": args.events, "warmup": WARMUP, "accounts": n_acc, "regions": REGIONS,
-                     "block": BLOCK, "hub": HUB, "member_role": MEMBER_ROLE, "binary": binary.name},
+                     "block": args.block, "window": WINDOW, "hub": HUB, "member_role": MEMBER_ROLE, "binary": binary.name},
     }
     procs = []
     try:
@@ -198,19 +203,20 @@ def main():
             if any(w.dead for w in warm.values()):
                 raise SystemExit(f"a process did not start: see {out / 'logs' / 'cross-account.log'}")
 
-            def feed(payloads, n, blocks_cpu=None):
-                """All four processes, alternately in blocks; the CPU each used per block."""
+            def feed(payloads, n, cpu=None):
+                """All four processes, alternately in blocks of args.block events; the CPU each
+                process used per event (read before and after it, outside the timed span)."""
                 done, b = 0, 0
                 while done < n and not any(w.dead for w in warm.values()):
-                    k = min(BLOCK, n - done)
+                    k = min(args.block, n - done)
                     # Alternate which goes first, so that neither always follows the other.
                     for name in (names if b % 2 == 0 else names[::-1]):
                         w = warm[name]
-                        c0 = cpu_ns(w.run.proc.pid)
                         for i in range(done, done + k):
+                            c0 = cpu_ns(w.run.proc.pid)
                             w.one(payloads[name][i])
-                        if blocks_cpu is not None:
-                            blocks_cpu[name].append((cpu_ns(w.run.proc.pid) - c0) / 1e6 / k)
+                            if cpu is not None:
+                                cpu[name].append((cpu_ns(w.run.proc.pid) - c0) / 1e6)
                     done += k
                     b += 1
 
@@ -218,9 +224,10 @@ def main():
             feed({name: warmup[name][0] for name in names}, WARMUP)
             for w in warm.values():
                 w.events.clear()
-            print(f"== {args.events} events per process, in blocks of {BLOCK}, interleaved", flush=True)
-            cpu_blocks = {name: [] for name in names}
-            feed({name: sets[name][0] for name in names}, args.events, cpu_blocks)
+            print(f"== {args.events} events per process, the four processes alternating every "
+                  f"{args.block} event(s)", flush=True)
+            cpu_ms = {name: [] for name in names}
+            feed({name: sets[name][0] for name in names}, args.events, cpu_ms)
             results["version"] = warm["cross"].version
             for w in warm.values():
                 w.run.stop()
@@ -252,22 +259,22 @@ def main():
         "cost_ms_paired_median": median(paired),
         "cost_ms_median": median(cross[:n_acc]) - median(single[:n_acc]),
         "cost_ms_mean": stats(cross[:n_acc])["mean"] - stats(single[:n_acc])["mean"],
-        "cpu_ms_per_event": {k: cpu_blocks[k][0] for k in ("cross", "single")},
+        "cpu_ms_per_event": {k: statistics.fmean(cpu_ms[k][:n_acc]) for k in ("cross", "single")},
     }
     first["cpu_cost_ms"] = first["cpu_ms_per_event"]["cross"] - first["cpu_ms_per_event"]["single"]
 
     steady = {"cross": stats(cross[n_acc:]), "single": stats(single[n_acc:])}
     steady["ratio_median"] = ratio(steady["cross"]["median"], steady["single"]["median"])
     steady["ratio_mean"] = ratio(steady["cross"]["mean"], steady["single"]["mean"])
-    # Per block of 50 (after the first): the ratio of the two processes' medians in that block,
-    # i.e. under the same load; the median of those ratios.
-    block_ratios = [median(cross[s:s + BLOCK]) / median(single[s:s + BLOCK])
-                    for s in range(BLOCK, len(cross), BLOCK) if single[s:s + BLOCK]]
+    # Per window of 50 events (after the first): the ratio of the two processes' medians in that
+    # window, i.e. under the same load; the median of those ratios.
+    block_ratios = [median(cross[s:s + WINDOW]) / median(single[s:s + WINDOW])
+                    for s in range(WINDOW, len(cross), WINDOW) if single[s:s + WINDOW]]
     steady["block_ratio_median"] = median(block_ratios)
     steady["block_ratio_p10_p90"] = [pct(block_ratios, 10), pct(block_ratios, 90)]
     steady["block_ratios"] = block_ratios
-    # CPU per event of each process over the same blocks: what the machine's load moves least.
-    cpu = {k: sum(cpu_blocks[k][1:]) / len(cpu_blocks[k][1:]) for k in names}
+    # CPU per event of each process over the same events: what the machine's load moves least.
+    cpu = {k: statistics.fmean(cpu_ms[k][n_acc:]) for k in names}
     steady["cpu_ms_per_event"] = cpu
     steady["cpu_ratio"] = ratio(cpu["cross"], cpu["single"])
     # Also past the first event per account *and region* (the first 150).
@@ -302,7 +309,7 @@ def main():
     steady["overhead_above_floor_ms"] = {
         k: steady[k]["median"] - steady["moto_floor_ms"][k] for k in ("cross", "single")}
     results.update({"first_event_per_account": first, "after_first_event_per_account": steady,
-                    "calls": calls, "cpu_ms_per_event_by_block": cpu_blocks, "times_ms": t})
+                    "calls": calls, "cpu_ms": cpu_ms, "times_ms": t})
 
     report(results)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
@@ -346,7 +353,7 @@ def report(r):
     print()
     print(f"Cross-account overhead after the first event per account: {fmt(s['ratio_median'], digits=3)} "
           f"(ratio of the medians), {fmt(s['block_ratio_median'], digits=3)} (median of the {len(s['block_ratios'])} "
-          f"per-block ratios; p10 {fmt(lo, digits=3)}, p90 {fmt(hi, digits=3)}), CPU {fmt(s['cpu_ratio'], digits=3)}; "
+          f"per-window ratios; p10 {fmt(lo, digits=3)}, p90 {fmt(hi, digits=3)}), CPU {fmt(s['cpu_ratio'], digits=3)}; "
           f"target <= 1.10")
     print(f"First-event-per-account cost: {fmt(f['cost_ms_paired_median'], ' ms', 2)} (median of the 50 paired "
           f"differences), {fmt(f['cost_ms_median'], ' ms', 2)} (difference of the medians), CPU "
