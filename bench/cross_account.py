@@ -15,8 +15,9 @@ MAMORU_HUB_ACCOUNT=123456789012, moto's default account, MAMORU_MEMBER_ROLE_NAME
 Every event is the key-compromise fixture on a key of its own (one user and key per event,
 created in the event's account: moto binds what an assumed role's credentials create to that
 role's account), `region` i mod 3 over three regions. Four warm processes are fed alternately,
-event by event (--block N: N events each): single and cross reaching moto directly (the times), and single and cross
-through the counting proxy (the calls, AssumeRole among them, and moto's own time). Each process
+event by event (--block N: N events each): single and cross reaching moto directly (the times),
+and single and cross through the counting proxy (the calls, AssumeRole among them, and moto's
+own time). Each process
 first handles 50 events of the hub's own account (warm-up, not measured), so that the first event
 per account is not also the process's first event. Each process has its own keys, so every event
 deactivates an active key; all keys are checked at the end. The CPU time of each process (all its
@@ -203,14 +204,20 @@ def main():
             if any(w.dead for w in warm.values()):
                 raise SystemExit(f"a process did not start: see {out / 'logs' / 'cross-account.log'}")
 
+            swapped = (names[1], names[0], names[3], names[2])
+
             def feed(payloads, n, cpu=None):
                 """All four processes, alternately in blocks of args.block events; the CPU each
                 process used per event (read before and after it, outside the timed span)."""
                 done, b = 0, 0
                 while done < n and not any(w.dead for w in warm.values()):
                     k = min(args.block, n - done)
-                    # Alternate which goes first, so that neither always follows the other.
-                    for name in (names if b % 2 == 0 else names[::-1]):
+                    # Alternate which goes first: c s cp sp, s c sp cp, c s cp sp, ... Each direct
+                    # process follows the other one and its own kind's proxied process equally
+                    # often, and never itself (a process's second event in a row finds its
+                    # memory in the CPU's caches: a bias of several per cent, seen with c s cp sp,
+                    # sp cp s c).
+                    for name in (names if b % 2 == 0 else swapped):
                         w = warm[name]
                         for i in range(done, done + k):
                             c0 = cpu_ns(w.run.proc.pid)
