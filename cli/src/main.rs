@@ -65,6 +65,10 @@ enum Command {
         #[arg(long = "rules", value_name = "PATH")]
         rules: Vec<PathBuf>,
     },
+    /// Prints the metrics the functions write (JSON): CloudWatch namespace, metric names, units
+    /// and dimension sets, and the values each dimension takes. infra/'s dashboard and alarms
+    /// read only these.
+    Metrics,
 }
 
 #[derive(Subcommand)]
@@ -111,6 +115,13 @@ async fn main() -> ExitCode {
         Command::Render(args) => render::run(args).await,
         Command::Permissions { rules, containment } => permissions(&rules, containment),
         Command::Routes { rules } => routes(&rules),
+        Command::Metrics => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&mamoru::metrics::catalogue()).unwrap_or_default()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,

@@ -5,6 +5,9 @@
 //! before and after acting), the notification id and the duration. Events carry no secrets that
 //! mamoru keeps: the plan holds identifiers only, and every string is passed through
 //! [`crate::redact`] before it is written.
+//!
+//! Beside it go the event's metrics, in CloudWatch's Embedded Metric Format
+//! ([`crate::metrics`]).
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -56,12 +59,53 @@ pub fn line(report: &Report, notification_id: Option<&str>, duration: Duration) 
 
 /// Writes the audit line for one event.
 pub fn record(report: &Report, notification_id: Option<&str>, duration: Duration) {
+    write(&[line(report, notification_id, duration)]);
+}
+
+/// Writes the audit line for one event and, beside it, its metrics (Embedded Metric Format
+/// lines, [`crate::metrics`]): one write, no API call. `publish_failed`: the notification was
+/// due and could not be published.
+pub fn record_with_metrics(
+    report: &Report,
+    ctx: crate::metrics::Context<'_>,
+    notification_id: Option<&str>,
+    publish_failed: bool,
+    duration: Duration,
+) {
+    if SINK.load(Ordering::Relaxed) == Sink::Off as u8 {
+        return;
+    }
+    let publish = match (notification_id, publish_failed) {
+        (Some(_), _) => crate::metrics::Publish::Published,
+        (None, true) => crate::metrics::Publish::Failed,
+        (None, false) => crate::metrics::Publish::NotAttempted,
+    };
+    let mut lines = vec![line(report, notification_id, duration)];
+    lines.extend(crate::metrics::lines(
+        report,
+        ctx,
+        publish,
+        chrono::Utc::now(),
+    ));
+    write(&lines);
+}
+
+/// Writes the metrics line of an event that could not be parsed (the error itself is logged
+/// apart).
+pub fn record_rejected(handler: Option<crate::decide::Handler>) {
+    write(&[crate::metrics::rejected(handler, chrono::Utc::now())]);
+}
+
+fn write(lines: &[Value]) {
     let sink = SINK.load(Ordering::Relaxed);
     if sink == Sink::Off as u8 {
         return;
     }
-    let mut text = line(report, notification_id, duration).to_string();
-    text.push('\n');
+    let mut text = String::new();
+    for l in lines {
+        text.push_str(&l.to_string());
+        text.push('\n');
+    }
     // A failed write to stdout has nowhere better to be reported; the event is still handled.
     let _ = if sink == Sink::Stderr as u8 {
         std::io::stderr().lock().write_all(text.as_bytes())

@@ -104,6 +104,7 @@ impl Responder {
                     bytes = text.len(),
                     "event rejected: it will be retried and then kept in the dead-letter queue"
                 );
+                crate::audit::record_rejected(self.handler);
                 return Err(err.into());
             }
         };
@@ -181,7 +182,13 @@ impl Responder {
                 }
             }
         }
-        crate::audit::record(&report, message_id.as_deref(), started.elapsed());
+        crate::audit::record_with_metrics(
+            &report,
+            crate::metrics::Context::new(&self.rules, &self.settings),
+            message_id.as_deref(),
+            notify_error.is_some(),
+            started.elapsed(),
+        );
 
         if let Some(e) = notify_error {
             return Err(HandleError::Notify(e, Box::new(report)));
