@@ -67,7 +67,7 @@ impl Actor {
     /// (a member role that cannot be assumed included) becomes a `Failed` outcome.
     pub async fn execute(&self, event_id: &str, action: &Action) -> Outcome {
         match self.clients_for(event_id, &action.account).await {
-            Ok(clients) => clients.execute(action).await,
+            Ok(clients) => super::execute(&clients, action).await,
             Err(f) => Outcome::failed(action, f),
         }
     }

@@ -1,0 +1,127 @@
+//! `deactivate_access_key`: `iam:UpdateAccessKey` Status=Inactive on the one long-term (AKIA) key
+//! a GuardDuty finding names. Never the user's other keys, never a delete.
+
+use serde_json::{Value, json};
+
+use crate::action::{Action, ActionDef, Grant, Target, Words, call_is, finding_key};
+use crate::event::{CloudTrailCall, DT_GUARDDUTY_FINDING, Event, EventKind};
+
+pub struct Def;
+
+impl ActionDef for Def {
+    fn name(&self) -> &'static str {
+        "deactivate_access_key"
+    }
+    fn summary(&self) -> &'static str {
+        "Set the one long-term (AKIA…) key a finding names to Inactive"
+    }
+    fn api(&self) -> &'static str {
+        "iam:UpdateAccessKey"
+    }
+    fn grants(&self) -> &'static [Grant] {
+        const GRANTS: &[Grant] = &[Grant::on(&["iam:UpdateAccessKey"], &[Grant::IAM_USERS])];
+        GRANTS
+    }
+    fn detail_types(&self) -> &'static [&'static str] {
+        &[DT_GUARDDUTY_FINDING]
+    }
+    fn words(&self) -> Words {
+        Words {
+            done: "key deactivated",
+            already: "key already inactive",
+            would: "would deactivate key",
+            noun: "key deactivation",
+            withheld: "deactivate the access key",
+        }
+    }
+    fn bind(&self, event: &Event) -> Result<(String, Target), String> {
+        let EventKind::GuardDutyFinding(f) = &event.kind else {
+            return Err(self.unsupported(event));
+        };
+        let (key, user_name) = finding_key(f)?;
+        let access_key_id = key
+            .access_key_id
+            .clone()
+            .ok_or("the finding names no accessKeyId")?;
+        if !access_key_id.starts_with("AKIA") {
+            return Err(format!(
+                "key {access_key_id} is not a long-term IAM user key (AKIA…)"
+            ));
+        }
+        Ok((
+            event.region.clone(),
+            Target::AccessKey {
+                user_name,
+                access_key_id,
+            },
+        ))
+    }
+    fn params(&self, target: &Target) -> Value {
+        match target {
+            Target::AccessKey {
+                user_name,
+                access_key_id,
+            } => json!({"UserName": user_name, "AccessKeyId": access_key_id, "Status": "Inactive"}),
+            _ => Value::Null,
+        }
+    }
+    fn describe(&self, action: &Action) -> String {
+        format!("deactivate {}", action.resource())
+    }
+    fn restores(&self, call: &CloudTrailCall) -> Option<bool> {
+        call_is(call, "iam.amazonaws.com", "UpdateAccessKey")
+            .then(|| call.request_str("status") == Some("Inactive"))
+    }
+}
+
+#[cfg(feature = "aws")]
+mod exec {
+    use aws_sdk_iam::operation::update_access_key::UpdateAccessKeyError;
+    use aws_sdk_iam::types::StatusType;
+    use aws_smithy_runtime_api::client::result::SdkError;
+    use serde_json::json;
+
+    use crate::action::exec::{Clients, Execute, failure, service_failure};
+    use crate::action::{Action, Outcome, Status, Target};
+
+    impl Execute for super::Def {
+        async fn execute(&self, clients: &Clients, action: &Action) -> Outcome {
+            let Target::AccessKey {
+                user_name: user,
+                access_key_id: key,
+            } = &action.target
+            else {
+                return Outcome::wrong_target(action);
+            };
+            // UpdateAccessKey is idempotent: an already Inactive key stays Inactive. No read
+            // first, so the remediation is a single call.
+            let res = clients
+                .iam
+                .update_access_key()
+                .user_name(user)
+                .access_key_id(key)
+                .status(StatusType::Inactive)
+                .send()
+                .await;
+            match res {
+                Ok(_) => Outcome::new(
+                    action,
+                    Status::Done,
+                    format!("access key {key} of {user} is Inactive"),
+                )
+                .with_state(None, Some(json!({"Status": "Inactive"}))),
+                // Only a service error carries a code to match; timeouts and connection errors
+                // are classified as they are.
+                Err(SdkError::ServiceError(ctx)) => match ctx.into_err() {
+                    UpdateAccessKeyError::NoSuchEntityException(_) => {
+                        Outcome::not_found(action, &format!("access key {key} of IAM user {user}"))
+                    }
+                    other => {
+                        Outcome::failed(action, service_failure("iam:UpdateAccessKey", &other))
+                    }
+                },
+                Err(other) => Outcome::failed(action, failure("iam:UpdateAccessKey", other)),
+            }
+        }
+    }
+}

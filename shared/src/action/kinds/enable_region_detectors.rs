@@ -1,0 +1,136 @@
+//! `enable_region_detectors`: for a NON_COMPLIANT `guardduty-enabled-centralized` result, enable
+//! every detector of the region that is not enabled.
+
+use serde_json::{Value, json};
+
+use crate::action::{Action, ActionDef, Grant, Target, Words};
+use crate::event::{CloudTrailCall, DT_CONFIG_COMPLIANCE_CHANGE, Event, EventKind};
+
+pub struct Def;
+
+impl ActionDef for Def {
+    fn name(&self) -> &'static str {
+        "enable_region_detectors"
+    }
+    fn summary(&self) -> &'static str {
+        "Enable the region's GuardDuty detectors that are not enabled (Config compliance)"
+    }
+    fn api(&self) -> &'static str {
+        "guardduty:UpdateDetector"
+    }
+    fn grants(&self) -> &'static [Grant] {
+        const GRANTS: &[Grant] = &[
+            Grant::anywhere(&["guardduty:ListDetectors"]),
+            Grant::on(
+                &["guardduty:GetDetector", "guardduty:UpdateDetector"],
+                &[Grant::DETECTORS],
+            ),
+        ];
+        GRANTS
+    }
+    fn detail_types(&self) -> &'static [&'static str] {
+        &[DT_CONFIG_COMPLIANCE_CHANGE]
+    }
+    fn words(&self) -> Words {
+        Words {
+            done: "detectors enabled",
+            already: "detectors already enabled",
+            would: "would enable detectors",
+            noun: "detector re-enable",
+            withheld: "re-enable the region's GuardDuty detectors",
+        }
+    }
+    fn bind(&self, event: &Event) -> Result<(String, Target), String> {
+        match &event.kind {
+            EventKind::ConfigComplianceChange(_) => {
+                Ok((event.region.clone(), Target::RegionDetectors))
+            }
+            _ => Err(self.unsupported(event)),
+        }
+    }
+    fn params(&self, _target: &Target) -> Value {
+        json!({
+            "DetectorId": "each detector of the region that is not enabled",
+            "Enable": true
+        })
+    }
+    fn describe(&self, action: &Action) -> String {
+        format!("re-enable the GuardDuty detectors in {}", action.region)
+    }
+    fn restores(&self, _call: &CloudTrailCall) -> Option<bool> {
+        // Its call is enable_detector's (UpdateDetector enable=true) and reads.
+        None
+    }
+}
+
+#[cfg(feature = "aws")]
+mod exec {
+    use aws_sdk_guardduty::types::DetectorStatus;
+    use serde_json::{Value, json};
+
+    use crate::action::exec::{Clients, Execute, failure};
+    use crate::action::{Action, Outcome, Status};
+
+    impl Execute for super::Def {
+        async fn execute(&self, clients: &Clients, action: &Action) -> Outcome {
+            let client = clients.guardduty.get(&action.region);
+            let ids = match client.list_detectors().send().await {
+                Ok(out) => out.detector_ids.unwrap_or_default(),
+                Err(err) => {
+                    return Outcome::failed(action, failure("guardduty:ListDetectors", err));
+                }
+            };
+            if ids.is_empty() {
+                return Outcome::new(
+                    action,
+                    Status::Skipped,
+                    format!(
+                        "no GuardDuty detector exists in {}: re-creating one is not automatic",
+                        action.region
+                    ),
+                );
+            }
+            let mut before = Vec::new();
+            let mut enabled = Vec::new();
+            for id in &ids {
+                let status = match client.get_detector().detector_id(id).send().await {
+                    Ok(d) => d.status().map(|s| s.as_str().to_string()),
+                    Err(err) => {
+                        return Outcome::failed(action, failure("guardduty:GetDetector", err));
+                    }
+                };
+                before.push(json!({"DetectorId": id, "Status": status}));
+                if status.as_deref() == Some(DetectorStatus::Enabled.as_str()) {
+                    continue;
+                }
+                if let Err(err) = client
+                    .update_detector()
+                    .detector_id(id)
+                    .enable(true)
+                    .send()
+                    .await
+                {
+                    return Outcome::failed(action, failure("guardduty:UpdateDetector", err))
+                        .with_state(Some(Value::Array(before)), None);
+                }
+                enabled.push(id.clone());
+            }
+            let before = Some(Value::Array(before));
+            if enabled.is_empty() {
+                Outcome::new(
+                    action,
+                    Status::AlreadyDone,
+                    format!("every GuardDuty detector in {} is enabled", action.region),
+                )
+                .with_state(before, None)
+            } else {
+                Outcome::new(
+                    action,
+                    Status::Done,
+                    format!("enabled GuardDuty detector {}", enabled.join(", ")),
+                )
+                .with_state(before, Some(json!({ "Enabled": enabled })))
+            }
+        }
+    }
+}

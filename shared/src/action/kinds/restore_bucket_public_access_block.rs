@@ -1,0 +1,125 @@
+//! `restore_bucket_public_access_block` (containment, opt-in): `s3:PutPublicAccessBlock` with all
+//! four settings on, on the bucket a finding names.
+
+use serde_json::{Value, json};
+
+use crate::action::{Action, ActionDef, Grant, Target, Words, call_is};
+use crate::event::{CloudTrailCall, DT_GUARDDUTY_FINDING, Event, EventKind};
+
+pub struct Def;
+
+const SETTINGS: [&str; 4] = [
+    "BlockPublicAcls",
+    "IgnorePublicAcls",
+    "BlockPublicPolicy",
+    "RestrictPublicBuckets",
+];
+
+impl ActionDef for Def {
+    fn name(&self) -> &'static str {
+        "restore_bucket_public_access_block"
+    }
+    fn summary(&self) -> &'static str {
+        "Turn on all four Block Public Access settings of the bucket a finding names (containment)"
+    }
+    fn api(&self) -> &'static str {
+        "s3:PutPublicAccessBlock"
+    }
+    fn grants(&self) -> &'static [Grant] {
+        // The operation PutPublicAccessBlock is authorised by this IAM action.
+        const GRANTS: &[Grant] = &[Grant::on(
+            &["s3:PutBucketPublicAccessBlock"],
+            &[Grant::BUCKETS],
+        )];
+        GRANTS
+    }
+    fn containment(&self) -> bool {
+        true
+    }
+    fn detail_types(&self) -> &'static [&'static str] {
+        &[DT_GUARDDUTY_FINDING]
+    }
+    fn words(&self) -> Words {
+        Words {
+            done: "public access blocked",
+            already: "public access already blocked",
+            would: "would block public access",
+            noun: "public access block",
+            withheld: "restore the bucket's public access block",
+        }
+    }
+    fn bind(&self, event: &Event) -> Result<(String, Target), String> {
+        let EventKind::GuardDutyFinding(f) = &event.kind else {
+            return Err(self.unsupported(event));
+        };
+        let name = f
+            .resource
+            .s3_bucket_details
+            .first()
+            .and_then(|b| b.name.clone())
+            .filter(|n| !n.is_empty())
+            .ok_or("the finding names no S3 bucket")?;
+        Ok((event.region.clone(), Target::Bucket { name }))
+    }
+    fn params(&self, target: &Target) -> Value {
+        match target {
+            Target::Bucket { name } => json!({
+                "Bucket": name,
+                "PublicAccessBlockConfiguration": {
+                    "BlockPublicAcls": true, "IgnorePublicAcls": true,
+                    "BlockPublicPolicy": true, "RestrictPublicBuckets": true
+                }
+            }),
+            _ => Value::Null,
+        }
+    }
+    fn describe(&self, action: &Action) -> String {
+        format!("block all public access to {}", action.resource())
+    }
+    fn restores(&self, call: &CloudTrailCall) -> Option<bool> {
+        call_is(call, "s3.amazonaws.com", "PutBucketPublicAccessBlock").then(|| {
+            call.request_parameters
+                .get("PublicAccessBlockConfiguration")
+                .is_some_and(|c| {
+                    SETTINGS
+                        .iter()
+                        .all(|k| c.get(*k).and_then(Value::as_bool) == Some(true))
+                })
+        })
+    }
+}
+
+#[cfg(feature = "aws")]
+mod exec {
+    use aws_sdk_s3::types::PublicAccessBlockConfiguration;
+    use serde_json::json;
+
+    use crate::action::exec::{Clients, Execute, failure};
+    use crate::action::{Action, Outcome, Status, Target};
+
+    impl Execute for super::Def {
+        async fn execute(&self, clients: &Clients, action: &Action) -> Outcome {
+            let Target::Bucket { name: bucket } = &action.target else {
+                return Outcome::wrong_target(action);
+            };
+            let client = clients.s3.get(&action.region);
+            let config = PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .ignore_public_acls(true)
+                .block_public_policy(true)
+                .restrict_public_buckets(true)
+                .build();
+            match client
+                .put_public_access_block()
+                .bucket(bucket)
+                .public_access_block_configuration(config)
+                .send()
+                .await
+            {
+                Ok(_) => Outcome::new(action, Status::Done, format!("bucket {bucket} blocks all public access"))
+                    .with_state(None, Some(json!({"BlockPublicAcls": true, "IgnorePublicAcls": true, "BlockPublicPolicy": true, "RestrictPublicBuckets": true}))),
+                Err(e) => Outcome::failed(action, failure("s3:PutPublicAccessBlock", e)),
+            }
+        }
+    }
+}

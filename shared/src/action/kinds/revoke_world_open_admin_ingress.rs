@@ -1,0 +1,249 @@
+//! `revoke_world_open_admin_ingress` (containment, opt-in): `ec2:RevokeSecurityGroupIngress` of
+//! exactly the 0.0.0.0/0 and ::/0 ranges open on an admin port (22, 3389) of the group the event
+//! names; every other rule is kept.
+
+use serde_json::{Value, json};
+
+use crate::action::{Action, ActionDef, Grant, Target, Words, call_is};
+use crate::event::{
+    CloudTrailCall, DT_CONFIG_COMPLIANCE_CHANGE, DT_CONFIG_ITEM_CHANGE, Event, EventKind,
+};
+
+pub struct Def;
+
+impl ActionDef for Def {
+    fn name(&self) -> &'static str {
+        "revoke_world_open_admin_ingress"
+    }
+    fn summary(&self) -> &'static str {
+        "Revoke exactly the world-open ranges on ports 22 and 3389 of the security group named (containment)"
+    }
+    fn api(&self) -> &'static str {
+        "ec2:RevokeSecurityGroupIngress"
+    }
+    fn grants(&self) -> &'static [Grant] {
+        const GRANTS: &[Grant] = &[
+            Grant::anywhere(&["ec2:DescribeSecurityGroups"]),
+            Grant::on(
+                &["ec2:RevokeSecurityGroupIngress"],
+                &[Grant::SECURITY_GROUPS],
+            ),
+        ];
+        GRANTS
+    }
+    fn containment(&self) -> bool {
+        true
+    }
+    fn detail_types(&self) -> &'static [&'static str] {
+        &[DT_CONFIG_ITEM_CHANGE, DT_CONFIG_COMPLIANCE_CHANGE]
+    }
+    fn words(&self) -> Words {
+        Words {
+            done: "world-open ingress revoked",
+            already: "no world-open ingress left",
+            would: "would revoke world-open ingress",
+            noun: "ingress revocation",
+            withheld: "revoke the world-open admin ingress",
+        }
+    }
+    fn bind(&self, event: &Event) -> Result<(String, Target), String> {
+        match &event.kind {
+            EventKind::ConfigComplianceChange(c) => {
+                let group = c
+                    .evaluated_resource_id()
+                    .filter(|id| id.starts_with("sg-"))
+                    .ok_or("the compliance result names no security group (sg-…)")?;
+                let region = c.aws_region.clone().unwrap_or_else(|| event.region.clone());
+                Ok((
+                    region,
+                    Target::SecurityGroup {
+                        group_id: group.to_string(),
+                    },
+                ))
+            }
+            EventKind::ConfigItemChange(c) => {
+                let ci = &c.configuration_item;
+                if ci.resource_type != "AWS::EC2::SecurityGroup" {
+                    return Err("the configuration item is not a security group".into());
+                }
+                let group = ci
+                    .resource_id
+                    .clone()
+                    .filter(|id| id.starts_with("sg-"))
+                    .ok_or("the configuration item names no security group (sg-…)")?;
+                let region = ci
+                    .aws_region
+                    .clone()
+                    .unwrap_or_else(|| event.region.clone());
+                Ok((region, Target::SecurityGroup { group_id: group }))
+            }
+            _ => Err(self.unsupported(event)),
+        }
+    }
+    fn params(&self, target: &Target) -> Value {
+        match target {
+            Target::SecurityGroup { group_id } => json!({
+                "GroupId": group_id,
+                "IpPermissions": "the group's 0.0.0.0/0 and ::/0 ranges on ports 22 and 3389, read from the group"
+            }),
+            _ => Value::Null,
+        }
+    }
+    fn describe(&self, action: &Action) -> String {
+        format!(
+            "revoke the world-open ingress on ports 22 and 3389 of {}",
+            action.resource()
+        )
+    }
+    fn restores(&self, call: &CloudTrailCall) -> Option<bool> {
+        call_is(call, "ec2.amazonaws.com", "RevokeSecurityGroupIngress").then_some(true)
+    }
+}
+
+#[cfg(feature = "aws")]
+mod exec {
+    use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range};
+    use serde_json::json;
+
+    use crate::action::exec::{Clients, Execute, failure};
+    use crate::action::{Action, Outcome, Status, Target};
+    use crate::decide::facts::ADMIN_PORTS;
+
+    impl Execute for super::Def {
+        async fn execute(&self, clients: &Clients, action: &Action) -> Outcome {
+            let Target::SecurityGroup { group_id: group } = &action.target else {
+                return Outcome::wrong_target(action);
+            };
+            let group = group.as_str();
+            let client = clients.ec2.get(&action.region);
+            let described = match client
+                .describe_security_groups()
+                .group_ids(group)
+                .send()
+                .await
+            {
+                Ok(d) => d,
+                Err(e) => return Outcome::failed(action, failure("ec2:DescribeSecurityGroups", e)),
+            };
+            let Some(sg) = described.security_groups().first() else {
+                return Outcome::not_found(action, &format!("security group {group}"));
+            };
+            let mut revoke = Vec::new();
+            let mut removed = Vec::new();
+            let mut wider = Vec::new();
+            for perm in sg.ip_permissions() {
+                let protocol = perm.ip_protocol().unwrap_or("");
+                let (from, to) = (perm.from_port(), perm.to_port());
+                let world_v4: Vec<&IpRange> = perm
+                    .ip_ranges()
+                    .iter()
+                    .filter(|r| r.cidr_ip().is_some_and(crate::decide::facts::world_cidr))
+                    .collect();
+                let world_v6: Vec<&Ipv6Range> = perm
+                    .ipv6_ranges()
+                    .iter()
+                    .filter(|r| r.cidr_ipv6().is_some_and(crate::decide::facts::world_cidr))
+                    .collect();
+                if world_v4.is_empty() && world_v6.is_empty() {
+                    continue;
+                }
+                let tcp = protocol == "tcp" || protocol == "6";
+                let exact = tcp
+                    && from.is_some()
+                    && from == to
+                    && ADMIN_PORTS.contains(&i64::from(from.unwrap_or(-1)));
+                let covers = protocol == "-1"
+                    || (tcp
+                        && ADMIN_PORTS.iter().any(|p| {
+                            from.is_some_and(|f| i64::from(f) <= *p)
+                                && to.is_some_and(|t| i64::from(t) >= *p)
+                        }));
+                if exact {
+                    let port = from.unwrap_or(-1);
+                    for r in &world_v4 {
+                        removed.push(
+                            json!({"IpProtocol": protocol, "Port": port, "CidrIp": r.cidr_ip()}),
+                        );
+                    }
+                    for r in &world_v6 {
+                        removed.push(
+                            json!({"IpProtocol": protocol, "Port": port, "CidrIpv6": r.cidr_ipv6()}),
+                        );
+                    }
+                    // Only the world-open ranges: the same rule's other ranges stay.
+                    revoke.push(
+                        IpPermission::builder()
+                            .ip_protocol(protocol)
+                            .set_from_port(from)
+                            .set_to_port(to)
+                            .set_ip_ranges((!world_v4.is_empty()).then(|| {
+                                world_v4
+                                    .iter()
+                                    .filter_map(|r| r.cidr_ip())
+                                    .map(|c| IpRange::builder().cidr_ip(c).build())
+                                    .collect()
+                            }))
+                            .set_ipv6_ranges((!world_v6.is_empty()).then(|| {
+                                world_v6
+                                    .iter()
+                                    .filter_map(|r| r.cidr_ipv6())
+                                    .map(|c| Ipv6Range::builder().cidr_ipv6(c).build())
+                                    .collect()
+                            }))
+                            .build(),
+                    );
+                } else if covers {
+                    wider.push(format!(
+                        "{protocol} {}-{}",
+                        from.map_or("all".to_string(), |f| f.to_string()),
+                        to.map_or("all".to_string(), |t| t.to_string())
+                    ));
+                }
+            }
+            let before =
+                Some(json!({"WorldOpenAdminRules": removed, "WiderWorldOpenRules": wider}));
+            let note = if wider.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; left in place, wider than an admin port (review by hand): {}",
+                    wider.join(", ")
+                )
+            };
+            if revoke.is_empty() {
+                let (status, what) = if wider.is_empty() {
+                    (
+                        Status::AlreadyDone,
+                        "no world-open ingress on ports 22 or 3389",
+                    )
+                } else {
+                    (
+                        Status::Skipped,
+                        "no rule open to the world on exactly port 22 or 3389",
+                    )
+                };
+                return Outcome::new(action, status, format!("{group}: {what}{note}"))
+                    .with_state(before, None);
+            }
+            match client
+                .revoke_security_group_ingress()
+                .group_id(group)
+                .set_ip_permissions(Some(revoke))
+                .send()
+                .await
+            {
+                Ok(_) => Outcome::new(
+                    action,
+                    Status::Done,
+                    format!(
+                        "{group}: revoked {} world-open admin range(s), kept every other rule{note}",
+                        removed.len()
+                    ),
+                )
+                .with_state(before, Some(json!({ "Revoked": removed }))),
+                Err(e) => Outcome::failed(action, failure("ec2:RevokeSecurityGroupIngress", e))
+                    .with_state(before, None),
+            }
+        }
+    }
+}
