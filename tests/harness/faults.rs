@@ -97,6 +97,11 @@ pub struct Seen {
     pub fault: Fault,
     /// `X-Amz-Target` or the query `Action`, when the request names its operation.
     pub operation: String,
+    /// The signing name of the request's SigV4 credential scope (`iam`, `ec2`, `guardduty`…).
+    pub service: String,
+    /// The HTTP method and path (with query), which name the operation of REST protocols.
+    pub method: String,
+    pub path: String,
 }
 
 struct Shared {
@@ -226,6 +231,17 @@ fn operation(head: &[String], body: &[u8]) -> String {
     head.first().cloned().unwrap_or_default()
 }
 
+/// The service of the SigV4 credential scope:
+/// `Authorization: AWS4-HMAC-SHA256 Credential=<key>/<date>/<region>/<service>/aws4_request, …`.
+fn signing_service(head: &[String]) -> String {
+    header(head, "authorization")
+        .and_then(|a| a.split("Credential=").nth(1))
+        .and_then(|c| c.split(',').next())
+        .and_then(|scope| scope.split('/').nth(3))
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// A throttling error in the request's own protocol, as AWS would send it.
 fn throttling(head: &[String]) -> Vec<u8> {
     let ct = header(head, "content-type").unwrap_or("");
@@ -302,6 +318,14 @@ fn serve(client: TcpStream, upstream_port: u16, sh: &Shared) {
         return;
     };
     let op = operation(&head, &body);
+    let service = signing_service(&head);
+    let mut request_line = head
+        .first()
+        .map(|l| l.split_whitespace())
+        .into_iter()
+        .flatten();
+    let method = request_line.next().unwrap_or_default().to_string();
+    let path = request_line.next().unwrap_or_default().to_string();
     let (fault, mix) = {
         let mix = *sh.mix.lock().unwrap();
         let targeted = mix.only_operation.is_none_or(|o| op.contains(o));
@@ -317,6 +341,9 @@ fn serve(client: TcpStream, upstream_port: u16, sh: &Shared) {
         at: Instant::now(),
         fault,
         operation: op,
+        service,
+        method,
+        path,
     });
     let answer = match fault {
         Fault::Forwarded => forward(&head, &body, upstream_port),

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod faults;
+pub mod grants;
 pub mod http_sink;
 pub mod moto;
 pub mod render;

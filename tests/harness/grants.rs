@@ -1,0 +1,106 @@
+//! The IAM actions a request seen on the wire needs, and the grants an action declares.
+//!
+//! moto does not enforce IAM, so a call an executor starts making without a grant would pass
+//! every moto test and fail in production with AccessDenied. The recording proxy
+//! ([`crate::faults::FaultProxy`]) sees every request; [`iam_action`] names the IAM action each
+//! one needs, from the request alone (SigV4 signing name + operation; for the REST protocols the
+//! method and path, as the services' API references define them). It does not look at mamoru's
+//! declarations: those come from [`declared`], a thin wrapper over the library's public API.
+
+use std::collections::BTreeSet;
+
+use crate::faults::Seen;
+
+/// The IAM action a request needs, as `prefix:Action`; `Ok(None)` for a call that needs no
+/// permission (`sts:GetCallerIdentity`: "No permissions are required to perform this
+/// operation", STS API reference). `Err` names a request this table cannot map: add it here,
+/// from the service's API reference, never from mamoru's code.
+pub fn iam_action(seen: &Seen) -> Result<Option<String>, String> {
+    let service = seen.service.as_str();
+    let unmapped = || {
+        Err(format!(
+            "unmapped request: service {service:?}, {} {} (operation {:?})",
+            seen.method, seen.path, seen.operation
+        ))
+    };
+    match service {
+        // REST-JSON: the operation is the method and the path (GuardDuty API reference).
+        "guardduty" => {
+            let path = seen.path.split('?').next().unwrap_or_default();
+            let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+            let op = match (seen.method.as_str(), parts.as_slice()) {
+                ("GET", ["detector"]) => "ListDetectors",
+                ("POST", ["detector"]) => "CreateDetector",
+                ("GET", ["detector", _]) => "GetDetector",
+                ("POST", ["detector", _]) => "UpdateDetector",
+                ("DELETE", ["detector", _]) => "DeleteDetector",
+                ("GET", ["detector", _, "ipset"]) => "ListIPSets",
+                ("GET", ["detector", _, "ipset", _]) => "GetIPSet",
+                ("POST", ["detector", _, "ipset", _]) => "UpdateIPSet",
+                _ => return unmapped(),
+            };
+            Ok(Some(format!("guardduty:{op}")))
+        }
+        // REST-XML, path style: the subresource names the operation, and IAM names the bucket
+        // configuration calls `…Bucket…` (Amazon S3 "Actions, resources, and condition keys").
+        "s3" => {
+            let query = seen.path.split_once('?').map(|(_, q)| q).unwrap_or("");
+            let sub: BTreeSet<&str> = query
+                .split('&')
+                .map(|kv| kv.split('=').next().unwrap_or_default())
+                .collect();
+            let op = if sub.contains("publicAccessBlock") {
+                match seen.method.as_str() {
+                    "GET" => "GetBucketPublicAccessBlock",
+                    // DeletePublicAccessBlock is authorized as s3:PutBucketPublicAccessBlock.
+                    "PUT" | "DELETE" => "PutBucketPublicAccessBlock",
+                    _ => return unmapped(),
+                }
+            } else {
+                return unmapped();
+            };
+            Ok(Some(format!("s3:{op}")))
+        }
+        "" => unmapped(),
+        _ => {
+            // JSON protocols name the operation in X-Amz-Target (`Prefix_Version.Operation`),
+            // the query protocols in `Action=`; the IAM prefix is the signing name.
+            let op = seen.operation.rsplit('.').next().unwrap_or_default();
+            if op.is_empty() || op.contains(' ') || op.contains('/') {
+                return unmapped();
+            }
+            if service == "sts" && op == "GetCallerIdentity" {
+                return Ok(None);
+            }
+            Ok(Some(format!("{service}:{op}")))
+        }
+    }
+}
+
+/// The IAM actions every request in `seen` needs.
+pub fn needed(seen: &[Seen]) -> Result<BTreeSet<String>, String> {
+    let mut out = BTreeSet::new();
+    for s in seen {
+        if let Some(a) = iam_action(s)? {
+            out.insert(a);
+        }
+    }
+    Ok(out)
+}
+
+/// The grants mamoru declares for the action named `name` (as outcomes and rules name it).
+pub fn declared(name: &str) -> BTreeSet<String> {
+    let kind = mamoru::action::ActionKind::ALL
+        .into_iter()
+        .find(|k| k.name() == name)
+        .unwrap_or_else(|| panic!("no action kind named {name}"));
+    kind.permissions().iter().map(|p| p.to_string()).collect()
+}
+
+/// The name of every action kind.
+pub fn every_action() -> Vec<&'static str> {
+    mamoru::action::ActionKind::ALL
+        .into_iter()
+        .map(|k| k.name())
+        .collect()
+}

@@ -1,0 +1,383 @@
+//! Every action's declared IAM grants against the calls it really makes.
+//!
+//! moto does not enforce IAM. Each action here runs in enforce mode (`mamoru replay --execute`,
+//! shadow rules promoted) against moto through the recording proxy; the IAM action each request
+//! needs is named from the request alone ([`mamoru_tests::grants::iam_action`]). For every run:
+//! what the requests need is a subset of what the actions that ran declare, and when every action
+//! that ran changed something (`done`, the whole path), exactly that. Over the whole test: every
+//! action kind ran, and each of its declared grants was used by a run in which it ran.
+//!
+//! GuardDuty trusted-IP lists: moto serves no IPSet API, so `deactivate_ip_set` fails against it;
+//! the request the SDK sends is still seen by the proxy and mapped, which is what this test needs.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::process::Command;
+
+use mamoru_tests::faults::{FaultMix, FaultProxy};
+use mamoru_tests::grants::{declared, every_action, needed};
+use mamoru_tests::scenario::{self, event_with};
+use mamoru_tests::{Moto, binary};
+use serde_json::{Value, json};
+
+const REGION: &str = "us-east-1";
+
+/// The built-in playbook with every shadow rule promoted to enforce (overrides by id).
+fn promoted_rules() -> PathBuf {
+    let text = mamoru::decide::rules::BUILTIN_RULES.replace("mode = \"shadow\"\n", "");
+    let dir = std::env::temp_dir().join(format!("mamoru-grants-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("promoted.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+struct Wire {
+    moto: Moto,
+    proxy: FaultProxy,
+    /// Per action name: the IAM actions needed by the runs in which it ran.
+    used: BTreeMap<String, BTreeSet<String>>,
+    runs: usize,
+}
+
+impl Wire {
+    fn start() -> Wire {
+        let moto = Moto::start();
+        let proxy = FaultProxy::start(moto.port(), FaultMix::none());
+        Wire {
+            moto,
+            proxy,
+            used: BTreeMap::new(),
+            runs: 0,
+        }
+    }
+
+    /// Runs one event through the CLI, its AWS calls through the proxy, and checks the calls
+    /// against the grants of the actions that ran. Returns the report.
+    fn run(&mut self, label: &str, event: &str, promote: bool) -> Value {
+        self.runs += 1;
+        let dir = std::env::temp_dir().join(format!("mamoru-grants-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join(format!("event-{}.json", self.runs));
+        std::fs::write(&file, event).unwrap();
+        let before = self.proxy.seen().len();
+        let mut cmd = Command::new(binary("mamoru"));
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(self.moto.env(REGION))
+            .env("AWS_ENDPOINT_URL", self.proxy.endpoint())
+            .env(
+                "MAMORU_SELF_RESOURCES",
+                mamoru_tests::render::SELF_RESOURCES.join(","),
+            )
+            .args(["replay", "--json", "--execute"]);
+        if promote {
+            cmd.arg("--rules").arg(promoted_rules());
+        }
+        let out = cmd.arg(&file).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let report: Value = serde_json::from_str(stdout.lines().next().unwrap_or_else(|| {
+            panic!(
+                "{label}: no output; stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        }))
+        .unwrap();
+        let seen = self.proxy.seen()[before..].to_vec();
+        let needed = needed(&seen).unwrap_or_else(|e| panic!("{label}: {e}"));
+
+        let outcomes = report["outcomes"].as_array().unwrap();
+        let ran: Vec<(&str, &str)> = outcomes
+            .iter()
+            .map(|o| (o["action"].as_str().unwrap(), o["status"].as_str().unwrap()))
+            .filter(|(_, s)| matches!(*s, "done" | "already_done" | "failed"))
+            .collect();
+        assert!(!ran.is_empty(), "{label}: no action ran: {report}");
+        let grants: BTreeSet<String> = ran.iter().flat_map(|(a, _)| declared(a)).collect();
+        let missing: BTreeSet<&String> = needed.difference(&grants).collect();
+        assert!(
+            missing.is_empty(),
+            "{label}: calls made without a declared grant: {missing:?} (actions {ran:?}, requests {:?})",
+            seen.iter()
+                .map(|s| format!("{} {} {}", s.service, s.method, s.operation))
+                .collect::<Vec<_>>()
+        );
+        if ran.iter().all(|(_, s)| *s == "done") {
+            let unused: BTreeSet<&String> = grants.difference(&needed).collect();
+            assert!(
+                unused.is_empty(),
+                "{label}: declared grants the whole path did not use: {unused:?} (actions {ran:?})"
+            );
+        }
+        for (a, _) in &ran {
+            self.used
+                .entry(a.to_string())
+                .or_default()
+                .extend(needed.iter().cloned());
+        }
+        report
+    }
+}
+
+fn status<'a>(report: &'a Value, action: &str) -> &'a str {
+    report["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["action"] == action)
+        .and_then(|o| o["status"].as_str())
+        .unwrap_or_else(|| panic!("no {action} outcome in {report}"))
+}
+
+#[tokio::test]
+async fn every_action_calls_exactly_what_it_is_granted() {
+    let mut w = Wire::start();
+    let moto = &w.moto;
+    let sdk = moto.sdk(REGION).await;
+
+    // Set-up, straight to moto (not through the proxy).
+    let (key, _) = scenario::user_with_two_keys(moto, "alice").await;
+    let (key_b, _) = scenario::user_with_two_keys(moto, "bob").await;
+    let trail = scenario::stopped_trail(moto, "eu-west-1", "org-trail", false).await;
+    scenario::stopped_trail(moto, "us-east-2", "stopped-trail", false).await;
+    let detector = scenario::disabled_detector(moto, REGION).await;
+    scenario::stopped_recorder(moto, "us-west-2", "default").await;
+    let audit = scenario::stopped_trail(moto, REGION, "audit", false).await;
+    let ct = aws_sdk_cloudtrail::Client::new(&sdk);
+    ct.start_logging().name(&audit).send().await.unwrap();
+    ct.put_event_selectors()
+        .trail_name("audit")
+        .event_selectors(
+            aws_sdk_cloudtrail::types::EventSelector::builder()
+                .read_write_type(aws_sdk_cloudtrail::types::ReadWriteType::ReadOnly)
+                .include_management_events(false)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let events = aws_sdk_eventbridge::Client::new(&sdk);
+    events
+        .put_rule()
+        .name("mamoru-cloudtrail-tampering")
+        .event_pattern(r#"{"source":["aws.cloudtrail"]}"#)
+        .send()
+        .await
+        .unwrap();
+    events
+        .disable_rule()
+        .name("mamoru-cloudtrail-tampering")
+        .send()
+        .await
+        .unwrap();
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    iam.create_role()
+        .role_name("app-instance-role")
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap();
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let group = ec2
+        .create_security_group()
+        .group_name("bastion")
+        .description("test")
+        .send()
+        .await
+        .unwrap()
+        .group_id
+        .unwrap();
+    ec2.authorize_security_group_ingress()
+        .group_id(&group)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(22)
+                .to_port(22)
+                .ip_ranges(
+                    aws_sdk_ec2::types::IpRange::builder()
+                        .cidr_ip("0.0.0.0/0")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let ec2_east2 = aws_sdk_ec2::Client::new(&moto.sdk("us-east-2").await);
+    let image = ec2_east2.describe_images().send().await.unwrap().images()[0]
+        .image_id()
+        .unwrap()
+        .to_string();
+    let instance = ec2_east2
+        .run_instances()
+        .image_id(image)
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .unwrap()
+        .instances()[0]
+        .instance_id()
+        .unwrap()
+        .to_string();
+    moto.create_bucket("customer-exports-123456789012");
+    let key_event = |user: &str, key: &str| {
+        event_with(
+            "constructed/finding-iamuser-key-malicious-ip-high.json",
+            |v| {
+                v["detail"]["resource"]["accessKeyDetails"]["userName"] = json!(user);
+                v["detail"]["resource"]["accessKeyDetails"]["accessKeyId"] = json!(key);
+            },
+        )
+    };
+
+    // The runs, each action at least once on its whole path.
+    let r = w.run("key, shipped rules", &key_event("alice", &key), false);
+    assert_eq!(status(&r, "deactivate_access_key"), "done");
+    assert_eq!(status(&r, "quarantine_user"), "would_do");
+    let r = w.run("key, promoted", &key_event("bob", &key_b), true);
+    assert_eq!(status(&r, "quarantine_user"), "done");
+
+    let ev = event_with(
+        "constructed/ct-stop-logging-trail-in-other-region.json",
+        |v| v["detail"]["requestParameters"]["name"] = json!(trail),
+    );
+    assert_eq!(
+        status(&w.run("stop logging", &ev, true), "start_logging"),
+        "done"
+    );
+
+    let ev = event_with("aws.guardduty/ct-update-detector-disable.json", |v| {
+        v["detail"]["requestParameters"]["detectorId"] = json!(detector);
+    });
+    assert_eq!(
+        status(&w.run("detector disabled", &ev, true), "enable_detector"),
+        "done"
+    );
+    // Disabled again for the Config compliance path.
+    aws_sdk_guardduty::Client::new(&sdk)
+        .update_detector()
+        .detector_id(&detector)
+        .enable(false)
+        .send()
+        .await
+        .unwrap();
+    let ev = mamoru_tests::fixture(
+        "aws.config/compliance-guardduty-enabled-centralized-noncompliant.json",
+    );
+    assert_eq!(
+        status(
+            &w.run("guardduty noncompliant", &ev, true),
+            "enable_region_detectors"
+        ),
+        "done"
+    );
+
+    let ev = event_with("aws.config/ct-stop-configuration-recorder.json", |v| {
+        v["detail"]["recipientAccountId"] = json!(mamoru_tests::moto::ACCOUNT);
+    });
+    assert_eq!(
+        status(
+            &w.run("recorder stopped", &ev, true),
+            "start_configuration_recorder"
+        ),
+        "done"
+    );
+
+    let ev = mamoru_tests::fixture("aws.config/compliance-cloudtrail-enabled-noncompliant.json");
+    assert_eq!(
+        status(
+            &w.run("cloudtrail noncompliant", &ev, true),
+            "start_stopped_trails"
+        ),
+        "done"
+    );
+
+    let ev = event_with("aws.cloudtrail/ct-put-event-selectors.json", |v| {
+        v["detail"]["requestParameters"]["trailName"] = json!("audit");
+    });
+    assert_eq!(
+        status(&w.run("selectors", &ev, true), "restore_management_events"),
+        "done"
+    );
+
+    let ev = mamoru_tests::fixture("tamper/events-disable-rule-mamoru.json");
+    assert_eq!(
+        status(&w.run("rule disabled", &ev, true), "enable_rule"),
+        "done"
+    );
+
+    // The detector deleted, as the event says.
+    aws_sdk_guardduty::Client::new(&sdk)
+        .delete_detector()
+        .detector_id(&detector)
+        .send()
+        .await
+        .unwrap();
+    let ev = mamoru_tests::fixture("aws.guardduty/ct-delete-detector.json");
+    assert_eq!(
+        status(&w.run("detector deleted", &ev, true), "create_detector"),
+        "done"
+    );
+
+    let ev = mamoru_tests::fixture("tamper/guardduty-update-ip-set-activate.json");
+    let r = w.run("ip set activated", &ev, true);
+    // moto serves no IPSet API: the call is made and fails.
+    assert_eq!(status(&r, "deactivate_ip_set"), "failed");
+
+    let ev =
+        mamoru_tests::fixture("constructed/finding-assumedrole-credential-exfiltration-high.json");
+    assert_eq!(
+        status(
+            &w.run("role credentials", &ev, true),
+            "revoke_role_sessions"
+        ),
+        "done"
+    );
+
+    let ev = event_with(
+        "aws.config/ci-change-securitygroup-ssh-open-world.json",
+        |v| v["detail"]["configurationItem"]["resourceId"] = json!(group),
+    );
+    assert_eq!(
+        status(
+            &w.run("world-open ssh", &ev, true),
+            "revoke_world_open_admin_ingress"
+        ),
+        "done"
+    );
+
+    let ev = event_with("findings/cryptocurrency-ec2-bitcointool.json", |v| {
+        v["detail"]["resource"]["instanceDetails"]["instanceId"] = json!(instance);
+    });
+    assert_eq!(
+        status(&w.run("mining instance", &ev, true), "isolate_instance"),
+        "done"
+    );
+
+    let ev = mamoru_tests::fixture("findings/policy-s3-bucketblockpublicaccessdisabled.json");
+    assert_eq!(
+        status(
+            &w.run("bucket", &ev, true),
+            "restore_bucket_public_access_block"
+        ),
+        "done"
+    );
+
+    // Every action kind ran, and every grant it declares was needed by a run it was part of.
+    for action in every_action() {
+        let used = w
+            .used
+            .get(action)
+            .unwrap_or_else(|| panic!("{action} never ran: add a run for it"));
+        let unused: BTreeSet<String> = declared(action).difference(used).cloned().collect();
+        assert!(
+            unused.is_empty(),
+            "{action} declares grants no run used: {unused:?}"
+        );
+    }
+}
