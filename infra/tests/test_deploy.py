@@ -357,14 +357,24 @@ def check_alarms(dep: Deployment) -> None:
     cw = dep.client("cloudwatch")
     alarms = {a["AlarmName"]: a for a in cw.describe_alarms(AlarmNamePrefix=f"{dep.stack}-")["MetricAlarms"]}
     assert sorted(alarms) == sorted(
-        f"{dep.stack}-{s}" for s in ["dead-letters", "guardduty-errors", "cloudtrail-errors", "config-errors"]
+        f"{dep.stack}-{s}"
+        for s in [
+            "dead-letters", "guardduty-errors", "cloudtrail-errors", "config-errors",
+            "remediation-failures", "notification-failures",
+        ]
     )
     functions = {dep.physical(f) for f in FUNCTION_IDS}
     seen = set()
     for a in alarms.values():
         assert a["AlarmActions"] == [dep.physical("AlarmTopic")]
         (dim,) = a["Dimensions"]
-        if dim["Name"] == "FunctionName":
+        if a["Namespace"] == "mamoru":
+            # mamoru's own metrics (infra/tests/test_dashboard.py checks them against the code).
+            assert (a["MetricName"], dim["Name"], dim["Value"]) in {
+                ("Actions", "Status", "failed"),
+                ("Failures", "ErrorClass", "notification"),
+            }
+        elif dim["Name"] == "FunctionName":
             assert dim["Value"] in functions
             seen.add(dim["Value"])
         else:
@@ -404,6 +414,7 @@ def check_outputs(dep: Deployment) -> None:
         "CloudTrailFunctionName": lambda v: c("lambda").get_function(FunctionName=v),
         "ConfigFunctionName": lambda v: c("lambda").get_function(FunctionName=v),
         "CentralEventBusArn": lambda v: c("events").describe_event_bus(Name=v.rsplit("/", 1)[1]),
+        "DashboardUrl": lambda v: c("cloudwatch").get_dashboard(DashboardName=v.rsplit("/", 1)[1]),
     }
     assert set(exists) >= set(outputs), f"add a check for the new outputs {set(outputs) - set(exists)}"
     for key, value in outputs.items():
@@ -411,6 +422,10 @@ def check_outputs(dep: Deployment) -> None:
         exists[key](value)
     assert outputs["AlertTopicArn"] == alert_topic(dep)
     assert outputs["DeadLetterQueueUrl"] == dep.physical("FailureQueue")
+    assert outputs["DashboardUrl"] == (
+        f"https://{REGION}.console.aws.amazon.com/cloudwatch/home?region={REGION}"
+        f"#dashboards/dashboard/mamoru-{dep.stack}"
+    )
     if central_bus(dep):
         assert outputs["CentralEventBusArn"] == f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{central_bus(dep)}"
 
