@@ -201,12 +201,12 @@ EXPECTED: dict[str, str | None] = {
     "findings/policy-s3-bucketblockpublicaccessdisabled.json": GUARDDUTY,
     "findings/privilegeescalation-iamuser-anomalousbehavior.json": GUARDDUTY,
     "findings/trojan-ec2-dnsdatapexfiltration.json": GUARDDUTY,
-    # Other GuardDuty events the playbook has no rule for: Malware Protection for S3 scan
-    # results, Runtime Monitoring health.
-    "aws.guardduty/malware-s3-object-scan-access-denied.json": None,
+    # Malware Protection for S3 scan results that need someone (a threat, an unscanned object);
+    # a clean scan is not routed. Runtime Monitoring coverage lost.
+    "aws.guardduty/malware-s3-object-scan-access-denied.json": GUARDDUTY,
     "aws.guardduty/malware-s3-object-scan-no-threats-found.json": None,
-    "aws.guardduty/malware-s3-object-scan-threats-found.json": None,
-    "aws.guardduty/runtime-protection-unhealthy-eks.json": None,
+    "aws.guardduty/malware-s3-object-scan-threats-found.json": GUARDDUTY,
+    "aws.guardduty/runtime-protection-unhealthy-eks.json": GUARDDUTY,
     # Config item changes of trails, IAM users and security groups.
     "aws.config/ci-change-cloudtrail-trail-single-region.json": CONFIG,
     "aws.config/ci-change-iam-user-admin-policy-attached.json": CONFIG,
@@ -801,7 +801,8 @@ def test_guardduty_severity_floor_parameter(aws, template, floor):
     for rel in fixture_files():
         event = load_fixture(rel)
         want = [EXPECTED[rel]] if EXPECTED[rel] else []
-        if EXPECTED[rel] == GUARDDUTY and event["detail"]["severity"] < float(floor):
+        finding = event["detail-type"] == "GuardDuty Finding"
+        if EXPECTED[rel] == GUARDDUTY and finding and event["detail"]["severity"] < float(floor):
             want = []
         got = delivered_to(bus.put(event))
         if got != want:
@@ -1019,6 +1020,8 @@ ORGANIZATION = "o-a1b2c3d4e5"
 _HUB_ONLY = "mamoru's own rules, functions and topics are in the hub's account: their calls arrive on its default bus"
 NOT_FORWARDED = {
     "GuardDutyFindingRule": "member accounts' findings reach the hub's default bus through GuardDuty's delegated administration",
+    "GuardDutyMalwareScanRule": "not forwarded yet: scan results reach the default bus of the bucket's own account",
+    "GuardDutyRuntimeHealthRule": "not forwarded yet: coverage events reach the default bus of the resource's own account",
     "SelfRulesTamperingRule": _HUB_ONLY,
     "SelfRulesWatchRule": _HUB_ONLY,
     "SelfFunctionsTamperingRule": _HUB_ONLY,

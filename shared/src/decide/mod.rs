@@ -1,6 +1,7 @@
 //! The pure decision engine: `(event, rules, settings) -> Plan`. No I/O, no clock.
 
 pub mod cases;
+pub mod details;
 pub mod facts;
 pub mod refs;
 pub mod routing;
@@ -18,7 +19,8 @@ pub use severity::{Band, Severity};
 use crate::action::Action;
 use crate::event::{
     DT_CLOUDTRAIL_CALL, DT_CONFIG_COMPLIANCE_CHANGE, DT_CONFIG_ITEM_CHANGE, DT_CONSOLE_SIGN_IN,
-    DT_GUARDDUTY_FINDING, Event, EventKind,
+    DT_GUARDDUTY_FINDING, DT_MALWARE_OBJECT_SCAN_RESULT, DT_RUNTIME_PROTECTION_UNHEALTHY, Event,
+    EventKind,
 };
 use crate::settings::Settings;
 
@@ -36,7 +38,9 @@ impl Handler {
     /// The function that handles a detail-type.
     pub fn for_detail_type(detail_type: &str) -> Handler {
         match detail_type {
-            DT_GUARDDUTY_FINDING => Handler::Guardduty,
+            DT_GUARDDUTY_FINDING
+            | DT_MALWARE_OBJECT_SCAN_RESULT
+            | DT_RUNTIME_PROTECTION_UNHEALTHY => Handler::Guardduty,
             DT_CLOUDTRAIL_CALL | DT_CONSOLE_SIGN_IN => Handler::Cloudtrail,
             DT_CONFIG_ITEM_CHANGE | DT_CONFIG_COMPLIANCE_CHANGE => Handler::Config,
             _ => Handler::Unhandled,
@@ -46,7 +50,11 @@ impl Handler {
     /// The detail-types this function handles.
     pub fn detail_types(self) -> &'static [&'static str] {
         match self {
-            Handler::Guardduty => &[DT_GUARDDUTY_FINDING],
+            Handler::Guardduty => &[
+                DT_GUARDDUTY_FINDING,
+                DT_MALWARE_OBJECT_SCAN_RESULT,
+                DT_RUNTIME_PROTECTION_UNHEALTHY,
+            ],
             Handler::Cloudtrail => &[DT_CLOUDTRAIL_CALL, DT_CONSOLE_SIGN_IN],
             Handler::Config => &[DT_CONFIG_ITEM_CHANGE, DT_CONFIG_COMPLIANCE_CHANGE],
             Handler::Unhandled => &[],
@@ -135,6 +143,10 @@ pub struct Plan {
     /// Identifiers the event names (finding, CloudTrail record, trail, IAM user), for links.
     #[serde(skip_serializing_if = "Refs::is_empty")]
     pub refs: Refs,
+    /// What the alert names beyond the principal and the resource (an attack sequence's
+    /// signals and resources, a runtime finding's process, …), one line each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<details::Detail>,
 }
 
 impl Plan {
@@ -171,6 +183,9 @@ impl Plan {
         for w in &mut self.withheld {
             text_in_place(&mut w.reason);
         }
+        for d in &mut self.details {
+            text_in_place(&mut d.value);
+        }
     }
 
     fn base(event: &Event, handler: Handler) -> Plan {
@@ -197,6 +212,7 @@ impl Plan {
             runbook: Vec::new(),
             signals: Vec::new(),
             refs: Refs::of(event),
+            details: details::details_of(event),
         }
     }
 
@@ -211,7 +227,21 @@ impl Plan {
 /// What the event says happened, for people.
 fn description_of(event: &Event) -> Option<String> {
     match &event.kind {
-        EventKind::GuardDutyFinding(f) => f.description.clone().or_else(|| f.title.clone()),
+        EventKind::GuardDutyFinding(f) => f
+            .sequence()
+            .and_then(|s| s.description.clone())
+            .or_else(|| f.description.clone())
+            .or_else(|| f.title.clone()),
+        EventKind::GuardDutyService(s) => Some(match s.as_ref() {
+            crate::event::ServiceEvent::ObjectScanResult(r) => format!(
+                "Malware Protection for S3 scanned an object: {}",
+                r.scan_result_details.scan_result_status
+            ),
+            crate::event::ServiceEvent::RuntimeProtectionHealth(h) => format!(
+                "Runtime Monitoring coverage is {}",
+                h.current_status.as_deref().unwrap_or("unknown")
+            ),
+        }),
         EventKind::CloudTrailCall(c) | EventKind::ConsoleSignIn(c) => {
             let mut s = format!("{} called {}", c.event_source, c.event_name);
             // What the call set: for changes (UpdateTrail, PutEventSelectors, …) this is what
@@ -317,6 +347,25 @@ fn resource_of(event: &Event) -> Option<String> {
             })
         }
         EventKind::ConsoleSignIn(_) => Some("AWS Management Console".to_string()),
+        EventKind::GuardDutyService(s) => match s.as_ref() {
+            crate::event::ServiceEvent::ObjectScanResult(r) => Some(format!(
+                "S3 object {}/{}",
+                r.s3_object_details.bucket_name, r.s3_object_details.object_key
+            )),
+            crate::event::ServiceEvent::RuntimeProtectionHealth(h) => {
+                let d = h.resource_details.as_ref();
+                let kind = d
+                    .and_then(|d| d.resource_type.as_deref())
+                    .unwrap_or("resource");
+                let name = d
+                    .and_then(|d| d.eks_cluster_details.as_ref())
+                    .and_then(|e| e.cluster_name.as_deref());
+                Some(match name {
+                    Some(n) => format!("{kind} cluster {n}"),
+                    None => format!("{kind} resource"),
+                })
+            }
+        },
         EventKind::ConfigItemChange(c) => {
             let ci = &c.configuration_item;
             let name = ci
@@ -380,7 +429,9 @@ fn decide_unmasked(
     // event from aws.config, a CloudTrail record from an aws.* source (EventBridge refuses
     // PutEvents with an aws.* source, so these cannot be forged by a caller of PutEvents).
     let expected_source = match event.detail_type.as_str() {
-        DT_GUARDDUTY_FINDING => event.source == "aws.guardduty",
+        DT_GUARDDUTY_FINDING | DT_MALWARE_OBJECT_SCAN_RESULT | DT_RUNTIME_PROTECTION_UNHEALTHY => {
+            event.source == "aws.guardduty"
+        }
         DT_CONFIG_ITEM_CHANGE | DT_CONFIG_COMPLIANCE_CHANGE => event.source == "aws.config",
         _ => event.source.starts_with("aws."),
     };

@@ -99,7 +99,9 @@ impl Refs {
                     _ => {}
                 }
             }
-            EventKind::ConfigComplianceChange(_) | EventKind::Unhandled => {}
+            EventKind::ConfigComplianceChange(_)
+            | EventKind::GuardDutyService(_)
+            | EventKind::Unhandled => {}
         }
         refs
     }

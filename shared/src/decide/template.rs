@@ -281,6 +281,21 @@ pub fn detail_members(detail_type: &str) -> Option<&'static [&'static str]> {
             "title",
             "description",
         ]),
+        crate::event::DT_MALWARE_OBJECT_SCAN_RESULT => Some(&[
+            "schemaVersion",
+            "scanStatus",
+            "resourceType",
+            "s3ObjectDetails",
+            "scanResultDetails",
+        ]),
+        crate::event::DT_RUNTIME_PROTECTION_UNHEALTHY => Some(&[
+            "schemaVersion",
+            "resourceAccountId",
+            "currentStatus",
+            "previousStatus",
+            "resourceDetails",
+            "issue",
+        ]),
         DT_CONFIG_ITEM_CHANGE => Some(&[
             "configurationItemDiff",
             "notificationCreationTime",

@@ -44,6 +44,83 @@ pub struct Resource {
     pub instance_details: Option<InstanceDetails>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub s3_bucket_details: Vec<S3BucketDetails>,
+    #[serde(default)]
+    pub container_details: Option<ContainerDetails>,
+    #[serde(default)]
+    pub eks_cluster_details: Option<EksClusterDetails>,
+    #[serde(default)]
+    pub rds_db_instance_details: Option<RdsDbInstanceDetails>,
+    #[serde(default)]
+    pub rds_db_user_details: Option<RdsDbUserDetails>,
+    #[serde(default)]
+    pub lambda_details: Option<LambdaDetails>,
+}
+
+/// The container a Runtime Monitoring finding is about (the API's `Container`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerDetails {
+    #[serde(default)]
+    pub container_runtime: Option<String>,
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub image: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct EksClusterDetails {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub arn: Option<String>,
+}
+
+/// The database an RDS Protection finding is about.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RdsDbInstanceDetails {
+    #[serde(default)]
+    pub db_instance_identifier: Option<String>,
+    #[serde(default)]
+    pub db_cluster_identifier: Option<String>,
+    #[serde(default)]
+    pub engine: Option<String>,
+    #[serde(default)]
+    pub engine_version: Option<String>,
+    #[serde(default)]
+    pub db_instance_arn: Option<String>,
+}
+
+/// The database user of an RDS Protection finding's login.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RdsDbUserDetails {
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub application: Option<String>,
+    #[serde(default)]
+    pub database: Option<String>,
+    #[serde(default)]
+    pub auth_method: Option<String>,
+}
+
+/// The function a Lambda Protection finding is about.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LambdaDetails {
+    #[serde(default)]
+    pub function_name: Option<String>,
+    #[serde(default)]
+    pub function_arn: Option<String>,
+    #[serde(default)]
+    pub function_version: Option<String>,
+    #[serde(default)]
+    pub revision_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
@@ -77,6 +154,20 @@ pub struct S3BucketDetails {
     pub name: Option<String>,
     #[serde(default)]
     pub arn: Option<String>,
+    /// The objects of a Malware Protection for S3 finding.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub s3_object_details: Vec<S3ObjectDetail>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct S3ObjectDetail {
+    #[serde(default)]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub version_id: Option<String>,
+    #[serde(default)]
+    pub e_tag: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
@@ -98,6 +189,52 @@ pub struct Service {
     pub action: Option<Action>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub additional_info: AdditionalInfo,
+    /// `Correlation` for attack sequences, `RuntimeMonitoring`, …
+    #[serde(default)]
+    pub feature_name: Option<String>,
+    /// Extended Threat Detection: the attack sequence.
+    #[serde(default)]
+    pub detection: Option<super::sequence::Detection>,
+    /// Runtime Monitoring: the process.
+    #[serde(default)]
+    pub runtime_details: Option<RuntimeDetails>,
+    /// Malware Protection: the threats found.
+    #[serde(default)]
+    pub malware_scan_details: Option<MalwareScanDetails>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RuntimeDetails {
+    #[serde(default)]
+    pub process: Option<ProcessDetails>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ProcessDetails {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub executable_path: Option<String>,
+    #[serde(default)]
+    pub executable_sha256: Option<String>,
+    #[serde(default)]
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MalwareScanDetails {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub threats: Vec<Threat>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Threat {
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 /// What the finding saw happen: only the caller's address and user agent are modelled (rules
@@ -111,6 +248,8 @@ pub struct Action {
     pub aws_api_call_action: Option<ApiCallAction>,
     #[serde(default)]
     pub network_connection_action: Option<NetworkConnectionAction>,
+    #[serde(default)]
+    pub rds_login_attempt_action: Option<NetworkConnectionAction>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
@@ -146,6 +285,7 @@ impl Action {
             .or_else(|| {
                 self.network_connection_action
                     .as_ref()
+                    .or(self.rds_login_attempt_action.as_ref())
                     .and_then(|n| n.remote_ip_details.as_ref())
             })
             .and_then(|r| r.ip_address_v4.as_deref())
@@ -196,6 +336,11 @@ impl Finding {
             .access_key_details
             .as_ref()
             .and_then(|k| k.user_type.as_deref())
+    }
+
+    /// The attack sequence of an Extended Threat Detection finding.
+    pub fn sequence(&self) -> Option<&super::sequence::Sequence> {
+        self.service.detection.as_ref()?.sequence.as_ref()
     }
 
     /// The detector id, from `service.detectorId` or else from the finding ARN.

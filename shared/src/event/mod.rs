@@ -8,6 +8,8 @@
 pub mod cloudtrail;
 pub mod config;
 pub mod guardduty;
+pub mod guardduty_events;
+pub mod sequence;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -20,6 +22,9 @@ use serde_json::value::RawValue;
 pub use cloudtrail::{CloudTrailCall, SessionIssuer, UserIdentity};
 pub use config::{ConfigComplianceChange, ConfigItemChange, ConfigurationItem, EvaluationResult};
 pub use guardduty::{AccessKeyDetails, Finding};
+pub use guardduty_events::{
+    DT_MALWARE_OBJECT_SCAN_RESULT, DT_RUNTIME_PROTECTION_UNHEALTHY, ServiceEvent,
+};
 
 /// Largest event EventBridge delivers (256 KB). Anything bigger is refused before parsing.
 pub const MAX_EVENT_BYTES: usize = 256 * 1024;
@@ -115,6 +120,8 @@ pub enum EventKind {
     ConsoleSignIn(Box<CloudTrailCall>),
     ConfigItemChange(Box<ConfigItemChange>),
     ConfigComplianceChange(Box<ConfigComplianceChange>),
+    /// GuardDuty's events other than findings (malware scan results, runtime health).
+    GuardDutyService(Box<ServiceEvent>),
     /// A detail-type mamoru does not model. Its detail is not parsed.
     Unhandled,
 }
@@ -250,6 +257,7 @@ impl Event {
             EventKind::ConfigComplianceChange(c) => {
                 (c.aws_account_id.as_ref(), c.aws_region.as_ref())
             }
+            EventKind::GuardDutyService(g) => (g.account(), None),
             EventKind::Unhandled => (None, None),
         };
         let account = account
@@ -392,6 +400,7 @@ impl Event {
             }
             EventKind::ConfigItemChange(c) => c.configuration_item.aws_account_id.as_deref(),
             EventKind::ConfigComplianceChange(c) => c.aws_account_id.as_deref(),
+            EventKind::GuardDutyService(g) => g.account().map(String::as_str),
             EventKind::Unhandled => None,
         };
         owner
@@ -417,6 +426,7 @@ impl Event {
                 format!("config-item:{}", c.configuration_item.resource_type)
             }
             EventKind::ConfigComplianceChange(c) => format!("config-rule:{}", c.config_rule_name),
+            EventKind::GuardDutyService(g) => format!("guardduty:{}", g.kind_name()),
             EventKind::Unhandled => format!("unhandled:{}", self.detail_type),
         }
     }
@@ -550,6 +560,12 @@ fn kind_from_raw(detail_type: &str, raw: &RawValue) -> Result<EventKind, ParseEr
         DT_CONSOLE_SIGN_IN => EventKind::ConsoleSignIn(parse_detail(raw)?),
         DT_CONFIG_ITEM_CHANGE => EventKind::ConfigItemChange(parse_detail(raw)?),
         DT_CONFIG_COMPLIANCE_CHANGE => EventKind::ConfigComplianceChange(parse_detail(raw)?),
+        DT_MALWARE_OBJECT_SCAN_RESULT => EventKind::GuardDutyService(Box::new(
+            ServiceEvent::ObjectScanResult(*parse_detail(raw)?),
+        )),
+        DT_RUNTIME_PROTECTION_UNHEALTHY => EventKind::GuardDutyService(Box::new(
+            ServiceEvent::RuntimeProtectionHealth(*parse_detail(raw)?),
+        )),
         _ => EventKind::Unhandled,
     })
 }
@@ -651,6 +667,14 @@ impl<'de> de::DeserializeSeed<'de> for DetailSeed<'_> {
             }
             DT_CONFIG_COMPLIANCE_CHANGE => {
                 EventKind::ConfigComplianceChange(Box::new(ConfigComplianceChange::deserialize(d)?))
+            }
+            DT_MALWARE_OBJECT_SCAN_RESULT => EventKind::GuardDutyService(Box::new(
+                ServiceEvent::ObjectScanResult(guardduty_events::ObjectScanResult::deserialize(d)?),
+            )),
+            DT_RUNTIME_PROTECTION_UNHEALTHY => {
+                EventKind::GuardDutyService(Box::new(ServiceEvent::RuntimeProtectionHealth(
+                    guardduty_events::RuntimeProtectionHealth::deserialize(d)?,
+                )))
             }
             _ => {
                 IgnoredAny::deserialize(d)?;

@@ -107,6 +107,9 @@ pub(crate) fn payload(report: &Report, subject: &str, links: &Links, lim: Limits
         let _ = write!(d, ", {}", code(&r, lim));
     }
     d.push('\n');
+    for detail in plan.details.iter().take(lim.items) {
+        let _ = writeln!(d, "• {}: {}", detail.label, code(&detail.value, lim));
+    }
     let _ = writeln!(d, "*What mamoru did* (mode {}):", report.mode);
     if report.outcomes.is_empty() && plan.withheld.is_empty() {
         d.push_str("• nothing to remediate automatically: notification only\n");
@@ -146,6 +149,15 @@ pub(crate) fn payload(report: &Report, subject: &str, links: &Links, lim: Limits
         .collect();
     for (label, url) in links.labelled() {
         next_steps.push(format!("{label}: {url}"));
+    }
+    for detail in plan.details.iter().take(lim.items) {
+        if let Some(url) = detail
+            .link
+            .as_ref()
+            .and_then(|l| super::detail_links::link(plan, l))
+        {
+            next_steps.push(format!("{}: {url}", detail.label));
+        }
     }
 
     let mut keywords = vec![

@@ -159,6 +159,16 @@ pub(crate) fn document(
         "withheld": withheld,
         "runbook": plan.runbook.iter().take(lim.items).map(|s| lim.clip(s)).collect::<Vec<_>>(),
         "links": links,
+        "details": plan
+            .details
+            .iter()
+            .take(lim.items)
+            .map(|d| json!({
+                "label": d.label,
+                "value": super::chatbot::plain(&d.value, lim),
+                "link": d.link.as_ref().and_then(|l| super::detail_links::link(plan, l)),
+            }))
+            .collect::<Vec<_>>(),
         "rule_ids": plan.rule_ids.iter().take(lim.items).map(|s| lim.clip(s)).collect::<Vec<_>>(),
         "signals": plan.signals,
     });

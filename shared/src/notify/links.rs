@@ -63,7 +63,7 @@ pub fn partition_of_region(region: &str) -> &'static str {
 
 /// Percent-encodes a value for a URL query or fragment, keeping only unreserved characters
 /// and, when `keep_arn` is set, the `:` and `/` an ARN is made of.
-fn encode(value: &str, keep_arn: bool) -> String {
+pub(crate) fn encode(value: &str, keep_arn: bool) -> String {
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
         let keep = b.is_ascii_alphanumeric()
@@ -79,7 +79,7 @@ fn encode(value: &str, keep_arn: bool) -> String {
 }
 
 /// A region name as the console takes it; anything else makes no link.
-fn region_ok(region: &str) -> bool {
+pub(crate) fn region_ok(region: &str) -> bool {
     !region.is_empty()
         && region.len() <= 32
         && region

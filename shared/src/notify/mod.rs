@@ -13,6 +13,7 @@
 
 mod chatbot;
 mod clean;
+mod detail_links;
 mod document;
 pub mod links;
 mod render;

@@ -101,6 +101,20 @@ pub(crate) fn body(report: &Report, subject: &str, links: &Links, lim: Limits) -
     if let Some(r) = super::render::resource_for_people(plan) {
         field(&mut out, "Resource", &lim.line(&r));
     }
+    if !plan.details.is_empty() {
+        out.push_str("\nDETAILS\n");
+        for d in plan.details.iter().take(lim.items) {
+            let label = format!("{}:", d.label);
+            let _ = writeln!(out, "  {label:<17}{}", lim.line(&d.value));
+            if let Some(url) = d
+                .link
+                .as_ref()
+                .and_then(|l| super::detail_links::link(plan, l))
+            {
+                let _ = writeln!(out, "  {:<17}{url}", "");
+            }
+        }
+    }
 
     let _ = writeln!(out, "\nWHAT MAMORU DID (mode {})", report.mode);
     if report.outcomes.is_empty() && plan.withheld.is_empty() {
