@@ -234,8 +234,8 @@ async fn exfiltrated_role_credentials_get_older_sessions_revoked() {
     // IAM returns policy documents URL-encoded.
     let doc = percent_encoding::percent_decode_str(policy.policy_document()).decode_utf8_lossy();
     let doc: Value = serde_json::from_str(&doc).unwrap();
+    assert_deny_all(&doc, true);
     let stmt = &doc["Statement"][0];
-    assert_eq!(stmt["Effect"], "Deny");
     let when = stmt["Condition"]["DateLessThan"]["aws:TokenIssueTime"]
         .as_str()
         .unwrap();
@@ -271,6 +271,167 @@ async fn a_compromised_user_is_quarantined_and_its_key_deactivated() {
         .unwrap()
         .policy_names;
     assert_eq!(names, ["mamoru-quarantine"]);
+    // The policy moto holds denies everything, unconditionally.
+    let doc = user_policy(&iam, "alice", "mamoru-quarantine").await;
+    assert_deny_all(&doc, false);
+}
+
+/// An inline user policy's document as moto holds it (IAM returns it URL-encoded).
+async fn user_policy(iam: &aws_sdk_iam::Client, user: &str, name: &str) -> Value {
+    let p = iam
+        .get_user_policy()
+        .user_name(user)
+        .policy_name(name)
+        .send()
+        .await
+        .unwrap();
+    let doc = percent_encoding::percent_decode_str(p.policy_document()).decode_utf8_lossy();
+    serde_json::from_str(&doc).unwrap()
+}
+
+/// `Action` or `Resource` of a statement as a list (IAM takes a string or a list).
+fn as_list(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a.iter().map(|x| x.as_str().unwrap().to_string()).collect(),
+        other => panic!("not a string or list: {other}"),
+    }
+}
+
+/// One statement: Deny of every action on every resource, with no exception (`NotAction`,
+/// `NotResource`), and a condition only when `conditional` (the token-issue-time cut-off).
+fn assert_deny_all(doc: &Value, conditional: bool) {
+    let stmts = doc["Statement"].as_array().unwrap();
+    assert_eq!(stmts.len(), 1, "{doc}");
+    let s = &stmts[0];
+    assert_eq!(s["Effect"], "Deny", "{doc}");
+    assert_eq!(as_list(&s["Action"]), ["*"], "{doc}");
+    assert_eq!(as_list(&s["Resource"]), ["*"], "{doc}");
+    assert!(
+        s.get("NotAction").is_none() && s.get("NotResource").is_none(),
+        "{doc}"
+    );
+    assert!(
+        s.get("Principal").is_none() && s.get("NotPrincipal").is_none(),
+        "{doc}"
+    );
+    assert_eq!(s.get("Condition").is_some(), conditional, "{doc}");
+}
+
+#[tokio::test]
+async fn shadow_containment_leaves_moto_unchanged() {
+    // GIVEN a user with a key, a role, an instance and a bucket the shipped rules would contain
+    let moto = Moto::start();
+    let iam = aws_sdk_iam::Client::new(&moto.sdk(REGION).await);
+    let (named, _) = scenario::user_with_two_keys(&moto, "alice").await;
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    iam.create_role()
+        .role_name("app-instance-role")
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap();
+    let ec2 = aws_sdk_ec2::Client::new(&moto.sdk("us-east-2").await);
+    let image = ec2.describe_images().send().await.unwrap().images()[0]
+        .image_id()
+        .unwrap()
+        .to_string();
+    let run = ec2
+        .run_instances()
+        .image_id(image)
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .unwrap();
+    let instance = run.instances()[0].instance_id().unwrap().to_string();
+    let groups = |d: &aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput| {
+        d.reservations()[0].instances()[0]
+            .security_groups()
+            .iter()
+            .map(|g| g.group_id().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let before = groups(
+        &ec2.describe_instances()
+            .instance_ids(&instance)
+            .send()
+            .await
+            .unwrap(),
+    );
+    moto.create_bucket("customer-exports-123456789012");
+
+    // WHEN each event is executed under the shipped (shadow) containment rules
+    let key = event_with(
+        "constructed/finding-iamuser-key-malicious-ip-high.json",
+        |v| {
+            v["detail"]["resource"]["accessKeyDetails"]["accessKeyId"] = json!(named);
+        },
+    );
+    let r = execute(&moto, &key, false);
+    assert_eq!(outcome(&r, "iam:PutUserPolicy")["status"], "would_do");
+    let role =
+        mamoru_tests::fixture("constructed/finding-assumedrole-credential-exfiltration-high.json");
+    let r = execute(&moto, &role, false);
+    assert_eq!(outcome(&r, "iam:PutRolePolicy")["status"], "would_do");
+    let mining = event_with("findings/cryptocurrency-ec2-bitcointool.json", |v| {
+        v["detail"]["resource"]["instanceDetails"]["instanceId"] = json!(instance);
+    });
+    let r = execute(&moto, &mining, false);
+    assert_eq!(
+        outcome(&r, "ec2:ModifyInstanceAttribute")["status"],
+        "would_do"
+    );
+    let bucket = mamoru_tests::fixture("findings/policy-s3-bucketblockpublicaccessdisabled.json");
+    let r = execute(&moto, &bucket, false);
+    assert_eq!(outcome(&r, "s3:PutPublicAccessBlock")["status"], "would_do");
+
+    // THEN moto holds no policy, no quarantine group, no public access block
+    let user_policies = iam
+        .list_user_policies()
+        .user_name("alice")
+        .send()
+        .await
+        .unwrap();
+    assert!(user_policies.policy_names().is_empty(), "{user_policies:?}");
+    let role_policies = iam
+        .list_role_policies()
+        .role_name("app-instance-role")
+        .send()
+        .await
+        .unwrap();
+    assert!(role_policies.policy_names().is_empty(), "{role_policies:?}");
+    let after = groups(
+        &ec2.describe_instances()
+            .instance_ids(&instance)
+            .send()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(after, before);
+    let quarantine = ec2
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-name")
+                .values("mamoru-quarantine")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(quarantine.security_groups().is_empty());
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&moto.sdk(REGION).await)
+            .force_path_style(true)
+            .build(),
+    );
+    let block = s3
+        .get_public_access_block()
+        .bucket("customer-exports-123456789012")
+        .send()
+        .await;
+    assert!(block.is_err(), "no public access block was put: {block:?}");
 }
 
 #[tokio::test]
