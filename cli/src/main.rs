@@ -1,5 +1,6 @@
 //! `mamoru`: replay events through the pipeline locally.
 
+mod coverage;
 mod render;
 
 use std::path::PathBuf;
@@ -69,6 +70,9 @@ enum Command {
     /// and dimension sets, and the values each dimension takes. infra/'s dashboard and alarms
     /// read only these.
     Metrics,
+    /// Prints what mamoru covers, from the rules, the action registry, the stack's routes and
+    /// the tests: one Markdown page (docs/coverage.md) or one self-contained HTML page.
+    Coverage(coverage::CoverageArgs),
 }
 
 #[derive(Subcommand)]
@@ -115,6 +119,7 @@ async fn main() -> ExitCode {
         Command::Render(args) => render::run(args).await,
         Command::Permissions { rules, containment } => permissions(&rules, containment),
         Command::Routes { rules } => routes(&rules),
+        Command::Coverage(args) => coverage::run(&args),
         Command::Metrics => {
             println!(
                 "{}",

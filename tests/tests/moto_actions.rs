@@ -76,6 +76,7 @@ fn key_finding(user: &str, key: &str) -> String {
     )
 }
 
+// proves: guardduty-iam-user-key-compromise
 #[tokio::test]
 async fn compromised_key_is_deactivated_and_only_that_key() {
     // GIVEN a user with two active keys, and a High finding naming the first
@@ -164,6 +165,7 @@ async fn deactivating_twice_is_idempotent_and_dry_run_changes_nothing() {
     }
 }
 
+// proves: cloudtrail-stop-logging
 #[tokio::test]
 async fn stopped_trail_is_restarted_in_its_home_region() {
     // GIVEN a trail in eu-west-1, stopped by a call recorded in us-east-1
@@ -199,6 +201,7 @@ async fn stopped_trail_is_restarted_in_its_home_region() {
     );
 }
 
+// proves: guardduty-detector-disabled
 #[tokio::test]
 async fn disabled_detector_is_enabled() {
     let moto = Moto::start();
@@ -219,6 +222,7 @@ async fn disabled_detector_is_enabled() {
     );
 }
 
+// proves: config-recorder-stopped
 #[tokio::test]
 async fn stopped_recorder_is_restarted() {
     let moto = Moto::start();
@@ -260,6 +264,7 @@ async fn a_stop_in_another_account_never_restarts_the_hubs_recorder() {
     assert!(!scenario::recorder_recording(&moto, "us-west-2", "default").await);
 }
 
+// proves: config-cloudtrail-noncompliant
 #[tokio::test]
 async fn config_noncompliance_restarts_every_stopped_trail_and_only_those() {
     // GIVEN two trails in us-east-2: one stopped, one logging
@@ -291,6 +296,7 @@ async fn config_noncompliance_restarts_every_stopped_trail_and_only_those() {
     assert_eq!(statuses(&report), ["already_done"]);
 }
 
+// proves: config-guardduty-noncompliant
 #[tokio::test]
 async fn config_guardduty_noncompliance_enables_the_region_detector() {
     let moto = Moto::start();

@@ -141,6 +141,7 @@ fn expected_after() -> Vec<(String, i32, String)> {
     ]
 }
 
+// proves: contain-security-group-world-open-admin-port
 #[tokio::test]
 async fn world_open_ssh_is_revoked_and_every_other_rule_kept() {
     // GIVEN a group with 22/0.0.0.0/0, 22/::/0, 443/0.0.0.0/0 and 3389 from an office range
@@ -177,6 +178,7 @@ async fn world_open_ssh_is_revoked_and_every_other_rule_kept() {
     );
 }
 
+// proves: contain-restricted-ssh-noncompliant
 #[tokio::test]
 async fn restricted_ssh_noncompliance_reads_the_group_then_revokes() {
     let moto = Moto::start();
@@ -200,6 +202,7 @@ async fn restricted_ssh_noncompliance_reads_the_group_then_revokes() {
     assert_eq!(ingress(&moto, &group).await, expected_after());
 }
 
+// proves: contain-assumed-role-credential-exfiltration
 #[tokio::test]
 async fn exfiltrated_role_credentials_get_older_sessions_revoked() {
     let moto = Moto::start();
@@ -244,6 +247,7 @@ async fn exfiltrated_role_credentials_get_older_sessions_revoked() {
     assert!(off < 120, "condition time {when} is {off}s away from now");
 }
 
+// proves: contain-iam-user-quarantine
 #[tokio::test]
 async fn a_compromised_user_is_quarantined_and_its_key_deactivated() {
     let moto = Moto::start();
@@ -434,6 +438,7 @@ async fn shadow_containment_leaves_moto_unchanged() {
     assert!(block.is_err(), "no public access block was put: {block:?}");
 }
 
+// proves: contain-compromised-instance
 #[tokio::test]
 async fn a_mining_instance_is_moved_to_a_quarantine_group() {
     let moto = Moto::start();
@@ -498,6 +503,7 @@ async fn a_mining_instance_is_moved_to_a_quarantine_group() {
     );
 }
 
+// proves: cloudtrail-management-events-dropped
 #[tokio::test]
 async fn dropped_management_events_are_restored_and_data_selectors_kept() {
     use aws_sdk_cloudtrail::types::{DataResource, EventSelector, ReadWriteType};
@@ -560,6 +566,7 @@ async fn dropped_management_events_are_restored_and_data_selectors_kept() {
     );
 }
 
+// proves: mamoru-rule-disabled
 #[tokio::test]
 async fn a_disabled_mamoru_rule_is_re_enabled() {
     let moto = Moto::start();
@@ -589,6 +596,7 @@ async fn a_disabled_mamoru_rule_is_re_enabled() {
     assert_eq!(rule.state().map(|s| s.as_str()), Some("ENABLED"));
 }
 
+// proves: guardduty-detector-recreate
 #[tokio::test]
 async fn a_deleted_detector_is_re_created_when_opted_in() {
     let moto = Moto::start();
@@ -627,6 +635,7 @@ async fn a_deleted_detector_is_re_created_when_opted_in() {
     }
 }
 
+// proves: contain-bucket-public-access
 #[tokio::test]
 async fn a_bucket_gets_its_public_access_block_back() {
     let moto = Moto::start();
