@@ -408,3 +408,14 @@ fn rules_test_on_a_path_alone_says_the_built_in_rules_were_not_part_of_it() {
         "{out}"
     );
 }
+
+#[test]
+fn each_exception_kind_withholds_only_the_match_it_names() {
+    // docs/examples/exceptions: a principals and an accounts exception, each with a case it
+    // withholds and a case naming another principal or account that still matches. Run on their
+    // own: with the built-in cases, the extra rules would change what those expect.
+    let dir = mamoru_tests::root().join("docs/examples/exceptions");
+    let (ok, out) = mamoru(&["rules", "test", dir.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    assert!(out.contains("4 passed, 0 failed"), "{out}");
+}
