@@ -17,6 +17,7 @@ pub(crate) mod exec;
 mod grant;
 mod kinds;
 mod outcome;
+pub mod sequence_targets;
 
 #[cfg(feature = "aws")]
 pub use accounts::Actor;
@@ -69,6 +70,12 @@ pub trait ActionDef: Sync {
     /// The region and the exact resource the event names. `Err` says which parameter the event
     /// does not supply.
     fn bind(&self, event: &Event) -> Result<(String, Target), String>;
+    /// Every region and resource the event names for this action: the one of [`ActionDef::bind`]
+    /// for most events. An action that also acts on the resources an attack sequence lists
+    /// returns one entry per listed resource (`Err` for a listed resource it must not act on).
+    fn bind_all(&self, event: &Event) -> Vec<Result<(String, Target), String>> {
+        vec![self.bind(event)]
+    }
     /// The request parameters, with AWS API parameter names. Values chosen when the action runs
     /// (a policy's time, a discovered trail) are described in words.
     fn params(&self, target: &Target) -> Value;
@@ -181,6 +188,20 @@ impl ActionKind {
     /// names. `Err` says which parameter the event does not supply.
     pub fn bind(self, event: &Event) -> Result<Action, String> {
         let (region, target) = self.def().bind(event)?;
+        self.finish(event, region, target)
+    }
+
+    /// Every concrete action the event names for this kind ([`ActionDef::bind_all`]): one for
+    /// most events, one per listed resource of an attack sequence.
+    pub fn bind_all(self, event: &Event) -> Vec<Result<Action, String>> {
+        self.def()
+            .bind_all(event)
+            .into_iter()
+            .map(|bound| bound.and_then(|(region, target)| self.finish(event, region, target)))
+            .collect()
+    }
+
+    fn finish(self, event: &Event, region: String, target: Target) -> Result<Action, String> {
         if region.is_empty() {
             return Err("the event names no region".into());
         }

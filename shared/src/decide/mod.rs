@@ -505,20 +505,22 @@ fn decide_unmasked(
             runbooks.push(r);
         }
         for kind in &rule.actions {
-            match kind.bind(event) {
-                Ok(action) => candidates.push(Candidate {
-                    planned: Planned {
-                        action,
+            for bound in kind.bind_all(event) {
+                match bound {
+                    Ok(action) => candidates.push(Candidate {
+                        planned: Planned {
+                            action,
+                            rule_id: rule.id.clone(),
+                            shadow: rule.mode == RuleMode::Shadow,
+                        },
+                        own_min: rule.severity_min(),
+                    }),
+                    Err(why) => plan.withheld.push(Withheld {
+                        action: kind.name().to_string(),
                         rule_id: rule.id.clone(),
-                        shadow: rule.mode == RuleMode::Shadow,
-                    },
-                    own_min: rule.severity_min(),
-                }),
-                Err(why) => plan.withheld.push(Withheld {
-                    action: kind.name().to_string(),
-                    rule_id: rule.id.clone(),
-                    reason: why,
-                }),
+                        reason: why,
+                    }),
+                }
             }
         }
     }
@@ -709,6 +711,24 @@ fn protected_target(action: &Action, subject: &Subject<'_>, settings: &Settings)
         Target::AccessKey { .. } | Target::User { .. } | Target::Role { .. }
     ) {
         return None;
+    }
+    // The principal the action acts on, by its own ARN (paths do not count in the comparison):
+    // an attack sequence names its users and roles only as resources, not as the finding's
+    // principal.
+    let partition = crate::notify::links::partition_of_region(&action.region);
+    let own = match &action.target {
+        Target::AccessKey { user_name, .. } | Target::User { user_name } => {
+            format!("arn:{partition}:iam::{}:user/{user_name}", action.account)
+        }
+        Target::Role { role_name } => {
+            format!("arn:{partition}:iam::{}:role/{role_name}", action.account)
+        }
+        _ => String::new(),
+    };
+    if settings.is_protected(&own) {
+        return Some(format!(
+            "principal {own} is protected (MAMORU_PROTECTED_PRINCIPALS)"
+        ));
     }
     let p = subject.principal.as_ref()?;
     let arn = p.arns().find(|a| settings.is_protected(a))?;

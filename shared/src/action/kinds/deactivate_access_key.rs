@@ -56,6 +56,18 @@ impl ActionDef for Def {
             },
         ))
     }
+    /// An attack sequence: each long-term IAM user key it lists among its resources, by the
+    /// same rule (AKIA only, that key only).
+    fn bind_all(&self, event: &Event) -> Vec<Result<(String, Target), String>> {
+        use crate::action::sequence_targets as seq;
+        match seq::of(event) {
+            Some((f, s)) => seq::or_none(seq::access_keys(f, s), "long-term IAM user key")
+                .into_iter()
+                .map(|t| t.map(|t| (event.region.clone(), t)))
+                .collect(),
+            None => vec![self.bind(event)],
+        }
+    }
     fn params(&self, target: &Target) -> Value {
         match target {
             Target::AccessKey {

@@ -64,6 +64,14 @@ impl ActionDef for Def {
             .ok_or("the finding names no EC2 instance (i-…)")?;
         Ok((event.region.clone(), Target::Instance { instance_id: id }))
     }
+    /// An attack sequence: each EC2 instance it lists among its resources, in its region.
+    fn bind_all(&self, event: &Event) -> Vec<Result<(String, Target), String>> {
+        use crate::action::sequence_targets as seq;
+        match seq::of(event) {
+            Some((f, s)) => seq::or_none(seq::instances(f, s, &event.region), "EC2 instance"),
+            None => vec![self.bind(event)],
+        }
+    }
     fn params(&self, target: &Target) -> Value {
         match target {
             Target::Instance { instance_id } => json!({

@@ -57,6 +57,17 @@ impl ActionDef for Def {
             },
         ))
     }
+    /// An attack sequence: each role whose session key it lists among its resources.
+    fn bind_all(&self, event: &Event) -> Vec<Result<(String, Target), String>> {
+        use crate::action::sequence_targets as seq;
+        match seq::of(event) {
+            Some((f, s)) => seq::or_none(seq::roles(f, s), "session key of an assumed role")
+                .into_iter()
+                .map(|t| t.map(|t| (event.region.clone(), t)))
+                .collect(),
+            None => vec![self.bind(event)],
+        }
+    }
     fn params(&self, target: &Target) -> Value {
         match target {
             Target::Role { role_name } => json!({

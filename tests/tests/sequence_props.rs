@@ -1,0 +1,168 @@
+//! Property test of the attack-sequence actions: whatever the resources of a sequence say (keys of
+//! any shape and owner, roles, instances, other accounts, hostile names), every action the
+//! built-in playbook plans targets a resource the sequence lists, in the finding's account, and
+//! never a session key.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use mamoru::action::Target;
+use mamoru::decide::{RuleSet, decide};
+use mamoru::{Event, Settings};
+use mamoru_tests::fixture;
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+const FIXTURE: &str = "aws.guardduty/finding-attacksequence-iam-compromisedcredentials.json";
+const ACCOUNT: &str = "123456789012";
+
+static RULES: std::sync::LazyLock<RuleSet> =
+    std::sync::LazyLock::new(|| RuleSet::builtin().unwrap());
+
+fn name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[A-Za-z0-9+=,.@_-]{1,20}",
+        Just("john_doe".to_string()),
+        Just("admin](http://x)".to_string()),
+        Just("../root".to_string()),
+        Just(String::new()),
+    ]
+}
+
+fn uid() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "AKIA[A-Z0-9]{16}",
+        "ASIA[A-Z0-9]{16}",
+        "i-[0-9a-f]{8,17}",
+        "arn:aws:ec2:eu-west-1:(123456789012|444455556666):instance/i-[0-9a-f]{17}",
+        "arn:aws:s3:::[a-z0-9-]{3,20}",
+        "AKIA[a-z!<> ]{3,16}",
+        "[A-Za-z0-9:/ -]{0,30}",
+    ]
+}
+
+/// One `ResourceV2` of any type, owner and account.
+fn resource() -> impl Strategy<Value = Value> {
+    (
+        uid(),
+        prop_oneof![
+            Just("ACCESS_KEY"),
+            Just("EC2_INSTANCE"),
+            Just("S3_BUCKET"),
+            Just("EKS_CLUSTER"),
+            Just("IAM_INSTANCE_PROFILE"),
+        ],
+        prop::option::of(prop_oneof![
+            Just(ACCOUNT.to_string()),
+            Just("444455556666".to_string()),
+            Just(String::new()),
+        ]),
+        prop::option::of(prop_oneof![
+            Just("IAMUser"),
+            Just("AssumedRole"),
+            Just("Root"),
+            Just("FederatedUser")
+        ]),
+        prop::option::of(name()),
+        prop::option::of(prop_oneof![
+            Just("us-east-1".to_string()),
+            Just("eu-west-1".to_string())
+        ]),
+    )
+        .prop_map(|(uid, kind, account, user_type, user_name, region)| {
+            let mut r = json!({"uid": uid, "resourceType": kind});
+            if let Some(a) = account {
+                r["accountId"] = a.into();
+            }
+            if let Some(region) = region {
+                r["region"] = region.into();
+            }
+            if user_type.is_some() || user_name.is_some() {
+                r["data"] = json!({"accessKey": {"principalId": "AIDAEXAMPLE"}});
+                if let Some(t) = user_type {
+                    r["data"]["accessKey"]["userType"] = t.into();
+                }
+                if let Some(n) = user_name {
+                    r["data"]["accessKey"]["userName"] = n.into();
+                }
+            }
+            r
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn sequence_actions_target_only_listed_resources(
+        resources in prop::collection::vec(resource(), 0..8),
+        severity in 0.0f64..=10.0,
+    ) {
+        let mut v: Value = serde_json::from_str(&fixture(FIXTURE)).unwrap();
+        v["detail"]["severity"] = json!(severity);
+        v["detail"]["service"]["detection"]["sequence"]["resources"] = Value::Array(resources.clone());
+        let event = Event::from_json(&v.to_string()).unwrap();
+        let plan = decide(&event, None, &RULES, &Settings::default());
+
+        let listed = |kind: &'static str| resources.iter().filter(move |r| r["resourceType"] == kind);
+        let in_account = |r: &Value| r["accountId"].as_str().is_none_or(|a| a.is_empty() || a == ACCOUNT);
+        for p in &plan.actions {
+            let a = &p.action;
+            prop_assert_eq!(&a.account, ACCOUNT, "{:?}", a);
+            match &a.target {
+                Target::AccessKey { user_name, access_key_id } => {
+                    prop_assert!(access_key_id.starts_with("AKIA"), "{:?}", a);
+                    prop_assert!(
+                        listed("ACCESS_KEY").any(|r| in_account(r)
+                            && r["uid"] == access_key_id.as_str()
+                            && r["data"]["accessKey"]["userType"] == "IAMUser"
+                            && r["data"]["accessKey"]["userName"] == user_name.as_str()),
+                        "key {} of {} is not a listed IAM user key", access_key_id, user_name
+                    );
+                }
+                Target::Role { role_name } => prop_assert!(
+                    listed("ACCESS_KEY").any(|r| in_account(r)
+                        && r["data"]["accessKey"]["userType"] == "AssumedRole"
+                        && r["data"]["accessKey"]["userName"] == role_name.as_str()),
+                    "role {} has no listed session key", role_name
+                ),
+                Target::Instance { instance_id } => prop_assert!(
+                    listed("EC2_INSTANCE").any(|r| in_account(r)
+                        && r["uid"].as_str().is_some_and(|u| u == instance_id
+                            || u.ends_with(&format!(":instance/{instance_id}")))
+                        && r["region"].as_str().unwrap_or("us-east-1") == a.region),
+                    "instance {} in {} is not listed", instance_id, a.region
+                ),
+                other => prop_assert!(false, "an action on something the sequence does not list: {:?}", other),
+            }
+        }
+    }
+}
+
+#[test]
+fn a_listed_key_of_another_account_is_not_acted_on() {
+    // GIVEN the sequence's AKIA key listed in another account
+    let mut v: Value = serde_json::from_str(&fixture(FIXTURE)).unwrap();
+    v["detail"]["service"]["detection"]["sequence"]["resources"][0]["accountId"] =
+        "444455556666".into();
+    let event = Event::from_json(&v.to_string()).unwrap();
+
+    // WHEN it is decided
+    let plan = decide(&event, None, &RULES, &Settings::default());
+
+    // THEN no key is deactivated, and the plan says why
+    assert!(
+        !plan
+            .actions
+            .iter()
+            .any(|p| matches!(p.action.target, Target::AccessKey { .. })),
+        "{:?}",
+        plan.actions
+    );
+    assert!(
+        plan.withheld
+            .iter()
+            .any(|w| w.reason.contains("444455556666")),
+        "{:?}",
+        plan.withheld
+    );
+}
