@@ -91,7 +91,8 @@ pub fn needed(seen: &[Seen]) -> Result<BTreeSet<String>, String> {
 /// The grants mamoru declares for the action named `name` (as outcomes and rules name it).
 pub fn declared(name: &str) -> BTreeSet<String> {
     let kind = mamoru::action::ActionKind::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .find(|k| k.name() == name)
         .unwrap_or_else(|| panic!("no action kind named {name}"));
     kind.permissions().iter().map(|p| p.to_string()).collect()
@@ -100,7 +101,8 @@ pub fn declared(name: &str) -> BTreeSet<String> {
 /// The name of every action kind.
 pub fn every_action() -> Vec<&'static str> {
     mamoru::action::ActionKind::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .map(|k| k.name())
         .collect()
 }
