@@ -166,3 +166,66 @@ fn a_listed_key_of_another_account_is_not_acted_on() {
         plan.withheld
     );
 }
+
+#[test]
+fn names_from_a_sequence_never_become_links_or_markup() {
+    // GIVEN a sequence whose user, role and bucket names are crafted to look like markup
+    let hostile_user = "eve](https://attacker.example/x)";
+    let hostile_role = "<!channel>role";
+    let hostile_bucket = "Bucket*with*stars";
+    let event = mamoru_tests::scenario::event_with(FIXTURE, |v| {
+        let seq = &mut v["detail"]["service"]["detection"]["sequence"];
+        seq["actors"][0]["user"]["name"] = hostile_user.into();
+        seq["actors"][1]["user"]["name"] = hostile_role.into();
+        seq["resources"] = json!([{
+            "uid": "arn:aws:s3:::x", "name": hostile_bucket, "resourceType": "S3_BUCKET"
+        }, {
+            "uid": "arn:aws:s3:::amzn-s3-demo-bucket", "resourceType": "S3_BUCKET"
+        }]);
+    });
+
+    // WHEN it is rendered
+    let message = mamoru::notify::render(&mamoru_tests::render::dry_run_report(&event));
+
+    // THEN the valid bucket has its console link, the crafted names have none, and chat shows
+    // the crafted names only inside code spans, without the characters chat acts on
+    let links: Vec<String> = message.document["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["link"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(
+        links,
+        ["https://console.aws.amazon.com/s3/buckets/amzn-s3-demo-bucket"],
+        "{:#}",
+        message.document["details"]
+    );
+    let chat = message.chatbot["content"]["description"].as_str().unwrap();
+    assert!(!chat.contains("<!channel>"), "{chat}");
+    assert!(
+        chat.contains(&format!("`{hostile_user}`")),
+        "the crafted name is shown only as code: {chat}"
+    );
+    let live: String = chat.split('`').step_by(2).collect::<Vec<_>>().join(" ");
+    for markup in ["](https", "<!channel>", "https://attacker"] {
+        assert!(!live.contains(markup), "{markup:?} is live in chat: {chat}");
+    }
+    let doc = message.document["details"].to_string();
+    assert!(
+        !doc.contains("]("),
+        "document values are markdown-inert: {doc}"
+    );
+    assert!(!doc.contains("<!channel>"), "{doc}");
+    // The email shows the names as text, and links only what the identifiers allow.
+    assert!(
+        !message.body.contains("/users/details/eve"),
+        "{}",
+        message.body
+    );
+    assert!(
+        !message.body.contains("/roles/details/"),
+        "{}",
+        message.body
+    );
+}
