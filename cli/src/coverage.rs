@@ -433,6 +433,15 @@ fn build(root: &Path, extra: &[PathBuf]) -> anyhow::Result<Coverage> {
     Ok(Coverage { sections, actions })
 }
 
+/// "1 more case", "3 more cases".
+fn more(n: usize) -> String {
+    if n == 1 {
+        "1 more case".into()
+    } else {
+        format!("{n} more cases")
+    }
+}
+
 // --- Markdown ----------------------------------------------------------------------------------
 
 /// Text for a Markdown table cell: one line, no column break.
@@ -450,7 +459,7 @@ fn md_tests(row: &Row) -> String {
     }
     let shown = usize::from(row.positive.is_some()) + usize::from(row.negative.is_some());
     if row.cases > shown {
-        parts.push(format!("{} more cases", row.cases - shown));
+        parts.push(more(row.cases - shown));
     }
     parts.extend(row.proofs.iter().map(|p| format!("`{p}`")));
     if parts.is_empty() {
@@ -590,10 +599,15 @@ body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:#1b1f24;
 h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:1.8em;border-bottom:2px solid #d0d7de;padding-bottom:.2em}
 p.meta{color:#57606a;margin-top:0}
 table{border-collapse:collapse;width:100%;margin:.6em 0 1.2em}
-th,td{border:1px solid #d0d7de;padding:.35em .5em;vertical-align:top;text-align:left}
+th,td{border:1px solid #d0d7de;padding:.35em .5em;vertical-align:top;text-align:left;overflow-wrap:break-word}
 th{background:#f6f8fa}tbody tr:nth-child(even){background:#fafbfc}
 code{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#eff1f3;padding:0 .25em;border-radius:3px}
 ul{margin:0;padding-left:1.1em}
+table.rules,table.actions{table-layout:fixed}
+table.rules th:nth-child(1){width:21%}table.rules th:nth-child(2){width:14%}table.rules th:nth-child(3){width:7%}
+table.rules th:nth-child(4){width:13%}table.rules th:nth-child(5){width:17%}table.rules th:nth-child(6){width:28%}
+table.actions th:nth-child(1){width:16%}table.actions th:nth-child(2){width:16%}table.actions th:nth-child(3){width:26%}
+table.actions th:nth-child(4){width:7%}table.actions th:nth-child(5){width:15%}table.actions th:nth-child(6){width:20%}
 .mode{font-weight:600;white-space:nowrap}.enforce{color:#1a7f37}.shadow{color:#9a6700}.notify-only,.record-only{color:#57606a}
 .summary td{text-align:right}.none{color:#8c959f}
 @media print{body{margin:0;max-width:none;font-size:11px}tr{break-inside:avoid}}
@@ -656,7 +670,7 @@ shadow (its actions are only reported as &quot;would have&quot;), notify-only (n
             }
             let shown = usize::from(r.positive.is_some()) + usize::from(r.negative.is_some());
             if r.cases > shown {
-                tests.push(format!("{} more cases", r.cases - shown));
+                tests.push(more(r.cases - shown));
             }
             tests.extend(r.proofs.iter().map(|p| format!("<code>{}</code>", esc(p))));
             let response = {
