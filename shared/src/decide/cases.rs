@@ -116,6 +116,11 @@ pub(crate) fn compile(def: CaseDef, file: &str, line: usize) -> Result<Case, Vec
     if !event.is_file() {
         errors.push(err(format!("event file {} not found", event.display())));
     }
+    if disposition == Disposition::Remediate && def.expect.actions.is_none() {
+        errors.push(err(
+            "expects remediate but does not pin its actions: add `actions = [...]`".to_string(),
+        ));
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -131,6 +136,36 @@ pub(crate) fn compile(def: CaseDef, file: &str, line: usize) -> Result<Case, Vec
         not_rules: def.expect.not_rules,
         actions: def.expect.actions,
     })
+}
+
+/// A JSON value written as a TOML inline value (strings as basic strings, objects as inline
+/// tables), for a case the user can paste.
+fn toml_text(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let fields: Vec<String> = m
+                .iter()
+                .map(|(k, v)| {
+                    let bare = !k.is_empty()
+                        && k.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                    let key = if bare {
+                        k.clone()
+                    } else {
+                        Value::from(k.as_str()).to_string()
+                    };
+                    format!("{key} = {}", toml_text(v))
+                })
+                .collect();
+            format!("{{ {} }}", fields.join(", "))
+        }
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(toml_text).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Null => "\"\"".to_string(),
+        other => other.to_string(),
+    }
 }
 
 fn toml_json(v: &toml::Value) -> Value {
@@ -210,6 +245,35 @@ impl Case {
         for r in &self.not_rules {
             if plan.rule_ids.contains(r) {
                 diffs.push(format!("rules: `{r}` matched but must not"));
+            }
+        }
+        if self.actions.is_none() {
+            let with_actions: Vec<&str> = rules
+                .rules()
+                .iter()
+                .filter(|r| !r.actions.is_empty() && plan.rule_ids.contains(&r.id))
+                .map(|r| r.id.as_str())
+                .collect();
+            if !with_actions.is_empty() {
+                let planned: Vec<String> = plan
+                    .actions
+                    .iter()
+                    .map(|a| {
+                        format!(
+                            "  {{ api = {}, region = {}, params = {}{} }},",
+                            toml_text(&Value::from(a.action.kind.api())),
+                            toml_text(&Value::from(a.action.region.as_str())),
+                            toml_text(&Value::Object(a.action.params())),
+                            if a.shadow { ", shadow = true" } else { "" }
+                        )
+                    })
+                    .collect();
+                diffs.push(format!(
+                    "rules with actions matched ({}): the case must pin `actions` (an empty list when none is planned); planned:\n      actions = [{}{}]",
+                    with_actions.join(", "),
+                    planned.iter().map(|l| format!("\n      {l}")).collect::<String>(),
+                    if planned.is_empty() { "" } else { "\n      " }
+                ));
             }
         }
         if let Some(want) = &self.actions {
@@ -305,15 +369,22 @@ pub fn run_all(rules: &RuleSet, cases: &[Case]) -> CaseReport {
                 .push((format!("{}:{} {}", case.file, case.line, case.name), diffs));
         }
     }
+    // A negative case proves something only on an event the rule could have matched by its
+    // detail-type and event source: a Config event says nothing about a finding rule.
+    let kinds: Vec<EventKindOf> = cases.iter().map(|c| EventKindOf::read(&c.event)).collect();
     for rule in rules.rules() {
         let positive = cases.iter().any(|c| c.positive_for().contains(&rule.id));
-        let negative = cases.iter().any(|c| c.not_rules.contains(&rule.id));
+        let negative = cases.iter().zip(&kinds).any(|(c, k)| {
+            c.not_rules.contains(&rule.id) && (k.could_match(rule) || !rule.narrows_its_kind())
+        });
         let mut missing = Vec::new();
         if !positive {
             missing.push("positive case (expect.rules listing it)");
         }
         if !negative {
-            missing.push("negative case (expect.not_rules listing it)");
+            missing.push(
+                "negative case of the same detail-type and event source (expect.not_rules listing it)",
+            );
         }
         if !missing.is_empty() {
             report.uncovered.push(Uncovered {
@@ -329,4 +400,34 @@ pub fn run_all(rules: &RuleSet, cases: &[Case]) -> CaseReport {
         }
     }
     report
+}
+
+/// The detail-type and CloudTrail event source of a case's event, as its file says.
+struct EventKindOf {
+    detail_type: Option<String>,
+    event_source: Option<String>,
+}
+
+impl EventKindOf {
+    fn read(path: &Path) -> EventKindOf {
+        let v: Value = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Value::Null);
+        let text = |v: &Value| v.as_str().map(str::to_string);
+        EventKindOf {
+            detail_type: text(&v["detail-type"]),
+            event_source: text(&v["detail"]["eventSource"]),
+        }
+    }
+
+    /// Whether the rule's detail-types and event sources admit this event (an empty list
+    /// admits any).
+    fn could_match(&self, rule: &super::rules::Rule) -> bool {
+        let admits = |list: &[String], value: &Option<String>| {
+            list.is_empty() || value.as_ref().is_some_and(|v| list.contains(v))
+        };
+        admits(rule.detail_types(), &self.detail_type)
+            && admits(rule.event_sources(), &self.event_source)
+    }
 }

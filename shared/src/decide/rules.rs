@@ -959,6 +959,30 @@ impl Rule {
     }
 
     /// The CloudTrail eventSources this rule is limited to (empty: any).
+    /// Whether the rule matches less than every event of its detail-types and event sources
+    /// (a condition beyond them, or an exception). A rule that does not can only be shown
+    /// not matching by an event of another kind.
+    pub fn narrows_its_kind(&self) -> bool {
+        let m = &self.matcher;
+        let e = &self.exceptions;
+        !(m.finding_type.is_empty()
+            && m.event_name.is_empty()
+            && m.severity_min.is_none()
+            && m.severity_max.is_none()
+            && m.principal_type.is_empty()
+            && m.principal_arn.is_empty()
+            && m.account.is_empty()
+            && m.region.is_empty()
+            && m.call.is_none()
+            && m.signal.is_empty()
+            && m.field.is_empty()
+            && m.any_field.is_empty()
+            && e.principals.is_empty()
+            && e.accounts.is_empty()
+            && e.source_ips.is_empty()
+            && e.resource_tags.is_empty())
+    }
+
     pub fn event_sources(&self) -> &[String] {
         &self.matcher.event_source
     }
