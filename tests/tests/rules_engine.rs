@@ -419,3 +419,43 @@ fn each_exception_kind_withholds_only_the_match_it_names() {
     assert!(ok, "{out}");
     assert!(out.contains("4 passed, 0 failed"), "{out}");
 }
+
+#[test]
+fn a_negative_case_counts_only_on_an_event_of_the_rules_kind() {
+    // GIVEN a rule on EC2 DeleteFlowLogs calls, a positive case, and a "negative" case whose
+    // event is a Config compliance change (another detail-type: it cannot show the rule not
+    // matching)
+    let fixtures = fixtures();
+    let rule = "[[rule]]\nid = \"flow-logs-gone\"\ndescription = \"d\"\n[rule.match]\ndetail_type = [\"AWS API Call via CloudTrail\"]\nevent_source = [\"ec2.amazonaws.com\"]\nevent_name = [\"DeleteFlowLogs\"]\ncall = \"succeeded\"\n";
+    let positive = format!(
+        "[[case]]\nname = \"deleted\"\nevent = \"{}\"\n[case.expect]\ndisposition = \"notify\"\nrules = [\"ec2-flow-logs-deleted\", \"flow-logs-gone\"]\n",
+        fixtures.join("tamper/ec2-delete-flow-logs.json").display()
+    );
+    let config = format!(
+        "[[case]]\nname = \"config\"\nevent = \"{}\"\n[case.expect]\ndisposition = \"notify\"\nnot_rules = [\"flow-logs-gone\"]\n",
+        fixtures
+            .join("aws.config/compliance-restricted-ssh-noncompliant.json")
+            .display()
+    );
+    let other_kind = temp("other-kind.toml", &format!("{rule}\n{positive}\n{config}"));
+    let (ok, out) = mamoru(&["rules", "test", other_kind.to_str().unwrap()]);
+    // THEN the rule is reported without a negative case
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("MISSING rule `flow-logs-gone`")
+            && out.contains("no negative case of the same detail-type and event source"),
+        "{out}"
+    );
+
+    // AND a refused DeleteFlowLogs (same detail-type and source) is a negative that counts
+    let same = format!(
+        "[[case]]\nname = \"refused\"\nevent = \"{}\"\n[case.expect]\ndisposition = \"ignore\"\nnot_rules = [\"flow-logs-gone\"]\n",
+        fixtures
+            .join("tamper/ec2-delete-flow-logs-denied.json")
+            .display()
+    );
+    let same_kind = temp("same-kind.toml", &format!("{rule}\n{positive}\n{same}"));
+    let (ok, out) = mamoru(&["rules", "test", same_kind.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    assert!(out.contains("2 passed, 0 failed, 0 rules without"), "{out}");
+}
