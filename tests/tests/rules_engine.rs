@@ -434,7 +434,7 @@ fn a_negative_case_counts_only_on_an_event_of_the_rules_kind() {
     let config = format!(
         "[[case]]\nname = \"config\"\nevent = \"{}\"\n[case.expect]\ndisposition = \"notify\"\nnot_rules = [\"flow-logs-gone\"]\n",
         fixtures
-            .join("aws.config/compliance-restricted-ssh-noncompliant.json")
+            .join("aws.config/compliance-cloudtrail-enabled-back-to-compliant.json")
             .display()
     );
     let other_kind = temp("other-kind.toml", &format!("{rule}\n{positive}\n{config}"));
