@@ -41,6 +41,7 @@ OWN_RULES = {
     "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/mamoru-${AWS::StackName}-*"
 }
 BUCKETS = {"Fn::Sub": "arn:${AWS::Partition}:s3:::*"}
+FUNCTIONS = {"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:*"}
 # The member role of infra/member.yaml, in any account (of the organization, by a condition, when
 # OrganizationId is given).
 MEMBER_ROLES = {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/mamoru/${MemberRoleName}"}
@@ -82,6 +83,8 @@ RESOURCE_OF = {
     # Authorised on the instance and on each security group it is given.
     "ec2:ModifyInstanceAttribute": [_ec2("instance"), SECURITY_GROUPS],
     "s3:PutBucketPublicAccessBlock": BUCKETS,
+    "lambda:GetFunctionConcurrency": FUNCTIONS,
+    "lambda:PutFunctionConcurrency": FUNCTIONS,
     "sns:Publish": ALERT_TOPIC,
     "sqs:SendMessage": DLQ,
     **{a: MEMBER_ROLES for a in cfn.MEMBER_ROLE_ACTIONS},

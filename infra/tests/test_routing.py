@@ -187,6 +187,7 @@ EXPECTED: dict[str, str | None] = {
     "constructed/finding-iamuser-key-malicious-ip-high.json": GUARDDUTY,
     "constructed/finding-iamuser-key-malicious-ip-medium.json": GUARDDUTY,
     "constructed/finding-iamuser-key-protected-breakglass.json": GUARDDUTY,
+    "constructed/finding-lambda-backdoor-ccactivity.json": GUARDDUTY,
     # One finding of each threat purpose.
     "findings/behavior-ec2-trafficvolumeunusual.json": GUARDDUTY,
     "findings/cryptocurrency-ec2-bitcointool.json": GUARDDUTY,

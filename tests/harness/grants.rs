@@ -61,6 +61,19 @@ pub fn iam_action(seen: &Seen) -> Result<Option<String>, String> {
             };
             Ok(Some(format!("s3:{op}")))
         }
+        // REST-JSON: the operation is the method and the path, under its API version (Lambda
+        // API reference: PutFunctionConcurrency, GetFunctionConcurrency).
+        "lambda" => {
+            let path = seen.path.split('?').next().unwrap_or_default();
+            let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+            let op = match (seen.method.as_str(), parts.as_slice()) {
+                ("PUT", [_, "functions", _, "concurrency"]) => "PutFunctionConcurrency",
+                ("GET", [_, "functions", _, "concurrency"]) => "GetFunctionConcurrency",
+                ("DELETE", [_, "functions", _, "concurrency"]) => "DeleteFunctionConcurrency",
+                _ => return unmapped(),
+            };
+            Ok(Some(format!("lambda:{op}")))
+        }
         "" => unmapped(),
         _ => {
             // JSON protocols name the operation in X-Amz-Target (`Prefix_Version.Operation`),

@@ -171,3 +171,45 @@ pub async fn notifications(moto: &Moto, region: &str, queue_url: &str) -> Vec<Va
         .filter(|m| m["Type"] == "Notification")
         .collect()
 }
+
+/// A function in moto (a role for it first; the code is an empty zip archive).
+pub async fn lambda_function(moto: &Moto, region: &str, name: &str) {
+    let sdk = moto.sdk(region).await;
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let role = match iam
+        .create_role()
+        .role_name("fn-role")
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+    {
+        Ok(out) => out.role.unwrap().arn,
+        Err(_) => iam
+            .get_role()
+            .role_name("fn-role")
+            .send()
+            .await
+            .unwrap()
+            .role
+            .unwrap()
+            .arn,
+    };
+    let mut empty_zip = b"PK\x05\x06".to_vec();
+    empty_zip.extend([0u8; 18]);
+    aws_sdk_lambda::Client::new(&sdk)
+        .create_function()
+        .function_name(name)
+        .runtime(aws_sdk_lambda::types::Runtime::Python312)
+        .role(role)
+        .handler("index.handler")
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder()
+                .zip_file(aws_sdk_lambda::primitives::Blob::new(empty_zip))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}

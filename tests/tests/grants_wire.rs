@@ -368,6 +368,16 @@ async fn every_action_calls_exactly_what_it_is_granted() {
         "done"
     );
 
+    scenario::lambda_function(&w.moto, REGION, "invoice-renderer").await;
+    let ev = mamoru_tests::fixture("constructed/finding-lambda-backdoor-ccactivity.json");
+    assert_eq!(
+        status(
+            &w.run("lambda function", &ev, true),
+            "contain_lambda_function"
+        ),
+        "done"
+    );
+
     // Every action kind ran, and every grant it declares was needed by a run it was part of.
     for action in every_action() {
         let used = w

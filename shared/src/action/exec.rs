@@ -203,6 +203,7 @@ pub(crate) struct Clients {
     pub(crate) events: Regional<aws_sdk_eventbridge::Client>,
     pub(crate) ec2: Regional<aws_sdk_ec2::Client>,
     pub(crate) s3: Regional<aws_sdk_s3::Client>,
+    pub(crate) lambda: Regional<aws_sdk_lambda::Client>,
 }
 
 impl Clients {
@@ -229,6 +230,9 @@ impl Clients {
                     .force_path_style(path_style)
                     .build();
                 aws_sdk_s3::Client::from_conf(conf)
+            }),
+            lambda: Regional::new(sdk, |b, r| {
+                aws_sdk_lambda::Client::new(&region_config(b, r))
             }),
         }
     }

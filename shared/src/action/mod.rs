@@ -144,6 +144,7 @@ registry! {
     RevokeWorldOpenAdminIngress => revoke_world_open_admin_ingress,
     IsolateInstance => isolate_instance,
     RestoreBucketPublicAccessBlock => restore_bucket_public_access_block,
+    ContainLambdaFunction => contain_lambda_function,
 }
 
 impl ActionKind {
@@ -319,6 +320,9 @@ pub enum Target {
     Bucket {
         name: String,
     },
+    Function {
+        name: String,
+    },
 }
 
 impl Target {
@@ -385,6 +389,7 @@ impl Action {
             Target::SecurityGroup { group_id } => format!("security group {group_id}"),
             Target::Instance { instance_id } => format!("EC2 instance {instance_id}"),
             Target::Bucket { name } => format!("S3 bucket {name}"),
+            Target::Function { name } => format!("Lambda function {name}"),
         }
     }
 
@@ -408,6 +413,7 @@ impl Action {
             Target::SecurityGroup { group_id } => group_id.clone(),
             Target::Instance { instance_id } => instance_id.clone(),
             Target::Bucket { name } => format!("bucket {name}"),
+            Target::Function { name } => format!("function {name}"),
         })
     }
 

@@ -1,5 +1,6 @@
 //! One file per action. The registry in `action/mod.rs` lists them.
 
+pub mod contain_lambda_function;
 pub mod create_detector;
 pub mod deactivate_access_key;
 pub mod deactivate_ip_set;
