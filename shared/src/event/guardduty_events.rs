@@ -149,6 +149,32 @@ mod tests {
     );
 
     #[test]
+    fn the_guardduty_function_handles_scan_results_and_runtime_health_from_guardduty_only() {
+        use crate::decide::{Disposition, Handler, RuleSet, decide};
+        let rules = RuleSet::builtin().unwrap();
+        let settings = crate::Settings::default();
+        let health = include_str!(
+            "../../../tests/fixtures/events/aws.guardduty/runtime-protection-unhealthy-eks.json"
+        );
+        for text in [THREATS, health] {
+            let event = Event::from_json(text).unwrap();
+            let plan = decide(&event, Some(Handler::Guardduty), &rules, &settings);
+            assert_eq!(plan.disposition, Disposition::Notify, "{}", plan.reason);
+            let plan = decide(&event, Some(Handler::Cloudtrail), &rules, &settings);
+            assert_eq!(plan.disposition, Disposition::Ignore, "{}", plan.reason);
+            // The same event from another source is refused.
+            let forged = text.replace(
+                "\"source\": \"aws.guardduty\"",
+                "\"source\": \"custom.app\"",
+            );
+            assert_ne!(forged, text);
+            let plan = decide(&Event::from_json(&forged).unwrap(), None, &rules, &settings);
+            assert_eq!(plan.disposition, Disposition::Ignore, "{}", plan.reason);
+            assert!(plan.reason.contains("refused"), "{}", plan.reason);
+        }
+    }
+
+    #[test]
     fn a_scan_result_is_read_and_a_bad_one_names_its_field() {
         let event = Event::from_json(THREATS).unwrap();
         let EventKind::GuardDutyService(s) = &event.kind else {
