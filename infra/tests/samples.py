@@ -29,6 +29,8 @@ OTHER_RESOURCE = {
     "s3:PutBucketPublicAccessBlock": "arn:aws:s3:::customer-data",
     "lambda:GetFunctionConcurrency": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:invoice-renderer",
     "lambda:PutFunctionConcurrency": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:invoice-renderer",
+    "s3:GetObjectVersionTagging": "arn:aws:s3:::customer-data/uploads/report.pdf",
+    "s3:PutObjectVersionTagging": "arn:aws:s3:::customer-data/uploads/report.pdf",
     **{
         a: "*"
         for a in [

@@ -42,6 +42,7 @@ OWN_RULES = {
 }
 BUCKETS = {"Fn::Sub": "arn:${AWS::Partition}:s3:::*"}
 FUNCTIONS = {"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:*"}
+OBJECTS = {"Fn::Sub": "arn:${AWS::Partition}:s3:::*/*"}
 # The member role of infra/member.yaml, in any account (of the organization, by a condition, when
 # OrganizationId is given).
 MEMBER_ROLES = {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/mamoru/${MemberRoleName}"}
@@ -85,6 +86,8 @@ RESOURCE_OF = {
     "s3:PutBucketPublicAccessBlock": BUCKETS,
     "lambda:GetFunctionConcurrency": FUNCTIONS,
     "lambda:PutFunctionConcurrency": FUNCTIONS,
+    "s3:GetObjectVersionTagging": OBJECTS,
+    "s3:PutObjectVersionTagging": OBJECTS,
     "sns:Publish": ALERT_TOPIC,
     "sqs:SendMessage": DLQ,
     **{a: MEMBER_ROLES for a in cfn.MEMBER_ROLE_ACTIONS},

@@ -49,7 +49,18 @@ pub fn iam_action(seen: &Seen) -> Result<Option<String>, String> {
                 .split('&')
                 .map(|kv| kv.split('=').next().unwrap_or_default())
                 .collect();
-            let op = if sub.contains("publicAccessBlock") {
+            let versioned = sub.contains("versionId");
+            let op = if sub.contains("tagging") {
+                // An object's tags; with versionId, the version's (Amazon S3 "Actions, resources,
+                // and condition keys": GetObjectVersionTagging, PutObjectVersionTagging).
+                match (seen.method.as_str(), versioned) {
+                    ("GET", false) => "GetObjectTagging",
+                    ("GET", true) => "GetObjectVersionTagging",
+                    ("PUT", false) => "PutObjectTagging",
+                    ("PUT", true) => "PutObjectVersionTagging",
+                    _ => return unmapped(),
+                }
+            } else if sub.contains("publicAccessBlock") {
                 match seen.method.as_str() {
                     "GET" => "GetBucketPublicAccessBlock",
                     // DeletePublicAccessBlock is authorized as s3:PutBucketPublicAccessBlock.

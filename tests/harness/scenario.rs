@@ -213,3 +213,52 @@ pub async fn lambda_function(moto: &Moto, region: &str, name: &str) {
         .await
         .unwrap();
 }
+
+/// An object in a new bucket of `region` (versioned or not), tagged owner=finance; its version id
+/// when the bucket is versioned.
+pub async fn tagged_object(
+    moto: &Moto,
+    region: &str,
+    bucket: &str,
+    key: &str,
+    versioned: bool,
+) -> Option<String> {
+    use aws_sdk_s3::types::{
+        BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
+        VersioningConfiguration,
+    };
+    let conf = aws_sdk_s3::config::Builder::from(&moto.sdk(region).await)
+        .force_path_style(true)
+        .build();
+    let s3 = aws_sdk_s3::Client::from_conf(conf);
+    let mut create = s3.create_bucket().bucket(bucket);
+    if region != "us-east-1" {
+        create = create.create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(region))
+                .build(),
+        );
+    }
+    create.send().await.unwrap();
+    if versioned {
+        s3.put_bucket_versioning()
+            .bucket(bucket)
+            .versioning_configuration(
+                VersioningConfiguration::builder()
+                    .status(BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"x"))
+        .tagging("owner=finance")
+        .send()
+        .await
+        .unwrap()
+        .version_id
+}

@@ -378,6 +378,30 @@ async fn every_action_calls_exactly_what_it_is_granted() {
         "done"
     );
 
+    // A scan result naming an object version.
+    let version = scenario::tagged_object(
+        &w.moto,
+        "ca-central-1",
+        "scanned-bucket",
+        "dl/sample.pdf",
+        true,
+    )
+    .await
+    .unwrap();
+    let ev = event_with(
+        "aws.guardduty/malware-s3-object-scan-threats-found.json",
+        |v| {
+            let o = &mut v["detail"]["s3ObjectDetails"];
+            o["bucketName"] = "scanned-bucket".into();
+            o["objectKey"] = "dl/sample.pdf".into();
+            o["versionId"] = version.into();
+        },
+    );
+    assert_eq!(
+        status(&w.run("malware object", &ev, true), "tag_malicious_object"),
+        "done"
+    );
+
     // Every action kind ran, and every grant it declares was needed by a run it was part of.
     for action in every_action() {
         let used = w

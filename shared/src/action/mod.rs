@@ -145,6 +145,7 @@ registry! {
     IsolateInstance => isolate_instance,
     RestoreBucketPublicAccessBlock => restore_bucket_public_access_block,
     ContainLambdaFunction => contain_lambda_function,
+    TagMaliciousObject => tag_malicious_object,
 }
 
 impl ActionKind {
@@ -323,6 +324,11 @@ pub enum Target {
     Function {
         name: String,
     },
+    Object {
+        bucket: String,
+        key: String,
+        version_id: String,
+    },
 }
 
 impl Target {
@@ -390,6 +396,11 @@ impl Action {
             Target::Instance { instance_id } => format!("EC2 instance {instance_id}"),
             Target::Bucket { name } => format!("S3 bucket {name}"),
             Target::Function { name } => format!("Lambda function {name}"),
+            Target::Object {
+                bucket,
+                key,
+                version_id,
+            } => format!("S3 object {key} (version {version_id}) of bucket {bucket}"),
         }
     }
 
@@ -414,6 +425,7 @@ impl Action {
             Target::Instance { instance_id } => instance_id.clone(),
             Target::Bucket { name } => format!("bucket {name}"),
             Target::Function { name } => format!("function {name}"),
+            Target::Object { bucket, .. } => format!("object in {bucket}"),
         })
     }
 

@@ -16,3 +16,4 @@ pub mod revoke_world_open_admin_ingress;
 pub mod start_configuration_recorder;
 pub mod start_logging;
 pub mod start_stopped_trails;
+pub mod tag_malicious_object;
