@@ -204,6 +204,22 @@ fn check_plan(v: &Value) -> Result<(), TestCaseError> {
                     Some(name.as_str())
                 );
             }
+            Target::Function { name } => {
+                prop_assert_eq!(
+                    d["resource"]["lambdaDetails"]["functionName"].as_str(),
+                    Some(name.as_str())
+                );
+            }
+            Target::Object {
+                bucket,
+                key,
+                version_id,
+            } => {
+                let o = &d["s3ObjectDetails"];
+                prop_assert_eq!(o["bucketName"].as_str(), Some(bucket.as_str()));
+                prop_assert_eq!(o["objectKey"].as_str(), Some(key.as_str()));
+                prop_assert_eq!(o["versionId"].as_str(), Some(version_id.as_str()));
+            }
         }
         // Nothing is remediated for a failed call, an archived or a sample finding.
         prop_assert!(d["errorCode"].is_null());
