@@ -331,6 +331,20 @@ impl FunctionProcess {
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
+
+    /// Stops the process, waits for it and for the threads reading its pipes, and returns every
+    /// line it wrote: (stdout, stderr). Output read before this may still be missing its last
+    /// lines; output returned by this is complete.
+    pub fn finish(&mut self) -> (Vec<String>, Vec<String>) {
+        // Every invocation was answered, so every line about it was written: what the readers
+        // have not read yet is still in the pipes, and joining them reads it.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for r in self.readers.drain(..) {
+            r.join().expect("a pipe reader thread panicked");
+        }
+        (self.stdout(), self.stderr())
+    }
 }
 
 impl Drop for FunctionProcess {

@@ -49,7 +49,7 @@ async fn secrets_in_events_never_reach_logs_notifications_or_answers() {
         let mut env = moto.env(REGION);
         env.push(("MAMORU_MODE".into(), "enforce".into()));
         env.push(("MAMORU_TOPIC_ARN".into(), topic.clone()));
-        let process = FunctionProcess::start(&binary(function), &api, &env);
+        let mut process = FunctionProcess::start(&binary(function), &api, &env);
 
         // GIVEN a StopLogging record whose free-text and structured fields carry secrets
         let arn = arn.clone();
@@ -91,8 +91,10 @@ async fn secrets_in_events_never_reach_logs_notifications_or_answers() {
             outputs.push((format!("{function} answer"), text));
         }
         drop(api);
-        outputs.push((format!("{function} stdout"), process.stdout().join("\n")));
-        outputs.push((format!("{function} stderr"), process.stderr().join("\n")));
+        // Scanned only once the process and its pipe readers are done: every line is in.
+        let (stdout, stderr) = process.finish();
+        outputs.push((format!("{function} stdout"), stdout.join("\n")));
+        outputs.push((format!("{function} stderr"), stderr.join("\n")));
     }
 
     // THEN the trail was still restarted (secrets are masked in output, not in the decision)
