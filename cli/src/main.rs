@@ -1,6 +1,20 @@
 //! `mamoru`: replay events through the pipeline locally.
 
 mod coverage;
+
+/// `println!` that ends the process quietly when stdout is closed (`mamoru routes | head`)
+/// instead of panicking on the broken pipe.
+macro_rules! println {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($t)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }};
+}
+
 mod render;
 
 use std::path::PathBuf;
@@ -58,6 +72,10 @@ enum Command {
         /// only with Containment=on).
         #[arg(long)]
         containment: bool,
+        /// Print the grants themselves, per function: each IAM action with the resources it is
+        /// granted on and its condition (the statements infra/ must hold, exactly).
+        #[arg(long, conflicts_with = "containment")]
+        grants: bool,
     },
     /// Prints, per function, the events its rules react to (JSON): detail-types, and for
     /// CloudTrail the eventSource/eventName pairs. infra/ routes exactly these.
@@ -117,7 +135,11 @@ async fn main() -> ExitCode {
             rules_test(&paths, !no_coverage)
         }
         Command::Render(args) => render::run(args).await,
-        Command::Permissions { rules, containment } => permissions(&rules, containment),
+        Command::Permissions {
+            rules,
+            containment,
+            grants,
+        } => permissions(&rules, containment, grants),
         Command::Routes { rules } => routes(&rules),
         Command::Coverage(args) => coverage::run(&args),
         Command::Metrics => {
@@ -287,8 +309,13 @@ fn rules_test(paths: &[PathBuf], coverage: bool) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn permissions(extra: &[PathBuf], containment: bool) -> anyhow::Result<ExitCode> {
+fn permissions(extra: &[PathBuf], containment: bool, grants: bool) -> anyhow::Result<ExitCode> {
     let rules = load_rules(extra, &lenient_settings()?)?;
+    if grants {
+        let out = mamoru::decide::routing::grants(&rules);
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     let out = if containment {
         mamoru::decide::routing::containment_permissions(&rules)
     } else {

@@ -46,6 +46,12 @@ def permissions() -> dict:
 
 
 @pytest.fixture(scope="session")
+def grants() -> dict:
+    """The registry's grants per function, resources and conditions included."""
+    return cfn.mamoru_json("permissions", "--grants")
+
+
+@pytest.fixture(scope="session")
 def routes() -> dict:
     return cfn.mamoru_json("routes")
 

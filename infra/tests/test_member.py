@@ -25,7 +25,7 @@ import cfn
 from iam_eval import Principal
 from samples import OTHER_RESOURCE, POLICY_WRITES, ROLE_WRITES
 from test_boundary import _allow_grants
-from test_permissions import NO_RESOURCE_TYPE, RESOURCE_OF
+from test_permissions import NO_RESOURCE_TYPE
 from test_routing import NOT_FORWARDED
 
 MEMBER = "444455556666"
@@ -110,8 +110,8 @@ def test_containment_statements_are_conditional_as_a_whole(member, permissions):
 
 
 def member_resource(hub_resource):
-    """The member role's resource for an action, from the hub role's (test_permissions.py,
-    RESOURCE_OF): the same resources of its own account, in every region."""
+    """The member role's resource for an action, from the hub role's (the registry's grants,
+    `mamoru permissions --grants`): the same resources of its own account, in every region."""
     if isinstance(hub_resource, list):
         return [member_resource(r) for r in hub_resource]
     if hub_resource == "*":
@@ -120,27 +120,36 @@ def member_resource(hub_resource):
 
 
 # mamoru's own rules in a member account are the forwarding rules (in the hub: the stack's rules).
-MEMBER_RESOURCE_OF = {
-    **{a: member_resource(r) for a, r in RESOURCE_OF.items() if isinstance(r, (str, list)) or "Fn::Sub" in r},
-    "events:EnableRule": {"Fn::Sub": "arn:${AWS::Partition}:events:*:${AWS::AccountId}:rule/mamoru-forward-*"},
-}
+MEMBER_RULES = {"Fn::Sub": "arn:${AWS::Partition}:events:*:${AWS::AccountId}:rule/mamoru-forward-*"}
 
 
-def test_each_action_is_granted_on_its_account_in_every_region(member):
+@pytest.fixture(scope="module")
+def member_resource_of(grants):
+    """The resource of each IAM action in the member role, from the registry's grants."""
+    out = {}
+    for statements in grants.values():
+        for st in statements:
+            resources = [r if r == "*" else {"Fn::Sub": r} for r in st["resources"]]
+            out[st["action"]] = member_resource(resources[0] if len(resources) == 1 else resources)
+    out["events:EnableRule"] = MEMBER_RULES
+    return out
+
+
+def test_each_action_is_granted_on_its_account_in_every_region(member, member_resource_of):
     params = member_params(member, cfn.CONTAINMENT_ON)
     for st in role_statements(member, params):
         assert st["Effect"] == "Allow", st
         assert "Condition" not in st, st  # in every region: the hub acts where the event happened
         for action in st["Action"] if isinstance(st["Action"], list) else [st["Action"]]:
-            assert action in MEMBER_RESOURCE_OF, f"{action}: decide its resource (test_permissions.RESOURCE_OF)"
-            assert st["Resource"] == MEMBER_RESOURCE_OF[action], (action, st["Resource"])
+            assert action in member_resource_of, f"{action}: no action of the registry grants it"
+            assert st["Resource"] == member_resource_of[action], (action, st["Resource"])
             if st["Resource"] == "*":
                 assert action in NO_RESOURCE_TYPE, action
 
 
 def test_the_forwarding_rules_are_the_rules_enable_rule_reaches(member):
     params = member_params(member)
-    pattern = cfn.substitute(member, params, MEMBER_RESOURCE_OF["events:EnableRule"])
+    pattern = cfn.substitute(member, params, MEMBER_RULES)
     regex = re.escape(pattern).replace(r"\*", ".*")
     names = [r["name"] for r in cfn.forwarding_rules(member, params).values()]
     assert names

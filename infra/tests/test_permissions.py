@@ -11,6 +11,7 @@ with Containment=on and not otherwise (`mamoru permissions --containment`).
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
@@ -63,36 +64,50 @@ LOG_GROUP = {
     "config": {"Fn::GetAtt": ["ConfigLogGroup", "Arn"]},
 }
 
-# The resource each action is granted on. A new action on the Rust side needs an entry here,
-# decided from the Service Authorization Reference.
-RESOURCE_OF = {
-    "iam:UpdateAccessKey": USERS,
-    "iam:PutUserPolicy": USERS,
-    "iam:PutRolePolicy": ROLES,
-    "cloudtrail:StartLogging": TRAILS,  # a trail is restarted in its home region: any region
-    "cloudtrail:GetTrailStatus": TRAILS,
-    "cloudtrail:GetEventSelectors": TRAILS,
-    "cloudtrail:PutEventSelectors": TRAILS,
-    "guardduty:UpdateDetector": DETECTORS,
-    "guardduty:GetDetector": DETECTORS,
-    "guardduty:UpdateIPSet": IP_SETS,
-    "events:EnableRule": OWN_RULES,
-    "ec2:RevokeSecurityGroupIngress": SECURITY_GROUPS,
-    "ec2:RevokeSecurityGroupEgress": SECURITY_GROUPS,
-    # Authorised on the group created and on the VPC it is created in.
-    "ec2:CreateSecurityGroup": [SECURITY_GROUPS, _ec2("vpc")],
-    # Authorised on the instance and on each security group it is given.
-    "ec2:ModifyInstanceAttribute": [_ec2("instance"), SECURITY_GROUPS],
-    "s3:PutBucketPublicAccessBlock": BUCKETS,
-    "lambda:GetFunctionConcurrency": FUNCTIONS,
-    "lambda:PutFunctionConcurrency": FUNCTIONS,
-    "s3:GetObjectVersionTagging": OBJECTS,
-    "s3:PutObjectVersionTagging": OBJECTS,
+# What a function's role holds beside its actions' grants: its log group, its alerts, its
+# on-failure destination and the member role of the organization. The actions' own grants,
+# resources and conditions included, come from the registry (`mamoru permissions --grants`).
+PLUMBING_RESOURCE_OF = {
     "sns:Publish": ALERT_TOPIC,
     "sqs:SendMessage": DLQ,
     **{a: MEMBER_ROLES for a in cfn.MEMBER_ROLE_ACTIONS},
-    **{a: "*" for a in NO_RESOURCE_TYPE},
 }
+
+STACK_REGION = {"StringEquals": {"aws:RequestedRegion": {"Ref": "AWS::Region"}}}
+
+
+def _key(action: str, resources, condition) -> tuple:
+    resources = resources if isinstance(resources, list) else [resources]
+    return (
+        action,
+        frozenset(json.dumps(r, sort_keys=True) for r in resources),
+        json.dumps(condition, sort_keys=True) if condition else None,
+    )
+
+
+def registry_grants(grants: dict, function: str, containment: bool) -> set[tuple]:
+    """(IAM action, resources, condition) for every statement the registry declares for a
+    function, the containment ones only when containment is on."""
+    out = set()
+    for st in grants[function]:
+        if st["containment"] and not containment:
+            continue
+        resources = [r if r == "*" else {"Fn::Sub": r} for r in st["resources"]]
+        condition = {"stack_region": STACK_REGION}[st["condition"]] if st.get("condition") else None
+        out.add(_key(st["action"], resources, condition))
+    return out
+
+
+def template_grants(template: dict, role_id: str, params: dict[str, str]) -> set[tuple]:
+    """(IAM action, resources, condition) for every action statement of a role (plumbing left
+    out), each action of a statement on its own."""
+    out = set()
+    for st in cfn.role_statements(template, role_id, params):
+        for action in cfn._as_list(st["Action"]):
+            if action.startswith("logs:") or action in PLUMBING_RESOURCE_OF:
+                continue
+            out.add(_key(action, st["Resource"], st.get("Condition")))
+    return out
 
 
 # Every statement of every role: containment on.
@@ -230,7 +245,53 @@ def test_a_permission_no_action_declares_is_reported(template, permissions):
     ]
 
 
-def test_each_action_is_granted_on_its_narrowest_resource(template):
+@pytest.mark.parametrize("containment", [False, True], ids=["containment-off", "containment-on"])
+def test_the_roles_statements_are_the_registrys_grants_resources_and_conditions_included(
+    template, grants, containment
+):
+    """Both ways: every statement the registry declares for a function is in its role, with the
+    same resources and condition, and the role holds no action statement the registry does not
+    declare."""
+    params = cfn.parameter_values(template, cfn.CONTAINMENT_ON if containment else cfn.CONTAINMENT_OFF)
+    for function, role_id in cfn.function_roles(template).items():
+        want = registry_grants(grants, function, containment)
+        got = template_grants(template, role_id, params)
+        assert want, function
+        assert sorted(want - got) == [], f"{role_id} lacks these grants of the registry"
+        assert sorted(got - want) == [], f"{role_id} grants what no action of the registry declares"
+
+
+def test_a_grant_on_a_wider_resource_than_the_registry_declares_is_reported(template, grants):
+    """GIVEN iam:UpdateAccessKey granted on every IAM resource instead of user/*, THEN the
+    comparison names it both ways."""
+    t = copy.deepcopy(template)
+    role_id = cfn.function_roles(t)["guardduty"]
+    for st in t["Resources"][role_id]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]:
+        if isinstance(st, dict) and st.get("Sid") == "DeactivateAccessKey":
+            st["Resource"] = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:*"}
+    params = cfn.parameter_values(t, cfn.CONTAINMENT_OFF)
+    want = registry_grants(grants, "guardduty", False)
+    got = template_grants(t, role_id, params)
+    assert [k[0] for k in want - got] == ["iam:UpdateAccessKey"]
+    assert [k[0] for k in got - want] == ["iam:UpdateAccessKey"]
+
+
+def test_a_condition_dropped_from_a_grant_is_reported(template, grants):
+    """GIVEN config:StartConfigurationRecorder granted without its region condition, THEN the
+    comparison names it."""
+    t = copy.deepcopy(template)
+    role_id = cfn.function_roles(t)["cloudtrail"]
+    for st in t["Resources"][role_id]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]:
+        if isinstance(st, dict) and "config:StartConfigurationRecorder" in cfn._as_list(st.get("Action", [])):
+            st.pop("Condition")
+    params = cfn.parameter_values(t, cfn.CONTAINMENT_OFF)
+    missing = registry_grants(grants, "cloudtrail", False) - template_grants(t, role_id, params)
+    assert [k[0] for k in missing] == ["config:StartConfigurationRecorder"]
+
+
+def test_plumbing_is_granted_on_its_own_resource(template):
+    """Beside the registry's grants, a role holds only its log group, its alert topic, its
+    on-failure queue and the member role, each on exactly that resource."""
     params = cfn.parameter_values(template, ALL)
     for function, role_id in cfn.function_roles(template).items():
         for st in cfn.role_statements(template, role_id, params):
@@ -240,12 +301,10 @@ def test_each_action_is_granted_on_its_narrowest_resource(template):
                 assert "*" not in action, f"{role_id}: wildcard action {action}"
                 if action.startswith("logs:"):
                     want = LOG_GROUP[function]
+                elif action in PLUMBING_RESOURCE_OF:
+                    want = PLUMBING_RESOURCE_OF[action]
                 else:
-                    assert action in RESOURCE_OF, (
-                        f"{action}: decide its resource from the Service Authorization "
-                        "Reference and add it to RESOURCE_OF"
-                    )
-                    want = RESOURCE_OF[action]
+                    continue
                 want = cfn.resolve_conditions(template, params, want)
                 assert st["Resource"] == want, (role_id, action, st["Resource"])
 

@@ -15,6 +15,7 @@ mod accounts;
 #[cfg(feature = "aws")]
 pub(crate) mod exec;
 mod grant;
+pub mod iam_names;
 mod kinds;
 mod outcome;
 pub mod sequence_targets;
@@ -246,6 +247,56 @@ impl FromStr for ActionKind {
                 format!("unknown action `{s}` (known: {})", known.join(", "))
             })
     }
+}
+
+/// The Markdown table of every action, for `docs/rules.md` (between its `actions` markers; a
+/// test fails when the file is stale).
+pub fn docs_table() -> String {
+    let mut out = String::from(
+        "| action | what it does | AWS call | IAM grants (resource) | bound from | containment (opt-in grants) |\n|---|---|---|---|---|---|\n",
+    );
+    for kind in ActionKind::ALL {
+        let d = kind.def();
+        let grants: Vec<String> = d
+            .grants()
+            .iter()
+            .flat_map(|g| {
+                g.actions.iter().map(move |a| {
+                    let on = g
+                        .resources
+                        .iter()
+                        .map(|r| format!("`{}`", short_arn(r)))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let cond = match g.condition {
+                        Condition::None => "",
+                        Condition::StackRegion => " in the stack's region",
+                    };
+                    format!("`{a}` on {on}{cond}")
+                })
+            })
+            .collect();
+        let from: Vec<&str> = d.detail_types().to_vec();
+        out.push_str(&format!(
+            "| `{}` | {} | `{}` | {} | {} | {} |\n",
+            d.name(),
+            d.summary(),
+            d.api(),
+            grants.join("; "),
+            from.join(", "),
+            if d.containment() { "yes" } else { "no" }
+        ));
+    }
+    out
+}
+
+/// An ARN pattern without the partition and account placeholders, for people.
+fn short_arn(pattern: &str) -> String {
+    pattern
+        .replace("arn:${AWS::Partition}:", "")
+        .replace("${AWS::AccountId}", "ACCOUNT")
+        .replace("${AWS::Region}", "REGION")
+        .replace("${AWS::StackName}", "STACK")
 }
 
 /// The access key a finding names, with its user name (for an AssumedRole principal, the role

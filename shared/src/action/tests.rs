@@ -1,3 +1,6 @@
+use std::collections::BTreeSet;
+
+use super::iam_names::{IAM_ACTIONS, authorising};
 use super::*;
 
 #[test]
@@ -16,4 +19,275 @@ fn action_names_round_trip() {
         assert_eq!(k.name().parse::<ActionKind>(), Ok(*k));
     }
     assert!("delete_everything".parse::<ActionKind>().is_err());
+}
+
+/// The registry test: every action declares grants (with a resource for each), its own API is
+/// authorised by one of them, every IAM action it names is a known one, and each known one is
+/// used; every action has words for each status, a summary and a description.
+#[test]
+fn every_action_declares_what_it_needs() {
+    let known: BTreeSet<&str> = IAM_ACTIONS.iter().map(|a| a.iam).collect();
+    assert_eq!(known.len(), IAM_ACTIONS.len(), "IAM_ACTIONS has a repeat");
+    let mut used = BTreeSet::new();
+    let mut names = BTreeSet::new();
+    for kind in ActionKind::ALL {
+        let d = kind.def();
+        assert!(names.insert(d.name()), "{} is registered twice", d.name());
+        assert!(!d.grants().is_empty(), "{kind}: no grants");
+        for g in d.grants() {
+            assert!(!g.actions.is_empty() && !g.resources.is_empty(), "{kind}");
+            for a in g.actions {
+                assert!(
+                    known.contains(a),
+                    "{kind}: {a} is not in iam_names::IAM_ACTIONS"
+                );
+                used.insert(*a);
+            }
+            for r in g.resources {
+                assert!(
+                    *r == "*" || r.starts_with("arn:${AWS::Partition}:"),
+                    "{kind}: resource {r}"
+                );
+            }
+            if g.resources == ["*"] {
+                // Every resource: reads, or writes held to the region by a condition.
+                for a in g.actions {
+                    let op = a.split_once(':').map(|(_, o)| o).unwrap_or("");
+                    let read = ["Describe", "Get", "List"]
+                        .iter()
+                        .any(|p| op.starts_with(p));
+                    assert!(
+                        read || g.condition == Condition::StackRegion,
+                        "{kind}: {a} on every resource with no condition"
+                    );
+                }
+            }
+        }
+        let own = authorising(d.api())
+            .unwrap_or_else(|| panic!("{kind}: api {} is not a known operation", d.api()));
+        assert!(
+            kind.permissions().contains(&own.iam),
+            "{kind} must be granted {} for its own call {}",
+            own.iam,
+            d.api()
+        );
+        let w = d.words();
+        let phrases = [w.done, w.already, w.would, w.noun, w.withheld];
+        assert!(phrases.iter().all(|p| !p.trim().is_empty()), "{kind}");
+        let distinct: BTreeSet<&str> = phrases.iter().copied().collect();
+        assert_eq!(
+            distinct.len(),
+            phrases.len(),
+            "{kind}: two statuses share words"
+        );
+        assert!(
+            !d.summary().is_empty() && !d.detail_types().is_empty(),
+            "{kind}"
+        );
+    }
+    let unused: Vec<&&str> = known.difference(&used).collect();
+    assert!(
+        unused.is_empty(),
+        "listed but granted by no action: {unused:?}"
+    );
+}
+
+/// Every action is used by a built-in rule (a rule that names it, enforced or shadow).
+#[test]
+fn every_action_is_used_by_a_builtin_rule() {
+    let rules = crate::decide::RuleSet::builtin().expect("the built-in rules compile");
+    let used: BTreeSet<ActionKind> = rules
+        .rules()
+        .iter()
+        .flat_map(|r| r.actions.iter().copied())
+        .collect();
+    for kind in ActionKind::ALL {
+        assert!(used.contains(kind), "{kind}: no built-in rule uses it");
+    }
+}
+
+/// docs/rules.md lists every action, from the registry. `MAMORU_BLESS=1` rewrites the table.
+#[test]
+fn docs_rules_md_lists_the_registry() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/rules.md");
+    let text = std::fs::read_to_string(path).expect("docs/rules.md");
+    let begin = text
+        .find("<!-- actions:begin")
+        .expect("the actions:begin marker");
+    let begin = begin + text[begin..].find("-->\n").expect("marker end") + 4;
+    let end = text
+        .find("<!-- actions:end -->")
+        .expect("the actions:end marker");
+    let want = docs_table();
+    if text[begin..end] != want {
+        if std::env::var_os("MAMORU_BLESS").is_some() {
+            let new = format!("{}{}{}", &text[..begin], want, &text[end..]);
+            std::fs::write(path, new).expect("write docs/rules.md");
+        } else {
+            panic!(
+                "docs/rules.md's action table is stale: run MAMORU_BLESS=1 cargo test -p mamoru --lib action"
+            );
+        }
+    }
+    for kind in ActionKind::ALL {
+        assert!(want.contains(&format!("| `{}` |", kind.name())), "{kind}");
+    }
+}
+
+/// The IAM names list against the AWS SDK: each entry's service and operation are the names the
+/// SDK's own operation metadata carries (a missing operation does not compile).
+#[cfg(feature = "aws")]
+#[test]
+fn iam_names_are_sdk_operations() {
+    use aws_smithy_runtime_api::client::orchestrator::Metadata;
+    use aws_smithy_runtime_api::client::runtime_plugin::RuntimePlugin;
+
+    fn meta(op: impl RuntimePlugin) -> (String, String) {
+        let layer = op.config().expect("the operation's config layer");
+        let m = layer.load::<Metadata>().expect("the operation's metadata");
+        (m.service().to_string(), m.name().to_string())
+    }
+    let sdk: BTreeSet<(String, String)> = [
+        meta(aws_sdk_cloudtrail::operation::describe_trails::DescribeTrails::new()),
+        meta(aws_sdk_cloudtrail::operation::get_event_selectors::GetEventSelectors::new()),
+        meta(aws_sdk_cloudtrail::operation::get_trail_status::GetTrailStatus::new()),
+        meta(aws_sdk_cloudtrail::operation::put_event_selectors::PutEventSelectors::new()),
+        meta(aws_sdk_cloudtrail::operation::start_logging::StartLogging::new()),
+        meta(aws_sdk_config::operation::start_configuration_recorder::StartConfigurationRecorder::new()),
+        meta(aws_sdk_ec2::operation::create_security_group::CreateSecurityGroup::new()),
+        meta(aws_sdk_ec2::operation::describe_instances::DescribeInstances::new()),
+        meta(aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroups::new()),
+        meta(aws_sdk_ec2::operation::modify_instance_attribute::ModifyInstanceAttribute::new()),
+        meta(aws_sdk_ec2::operation::revoke_security_group_egress::RevokeSecurityGroupEgress::new()),
+        meta(aws_sdk_ec2::operation::revoke_security_group_ingress::RevokeSecurityGroupIngress::new()),
+        meta(aws_sdk_eventbridge::operation::enable_rule::EnableRule::new()),
+        meta(aws_sdk_guardduty::operation::create_detector::CreateDetector::new()),
+        meta(aws_sdk_guardduty::operation::get_detector::GetDetector::new()),
+        meta(aws_sdk_guardduty::operation::list_detectors::ListDetectors::new()),
+        meta(aws_sdk_guardduty::operation::update_detector::UpdateDetector::new()),
+        meta(aws_sdk_guardduty::operation::update_ip_set::UpdateIPSet::new()),
+        meta(aws_sdk_iam::operation::put_role_policy::PutRolePolicy::new()),
+        meta(aws_sdk_iam::operation::put_user_policy::PutUserPolicy::new()),
+        meta(aws_sdk_iam::operation::update_access_key::UpdateAccessKey::new()),
+        meta(aws_sdk_s3::operation::put_public_access_block::PutPublicAccessBlock::new()),
+    ]
+    .into_iter()
+    .collect();
+    let listed: BTreeSet<(String, String)> = IAM_ACTIONS
+        .iter()
+        .map(|a| (a.service.to_string(), a.operation.to_string()))
+        .collect();
+    assert_eq!(listed, sdk);
+}
+
+/// A CloudTrail record of an action's own call is recognised as restoring, and the same API used
+/// to weaken is not.
+#[test]
+fn own_calls_are_restoring_and_weakening_uses_of_the_same_api_are_not() {
+    let call = |source: &str, name: &str, params: serde_json::Value| -> CloudTrailCall {
+        serde_json::from_value(serde_json::json!({
+            "eventSource": source, "eventName": name, "awsRegion": "us-east-1",
+            "userIdentity": {"type": "AssumedRole"}, "requestParameters": params
+        }))
+        .expect("a CloudTrail record")
+    };
+    let cases = [
+        (
+            call(
+                "iam.amazonaws.com",
+                "UpdateAccessKey",
+                serde_json::json!({"status": "Inactive"}),
+            ),
+            true,
+        ),
+        (
+            call(
+                "iam.amazonaws.com",
+                "UpdateAccessKey",
+                serde_json::json!({"status": "Active"}),
+            ),
+            false,
+        ),
+        (
+            call(
+                "guardduty.amazonaws.com",
+                "UpdateDetector",
+                serde_json::json!({"enable": true}),
+            ),
+            true,
+        ),
+        (
+            call(
+                "guardduty.amazonaws.com",
+                "UpdateDetector",
+                serde_json::json!({"enable": false}),
+            ),
+            false,
+        ),
+        (
+            call(
+                "cloudtrail.amazonaws.com",
+                "StartLogging",
+                serde_json::json!({"name": "t"}),
+            ),
+            true,
+        ),
+        (
+            call(
+                "cloudtrail.amazonaws.com",
+                "StopLogging",
+                serde_json::json!({"name": "t"}),
+            ),
+            false,
+        ),
+        (
+            call(
+                "ec2.amazonaws.com",
+                "CreateSecurityGroup",
+                serde_json::json!({"groupName": QUARANTINE_GROUP}),
+            ),
+            true,
+        ),
+        (
+            call(
+                "ec2.amazonaws.com",
+                "CreateSecurityGroup",
+                serde_json::json!({"groupName": "open"}),
+            ),
+            false,
+        ),
+        (
+            call(
+                "guardduty.amazonaws.com",
+                "UpdateIPSet",
+                serde_json::json!({"activate": false}),
+            ),
+            true,
+        ),
+        (
+            call(
+                "guardduty.amazonaws.com",
+                "UpdateIPSet",
+                serde_json::json!({"activate": false, "location": "https://example.com/x"}),
+            ),
+            false,
+        ),
+        (
+            call(
+                "iam.amazonaws.com",
+                "DeleteRolePolicy",
+                serde_json::json!({}),
+            ),
+            false,
+        ),
+    ];
+    for (c, want) in cases {
+        assert_eq!(
+            is_restoring_call(&c),
+            want,
+            "{} {:?}",
+            c.event_name,
+            c.request_parameters
+        );
+    }
 }

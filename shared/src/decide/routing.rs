@@ -62,6 +62,76 @@ pub fn containment_permissions(rules: &RuleSet) -> BTreeMap<&'static str, BTreeS
     contain
 }
 
+/// One statement a function's role needs: IAM actions on resources (the template's `Fn::Sub`
+/// form), under a condition, for the actions named in `by`. Containment statements are granted
+/// only with `Containment=on`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Statement {
+    pub action: &'static str,
+    pub resources: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<&'static str>,
+    pub containment: bool,
+    pub by: BTreeSet<&'static str>,
+}
+
+/// The grants each function's actions declare, resource scopes and conditions included, one
+/// entry per (IAM action, resources, condition): the statements infra/ must hold, exactly.
+/// An IAM action granted by a non-containment action is never containment-only.
+pub fn grants(rules: &RuleSet) -> BTreeMap<&'static str, Vec<Statement>> {
+    type Key = (&'static str, Vec<&'static str>, Option<&'static str>);
+    let mut per: BTreeMap<&'static str, BTreeMap<Key, Statement>> = BTreeMap::new();
+    for h in [Handler::Guardduty, Handler::Cloudtrail, Handler::Config] {
+        per.insert(h.name(), BTreeMap::new());
+    }
+    for rule in rules.rules() {
+        for dt in rule.detail_types() {
+            let handler = Handler::for_detail_type(dt);
+            if handler == Handler::Unhandled {
+                continue;
+            }
+            let map = per.entry(handler.name()).or_default();
+            for kind in &rule.actions {
+                for g in kind.def().grants() {
+                    let condition = match g.condition {
+                        crate::action::Condition::None => None,
+                        crate::action::Condition::StackRegion => Some("stack_region"),
+                    };
+                    for action in g.actions {
+                        let key = (*action, g.resources.to_vec(), condition);
+                        let st = map.entry(key).or_insert_with(|| Statement {
+                            action,
+                            resources: g.resources.to_vec(),
+                            condition,
+                            containment: true,
+                            by: BTreeSet::new(),
+                        });
+                        st.containment &= kind.is_containment();
+                        st.by.insert(kind.name());
+                    }
+                }
+            }
+        }
+    }
+    per.into_iter()
+        .map(|(h, m)| {
+            let mut v: Vec<Statement> = m.into_values().collect();
+            // An IAM action any non-containment action needs is always granted.
+            let always: BTreeSet<&str> = v
+                .iter()
+                .filter(|s| !s.containment)
+                .map(|s| s.action)
+                .collect();
+            for s in &mut v {
+                if always.contains(s.action) {
+                    s.containment = false;
+                }
+            }
+            (h, v)
+        })
+        .collect()
+}
+
 /// The events a function's rules can react to.
 #[derive(Debug, Default, Serialize)]
 pub struct Routes {

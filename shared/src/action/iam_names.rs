@@ -1,0 +1,90 @@
+//! The IAM action names that grants may hold, each with the AWS SDK operation it authorises (the
+//! service and operation names as the SDK's own operation metadata gives them). A test checks this
+//! list against the SDK's operations and against every action's grants, both ways.
+
+/// One IAM action and the SDK operation it authorises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IamAction {
+    /// `iam:UpdateAccessKey`.
+    pub iam: &'static str,
+    /// The SDK's service name (`IAM`).
+    pub service: &'static str,
+    /// The SDK's operation name (`UpdateAccessKey`).
+    pub operation: &'static str,
+}
+
+const fn a(iam: &'static str, service: &'static str, operation: &'static str) -> IamAction {
+    IamAction {
+        iam,
+        service,
+        operation,
+    }
+}
+
+/// Every IAM action an action's grant may hold.
+pub const IAM_ACTIONS: &[IamAction] = &[
+    a("cloudtrail:DescribeTrails", "CloudTrail", "DescribeTrails"),
+    a(
+        "cloudtrail:GetEventSelectors",
+        "CloudTrail",
+        "GetEventSelectors",
+    ),
+    a("cloudtrail:GetTrailStatus", "CloudTrail", "GetTrailStatus"),
+    a(
+        "cloudtrail:PutEventSelectors",
+        "CloudTrail",
+        "PutEventSelectors",
+    ),
+    a("cloudtrail:StartLogging", "CloudTrail", "StartLogging"),
+    a(
+        "config:StartConfigurationRecorder",
+        "Config Service",
+        "StartConfigurationRecorder",
+    ),
+    a("ec2:CreateSecurityGroup", "EC2", "CreateSecurityGroup"),
+    a("ec2:DescribeInstances", "EC2", "DescribeInstances"),
+    a(
+        "ec2:DescribeSecurityGroups",
+        "EC2",
+        "DescribeSecurityGroups",
+    ),
+    a(
+        "ec2:ModifyInstanceAttribute",
+        "EC2",
+        "ModifyInstanceAttribute",
+    ),
+    a(
+        "ec2:RevokeSecurityGroupEgress",
+        "EC2",
+        "RevokeSecurityGroupEgress",
+    ),
+    a(
+        "ec2:RevokeSecurityGroupIngress",
+        "EC2",
+        "RevokeSecurityGroupIngress",
+    ),
+    a("events:EnableRule", "EventBridge", "EnableRule"),
+    a("guardduty:CreateDetector", "GuardDuty", "CreateDetector"),
+    a("guardduty:GetDetector", "GuardDuty", "GetDetector"),
+    a("guardduty:ListDetectors", "GuardDuty", "ListDetectors"),
+    a("guardduty:UpdateDetector", "GuardDuty", "UpdateDetector"),
+    a("guardduty:UpdateIPSet", "GuardDuty", "UpdateIPSet"),
+    a("iam:PutRolePolicy", "IAM", "PutRolePolicy"),
+    a("iam:PutUserPolicy", "IAM", "PutUserPolicy"),
+    a("iam:UpdateAccessKey", "IAM", "UpdateAccessKey"),
+    // The operation PutPublicAccessBlock is authorised by an IAM action of another name.
+    a(
+        "s3:PutBucketPublicAccessBlock",
+        "S3",
+        "PutPublicAccessBlock",
+    ),
+];
+
+/// The IAM action that authorises an SDK operation given as `prefix:Operation` (an action's
+/// `api()`).
+pub fn authorising(api: &str) -> Option<&'static IamAction> {
+    let (prefix, op) = api.split_once(':')?;
+    IAM_ACTIONS
+        .iter()
+        .find(|a| a.operation == op && a.iam.split_once(':').map(|(p, _)| p) == Some(prefix))
+}
