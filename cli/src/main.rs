@@ -182,7 +182,15 @@ async fn replay(
         let sdk = mamoru::aws::load().await;
         let notifier = settings.topic_arn.clone().map(|t| Notifier::new(&sdk, t));
         let actor = Actor::new(&sdk, &settings);
-        Responder::new(None, settings, rules, Some(actor), notifier)
+        Responder::new(
+            None,
+            settings,
+            rules,
+            Some(actor as std::sync::Arc<dyn mamoru::action::port::Remediate>),
+            notifier.map(|n| {
+                std::sync::Arc::new(n) as std::sync::Arc<dyn mamoru::action::port::Publish>
+            }),
+        )
     } else {
         settings.mode = Mode::DryRun;
         Responder::new(None, settings, rules, None, None)

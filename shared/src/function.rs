@@ -76,8 +76,8 @@ async fn build(handler: Handler) -> Result<Responder, InitError> {
         Some(handler),
         settings,
         rules,
-        Some(Arc::clone(&actor)),
-        notifier,
+        Some(Arc::clone(&actor) as Arc<dyn crate::action::port::Remediate>),
+        notifier.map(|n| Arc::new(n) as Arc<dyn crate::action::port::Publish>),
     ))
 }
 

@@ -266,13 +266,7 @@ fn disposition(d: Disposition) -> &'static str {
 }
 
 fn status(s: Status) -> &'static str {
-    match s {
-        Status::Done => "done",
-        Status::AlreadyDone => "already_done",
-        Status::WouldDo => "would_do",
-        Status::Skipped => "skipped",
-        Status::Failed => "failed",
-    }
+    s.name()
 }
 
 fn mode(m: Mode) -> &'static str {
@@ -374,13 +368,9 @@ pub fn lines(
             .actions
             .get(i)
             .filter(|p| p.action.kind == outcome.action.kind);
-        let shadow = planned.is_some_and(|p| p.shadow);
-        let m = if shadow {
-            "shadow"
-        } else if outcome.status == Status::WouldDo {
-            "dry-run"
-        } else {
-            mode(ctx.settings.mode_for(&outcome.action.account))
+        let m = match outcome.held {
+            Some(hold) => hold.mode(),
+            None => mode(ctx.settings.mode_for(&outcome.action.account)),
         };
         let mut doc = Doc::new(now, "action", &plan.event_id)
             .dim("Function", function)

@@ -6,10 +6,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::action::{Actor, Outcome, Status};
-use crate::decide::{Disposition, Handler, RuleSet, decide};
+use crate::action::port::{Publish, Remediate};
+use crate::action::{Hold, Outcome, Status};
+use crate::decide::{Disposition, Handler, Planned, RuleSet, decide};
 use crate::event::{Event, ParseError};
-use crate::notify::{Notifier, NotifyError, render};
+use crate::notify::{NotifyError, render};
 use crate::report::Report;
 use crate::settings::{Mode, Settings};
 
@@ -57,23 +58,40 @@ impl HandleError {
     }
 }
 
+/// Whether a planned action runs, decided in one place: a shadow rule never executes; otherwise
+/// the mode of the account that owns the resource decides.
+pub fn hold(planned: &Planned, settings: &Settings) -> Option<Hold> {
+    if planned.shadow {
+        Some(Hold::Shadow)
+    } else if settings.mode_for(&planned.action.account) == Mode::DryRun {
+        Some(if settings.mode == Mode::DryRun {
+            Hold::DryRun
+        } else {
+            Hold::AccountDryRun
+        })
+    } else {
+        None
+    }
+}
+
 pub struct Responder {
     handler: Option<Handler>,
     settings: Settings,
     rules: RuleSet,
-    actor: Option<Arc<Actor>>,
-    notifier: Option<Notifier>,
+    actor: Option<Arc<dyn Remediate>>,
+    notifier: Option<Arc<dyn Publish>>,
 }
 
 impl Responder {
     /// `handler`: the function this responder serves (`None` routes by detail-type).
-    /// `actor`/`notifier`: `None` to plan only (local replay without AWS).
+    /// `actor`/`notifier`: the side effects (the AWS ones, or in-memory ones in tests); `None`
+    /// to plan only (local replay without AWS).
     pub fn new(
         handler: Option<Handler>,
         settings: Settings,
         rules: RuleSet,
-        actor: Option<Arc<Actor>>,
-        notifier: Option<Notifier>,
+        actor: Option<Arc<dyn Remediate>>,
+        notifier: Option<Arc<dyn Publish>>,
     ) -> Responder {
         Responder {
             handler,
@@ -120,36 +138,32 @@ impl Responder {
         let plan = decide(event, self.handler, &self.rules, &self.settings);
         let mut outcomes = Vec::with_capacity(plan.actions.len());
         for planned in &plan.actions {
-            let outcome = if planned.shadow {
-                Outcome::new(
+            let outcome = match hold(planned, &self.settings) {
+                Some(h) => Outcome::held(
                     &planned.action,
-                    Status::WouldDo,
-                    format!(
-                        "shadow rule {}: would {}",
-                        planned.rule_id,
-                        planned.action.describe()
-                    ),
-                )
-            } else if self.settings.mode_for(&planned.action.account) == Mode::DryRun {
-                let why = if self.settings.mode == Mode::DryRun {
-                    "dry-run".to_string()
-                } else {
-                    format!("dry-run in account {}", planned.action.account)
-                };
-                Outcome::new(
-                    &planned.action,
-                    Status::WouldDo,
-                    format!("{why}: would {}", planned.action.describe()),
-                )
-            } else {
-                match &self.actor {
-                    Some(actor) => actor.execute(&plan.event_id, &planned.action).await,
+                    h,
+                    match h {
+                        Hold::Shadow => format!(
+                            "shadow rule {}: would {}",
+                            planned.rule_id,
+                            planned.action.describe()
+                        ),
+                        Hold::DryRun => format!("dry-run: would {}", planned.action.describe()),
+                        Hold::AccountDryRun => format!(
+                            "dry-run in account {}: would {}",
+                            planned.action.account,
+                            planned.action.describe()
+                        ),
+                    },
+                ),
+                None => match &self.actor {
+                    Some(actor) => actor.remediate(&plan.event_id, &planned.action).await,
                     None => Outcome::new(
                         &planned.action,
                         Status::Skipped,
                         "no AWS access in this run: planned only",
                     ),
-                }
+                },
             };
             if outcome.status == Status::Failed {
                 tracing::error!(

@@ -19,11 +19,13 @@ pub mod iam_names;
 mod kinds;
 mod outcome;
 pub mod sequence_targets;
+#[cfg(feature = "aws")]
+pub mod port;
 
 #[cfg(feature = "aws")]
 pub use accounts::Actor;
 pub use grant::{Condition, Grant};
-pub use outcome::{Outcome, Status};
+pub use outcome::{Hold, Outcome, Status};
 
 use std::fmt;
 use std::str::FromStr;

@@ -25,6 +25,57 @@ impl Status {
     pub fn is_success(self) -> bool {
         !matches!(self, Status::Failed)
     }
+
+    /// The status as the JSON document and the metrics name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Done => "done",
+            Status::AlreadyDone => "already_done",
+            Status::WouldDo => "would_do",
+            Status::Skipped => "skipped",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+/// Why a planned action was not executed. Decided in one place (the responder's gate) and only
+/// read by the notifications, the audit and the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Hold {
+    /// The rule that planned it is in shadow mode (whatever the deployment's mode).
+    Shadow,
+    /// The deployment runs in dry-run.
+    DryRun,
+    /// The deployment enforces, but not in this account (`MAMORU_ACCOUNT_MODES`).
+    AccountDryRun,
+}
+
+impl Hold {
+    /// A word for the Subject: `would restart (shadow)`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Hold::Shadow => "shadow",
+            Hold::DryRun | Hold::AccountDryRun => "dry-run",
+        }
+    }
+
+    /// The status for the body: `not executed (shadow rule)`.
+    pub fn not_executed(self) -> &'static str {
+        match self {
+            Hold::Shadow => "not executed (shadow rule)",
+            Hold::DryRun => "not executed (dry-run)",
+            Hold::AccountDryRun => "not executed (dry-run in this account)",
+        }
+    }
+
+    /// The mode the metrics record.
+    pub fn mode(self) -> &'static str {
+        match self {
+            Hold::Shadow => "shadow",
+            Hold::DryRun | Hold::AccountDryRun => "dry-run",
+        }
+    }
 }
 
 /// The result of one action, as notified and audited.
@@ -47,6 +98,9 @@ pub struct Outcome {
     /// State after acting, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<Value>,
+    /// For `WouldDo`: why it was not executed.
+    #[serde(skip)]
+    pub held: Option<Hold>,
 }
 
 impl Outcome {
@@ -59,6 +113,26 @@ impl Outcome {
             error_code: None,
             before: None,
             after: None,
+            held: None,
+        }
+    }
+
+    /// A planned action that was not executed, and why.
+    pub fn held(action: &Action, hold: Hold, message: impl Into<String>) -> Outcome {
+        Outcome {
+            held: Some(hold),
+            ..Outcome::new(action, Status::WouldDo, message)
+        }
+    }
+
+    /// The status for people, in the body: `done`, `not executed (dry-run)`, `FAILED`.
+    pub fn status_text(&self) -> &'static str {
+        match self.status {
+            Status::Done => "done",
+            Status::AlreadyDone => "already done",
+            Status::WouldDo => self.held.map_or("not executed", Hold::not_executed),
+            Status::Skipped => "skipped",
+            Status::Failed => "FAILED",
         }
     }
 }

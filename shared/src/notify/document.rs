@@ -40,13 +40,7 @@ fn opt(s: Option<&str>, lim: Limits) -> Value {
 }
 
 fn status_name(status: Status) -> &'static str {
-    match status {
-        Status::Done => "done",
-        Status::AlreadyDone => "already_done",
-        Status::WouldDo => "would_do",
-        Status::Skipped => "skipped",
-        Status::Failed => "failed",
-    }
+    status.name()
 }
 
 pub(crate) fn document(

@@ -12,7 +12,6 @@ use crate::action::{ActionKind, Outcome, Status, trail_name};
 use crate::decide::{Band, Disposition, Plan};
 use crate::redact;
 use crate::report::Report;
-use crate::settings::Mode;
 
 /// SNS allows 100 characters in a Subject.
 pub const SUBJECT_MAX: usize = 100;
@@ -163,19 +162,15 @@ fn is_shadow(plan: &Plan, o: &Outcome) -> bool {
 
 /// What happened to one action, in a few words: `restarted`, `would restart (dry-run)`,
 /// `restart FAILED`, …
-pub fn outcome_phrase(report: &Report, o: &Outcome) -> String {
+pub fn outcome_phrase(_report: &Report, o: &Outcome) -> String {
     let w = words(o.action.kind);
     match o.status {
         Status::Done => w.done.to_string(),
         Status::AlreadyDone => w.already.to_string(),
-        Status::WouldDo => {
-            let why = if is_shadow(&report.plan, o) || report.mode == Mode::Enforce {
-                "shadow"
-            } else {
-                "dry-run"
-            };
-            format!("{} ({why})", w.would)
-        }
+        Status::WouldDo => match o.held {
+            Some(hold) => format!("{} ({})", w.would, hold.word()),
+            None => w.would.to_string(),
+        },
         Status::Skipped => format!("{} skipped", w.noun),
         Status::Failed => format!("{} FAILED", w.noun),
     }

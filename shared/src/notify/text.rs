@@ -8,18 +8,10 @@ use super::links::Links;
 use crate::action::Status;
 use crate::decide::{Disposition, Handler};
 use crate::report::Report;
-use crate::settings::Mode;
 
 /// How one action went, for people.
-pub(crate) fn status_text(report: &Report, o: &crate::action::Outcome) -> &'static str {
-    match o.status {
-        Status::Done => "done",
-        Status::AlreadyDone => "already done",
-        Status::WouldDo if report.mode == Mode::DryRun => "not executed (dry-run)",
-        Status::WouldDo => "not executed (shadow rule)",
-        Status::Skipped => "skipped",
-        Status::Failed => "FAILED",
-    }
+pub(crate) fn status_text(_report: &Report, o: &crate::action::Outcome) -> &'static str {
+    o.status_text()
 }
 
 /// Aligned `label: value` lines.
