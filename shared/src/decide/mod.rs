@@ -302,6 +302,73 @@ fn description_of(event: &Event) -> Option<String> {
 }
 
 /// The resource an event is about, for people.
+/// The resource a CloudTrail call acts on, typed by the service and parameter that name it: the
+/// kind for people and the identifier. A parameter name means different things in different
+/// services (`name` is a trail in CloudTrail, a rule in EventBridge, an IP list in GuardDuty's
+/// CreateIPSet), so the service decides first.
+pub fn call_resource(c: &crate::event::CloudTrailCall) -> Option<(&'static str, String)> {
+    let param = |k: &str| {
+        c.request_parameters
+            .get(k)
+            .and_then(|v| v.as_str())
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let response = |k: &str| {
+        c.response_elements
+            .get(k)
+            .and_then(|v| v.as_str())
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let first = |table: &[(&'static str, &'static str)]| {
+        table
+            .iter()
+            .find_map(|(key, kind)| param(key).map(|v| (*kind, v)))
+    };
+    let name = c.event_name.as_str();
+    match c.event_source.as_str() {
+        "cloudtrail.amazonaws.com" => first(&[("name", "trail"), ("trailName", "trail")]),
+        "guardduty.amazonaws.com" => {
+            if name.contains("IPSet") {
+                param("ipSetId")
+                    .or_else(|| response("ipSetId"))
+                    .or_else(|| param("name"))
+                    .map(|v| ("GuardDuty trusted IP list", v))
+            } else if name.contains("ThreatIntelSet") {
+                param("threatIntelSetId")
+                    .or_else(|| response("threatIntelSetId"))
+                    .or_else(|| param("name"))
+                    .map(|v| ("GuardDuty threat list", v))
+            } else if name.contains("Filter") {
+                param("filterName")
+                    .or_else(|| param("name"))
+                    .map(|v| ("GuardDuty filter", v))
+            } else {
+                first(&[("detectorId", "GuardDuty detector")])
+            }
+        }
+        "config.amazonaws.com" => first(&[
+            ("configurationRecorderName", "configuration recorder"),
+            ("deliveryChannelName", "delivery channel"),
+            ("configRuleName", "Config rule"),
+        ]),
+        "events.amazonaws.com" => first(&[("name", "EventBridge rule")]),
+        "iam.amazonaws.com" => first(&[
+            ("userName", "IAM user"),
+            ("roleName", "IAM role"),
+            ("groupName", "IAM group"),
+        ]),
+        "ec2.amazonaws.com" => first(&[("groupId", "security group")]),
+        "s3.amazonaws.com" => first(&[("bucketName", "S3 bucket")]),
+        "sns.amazonaws.com" => first(&[("topicArn", "SNS topic")]),
+        "lambda.amazonaws.com" => first(&[("functionName", "Lambda function")]),
+        "logs.amazonaws.com" => first(&[("logGroupName", "log group")]),
+        "securityhub.amazonaws.com" => first(&[("standardsSubscriptionArns", "standard")]),
+        _ => None,
+    }
+}
+
 fn resource_of(event: &Event) -> Option<String> {
     match &event.kind {
         EventKind::GuardDutyFinding(f) => {
@@ -328,24 +395,7 @@ fn resource_of(event: &Event) -> Option<String> {
             }
             Some(r.resource_type.clone())
         }
-        EventKind::CloudTrailCall(c) => {
-            let p = &c.request_parameters;
-            [
-                "name",
-                "trailName",
-                "detectorId",
-                "configurationRecorderName",
-                "deliveryChannelName",
-                "userName",
-                "groupId",
-            ]
-            .iter()
-            .find_map(|k| {
-                p.get(*k)
-                    .and_then(|v| v.as_str())
-                    .map(|v| format!("{k} {v}"))
-            })
-        }
+        EventKind::CloudTrailCall(c) => call_resource(c).map(|(kind, id)| format!("{kind} {id}")),
         EventKind::ConsoleSignIn(_) => Some("AWS Management Console".to_string()),
         EventKind::GuardDutyService(s) => match s.as_ref() {
             crate::event::ServiceEvent::ObjectScanResult(r) => Some(format!(

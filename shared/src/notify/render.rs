@@ -242,10 +242,7 @@ fn subject_resource(plan: &Plan) -> Option<String> {
         return Some(format!("{name} {key}"));
     }
     let resource = plan.resource.as_deref()?;
-    if let Some(name) = ["name ", "trailName "]
-        .iter()
-        .find_map(|p| resource.strip_prefix(p))
-    {
+    if let Some(name) = resource.strip_prefix("trail ") {
         return Some(trail_name(name).to_string());
     }
     // An account-wide resource is named by the location; the console by the title.
@@ -253,26 +250,10 @@ fn subject_resource(plan: &Plan) -> Option<String> {
         .filter(|r| !r.starts_with("AWS::::Account") && r != "AWS Management Console")
 }
 
-/// The resource the event is about, for people. CloudTrail calls name their resource by
-/// request parameter (`detectorId 12ab…`); those read better as `GuardDuty detector 12ab…`.
+/// The resource the event is about, for people: decide names it with its kind
+/// (`GuardDuty detector 12ab…`, `EventBridge rule …`).
 pub(crate) fn resource_for_people(plan: &Plan) -> Option<String> {
-    let resource = plan.resource.as_deref()?;
-    let renamed = [
-        ("detectorId ", "GuardDuty detector "),
-        ("configurationRecorderName ", "configuration recorder "),
-        ("deliveryChannelName ", "delivery channel "),
-        ("userName ", "IAM user "),
-        ("groupId ", "security group "),
-        ("name ", "trail "),
-        ("trailName ", "trail "),
-    ]
-    .iter()
-    .find_map(|(from, to)| {
-        resource
-            .strip_prefix(from)
-            .map(|rest| format!("{to}{rest}"))
-    });
-    Some(renamed.unwrap_or_else(|| resource.to_string()))
+    plan.resource.clone()
 }
 
 /// Where the Subject says it happened: the action's account and region (a trail's home
