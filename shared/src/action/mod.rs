@@ -18,9 +18,9 @@ mod grant;
 pub mod iam_names;
 mod kinds;
 mod outcome;
-pub mod sequence_targets;
 #[cfg(feature = "aws")]
 pub mod port;
+pub mod sequence_targets;
 
 #[cfg(feature = "aws")]
 pub use accounts::Actor;
@@ -588,5 +588,7 @@ pub fn trail_name(name_or_arn: &str) -> &str {
     }
 }
 
+#[cfg(all(test, feature = "aws"))]
+mod exec_tests;
 #[cfg(test)]
 mod tests;

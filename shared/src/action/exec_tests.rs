@@ -1,0 +1,256 @@
+//! Executors in process, over the SDK's own HTTP client seam: a canned connector answers each
+//! operation as AWS would (status and body), with the shipped retry and timeout policy, and no
+//! moto. What is checked: how each failure is classified (throttling retried then retryable,
+//! access denied not retryable, not found a failure never "already done"), the "already in the
+//! target state" path, and the request the SDK really sends. Moto stays for the wire-level tests.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_sts::config::{Credentials, SharedCredentialsProvider};
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::http::{Response, StatusCode};
+use aws_smithy_types::body::SdkBody;
+
+use super::exec::Clients;
+use super::{Action, ActionKind, Status, Target};
+
+/// Answers by operation (`X-Amz-Target`'s operation, or the query protocol's `Action=`), and
+/// records every request it was sent.
+#[derive(Debug, Clone, Default)]
+struct Canned {
+    answers: Arc<HashMap<&'static str, (u16, &'static str)>>,
+    seen: Arc<Mutex<Vec<(String, String)>>>,
+}
+
+impl Canned {
+    fn new(answers: &[(&'static str, u16, &'static str)]) -> Canned {
+        Canned {
+            answers: Arc::new(answers.iter().map(|(op, s, b)| (*op, (*s, *b))).collect()),
+            seen: Arc::default(),
+        }
+    }
+
+    fn seen(&self) -> Vec<(String, String)> {
+        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+fn operation(req: &HttpRequest) -> (String, String) {
+    let body = req
+        .body()
+        .bytes()
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default();
+    let op = match req.headers().get("x-amz-target") {
+        Some(t) => t.rsplit('.').next().unwrap_or("").to_string(),
+        None => body
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("Action="))
+            .unwrap_or("")
+            .to_string(),
+    };
+    (op, body)
+}
+
+impl HttpConnector for Canned {
+    fn call(&self, req: HttpRequest) -> HttpConnectorFuture {
+        let (op, body) = operation(&req);
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.push((op.clone(), body));
+        }
+        let (status, text) = self
+            .answers
+            .get(op.as_str())
+            .copied()
+            .unwrap_or((500, "unexpected operation"));
+        match StatusCode::try_from(status) {
+            Ok(status) => {
+                HttpConnectorFuture::ready(Ok(Response::new(status, SdkBody::from(text))))
+            }
+            Err(e) => HttpConnectorFuture::ready(Err(
+                aws_smithy_runtime_api::client::result::ConnectorError::other(Box::new(e), None),
+            )),
+        }
+    }
+}
+
+impl HttpClient for Canned {
+    fn http_connector(
+        &self,
+        _: &HttpConnectorSettings,
+        _: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(self.clone())
+    }
+}
+
+async fn sdk(canned: &Canned) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(canned.clone())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "AKIDEXAMPLE",
+            "not-a-secret",
+            None,
+            None,
+            "test",
+        )))
+        .retry_config(crate::aws::retry_config())
+        .timeout_config(crate::aws::timeout_config())
+        .load()
+        .await
+}
+
+fn key_action() -> Action {
+    Action {
+        kind: ActionKind::DeactivateAccessKey,
+        account: "111122223333".into(),
+        region: "us-east-1".into(),
+        target: Target::AccessKey {
+            user_name: "alice".into(),
+            access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+        },
+    }
+}
+
+fn iam_error(code: &str, message: &str) -> String {
+    format!(
+        "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>4a3f3b3c-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
+    )
+}
+
+async fn run(canned: &Canned, action: &Action) -> super::Outcome {
+    let clients = Clients::new(&sdk(canned).await);
+    super::execute(&clients, action).await
+}
+
+#[tokio::test]
+async fn a_key_deactivation_sends_exactly_that_key_and_status() {
+    let canned = Canned::new(&[(
+        "UpdateAccessKey",
+        200,
+        "<UpdateAccessKeyResponse><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></UpdateAccessKeyResponse>",
+    )]);
+    let out = run(&canned, &key_action()).await;
+    assert_eq!(out.status, Status::Done, "{}", out.message);
+    let seen = canned.seen();
+    assert_eq!(seen.len(), 1);
+    let (op, body) = &seen[0];
+    assert_eq!(op, "UpdateAccessKey");
+    for part in [
+        "UserName=alice",
+        "AccessKeyId=AKIAIOSFODNN7EXAMPLE",
+        "Status=Inactive",
+    ] {
+        assert!(body.split('&').any(|kv| kv == part), "{part} in {body}");
+    }
+}
+
+#[tokio::test]
+async fn throttling_is_retried_then_reported_retryable() {
+    let body: &'static str = Box::leak(iam_error("Throttling", "Rate exceeded").into_boxed_str());
+    let canned = Canned::new(&[("UpdateAccessKey", 400, body)]);
+    let out = run(&canned, &key_action()).await;
+    assert_eq!(out.status, Status::Failed);
+    assert_eq!(out.error_code.as_deref(), Some("Throttling"));
+    assert_eq!(out.retryable, Some(true));
+    // The shipped policy: 3 attempts in all.
+    assert_eq!(canned.seen().len(), 3);
+}
+
+#[tokio::test]
+async fn access_denied_is_a_failure_that_a_retry_cannot_fix() {
+    let body: &'static str = Box::leak(
+        iam_error(
+            "AccessDenied",
+            "User is not authorized to perform iam:UpdateAccessKey",
+        )
+        .into_boxed_str(),
+    );
+    let canned = Canned::new(&[("UpdateAccessKey", 403, body)]);
+    let out = run(&canned, &key_action()).await;
+    assert_eq!(out.status, Status::Failed);
+    assert_eq!(out.error_code.as_deref(), Some("AccessDenied"));
+    assert_eq!(out.retryable, Some(false));
+    assert_eq!(canned.seen().len(), 1, "not retried");
+    assert!(out.message.contains("AccessDenied"), "{}", out.message);
+}
+
+#[tokio::test]
+async fn a_key_that_does_not_exist_is_a_failure_never_already_done() {
+    let body: &'static str = Box::leak(
+        iam_error(
+            "NoSuchEntity",
+            "The Access Key with id AKIAIOSFODNN7EXAMPLE cannot be found.",
+        )
+        .into_boxed_str(),
+    );
+    let canned = Canned::new(&[("UpdateAccessKey", 404, body)]);
+    let out = run(&canned, &key_action()).await;
+    assert_eq!(out.status, Status::Failed);
+    assert_eq!(out.error_code.as_deref(), Some("NotFound"));
+    assert_eq!(out.retryable, Some(false));
+    assert!(
+        out.message
+            .contains("was not found in account 111122223333"),
+        "{}",
+        out.message
+    );
+}
+
+#[tokio::test]
+async fn trails_that_all_log_are_already_done_and_nothing_is_started() {
+    let canned = Canned::new(&[
+        (
+            "DescribeTrails",
+            200,
+            r#"{"trailList":[{"Name":"org","TrailARN":"arn:aws:cloudtrail:us-east-1:111122223333:trail/org","HomeRegion":"us-east-1"}]}"#,
+        ),
+        ("GetTrailStatus", 200, r#"{"IsLogging":true}"#),
+    ]);
+    let action = Action {
+        kind: ActionKind::StartStoppedTrails,
+        account: "111122223333".into(),
+        region: "us-east-1".into(),
+        target: Target::StoppedTrails,
+    };
+    let out = run(&canned, &action).await;
+    assert_eq!(out.status, Status::AlreadyDone, "{}", out.message);
+    let ops: Vec<String> = canned.seen().into_iter().map(|(op, _)| op).collect();
+    assert_eq!(ops, ["DescribeTrails", "GetTrailStatus"]);
+}
+
+#[tokio::test]
+async fn a_stopped_trail_is_started_in_its_home_region_only() {
+    let canned = Canned::new(&[
+        (
+            "DescribeTrails",
+            200,
+            r#"{"trailList":[{"Name":"org","TrailARN":"arn:aws:cloudtrail:us-east-1:111122223333:trail/org","HomeRegion":"us-east-1"},{"Name":"on","TrailARN":"arn:aws:cloudtrail:us-east-1:111122223333:trail/on","HomeRegion":"us-east-1"}]}"#,
+        ),
+        ("GetTrailStatus", 200, r#"{"IsLogging":false}"#),
+        ("StartLogging", 200, "{}"),
+    ]);
+    let action = Action {
+        kind: ActionKind::StartStoppedTrails,
+        account: "111122223333".into(),
+        region: "us-east-1".into(),
+        target: Target::StoppedTrails,
+    };
+    let out = run(&canned, &action).await;
+    assert_eq!(out.status, Status::Done, "{}", out.message);
+    let started: Vec<String> = canned
+        .seen()
+        .into_iter()
+        .filter(|(op, _)| op == "StartLogging")
+        .map(|(_, body)| body)
+        .collect();
+    assert_eq!(started.len(), 2);
+    assert!(started[0].contains("trail/org"), "{}", started[0]);
+}
