@@ -16,7 +16,6 @@ mod accounts;
 pub(crate) mod exec;
 mod grant;
 pub mod iam_names;
-mod kinds;
 mod outcome;
 #[cfg(feature = "aws")]
 pub mod port;
@@ -102,6 +101,11 @@ pub trait ActionDef: Sync {
 /// The registry: every action, one line each (`Variant => module in kinds/`).
 macro_rules! registry {
     ($($variant:ident => $module:ident),* $(,)?) => {
+        /// One file per action: `kinds/<module>.rs`.
+        mod kinds {
+            $(pub mod $module;)*
+        }
+
         /// The kinds of action a rule may name.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum ActionKind {
