@@ -72,19 +72,35 @@ pub const IAM_ACTIONS: &[IamAction] = &[
     a("iam:PutRolePolicy", "IAM", "PutRolePolicy"),
     a("iam:PutUserPolicy", "IAM", "PutUserPolicy"),
     a("iam:UpdateAccessKey", "IAM", "UpdateAccessKey"),
+    a(
+        "lambda:GetFunctionConcurrency",
+        "Lambda",
+        "GetFunctionConcurrency",
+    ),
+    a(
+        "lambda:PutFunctionConcurrency",
+        "Lambda",
+        "PutFunctionConcurrency",
+    ),
     // The operation PutPublicAccessBlock is authorised by an IAM action of another name.
     a(
         "s3:PutBucketPublicAccessBlock",
         "S3",
         "PutPublicAccessBlock",
     ),
+    // GetObjectTagging and PutObjectTagging on an object version are authorised by these.
+    a("s3:GetObjectVersionTagging", "S3", "GetObjectTagging"),
+    a("s3:PutObjectVersionTagging", "S3", "PutObjectTagging"),
 ];
 
-/// The IAM action that authorises an SDK operation given as `prefix:Operation` (an action's
+/// The IAM actions that may authorise an SDK operation given as `prefix:Operation` (an action's
 /// `api()`).
-pub fn authorising(api: &str) -> Option<&'static IamAction> {
-    let (prefix, op) = api.split_once(':')?;
+pub fn authorising(api: &str) -> Vec<&'static IamAction> {
+    let Some((prefix, op)) = api.split_once(':') else {
+        return Vec::new();
+    };
     IAM_ACTIONS
         .iter()
-        .find(|a| a.operation == op && a.iam.split_once(':').map(|(p, _)| p) == Some(prefix))
+        .filter(|a| a.operation == op && a.iam.split_once(':').map(|(p, _)| p) == Some(prefix))
+        .collect()
 }
