@@ -64,43 +64,88 @@ async fn with_half_the_calls_failing_every_remediation_ends_done_or_reported_fai
     // Start-up (STS) goes through untouched; the faults start with the first event.
     proxy.set_mix(FaultMix::even(0.5, Duration::from_millis(300), 7));
 
-    // WHEN each event is delivered once
+    // WHEN each event is delivered once, noting which requests the proxy saw for it (the
+    // function handles one event at a time)
     let mut results = Vec::new();
+    let mut requests = Vec::new();
     for (user, named, _) in &users {
+        let before = proxy.seen().len();
         results.push(api.invoke(&key_finding(user, named)));
+        requests.push(proxy.seen()[before..].to_vec());
     }
     proxy.set_mix(FaultMix::none());
 
-    // THEN every event got an answer: a response, or an error that makes Lambda retry it
-    assert_eq!(results.len(), users.len());
-    let mut done = 0;
-    let mut remediation_failed = 0;
-    let mut notify_failed = 0;
-    for ((user, named, other), r) in users.iter().zip(&results) {
+    // THEN each event's outcome is exactly what the proxy let through for it: the key is
+    // Inactive iff an UpdateAccessKey reached moto; an alert exists iff a Publish reached moto,
+    // and it says what happened to the key; the answer is a response only when both did
+    let notes = scenario::notifications(&moto, REGION, &queue).await;
+    let reached = |reqs: &[mamoru_tests::faults::Seen], op: &str| {
+        reqs.iter()
+            .any(|s| s.operation.contains(op) && matches!(s.fault, Fault::Forwarded | Fault::Slow))
+    };
+    let (mut done, mut remediation_failed, mut notify_failed) = (0, 0, 0);
+    for (((user, named, other), r), reqs) in users.iter().zip(&results).zip(&requests) {
         assert_eq!(
             scenario::key_status(&moto, user, other).await,
             "Active",
             "never another key"
         );
-        match r {
-            Invocation::Response(v) => {
-                // A success means the key is Inactive and the alert went out.
+        let key_changed = reached(reqs, "UpdateAccessKey");
+        let published = reached(reqs, "Publish");
+        assert_eq!(
+            scenario::key_status(&moto, user, named).await,
+            if key_changed { "Inactive" } else { "Active" },
+            "{user}"
+        );
+        let event_id = format!("event-{user}");
+        let alerts: Vec<&serde_json::Value> = notes
+            .iter()
+            .filter(|n| {
+                let doc: serde_json::Value =
+                    serde_json::from_str(n["Message"].as_str().unwrap()).unwrap();
+                doc["event"]["id"] == event_id.as_str()
+            })
+            .collect();
+        assert_eq!(alerts.len(), usize::from(published), "{user}: {alerts:?}");
+        if let Some(alert) = alerts.first() {
+            let subject = alert["Subject"].as_str().unwrap();
+            let said = if key_changed {
+                "key deactivated"
+            } else {
+                "key deactivation FAILED"
+            };
+            assert!(subject.ends_with(said), "{user}: {subject}");
+        }
+        match (key_changed, published) {
+            (false, _) => {
+                assert_eq!(
+                    error_type(r).as_deref(),
+                    Some("mamoru.RemediationFailed"),
+                    "{user}"
+                );
+                remediation_failed += 1;
+            }
+            (true, false) => {
+                assert_eq!(
+                    error_type(r).as_deref(),
+                    Some("mamoru.NotificationFailed"),
+                    "{user}"
+                );
+                notify_failed += 1;
+            }
+            (true, true) => {
+                let Invocation::Response(v) = r else {
+                    panic!("{user}: {r:?}")
+                };
                 assert_eq!(v["outcomes"][0]["status"], "done", "{v}");
-                assert_eq!(scenario::key_status(&moto, user, named).await, "Inactive");
                 done += 1;
             }
-            Invocation::Error(e) => match e["errorType"].as_str().unwrap() {
-                "mamoru.RemediationFailed" => remediation_failed += 1,
-                "mamoru.NotificationFailed" => notify_failed += 1,
-                other => panic!("unexpected error type {other}: {e}"),
-            },
         }
     }
     let seen = proxy.seen();
     let faults = seen.iter().filter(|s| s.fault != Fault::Forwarded).count();
     println!(
-        "events: {} done, {remediation_failed} remediation failed, {notify_failed} notification failed; requests: {} ({} faults: {} throttled, {} 500, {} 503, {} reset, {} slow)",
-        done,
+        "events: {done} done, {remediation_failed} remediation failed, {notify_failed} notification failed; requests: {} ({} faults: {} throttled, {} 500, {} 503, {} reset, {} slow)",
         seen.len(),
         faults,
         proxy.count(Fault::Throttled),
@@ -109,12 +154,8 @@ async fn with_half_the_calls_failing_every_remediation_ends_done_or_reported_fai
         proxy.count(Fault::Reset),
         proxy.count(Fault::Slow)
     );
-    assert_eq!(
-        done + remediation_failed + notify_failed,
-        users.len(),
-        "nothing dropped"
-    );
-    // The proxy really failed about half the calls, and the SDK retried them.
+    // The proxy really failed about half the calls, the SDK retried them, and the run saw each
+    // kind of ending (the fault sequence is fixed by its seed).
     let fault_share = faults as f64 / seen.len() as f64;
     assert!(fault_share > 0.35, "fault share {fault_share}");
     let calls = seen
@@ -126,17 +167,10 @@ async fn with_half_the_calls_failing_every_remediation_ends_done_or_reported_fai
         "retries: {calls} UpdateAccessKey requests for {} events",
         users.len()
     );
-    // Most remediations succeed thanks to the retries (3 attempts at 50%: 87.5% each).
-    assert!(done >= users.len() / 2, "done {done}");
-    // Every remediation that failed sent (or tried to send) an alert saying so; every alert
-    // that arrived for a failed remediation says FAILED.
-    let notes = scenario::notifications(&moto, REGION, &queue).await;
-    let failed_alerts = notes
-        .iter()
-        .filter(|n| n["Subject"].as_str().unwrap().contains("FAILED"))
-        .count();
-    assert!(failed_alerts <= remediation_failed);
-    assert!(notes.len() >= done, "every success was notified");
+    assert!(
+        done > 0 && remediation_failed > 0,
+        "done {done}, failed {remediation_failed}"
+    );
 
     // AND re-delivering the failed events once the faults are gone completes them (Lambda's
     // retry): the same final state as a clean run, with no error.
@@ -174,7 +208,8 @@ async fn a_throttled_remediation_is_retried_with_backoff_then_reported_and_the_e
         .filter(|s| s.operation.contains("UpdateAccessKey"))
         .map(|s| s.at)
         .collect();
-    assert_eq!(attempts.len(), mamoru::aws::MAX_ATTEMPTS as usize);
+    // Three attempts: the retry policy the README documents (written out, not read from it).
+    assert_eq!(attempts.len(), 3);
     let spread = attempts[attempts.len() - 1] - attempts[0];
     assert!(
         spread >= Duration::from_millis(5),
@@ -198,7 +233,7 @@ async fn a_throttled_remediation_is_retried_with_backoff_then_reported_and_the_e
 async fn a_hanging_api_times_out_well_inside_the_lambda_timeout() {
     // GIVEN an API that answers only after 20 s
     let moto = Moto::start();
-    let (topic, _queue) = moto.topic_with_queue(REGION, "alerts").await;
+    let (topic, queue) = moto.topic_with_queue(REGION, "alerts").await;
     let (named, _) = scenario::user_with_two_keys(&moto, "mallory").await;
     let proxy = FaultProxy::start(moto.port(), FaultMix::none());
     let (api, _function) = function_behind(&proxy, &moto, &topic);
@@ -218,10 +253,20 @@ async fn a_hanging_api_times_out_well_inside_the_lambda_timeout() {
     // long before the 30 s Lambda timeout
     assert_eq!(error_type(&r).as_deref(), Some("mamoru.RemediationFailed"));
     assert!(took < Duration::from_secs(20), "took {took:?}");
-    assert!(took >= mamoru::aws::ATTEMPT_TIMEOUT, "took {took:?}");
+    // At least one 4 s attempt timeout passed (written out, not read from the code).
+    assert!(took >= Duration::from_secs(4), "took {took:?}");
     let Invocation::Error(e) = &r else {
         unreachable!()
     };
     let msg: &str = e["errorMessage"].as_str().unwrap();
     assert!(msg.contains("timed out"), "{msg}");
+    // AND when mamoru reports the failure, the key is as it was, and the alert says FAILED
+    assert_eq!(
+        scenario::key_status(&moto, "mallory", &named).await,
+        "Active"
+    );
+    let notes = scenario::notifications(&moto, REGION, &queue).await;
+    assert_eq!(notes.len(), 1);
+    let subject = notes[0]["Subject"].as_str().unwrap();
+    assert!(subject.ends_with("key deactivation FAILED"), "{subject}");
 }
