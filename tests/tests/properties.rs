@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use mamoru::action::{Target, arn_region};
+use mamoru::action::Target;
 use mamoru::decide::{RuleSet, decide};
 use mamoru::{Event, Settings};
 use mamoru_tests::fixture;
@@ -143,7 +143,13 @@ fn check_plan(v: &Value) -> Result<(), TestCaseError> {
             }
             Target::Trail { name } => {
                 prop_assert_eq!(d["requestParameters"]["name"].as_str(), Some(name.as_str()));
-                let home = arn_region(name).unwrap_or(d["awsRegion"].as_str().unwrap());
+                // arn:aws:cloudtrail:<region>:<account>:trail/<name>, else the call's region
+                // (parsed here, not with the planner's own helper).
+                let home = if name.starts_with("arn:") {
+                    name.split(':').nth(3).unwrap()
+                } else {
+                    d["awsRegion"].as_str().unwrap()
+                };
                 prop_assert_eq!(&a.region, home);
             }
             Target::Detector { detector_id } => {
@@ -239,5 +245,145 @@ proptest! {
     #[test]
     fn tamper_calls_act_only_on_the_named_resource_in_its_region(v in tamper_call()) {
         check_plan(&v)?;
+    }
+}
+
+/// A key finding biased toward the remediable case: each condition holds in most draws, so
+/// about a third of the findings are eligible, and every way of not being eligible shows up.
+fn biased_key_finding() -> impl Strategy<Value = (Value, KeyCase)> {
+    (
+        "[A-Za-z0-9_-]{1,32}",
+        prop_oneof![
+            4 => "AKIA[A-Z0-9]{16}",
+            1 => "ASIA[A-Z0-9]{16}",
+        ],
+        prop_oneof![4 => Just("IAMUser"), 1 => Just("AssumedRole"), 1 => Just("Root")],
+        prop_oneof![3 => 7.0f64..=10.0, 1 => 0.0f64..7.0],
+        prop_oneof![
+            Just("us-east-1"),
+            Just("eu-west-1"),
+            Just("ap-southeast-2"),
+            Just("sa-east-1")
+        ],
+        prop::bool::weighted(0.1),
+        prop::bool::weighted(0.1),
+    )
+        .prop_map(
+            |(user, key, user_type, severity, region, sample, archived)| {
+                let mut v: Value = serde_json::from_str(&fixture(
+                    "constructed/finding-iamuser-key-malicious-ip-high.json",
+                ))
+                .unwrap();
+                let d = &mut v["detail"];
+                d["resource"]["accessKeyDetails"] =
+                    json!({"userName": user, "accessKeyId": key, "userType": user_type});
+                d["severity"] = json!(severity);
+                d["region"] = json!(region);
+                d["service"]["archived"] = json!(archived);
+                if sample {
+                    d["service"]["additionalInfo"] = json!({"sample": true});
+                }
+                v["region"] = json!(region);
+                // Eligible, as the README's playbook says: an IAM user's long-term (AKIA) key,
+                // severity >= 7.0, not archived, not a sample.
+                let eligible = user_type == "IAMUser"
+                    && key.starts_with("AKIA")
+                    && severity >= 7.0
+                    && !sample
+                    && !archived;
+                let case = KeyCase {
+                    eligible,
+                    user,
+                    key,
+                    region: region.to_string(),
+                };
+                (v, case)
+            },
+        )
+}
+
+#[derive(Debug, Clone)]
+struct KeyCase {
+    eligible: bool,
+    user: String,
+    key: String,
+    region: String,
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, .. ProptestConfig::default() })]
+
+    #[test]
+    fn an_eligible_key_finding_plans_exactly_that_key_and_nothing_else_does((v, case) in biased_key_finding()) {
+        let event = Event::from_json(&v.to_string()).unwrap();
+        let plan = decide(&event, None, &RULES, &Settings::default());
+        let got: Vec<(String, Target, String, bool)> = plan
+            .actions
+            .iter()
+            .map(|p| (p.action.kind.name().to_string(), p.action.target.clone(), p.action.region.clone(), p.shadow))
+            .collect();
+        let want: Vec<(String, Target, String, bool)> = if case.eligible {
+            vec![
+                (
+                    "deactivate_access_key".to_string(),
+                    Target::AccessKey { user_name: case.user.clone(), access_key_id: case.key.clone() },
+                    case.region.clone(),
+                    false,
+                ),
+                // The quarantine rule ships in shadow mode.
+                (
+                    "quarantine_user".to_string(),
+                    Target::User { user_name: case.user.clone() },
+                    case.region.clone(),
+                    true,
+                ),
+            ]
+        } else {
+            Vec::new()
+        };
+        prop_assert_eq!(got, want);
+        // Remediate exactly when eligible (archived findings are ignored, the rest notify).
+        prop_assert_eq!(
+            plan.disposition == mamoru::decide::Disposition::Remediate,
+            case.eligible
+        );
+    }
+
+    #[test]
+    fn a_stopped_trail_is_restarted_exactly_once_in_its_home_region(
+        name in "[A-Za-z0-9_.-]{1,40}",
+        call_region in prop_oneof![Just("us-east-1"), Just("eu-west-1"), Just("ap-south-1")],
+        home in prop_oneof![Just("us-east-2"), Just("eu-central-1"), Just("ca-central-1")],
+        as_arn in any::<bool>(),
+        failed in prop::bool::weighted(0.2),
+    ) {
+        let mut v: Value = serde_json::from_str(&fixture("aws.cloudtrail/ct-stop-logging.json")).unwrap();
+        let param = if as_arn {
+            format!("arn:aws:cloudtrail:{home}:123456789012:trail/{name}")
+        } else {
+            name.clone()
+        };
+        let d = &mut v["detail"];
+        d["requestParameters"]["name"] = json!(param);
+        d["awsRegion"] = json!(call_region);
+        if failed {
+            d["errorCode"] = json!("AccessDenied");
+        }
+        v["region"] = json!(call_region);
+        let event = Event::from_json(&v.to_string()).unwrap();
+        let plan = decide(&event, None, &RULES, &Settings::default());
+        // The trail's home region: the ARN's when the call named an ARN, else the call's.
+        let expected_region = if as_arn { home } else { call_region };
+        let got: Vec<(String, Target, String)> = plan
+            .actions
+            .iter()
+            .map(|p| (p.action.kind.name().to_string(), p.action.target.clone(), p.action.region.clone()))
+            .collect();
+        let want = if failed {
+            Vec::new()
+        } else {
+            vec![("start_logging".to_string(), Target::Trail { name: param.clone() }, expected_region.to_string())]
+        };
+        prop_assert_eq!(got, want);
     }
 }
