@@ -1,9 +1,13 @@
 //! `tag_malicious_object` (containment, opt-in): adds the tag `mamoru-malware=THREATS_FOUND` to
 //! the S3 object version in which Malware Protection for S3 found a threat, keeping its other
-//! tags. Only that version: a scan result without a version id binds nothing (the object's
-//! current version may be a later upload), so that a bucket policy denying `s3:GetObject` on objects
-//! with that tag keeps it from being read. Undo: remove the tag (`PutObjectTagging` with the
-//! other tags).
+//! tags, so that a bucket policy denying `s3:GetObject` on objects with that tag keeps it from
+//! being read. Only that version: a scan result without a version id binds nothing (the
+//! object's current version may be a later upload). Undo: remove the tag (`PutObjectTagging`
+//! with the other tags).
+//!
+//! S3 replaces an object's whole tag set and has no conditional write: a tag another writer
+//! (GuardDuty's own `GuardDutyMalwareScanStatus`, when the plan tags objects) puts on the version
+//! between the read and the write is lost. The outcome records the tags before and after.
 
 use serde_json::{Value, json};
 
