@@ -30,32 +30,15 @@ NO_RESOURCE_TYPE = {
 # Of those, the ones that change something: held to the stack's region by a condition.
 NO_RESOURCE_TYPE_WRITES = {"guardduty:CreateDetector", "config:StartConfigurationRecorder"}
 
-TRAILS = {"Fn::Sub": "arn:${AWS::Partition}:cloudtrail:*:${AWS::AccountId}:trail/*"}
-DETECTORS = {"Fn::Sub": "arn:${AWS::Partition}:guardduty:${AWS::Region}:${AWS::AccountId}:detector/*"}
-IP_SETS = {
-    "Fn::Sub": "arn:${AWS::Partition}:guardduty:${AWS::Region}:${AWS::AccountId}:detector/*/ipset/*"
-}
 USERS = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*"}
-ROLES = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*"}
 # This stack's own EventBridge rules (named mamoru-<stack>-<suffix>) on the default bus.
 OWN_RULES = {
     "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/mamoru-${AWS::StackName}-*"
 }
-BUCKETS = {"Fn::Sub": "arn:${AWS::Partition}:s3:::*"}
-FUNCTIONS = {"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:*"}
-OBJECTS = {"Fn::Sub": "arn:${AWS::Partition}:s3:::*/*"}
 # The member role of infra/member.yaml, in any account (of the organization, by a condition, when
 # OrganizationId is given).
 MEMBER_ROLES = {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/mamoru/${MemberRoleName}"}
 
-
-def _ec2(resource_type: str) -> dict:
-    return {
-        "Fn::Sub": f"arn:${{AWS::Partition}}:ec2:${{AWS::Region}}:${{AWS::AccountId}}:{resource_type}/*"
-    }
-
-
-SECURITY_GROUPS = _ec2("security-group")
 ALERT_TOPIC = {"Fn::If": ["CreateTopic", {"Ref": "AlertTopic"}, {"Ref": "ExistingTopicArn"}]}
 DLQ = {"Fn::GetAtt": ["FailureQueue", "Arn"]}
 LOG_GROUP = {
