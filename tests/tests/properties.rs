@@ -267,9 +267,13 @@ fn biased_key_finding() -> impl Strategy<Value = (Value, KeyCase)> {
         ],
         prop::bool::weighted(0.1),
         prop::bool::weighted(0.1),
+        prop_oneof![
+            Just("UnauthorizedAccess:IAMUser/MaliciousIPCaller.Custom"),
+            Just("UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS"),
+        ],
     )
         .prop_map(
-            |(user, key, user_type, severity, region, sample, archived)| {
+            |(user, key, user_type, severity, region, sample, archived, finding_type)| {
                 let mut v: Value = serde_json::from_str(&fixture(
                     "constructed/finding-iamuser-key-malicious-ip-high.json",
                 ))
@@ -279,11 +283,19 @@ fn biased_key_finding() -> impl Strategy<Value = (Value, KeyCase)> {
                     json!({"userName": user, "accessKeyId": key, "userType": user_type});
                 d["severity"] = json!(severity);
                 d["region"] = json!(region);
+                d["type"] = json!(finding_type);
                 d["service"]["archived"] = json!(archived);
                 if sample {
                     d["service"]["additionalInfo"] = json!({"sample": true});
                 }
                 v["region"] = json!(region);
+                // A role's credentials used from outside AWS: its sessions are revoked (shadow),
+                // at the same threshold; never a key deactivation.
+                let role_eligible = user_type == "AssumedRole"
+                    && finding_type.contains("InstanceCredentialExfiltration")
+                    && severity >= 7.0
+                    && !sample
+                    && !archived;
                 // Eligible, as the README's playbook says: an IAM user's long-term (AKIA) key,
                 // severity >= 7.0, not archived, not a sample.
                 let eligible = user_type == "IAMUser"
@@ -293,6 +305,7 @@ fn biased_key_finding() -> impl Strategy<Value = (Value, KeyCase)> {
                     && !archived;
                 let case = KeyCase {
                     eligible,
+                    role_eligible,
                     user,
                     key,
                     region: region.to_string(),
@@ -305,6 +318,7 @@ fn biased_key_finding() -> impl Strategy<Value = (Value, KeyCase)> {
 #[derive(Debug, Clone)]
 struct KeyCase {
     eligible: bool,
+    role_eligible: bool,
     user: String,
     key: String,
     region: String,
@@ -338,6 +352,13 @@ proptest! {
                     true,
                 ),
             ]
+        } else if case.role_eligible {
+            vec![(
+                "revoke_role_sessions".to_string(),
+                Target::Role { role_name: case.user.clone() },
+                case.region.clone(),
+                true,
+            )]
         } else {
             Vec::new()
         };
