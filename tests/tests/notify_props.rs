@@ -7,7 +7,7 @@
 
 use std::sync::OnceLock;
 
-use mamoru::action::{Outcome, Status, Target};
+use mamoru::action::{Hold, Outcome, Status, Target};
 use mamoru::decide::Principal;
 use mamoru::notify::{MESSAGE_BUDGET, render, sanitize_subject, subject};
 use mamoru::{Mode, Report};
@@ -144,7 +144,21 @@ fn build(h: &Hostile) -> Report {
     report.outcomes = plan
         .actions
         .iter()
-        .map(|p| Outcome::new(&p.action, h.status, h.message.clone()))
+        .map(|p| match h.status {
+            // Not executed, as the responder holds it: a shadow rule's action, else the
+            // deployment's (or this account's) dry-run.
+            Status::WouldDo => {
+                let hold = if p.shadow {
+                    Hold::Shadow
+                } else if h.dry_run {
+                    Hold::DryRun
+                } else {
+                    Hold::AccountDryRun
+                };
+                Outcome::held(&p.action, hold, h.message.clone())
+            }
+            status => Outcome::new(&p.action, status, h.message.clone()),
+        })
         .collect();
     if h.dry_run {
         report.mode = Mode::DryRun;
@@ -155,8 +169,9 @@ fn build(h: &Hostile) -> Report {
 /// The outcome a Subject ends with, written out per base report (see [`bases`]: a trail
 /// restart; a key deactivation with a shadow quarantine; a withheld key finding; a shadow
 /// ingress revocation) and status, independently of the renderer.
-fn expected_outcome(base: usize, status: Status, dry_run: bool) -> String {
-    let would_why = if dry_run { "dry-run" } else { "shadow" };
+fn expected_outcome(base: usize, status: Status) -> String {
+    // A would-have of an enforced rule is held by a dry-run (the deployment's or the account's).
+    let would_why = "dry-run";
     match (base, status) {
         (0, Status::Done) => "restarted".into(),
         (0, Status::AlreadyDone) => "already logging".into(),
@@ -205,7 +220,7 @@ proptest! {
         assert_subject_is_safe(&s);
         let band = format!("[{}] ", report.plan.severity.band);
         prop_assert!(s.starts_with(&band), "{s:?}");
-        let want = expected_outcome(h.base % bases().len(), h.status, h.dry_run);
+        let want = expected_outcome(h.base % bases().len(), h.status);
         prop_assert!(s.ends_with(&format!(", {want}")), "{s:?} / {want:?}");
     }
 
