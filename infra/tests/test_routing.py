@@ -110,7 +110,9 @@ EXPECTED: dict[str, str | None] = {
     # Flow logs, Organizations (even a denied call), Security Hub (BatchUpdateFindings only when
     # it suppresses or resolves).
     "tamper/ec2-delete-flow-logs.json": CLOUDTRAIL,
+    "tamper/ec2-delete-flow-logs-denied.json": CLOUDTRAIL,  # an attempt: the function decides
     "tamper/organizations-leave-organization-denied.json": CLOUDTRAIL,
+    "tamper/organizations-describe-organization.json": None,  # a read
     "tamper/securityhub-disable.json": CLOUDTRAIL,
     "tamper/securityhub-batch-update-findings-suppressed.json": CLOUDTRAIL,
     "tamper/securityhub-batch-update-findings-notified.json": None,
