@@ -265,10 +265,6 @@ fn disposition(d: Disposition) -> &'static str {
     }
 }
 
-fn status(s: Status) -> &'static str {
-    s.name()
-}
-
 fn mode(m: Mode) -> &'static str {
     match m {
         Mode::Enforce => "enforce",
@@ -375,7 +371,7 @@ pub fn lines(
         let mut doc = Doc::new(now, "action", &plan.event_id)
             .dim("Function", function)
             .dim("Action", outcome.action.kind.name())
-            .dim("Status", status(outcome.status))
+            .dim("Status", outcome.status.name())
             .dim("Mode", m)
             .dim("RuleId", planned.map_or("", |p| p.rule_id.as_str()))
             .metric(ACTIONS, 1.0);

@@ -71,8 +71,11 @@ pub fn executed_report(event: &str, status: Status, message: &str) -> Report {
         .iter()
         // Shadow actions never run: they are reported as "would have", whatever the others did.
         .map(|p| {
-            let status = if p.shadow { Status::WouldDo } else { status };
-            Outcome::new(&p.action, status, message)
+            if p.shadow {
+                Outcome::held(&p.action, mamoru::action::Hold::Shadow, message)
+            } else {
+                Outcome::new(&p.action, status, message)
+            }
         })
         .collect();
     let mut report = Report::new(plan, outcomes, Mode::Enforce);

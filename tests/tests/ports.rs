@@ -35,7 +35,8 @@ struct Seen {
     chatbot: String,
 }
 
-async fn run(settings: Settings, shadow: bool) -> Seen {
+/// A responder over the in-memory ports, and the ports.
+fn responder(settings: Settings, shadow: bool) -> (mamoru::Responder, Arc<Recording>) {
     let rec = Arc::new(Recording::default());
     let responder = mamoru::Responder::new(
         None,
@@ -44,6 +45,11 @@ async fn run(settings: Settings, shadow: bool) -> Seen {
         Some(rec.clone() as Arc<dyn Remediate>),
         Some(rec.clone() as Arc<dyn Publish>),
     );
+    (responder, rec)
+}
+
+async fn run(settings: Settings, shadow: bool) -> Seen {
+    let (responder, rec) = responder(settings, shadow);
     let report = responder.handle_json(&fixture(STOP)).await.unwrap();
     let messages = rec.messages();
     assert_eq!(messages.len(), 1, "one notification");
@@ -156,18 +162,11 @@ async fn an_account_in_dry_run_under_enforce_says_dry_run_in_this_account() {
 /// and the notification still goes out, saying FAILED.
 #[tokio::test]
 async fn a_failed_remediation_is_notified_and_fails_the_event() {
-    let rec = Arc::new(Recording::default());
+    let (responder, rec) = responder(mode(Mode::Enforce), false);
     rec.answer(
         mamoru::action::ActionKind::StartLogging,
         Status::Failed,
         "cloudtrail:StartLogging failed: AccessDenied",
-    );
-    let responder = mamoru::Responder::new(
-        None,
-        mode(Mode::Enforce),
-        rules(false),
-        Some(rec.clone() as Arc<dyn Remediate>),
-        Some(rec.clone() as Arc<dyn Publish>),
     );
     let err = responder.handle_json(&fixture(STOP)).await.unwrap_err();
     assert!(

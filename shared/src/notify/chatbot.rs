@@ -12,7 +12,6 @@ use serde_json::{Value, json};
 
 use super::clean::{Limits, cut_chars, token};
 use super::links::Links;
-use super::text::status_text;
 use crate::redact;
 use crate::report::Report;
 use crate::settings::Mode;
@@ -103,8 +102,8 @@ pub(crate) fn payload(report: &Report, subject: &str, links: &Links, lim: Limits
         code(&plan.account, lim),
         code(&plan.region, lim)
     );
-    if let Some(r) = super::render::resource_for_people(plan) {
-        let _ = write!(d, ", {}", code(&r, lim));
+    if let Some(r) = &plan.resource {
+        let _ = write!(d, ", {}", code(r, lim));
     }
     d.push('\n');
     for detail in plan.details.iter().take(lim.items) {
@@ -119,7 +118,7 @@ pub(crate) fn payload(report: &Report, subject: &str, links: &Links, lim: Limits
             d,
             "• {}: *{}*",
             code(&o.action.describe(), lim),
-            status_text(report, o)
+            o.status_text()
         );
         if o.status != crate::action::Status::WouldDo {
             let _ = write!(d, " ({})", code(&o.message, lim));

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::clean::Limits;
 use super::links::Links;
-use crate::action::{Outcome, Status};
+use crate::action::Outcome;
 use crate::decide::Disposition;
 use crate::redact;
 use crate::report::Report;
@@ -37,10 +37,6 @@ fn clipped(v: &Value, lim: Limits) -> Value {
 
 fn opt(s: Option<&str>, lim: Limits) -> Value {
     s.map_or(Value::Null, |s| Value::String(lim.clip(s)))
-}
-
-fn status_name(status: Status) -> &'static str {
-    status.name()
 }
 
 pub(crate) fn document(
@@ -87,7 +83,7 @@ pub(crate) fn document(
                 "params": clipped(&Value::Object(a.params()), lim),
                 "rule_id": lim.clip(&planned.rule_id),
                 "shadow": planned.shadow,
-                "status": outcome.map_or("planned", |o| status_name(o.status)),
+                "status": outcome.map_or("planned", |o| o.status.name()),
                 "message": opt(outcome.map(|o| o.message.as_str()), lim),
                 "error_code": opt(outcome.and_then(|o| o.error_code.as_deref()), lim),
                 "retryable": outcome.and_then(|o| o.retryable),
@@ -139,7 +135,7 @@ pub(crate) fn document(
             "region": lim.clip(&plan.region),
         },
         "principal": principal,
-        "resource": opt(super::render::resource_for_people(plan).as_deref(), lim),
+        "resource": opt(plan.resource.as_deref(), lim),
         "refs": {
             "partition": opt(refs.partition.as_deref(), lim),
             "finding_id": opt(refs.finding_id.as_deref(), lim),

@@ -152,7 +152,8 @@ pub(crate) fn withheld_phrase(action: &str) -> String {
     }
 }
 
-/// Whether an outcome comes from a rule in shadow mode.
+/// Whether an outcome comes from a rule in shadow mode (from the plan: a renderer may be given
+/// any report, not only the responder's).
 fn is_shadow(plan: &Plan, o: &Outcome) -> bool {
     plan.actions
         .iter()
@@ -162,7 +163,7 @@ fn is_shadow(plan: &Plan, o: &Outcome) -> bool {
 
 /// What happened to one action, in a few words: `restarted`, `would restart (dry-run)`,
 /// `restart FAILED`, …
-pub fn outcome_phrase(_report: &Report, o: &Outcome) -> String {
+pub fn outcome_phrase(o: &Outcome) -> String {
     let w = words(o.action.kind);
     match o.status {
         Status::Done => w.done.to_string(),
@@ -205,7 +206,7 @@ pub fn outcome(report: &Report) -> Option<String> {
         ordered.extend(shown.iter().copied().filter(|o| o.status != Status::Failed));
         let mut phrases: Vec<String> = Vec::new();
         for o in ordered {
-            let p = outcome_phrase(report, o);
+            let p = outcome_phrase(o);
             if !phrases.contains(&p) {
                 phrases.push(p);
             }
@@ -246,14 +247,8 @@ fn subject_resource(plan: &Plan) -> Option<String> {
         return Some(trail_name(name).to_string());
     }
     // An account-wide resource is named by the location; the console by the title.
-    resource_for_people(plan)
-        .filter(|r| !r.starts_with("AWS::::Account") && r != "AWS Management Console")
-}
-
-/// The resource the event is about, for people: decide names it with its kind
-/// (`GuardDuty detector 12ab…`, `EventBridge rule …`).
-pub(crate) fn resource_for_people(plan: &Plan) -> Option<String> {
-    plan.resource.clone()
+    (!resource.starts_with("AWS::::Account") && resource != "AWS Management Console")
+        .then(|| resource.to_string())
 }
 
 /// Where the Subject says it happened: the action's account and region (a trail's home

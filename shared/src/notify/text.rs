@@ -9,11 +9,6 @@ use crate::action::Status;
 use crate::decide::{Disposition, Handler};
 use crate::report::Report;
 
-/// How one action went, for people.
-pub(crate) fn status_text(_report: &Report, o: &crate::action::Outcome) -> &'static str {
-    o.status_text()
-}
-
 /// Aligned `label: value` lines.
 fn field(out: &mut String, label: &str, value: &str) {
     let _ = writeln!(out, "  {:<12}{value}", format!("{label}:"));
@@ -90,8 +85,8 @@ pub(crate) fn body(report: &Report, subject: &str, links: &Links, lim: Limits) -
     out.push_str("\nWHERE\n");
     field(&mut out, "Account", &lim.line(&plan.account));
     field(&mut out, "Region", &lim.line(&plan.region));
-    if let Some(r) = super::render::resource_for_people(plan) {
-        field(&mut out, "Resource", &lim.line(&r));
+    if let Some(r) = &plan.resource {
+        field(&mut out, "Resource", &lim.line(r));
     }
     if !plan.details.is_empty() {
         out.push_str("\nDETAILS\n");
@@ -120,7 +115,7 @@ pub(crate) fn body(report: &Report, subject: &str, links: &Links, lim: Limits) -
             lim.line(&a.describe()),
             a.kind.api(),
             lim.line(&a.region),
-            status_text(report, o)
+            o.status_text()
         );
         match o.status {
             Status::Failed => {
