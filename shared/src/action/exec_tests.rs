@@ -254,3 +254,32 @@ async fn a_stopped_trail_is_started_in_its_home_region_only() {
     assert_eq!(started.len(), 2);
     assert!(started[0].contains("trail/org"), "{}", started[0]);
 }
+
+#[tokio::test]
+async fn a_user_to_quarantine_that_does_not_exist_is_not_found_in_that_account() {
+    let body: &'static str = Box::leak(
+        iam_error(
+            "NoSuchEntity",
+            "The user with name mallory cannot be found.",
+        )
+        .into_boxed_str(),
+    );
+    let canned = Canned::new(&[("PutUserPolicy", 404, body)]);
+    let action = Action {
+        kind: ActionKind::QuarantineUser,
+        account: "444455556666".into(),
+        region: "us-east-1".into(),
+        target: Target::User {
+            user_name: "mallory".into(),
+        },
+    };
+    let out = run(&canned, &action).await;
+    assert_eq!(out.status, Status::Failed);
+    assert_eq!(out.error_code.as_deref(), Some("NotFound"));
+    assert!(
+        out.message
+            .contains("IAM user mallory was not found in account 444455556666"),
+        "{}",
+        out.message
+    );
+}

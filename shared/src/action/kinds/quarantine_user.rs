@@ -72,9 +72,11 @@ impl ActionDef for Def {
 
 #[cfg(feature = "aws")]
 mod exec {
+    use aws_sdk_iam::operation::put_user_policy::PutUserPolicyError;
+    use aws_smithy_runtime_api::client::result::SdkError;
     use serde_json::json;
 
-    use crate::action::exec::{Clients, Execute, failure};
+    use crate::action::exec::{Clients, Execute, failure, service_failure};
     use crate::action::{Action, Outcome, QUARANTINE_POLICY, Status, Target};
 
     impl Execute for super::Def {
@@ -103,6 +105,14 @@ mod exec {
                     ),
                 )
                 .with_state(None, Some(json!({"PolicyName": QUARANTINE_POLICY}))),
+                // A user that does not exist in this account is a failure naming the account,
+                // as for the role and the key.
+                Err(SdkError::ServiceError(ctx)) => match ctx.into_err() {
+                    PutUserPolicyError::NoSuchEntityException(_) => {
+                        Outcome::not_found(action, &format!("IAM user {user}"))
+                    }
+                    other => Outcome::failed(action, service_failure("iam:PutUserPolicy", &other)),
+                },
                 Err(e) => Outcome::failed(action, failure("iam:PutUserPolicy", e)),
             }
         }
