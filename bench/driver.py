@@ -242,9 +242,15 @@ def operation(headers, body):
 class CountingProxy:
     """Forwards every request to moto; records (start, end, service, operation, moto time)."""
 
-    def __init__(self, upstream_port):
+    def __init__(self, upstream_port, answer=False):
         self.lock = threading.Lock()
         self.in_flight = 0
+        # answer=True: the first successful response to each (service, operation) comes from
+        # moto and is kept; later requests of that operation are answered from it, at once. The
+        # subject then sees a fast, keep-alive endpoint (as AWS is), and its own CPU and time per
+        # event can be read without moto's (single Python process) in the way.
+        self.answer = answer
+        self.answers = {}
         # TCP connections accepted from the subjects: with keep-alive, one per process (the
         # proxy answers HTTP/1.1 without `Connection: close`, as AWS endpoints do), where moto
         # itself closes every connection after one request.
@@ -266,6 +272,17 @@ class CountingProxy:
                 with proxy.lock:
                     proxy.in_flight += 1
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if proxy.answer:
+                    service, op = operation(self.headers, body)
+                    kept = proxy.answers.get((service, op))
+                    if kept is not None:
+                        self.reply(*kept)
+                        t3 = now()
+                        with proxy.lock:
+                            proxy.calls.append({"start": t0, "end": t3, "service": service, "op": op,
+                                                "moto_s": 0.0, "status": kept[0]})
+                            proxy.in_flight -= 1
+                        return
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
                 conn = getattr(local, "conn", None)
                 if conn is None:
@@ -285,7 +302,11 @@ class CountingProxy:
                     return self._reply(502, [], b"proxy: upstream failed")
                 t2 = now()
                 hop = {"transfer-encoding", "connection", "content-length", "keep-alive"}
-                self.reply(resp.status, [(k, v) for k, v in resp.getheaders() if k.lower() not in hop], data)
+                kept = (resp.status, [(k, v) for k, v in resp.getheaders() if k.lower() not in hop], data)
+                self.reply(*kept)
+                if proxy.answer and resp.status < 300:
+                    with proxy.lock:
+                        proxy.answers.setdefault(operation(self.headers, body), kept)
                 t3 = now()
                 service, op = operation(self.headers, body)
                 with proxy.lock:
@@ -536,9 +557,10 @@ SELF_ROLE_ARNS = ",".join(
 class Run:
     """One process of a subject under the emulator."""
 
-    def __init__(self, subject, api, endpoint, world, log):
+    def __init__(self, subject, api, endpoint, world, log, extra_env=None):
         env = base_env(api, endpoint, world)
         env.update(subject.env)
+        env.update(extra_env or {})
         self.api = api
         self.cpu_ms = None
         self.t_start = now()
@@ -718,6 +740,53 @@ def run_warm(subject, family, payload, m, apis, moto, proxy, world, log, block=5
     return direct.finish(m, family, world), wp
 
 
+def run_answered(subject, family, payload, m, api, answering, world, log):
+    """One warm process against the answering proxy (keep-alive, moto's answers replayed): the
+    subject's own CPU and time per event, with next to no endpoint time in them."""
+    world.reset(family)
+    connections = answering.connections
+    w = Warm(subject, api, answering.endpoint, answering, world, log)
+    for _ in range(m):
+        w.one(payload)
+    r = w.finish(m, family, world)
+    r["connections"] = answering.connections - connections
+    return r
+
+
+def run_concurrency(subject, family, payload, m, api, answering, world, log, n, rounds=3):
+    """Events per second of one process given `m` events queued at once: sequential (no
+    AWS_LAMBDA_MAX_CONCURRENCY) against `n` concurrent invocations (AWS_LAMBDA_MAX_CONCURRENCY=n,
+    Lambda Managed Instances), alternated `rounds` times, against the answering proxy."""
+    rates = {"sequential": [], "concurrent": []}
+    for _ in range(rounds):
+        for label, env in (("sequential", {}), ("concurrent", {"AWS_LAMBDA_MAX_CONCURRENCY": str(n)})):
+            world.reset(family)
+            api.reset()
+            run = Run(subject, api, answering.endpoint, world, log, env)
+            if api.wait_next(1, run.proc) is None:
+                run.stop()
+                rates[label].append(None)
+                continue
+            t0 = now()
+            rids = [api.queue(payload) for _ in range(m)]
+            ok = 0
+            for rid in rids:
+                res = api.wait(rid, run.proc)
+                ok += 1 if res is not None and answer_ok(res) else 0
+            elapsed = now() - t0
+            run.stop()
+            rates[label].append(m / elapsed if ok == m else None)
+    seq = [x for x in rates["sequential"] if x]
+    con = [x for x in rates["concurrent"] if x]
+    return {
+        "n": n,
+        "events": m,
+        "sequential_per_s": median(seq) if seq else None,
+        "concurrent_per_s": median(con) if con else None,
+        "all": rates,
+    }
+
+
 # ------------------------------------------------------------------------------------------------
 # moto's floor: the subjects' own requests, replayed straight to moto
 
@@ -784,7 +853,7 @@ def fmt(v, unit="", digits=1):
 
 
 FIGURES = ("cold_ms", "cold_cpu_ms", "max_rss_mib", "warm_ms", "overhead_ms", "calls_per_event",
-           "warm_cpu_ms", "warm_cpu_keepalive_ms")
+           "warm_cpu_ms", "warm_cpu_keepalive_ms", "warm_cpu_answered_ms", "warm_ms_answered")
 
 
 def summarize(results):
@@ -813,6 +882,10 @@ def summarize(results):
                 # opened for all its events (1 when keep-alive holds).
                 "warm_cpu_keepalive_ms": wp.get("cpu_ms_per_event"),
                 "warm_connections": wp.get("connections"),
+                # Against the answering proxy: keep-alive, no moto in the loop.
+                "warm_cpu_answered_ms": (r.get("warm_answered") or {}).get("cpu_ms_per_event"),
+                "warm_ms_answered": (r.get("warm_answered") or {}).get("ms_median"),
+                "concurrency": r.get("concurrency"),
                 "floor_ms": floor_ms,
                 # Warm time per event (moto reached directly) above moto's own time for the
                 # event's calls (as the proxy's upstream leg saw it, same run).
@@ -870,7 +943,14 @@ def print_table(rows, results):
     print("direct) and keep-alive (through the proxy; connections the process opened in parentheses):")
     for r in rows:
         print(f"  {r['family']}/{r['subject']}: {fmt(r['warm_cpu_ms'], ' ms', 3)} and "
-              f"{fmt(r['warm_cpu_keepalive_ms'], ' ms', 3)} ({r['warm_connections']} connections)")
+              f"{fmt(r['warm_cpu_keepalive_ms'], ' ms', 3)} ({r['warm_connections']} connections); "
+              f"answered by the proxy: {fmt(r['warm_cpu_answered_ms'], ' ms', 3)} CPU, "
+              f"{fmt(r['warm_ms_answered'], ' ms', 3)} per event")
+        if r.get("concurrency"):
+            c = r["concurrency"]
+            print(f"    {c['events']} events queued at once: sequential {fmt(c['sequential_per_s'], '/s', 0)}, "
+                  f"{c['n']} concurrent {fmt(c['concurrent_per_s'], '/s', 0)} "
+                  f"(ratio {fmt(ratio(c['concurrent_per_s'], c['sequential_per_s']), '', 2)})")
     for r in rows:
         print(f"  {r['family']}/{r['subject']}: init calls {r['init_calls']}, event calls {r['event_calls']}, "
               f"notifications in cold runs {r['notified']}" + (f" ({r['note']})" if r["note"] else ""))
@@ -905,13 +985,22 @@ def markdown(rows, results):
     out.append("")
     out.append(f"Emulator hand-off alone (no-op Python runtime): {fmt(results.get('noop_handoff_ms'), ' ms', 3)} per event.")
     out += ["", "| event | subject | warm CPU ms/event, new connection per call | warm CPU ms/event, keep-alive "
-            "| connections opened (keep-alive run) | mamoru / subject, keep-alive CPU |",
-            "|---|---|---:|---:|---:|---:|"]
+            "| connections opened (keep-alive run) | warm CPU ms/event, answered by the proxy "
+            "| warm ms/event, answered | mamoru / subject, answered CPU |",
+            "|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        q = (r.get("ratio") or {}).get("warm_cpu_keepalive_ms")
+        q = (r.get("ratio") or {}).get("warm_cpu_answered_ms")
         out.append(f"| {r['family']} | {r['subject']} | {fmt(r['warm_cpu_ms'], digits=3)} | "
                    f"{fmt(r['warm_cpu_keepalive_ms'], digits=3)} | {fmt(r['warm_connections'], digits=0)} | "
+                   f"{fmt(r['warm_cpu_answered_ms'], digits=3)} | {fmt(r['warm_ms_answered'], digits=3)} | "
                    f"{fmt(q, digits=3)} |")
+    for r in rows:
+        if r.get("concurrency"):
+            c = r["concurrency"]
+            out.append(f"\n{r['family']}/{r['subject']}, {c['events']} events queued at once: sequential "
+                       f"{fmt(c['sequential_per_s'], '/s', 0)}, {c['n']} concurrent "
+                       f"{fmt(c['concurrent_per_s'], '/s', 0)} "
+                       f"(ratio {fmt(ratio(c['concurrent_per_s'], c['sequential_per_s']), '', 2)}).")
     out.append("")
     for r in rows:
         out.append(f"- {r['family']}/{r['subject']}: init calls {r['init_calls']}, event calls {r['event_calls']}"
@@ -936,6 +1025,9 @@ def main():
     ap.add_argument("--families", nargs="+", default=["guardduty", "cloudtrail"], choices=["guardduty", "cloudtrail"])
     ap.add_argument("--subjects", nargs="+", default=["mamoru", "boto3", "c7n"])
     ap.add_argument("--out", default=str(BENCH / "results"))
+    ap.add_argument("--concurrency", type=int, default=8,
+                    help="mamoru only: events/s with this many concurrent invocations "
+                         "(AWS_LAMBDA_MAX_CONCURRENCY) against sequential; 0 skips (default 8)")
     args = ap.parse_args()
     args.c7n = "c7n" in args.subjects
     if args.c7n and not (BENCH / ".venv-c7n/bin/python").exists():
@@ -950,6 +1042,7 @@ def main():
 
     moto = Moto(ROOT / ".venv")
     proxy = CountingProxy(moto.port)
+    answering = CountingProxy(moto.port, answer=True)
     api, api2 = RuntimeApi(), RuntimeApi()
     results = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -982,6 +1075,18 @@ def main():
                     print(f"   warm: {r['warm']['ok']}/{args.warm} ok, median {fmt(r['warm']['ms_median'], ' ms', 2)}, "
                           f"calls/event {r['warm_proxied']['calls_per_event_median']}, "
                           f"overhead {fmt(r['warm_proxied']['overhead_ms_median'], ' ms', 3)}", flush=True)
+                    r["warm_answered"] = wa = run_answered(subject, family, events[family], args.warm,
+                                                           api, answering, world, log)
+                    print(f"   warm, answered by the proxy (keep-alive): {wa['ok']}/{args.warm} ok, "
+                          f"median {fmt(wa['ms_median'], ' ms', 3)}, CPU {fmt(wa['cpu_ms_per_event'], ' ms', 3)}"
+                          f" per event, {wa['connections']} connections", flush=True)
+                    if args.concurrency > 1 and subject.name == "mamoru":
+                        r["concurrency"] = cc = run_concurrency(subject, family, events[family],
+                                                                min(args.warm, 400), api, answering,
+                                                                world, log, args.concurrency)
+                        print(f"   {cc['events']} events queued at once: sequential "
+                              f"{fmt(cc['sequential_per_s'], '/s', 0)}, {cc['n']} concurrent "
+                              f"{fmt(cc['concurrent_per_s'], '/s', 0)}", flush=True)
                     if family == "cloudtrail":
                         world.reset("cloudtrail-other-region")
                         api.reset()
@@ -1009,6 +1114,7 @@ def main():
         api.close()
         api2.close()
         proxy.close()
+        answering.close()
         moto.stop()
         cleanup_c7n_output(work)
     results["machine"]["loadavg_end"] = os.getloadavg()

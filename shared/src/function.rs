@@ -22,6 +22,21 @@ pub enum InitError {
     Rules(Vec<crate::decide::RuleError>),
 }
 
+/// Runs a function: start-up once, then events until the container ends. On Lambda Managed
+/// Instances (`AWS_LAMBDA_MAX_CONCURRENCY` above 1, set by Lambda) that many invocations run at
+/// once on the one responder, sharing its rules and SDK clients (and their connection pools);
+/// without it, one at a time, as on classic Lambda. The functions' `main.rs` call only this.
+pub async fn run(handler: Handler) -> Result<(), lambda_runtime::Error> {
+    let responder = Arc::new(init(handler).await?);
+    lambda_runtime::run_concurrent(lambda_runtime::service_fn(
+        move |event: LambdaEvent<Box<RawValue>>| {
+            let responder = Arc::clone(&responder);
+            async move { handle(&responder, event).await }
+        },
+    ))
+    .await
+}
+
 /// Builds settings, rules and SDK clients, once per container.
 pub async fn init(handler: Handler) -> Result<Responder, InitError> {
     crate::logging::init_json();

@@ -353,6 +353,73 @@ async fn dry_run_function_notifies_would_have_and_changes_nothing() {
     );
 }
 
+/// Lambda Managed Instances: with `AWS_LAMBDA_MAX_CONCURRENCY` set, the function asks for that
+/// many events at once and handles them concurrently on one responder; each still acts on its
+/// own key only. Without it, the function waits for one event at a time.
+#[tokio::test]
+async fn managed_instances_handle_invocations_concurrently_each_on_its_own_key() {
+    let moto = Moto::start();
+    let (topic, queue) = moto.topic_with_queue(REGION, "alerts").await;
+    let mut keys = Vec::new();
+    for n in 0..6 {
+        let user = format!("user{n}");
+        let (named, other) = scenario::user_with_two_keys(&moto, &user).await;
+        keys.push((user, named, other));
+    }
+
+    // Sequential (classic Lambda): one /next at a time, even when idle.
+    let seq = start("mamoru-guardduty", &moto, &topic, &[]);
+    let concurrent = start(
+        "mamoru-guardduty",
+        &moto,
+        &topic,
+        &[("AWS_LAMBDA_MAX_CONCURRENCY", "4")],
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while (concurrent.api.next_calls() < 4 || seq.api.next_calls() < 1)
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        concurrent.api.next_calls(),
+        4,
+        "four invocations are asked for at once"
+    );
+    assert_eq!(
+        seq.api.next_calls(),
+        1,
+        "the sequential function asks for one"
+    );
+
+    let answers: Vec<Invocation> = std::thread::scope(|s| {
+        let handles: Vec<_> = keys
+            .iter()
+            .map(|(user, named, _)| {
+                let event = key_finding(user, named);
+                let api = &concurrent.api;
+                s.spawn(move || api.invoke(&event))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for a in &answers {
+        let resp = a.response();
+        assert_eq!(resp["disposition"], "remediate", "{resp}");
+        assert_eq!(resp["outcomes"][0]["status"], "done", "{resp}");
+    }
+    for (user, named, other) in &keys {
+        assert_eq!(scenario::key_status(&moto, user, named).await, "Inactive");
+        assert_eq!(scenario::key_status(&moto, user, other).await, "Active");
+    }
+    assert_eq!(
+        scenario::notifications(&moto, REGION, &queue).await.len(),
+        keys.len(),
+        "one notification per event"
+    );
+    assert_eq!(concurrent.process.audit_lines().len(), keys.len());
+}
+
 #[tokio::test]
 async fn a_bad_setting_fails_start_up_naming_the_variable() {
     let moto = Moto::start();
