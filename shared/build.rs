@@ -43,8 +43,9 @@ fn main() {
 }
 
 /// Writes `$OUT_DIR/deployment_rules.rs`: the rule files of the deployment (every `*.toml` in
-/// `MAMORU_RULES_DIR`, by default `rules/` at the workspace root), compiled into the binaries
-/// so that a deployment's rules ship with its functions.
+/// `MAMORU_RULES_DIR`, by default `rules/` at the workspace root, and every Sigma rule in its
+/// `sigma/` folder), compiled into the binaries so that a deployment's rules ship with its
+/// functions.
 fn deployment_rules() {
     use std::path::PathBuf;
     println!("cargo:rerun-if-env-changed=MAMORU_RULES_DIR");
@@ -74,6 +75,34 @@ fn deployment_rules() {
         out.push_str(&format!(
             "    ({:?}, include_str!({:?})),\n",
             format!("rules/{name}"),
+            f.display().to_string()
+        ));
+    }
+    out.push_str("];\n");
+    // Sigma rules: every `*.yml` / `*.yaml` in `sigma/` below the rules directory.
+    let sigma_dir = dir.join("sigma");
+    println!("cargo:rerun-if-changed={}", sigma_dir.display());
+    let mut sigma: Vec<PathBuf> = std::fs::read_dir(&sigma_dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    sigma.sort();
+    out.push_str(
+        "/// Deployment Sigma rule files: (name, text).\npub const DEPLOYMENT_SIGMA: &[(&str, &str)] = &[\n",
+    );
+    for f in &sigma {
+        println!("cargo:rerun-if-changed={}", f.display());
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "    ({:?}, include_str!({:?})),\n",
+            format!("rules/sigma/{name}"),
             f.display().to_string()
         ));
     }

@@ -52,6 +52,9 @@ enum Command {
         /// Extra rule files or directories, added to the built-in playbook.
         #[arg(long = "rules", value_name = "PATH")]
         rules: Vec<PathBuf>,
+        /// Sigma rule files or directories (`*.yml`, `*.yaml`), added to MAMORU_SIGMA_PATH's.
+        #[arg(long = "sigma", value_name = "PATH")]
+        sigma: Vec<PathBuf>,
         /// EventBridge event files (JSON).
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
@@ -83,6 +86,9 @@ enum Command {
         /// Extra rule files or directories.
         #[arg(long = "rules", value_name = "PATH")]
         rules: Vec<PathBuf>,
+        /// Sigma rule files or directories (`*.yml`, `*.yaml`), added to MAMORU_SIGMA_PATH's.
+        #[arg(long = "sigma", value_name = "PATH")]
+        sigma: Vec<PathBuf>,
     },
     /// Prints the metrics the functions write (JSON): CloudWatch namespace, metric names, units
     /// and dimension sets, and the values each dimension takes. infra/'s dashboard and alarms
@@ -101,6 +107,10 @@ enum RulesCommand {
         /// Rule files or directories of `*.toml`.
         #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
+        /// Sigma rule files or directories: every rule mamoru cannot evaluate is reported with
+        /// its file and the reason, and fails the check.
+        #[arg(long = "sigma", value_name = "PATH")]
+        sigma: Vec<PathBuf>,
     },
     /// Runs the test cases (`[[case]]`) found in PATHS against the built-in playbook plus the
     /// rules in PATHS, and checks every rule has a positive and a negative case.
@@ -111,6 +121,9 @@ enum RulesCommand {
         /// Do not require a positive and a negative case for every rule.
         #[arg(long)]
         no_coverage: bool,
+        /// Sigma rule files or directories; the rules they hold need cases like any other.
+        #[arg(long = "sigma", value_name = "PATH")]
+        sigma: Vec<PathBuf>,
     },
 }
 
@@ -128,19 +141,22 @@ async fn main() -> ExitCode {
             json,
             execute,
             rules,
+            sigma,
             files,
-        } => replay(json, execute, &rules, &files).await,
-        Command::Rules(RulesCommand::Check { paths }) => rules_check(&paths),
-        Command::Rules(RulesCommand::Test { paths, no_coverage }) => {
-            rules_test(&paths, !no_coverage)
-        }
+        } => replay(json, execute, &rules, &sigma, &files).await,
+        Command::Rules(RulesCommand::Check { paths, sigma }) => rules_check(&paths, &sigma),
+        Command::Rules(RulesCommand::Test {
+            paths,
+            no_coverage,
+            sigma,
+        }) => rules_test(&paths, &sigma, !no_coverage),
         Command::Render(args) => render::run(args).await,
         Command::Permissions {
             rules,
             containment,
             grants,
         } => permissions(&rules, containment, grants),
-        Command::Routes { rules } => routes(&rules),
+        Command::Routes { rules, sigma } => routes(&rules, &sigma),
         Command::Coverage(args) => coverage::run(&args),
         Command::Metrics => {
             println!(
@@ -159,24 +175,42 @@ async fn main() -> ExitCode {
     }
 }
 
-fn load_rules(extra: &[PathBuf], settings: &Settings) -> anyhow::Result<RuleSet> {
+fn load_rules(
+    extra: &[PathBuf],
+    sigma: &[PathBuf],
+    settings: &Settings,
+) -> anyhow::Result<RuleSet> {
     let mut paths = settings.rules_paths.clone();
     paths.extend(extra.iter().cloned());
-    RuleSet::builtin_with(&paths).map_err(|errors| {
+    let invalid = |errors: Vec<mamoru::decide::RuleError>| {
         let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
         anyhow::anyhow!("invalid rules:\n  {}", text.join("\n  "))
-    })
+    };
+    let mut rules = RuleSet::builtin_with(&paths).map_err(invalid)?;
+    let mut sigma_paths = settings.sigma_paths.clone();
+    sigma_paths.extend(sigma.iter().cloned());
+    rules.add_sigma_paths(&sigma_paths);
+    // Named, never dropped silently; `rules check` fails on them.
+    for u in rules.sigma_unsupported() {
+        eprintln!("warning: {u}");
+    }
+    let dangling = rules.sigma_reference_errors();
+    if !dangling.is_empty() {
+        return Err(invalid(dangling));
+    }
+    Ok(rules)
 }
 
 async fn replay(
     as_json: bool,
     execute: bool,
     extra_rules: &[PathBuf],
+    sigma: &[PathBuf],
     files: &[PathBuf],
 ) -> anyhow::Result<ExitCode> {
     let mut settings = Settings::from_lookup(|k| std::env::var(k).ok(), false)
         .context("reading MAMORU_* settings")?;
-    let rules = load_rules(extra_rules, &settings)?;
+    let rules = load_rules(extra_rules, sigma, &settings)?;
     let responder = if execute {
         settings.mode = Mode::Enforce;
         let sdk = mamoru::aws::load().await;
@@ -233,9 +267,12 @@ fn lenient_settings() -> anyhow::Result<Settings> {
     Settings::from_lookup(|k| std::env::var(k).ok(), false).context("reading MAMORU_* settings")
 }
 
-fn rules_check(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+fn rules_check(paths: &[PathBuf], sigma: &[PathBuf]) -> anyhow::Result<ExitCode> {
     match RuleSet::builtin_with_cases(paths) {
-        Ok((rules, cases)) => {
+        Ok((mut rules, cases)) => {
+            let mut sigma_paths = lenient_settings()?.sigma_paths;
+            sigma_paths.extend(sigma.iter().cloned());
+            rules.add_sigma_paths(&sigma_paths);
             let mut warnings = 0;
             for rule in rules.rules() {
                 for w in &rule.warnings {
@@ -243,12 +280,28 @@ fn rules_check(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
                     warnings += 1;
                 }
             }
+            let mut errors = rules.sigma_reference_errors().len();
+            for e in rules.sigma_reference_errors() {
+                println!("{e}");
+            }
+            for u in rules.sigma_unsupported() {
+                println!("{u}");
+                errors += 1;
+            }
+            if errors > 0 {
+                println!(
+                    "{errors} error(s) ({} Sigma rule(s) not supported)",
+                    rules.sigma_unsupported().len()
+                );
+                return Ok(ExitCode::FAILURE);
+            }
             println!(
-                "ok: {} rules ({} built in), {} test cases, {warnings} warning(s)",
+                "ok: {} rules ({} built in, {} Sigma), {} test cases, {warnings} warning(s)",
                 rules.rules().len(),
                 mamoru::decide::rules::BUILTIN_RULES
                     .matches("[[rule]]")
                     .count(),
+                rules.sigma_rules().len(),
                 cases.len()
             );
             Ok(ExitCode::SUCCESS)
@@ -263,8 +316,8 @@ fn rules_check(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn rules_test(paths: &[PathBuf], coverage: bool) -> anyhow::Result<ExitCode> {
-    let (rules, cases) = match RuleSet::builtin_with_cases(paths) {
+fn rules_test(paths: &[PathBuf], sigma: &[PathBuf], coverage: bool) -> anyhow::Result<ExitCode> {
+    let (mut rules, cases) = match RuleSet::builtin_with_cases(paths) {
         Ok(found) => found,
         Err(errors) => {
             for e in &errors {
@@ -277,9 +330,32 @@ fn rules_test(paths: &[PathBuf], coverage: bool) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
+    let mut sigma_paths = lenient_settings()?.sigma_paths;
+    sigma_paths.extend(sigma.iter().cloned());
+    rules.add_sigma_paths(&sigma_paths);
+    let mut problems: Vec<String> = rules
+        .sigma_reference_errors()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    problems.extend(rules.sigma_unsupported().iter().map(ToString::to_string));
+    if !problems.is_empty() {
+        for p in &problems {
+            println!("{p}");
+        }
+        println!(
+            "{} error(s) in the rule files: no case was run",
+            problems.len()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     // Rules defined outside the files of this run (the built-in playbook, when only rules/ is
     // tested) are reported apart: their cases were not part of the run.
-    let tested: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    let tested: Vec<String> = paths
+        .iter()
+        .chain(sigma_paths.iter())
+        .map(|p| p.display().to_string())
+        .collect();
     let in_run = |origin: &str| tested.iter().any(|p| origin.starts_with(p.as_str()));
     let report = mamoru::decide::cases::run_all(&rules, &cases);
     for (case, diffs) in &report.failed {
@@ -318,7 +394,7 @@ fn rules_test(paths: &[PathBuf], coverage: bool) -> anyhow::Result<ExitCode> {
 }
 
 fn permissions(extra: &[PathBuf], containment: bool, grants: bool) -> anyhow::Result<ExitCode> {
-    let rules = load_rules(extra, &lenient_settings()?)?;
+    let rules = load_rules(extra, &[], &lenient_settings()?)?;
     if grants {
         let out = mamoru::decide::routing::grants(&rules);
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -333,8 +409,8 @@ fn permissions(extra: &[PathBuf], containment: bool, grants: bool) -> anyhow::Re
     Ok(ExitCode::SUCCESS)
 }
 
-fn routes(extra: &[PathBuf]) -> anyhow::Result<ExitCode> {
-    let rules = load_rules(extra, &lenient_settings()?)?;
+fn routes(extra: &[PathBuf], sigma: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let rules = load_rules(extra, sigma, &lenient_settings()?)?;
     let out = mamoru::decide::routing::routes(&rules);
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(ExitCode::SUCCESS)

@@ -1,6 +1,7 @@
 //! `mamoru render`: the notification an event would produce, as each kind of subscriber
 //! receives it. Events are decided like `replay` does without `--execute`: dry-run, with the
-//! built-in rules (plus `--rules` and `MAMORU_RULES_PATH`), and no AWS access.
+//! built-in rules (plus `--rules` and `MAMORU_RULES_PATH`, `--sigma` and `MAMORU_SIGMA_PATH`),
+//! and no AWS access.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +32,9 @@ pub struct RenderArgs {
     /// Extra rule files or directories, added to the built-in playbook.
     #[arg(long = "rules", value_name = "PATH")]
     rules: Vec<PathBuf>,
+    /// Sigma rule files or directories (`*.yml`, `*.yaml`), added to MAMORU_SIGMA_PATH's.
+    #[arg(long = "sigma", value_name = "PATH")]
+    sigma: Vec<PathBuf>,
     /// EventBridge event files (JSON).
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
@@ -60,7 +64,7 @@ fn print(format: Format, file: &str, message: &Message) {
 
 pub async fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
     let mut settings = crate::lenient_settings()?;
-    let rules = crate::load_rules(&args.rules, &settings)?;
+    let rules = crate::load_rules(&args.rules, &args.sigma, &settings)?;
     settings.mode = Mode::DryRun;
     let responder = Responder::new(None, settings, rules, None, None);
 

@@ -49,7 +49,18 @@ pub async fn init(handler: Handler) -> Result<Responder, InitError> {
 
 async fn build(handler: Handler) -> Result<Responder, InitError> {
     let mut settings = Settings::from_env()?;
-    let rules = RuleSet::builtin_with(&settings.rules_paths).map_err(InitError::Rules)?;
+    let mut rules = RuleSet::builtin_with(&settings.rules_paths).map_err(InitError::Rules)?;
+    rules.add_sigma_paths(&settings.sigma_paths);
+    // A Sigma rule mamoru cannot evaluate does not stop the function (a shared collection
+    // holds rules for other log sources), but each one is named with its reason.
+    for u in rules.sigma_unsupported() {
+        tracing::warn!(file = %u.file, id = u.id.as_deref().unwrap_or(""), reason = %u.reason, "Sigma rule not loaded");
+    }
+    // A response rule attached to a Sigma rule that is not loaded could never match.
+    let dangling = rules.sigma_reference_errors();
+    if !dangling.is_empty() {
+        return Err(InitError::Rules(dangling));
+    }
     let sdk = crate::aws::load().await;
     // Loop prevention: the function's own execution role. The stack names mamoru's roles in
     // MAMORU_SELF_ROLE_ARNS (from the roles it creates), so start-up makes no AWS call. Without
@@ -82,6 +93,8 @@ async fn build(handler: Handler) -> Result<Responder, InitError> {
         version = crate::VERSION,
         mode = %settings.mode,
         rules = rules.rules().len(),
+        sigma_rules = rules.sigma_rules().len(),
+        sigma_unsupported = rules.sigma_unsupported().len(),
         min_remediation_severity = settings.min_remediation_severity,
         protected_principals = settings.protected_principals.len(),
         self_roles = %settings.self_role_arns.join(","),

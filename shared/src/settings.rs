@@ -15,6 +15,7 @@ pub const ENV_MIN_SEVERITY: &str = "MAMORU_MIN_REMEDIATION_SEVERITY";
 pub const ENV_PROTECTED: &str = "MAMORU_PROTECTED_PRINCIPALS";
 pub const ENV_SELF_ROLES: &str = "MAMORU_SELF_ROLE_ARNS";
 pub const ENV_RULES_PATH: &str = "MAMORU_RULES_PATH";
+pub const ENV_SIGMA_PATH: &str = "MAMORU_SIGMA_PATH";
 pub const ENV_SELF_RESOURCES: &str = "MAMORU_SELF_RESOURCES";
 pub const ENV_MEMBER_ROLE: &str = "MAMORU_MEMBER_ROLE_NAME";
 pub const ENV_ACCOUNTS_ALLOW: &str = "MAMORU_ACCOUNTS_ALLOW";
@@ -75,6 +76,8 @@ pub struct Settings {
     /// stack: calls on them are mamoru's `own_resource` signal.
     pub self_resources: Vec<String>,
     pub rules_paths: Vec<PathBuf>,
+    /// Sigma rule files or directories read at start-up (`MAMORU_SIGMA_PATH`, comma-separated).
+    pub sigma_paths: Vec<PathBuf>,
     /// The role mamoru assumes in the other accounts of the organization
     /// (`role/mamoru/<name>`); `None`: it acts in its own account only.
     pub member_role_name: Option<String>,
@@ -98,6 +101,7 @@ impl Default for Settings {
             self_role_arns: Vec::new(),
             self_resources: Vec::new(),
             rules_paths: Vec::new(),
+            sigma_paths: Vec::new(),
             member_role_name: None,
             hub_account: None,
             accounts_allow: Vec::new(),
@@ -242,7 +246,12 @@ impl Settings {
             .into_iter()
             .map(PathBuf::from)
             .collect();
+        let sigma_paths = list(get(ENV_SIGMA_PATH))
+            .into_iter()
+            .map(PathBuf::from)
+            .collect();
         Ok(Settings {
+            sigma_paths,
             mode,
             topic_arn,
             min_remediation_severity,

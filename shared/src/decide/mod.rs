@@ -7,6 +7,7 @@ pub mod refs;
 pub mod routing;
 pub mod rules;
 pub mod severity;
+pub mod sigma;
 pub mod template;
 
 use serde::Serialize;
@@ -493,6 +494,7 @@ fn decide_unmasked(
     }
 
     let mut subject = Subject::new(event);
+    subject.sigma = rules.sigma_matches(event);
     if let Some(call) = event.cloudtrail()
         && facts::names_own_resource(call, &settings.self_resources)
     {

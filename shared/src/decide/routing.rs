@@ -138,6 +138,10 @@ pub struct Routes {
     pub detail_types: BTreeSet<String>,
     /// For CloudTrail-delivered events: eventSource -> eventNames (`*` when a rule takes any).
     pub cloudtrail_calls: BTreeMap<String, BTreeSet<String>>,
+    /// Sigma rules (`sigma:<id>`) that select on other fields than eventSource and eventName:
+    /// only a route of every CloudTrail call reaches them, which the routes above do not give.
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub needs_broad_route: BTreeSet<String>,
 }
 
 pub fn routes(rules: &RuleSet) -> BTreeMap<&'static str, Routes> {
@@ -150,7 +154,24 @@ pub fn routes(rules: &RuleSet) -> BTreeMap<&'static str, Routes> {
             }
             let r = out.entry(handler.name()).or_default();
             r.detail_types.insert(dt.clone());
-            if handler == Handler::Cloudtrail && dt == crate::event::DT_CLOUDTRAIL_CALL {
+            if handler == Handler::Cloudtrail
+                && dt == crate::event::DT_CLOUDTRAIL_CALL
+                && let Some(route) = &rule.sigma_route
+            {
+                match route {
+                    super::sigma::Route::Calls(pairs) => {
+                        for (src, name) in pairs {
+                            r.cloudtrail_calls
+                                .entry(src.clone())
+                                .or_default()
+                                .insert(name.clone());
+                        }
+                    }
+                    super::sigma::Route::Broad => {
+                        r.needs_broad_route.insert(rule.id.clone());
+                    }
+                }
+            } else if handler == Handler::Cloudtrail && dt == crate::event::DT_CLOUDTRAIL_CALL {
                 let sources: Vec<String> = if rule.event_sources().is_empty() {
                     vec!["*".to_string()]
                 } else {

@@ -26,6 +26,7 @@ pub const BUILTIN_NAME: &str = "builtin.toml";
 
 // DEPLOYMENT_RULES: the deployment's own rule files (rules/*.toml, or MAMORU_RULES_DIR at build
 // time), compiled into the binaries so they ship with the functions.
+// DEPLOYMENT_SIGMA: the deployment's Sigma rules (rules/sigma/*.yml), compiled in likewise.
 include!(concat!(env!("OUT_DIR"), "/deployment_rules.rs"));
 
 /// A rule file problem, with the file and line it is on.
@@ -105,6 +106,9 @@ struct MatchDef {
     /// At least one of these must hold (where `field` needs all).
     #[serde(default)]
     any_field: Vec<FieldDef>,
+    /// Sigma rule ids (with or without `sigma:`): the event matched one of them.
+    #[serde(default)]
+    sigma: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -273,6 +277,8 @@ struct Matcher {
     signal: Vec<Signal>,
     field: Vec<FieldCond>,
     any_field: Vec<FieldCond>,
+    /// Sigma rule ids (without `sigma:`), any of which the event must have matched.
+    sigma: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -311,6 +317,8 @@ pub struct Rule {
     /// Things `rules check` warns about but that do not stop the rule (a placeholder path no
     /// event of the rule's detail-types has).
     pub warnings: Vec<String>,
+    /// For a rule made from a Sigma rule: the CloudTrail calls it can match.
+    pub sigma_route: Option<super::sigma::Route>,
     matcher: Matcher,
     exceptions: Exceptions,
 }
@@ -324,10 +332,13 @@ pub enum Match {
     Excepted,
 }
 
-/// An ordered set of rules with unique ids.
+/// An ordered set of rules with unique ids. Rules made from Sigma rules come first, so that
+/// a response rule attached to one (`match.sigma`) names the event on a severity tie.
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     rules: Vec<Rule>,
+    sigma: Vec<super::sigma::SigmaRule>,
+    sigma_unsupported: Vec<super::sigma::Unsupported>,
 }
 
 impl RuleSet {
@@ -339,7 +350,100 @@ impl RuleSet {
         for (name, text) in DEPLOYMENT_RULES {
             set.add_source(name, text, true)?;
         }
+        for (name, text) in DEPLOYMENT_SIGMA {
+            set.add_sigma(name, text);
+        }
         Ok(set)
+    }
+
+    /// Adds one Sigma rule file. A rule mamoru cannot evaluate is kept in
+    /// [`RuleSet::sigma_unsupported`] with the reason, never dropped silently; so is a second
+    /// rule with an id already loaded.
+    pub fn add_sigma(&mut self, file: &str, text: &str) {
+        let parsed = super::sigma::parse(file, text).and_then(|rule| {
+            match self.sigma.iter().find(|r| r.id == rule.id) {
+                Some(first) => Err(super::sigma::Unsupported {
+                    file: file.to_string(),
+                    id: Some(rule.id.clone()),
+                    reason: format!("duplicate Sigma id (already loaded from {})", first.file),
+                }),
+                None => Ok(rule),
+            }
+        });
+        match parsed {
+            Ok(rule) => {
+                self.rules.insert(self.sigma.len(), Rule::from_sigma(&rule));
+                self.sigma.push(rule);
+            }
+            Err(why) => self.sigma_unsupported.push(why),
+        }
+    }
+
+    /// Adds the Sigma rule files the paths name (directories searched for `*.yml`, `*.yaml`).
+    pub fn add_sigma_paths(&mut self, paths: &[impl AsRef<Path>]) {
+        let mut problems = Vec::new();
+        for file in super::sigma::expand_paths(paths, &mut problems) {
+            let name = file.display().to_string();
+            match std::fs::read_to_string(&file) {
+                Ok(text) => self.add_sigma(&name, &text),
+                Err(e) => problems.push(super::sigma::Unsupported {
+                    file: name,
+                    id: None,
+                    reason: format!("cannot read: {e}"),
+                }),
+            }
+        }
+        self.sigma_unsupported.extend(problems);
+    }
+
+    /// The Sigma rules loaded.
+    pub fn sigma_rules(&self) -> &[super::sigma::SigmaRule] {
+        &self.sigma
+    }
+
+    /// The Sigma rule files that could not be loaded, each with its reason.
+    pub fn sigma_unsupported(&self) -> &[super::sigma::Unsupported] {
+        &self.sigma_unsupported
+    }
+
+    /// Response rules whose `match.sigma` names a Sigma rule that is not loaded: they could
+    /// never match.
+    pub fn sigma_reference_errors(&self) -> Vec<RuleError> {
+        let mut errors = Vec::new();
+        for rule in &self.rules {
+            for id in &rule.matcher.sigma {
+                if rule.sigma_route.is_none() && !self.sigma.iter().any(|s| &s.id == id) {
+                    let (file, line) = match rule.origin.rsplit_once(':') {
+                        Some((f, l)) => (f.to_string(), l.parse().unwrap_or(0)),
+                        None => (rule.origin.clone(), 0),
+                    };
+                    errors.push(RuleError {
+                        file,
+                        line,
+                        message: format!(
+                            "rule `{}`: match.sigma names Sigma rule `{id}`, which is not loaded (add it with --sigma or MAMORU_SIGMA_PATH)",
+                            rule.id
+                        ),
+                    });
+                }
+            }
+        }
+        errors
+    }
+
+    /// The ids (without `sigma:`) of the Sigma rules a CloudTrail-delivered event matches.
+    pub fn sigma_matches(&self, event: &Event) -> Vec<String> {
+        if self.sigma.is_empty() || event.cloudtrail().is_none() {
+            return Vec::new();
+        }
+        let Some(record) = super::sigma::record(event.detail_value()) else {
+            return Vec::new();
+        };
+        self.sigma
+            .iter()
+            .filter(|r| r.matches(&record))
+            .map(|r| r.id.clone())
+            .collect()
     }
 
     /// The built-in playbook plus rule files (or directories of `*.toml`). A rule whose id is
@@ -662,7 +766,17 @@ fn compile(def: RuleDef, origin: &str) -> Result<Rule, Vec<String>> {
         .iter()
         .map(|g| check_glob(g, "principal_arn", &mut errors))
         .collect();
+    let sigma = m
+        .sigma
+        .iter()
+        .map(|id| {
+            id.strip_prefix(super::sigma::ID_PREFIX)
+                .unwrap_or(id)
+                .to_string()
+        })
+        .collect();
     let matcher = Matcher {
+        sigma,
         source: m.source,
         detail_type: m.detail_type,
         finding_type,
@@ -798,9 +912,66 @@ fn compile(def: RuleDef, origin: &str) -> Result<Rule, Vec<String>> {
         title_template,
         runbook_template,
         warnings,
+        sigma_route: None,
         matcher,
         exceptions,
     })
+}
+
+/// `{` and `}` written so that a template shows them as they are.
+fn literal(text: &str) -> String {
+    text.replace('{', "{{").replace('}', "}}")
+}
+
+impl Rule {
+    /// The rule a Sigma rule stands for: `sigma:<id>` on CloudTrail-delivered events that match
+    /// it, notifying with its level (Medium without one), its title, and its description and
+    /// false positives as the runbook. It takes no action: a response rule attaches actions
+    /// with `match.sigma`.
+    pub fn from_sigma(s: &super::sigma::SigmaRule) -> Rule {
+        let mut runbook = format!("Sigma rule {} ({}).", s.rule_id(), s.file);
+        if let Some(d) = &s.description {
+            runbook.push(' ');
+            runbook.push_str(d.trim());
+        }
+        if s.falsepositives.is_empty() {
+            runbook.push_str(" Known false positives: none listed.");
+        } else {
+            runbook.push_str(&format!(
+                " Known false positives: {}.",
+                s.falsepositives.join("; ")
+            ));
+        }
+        let title_template = super::template::Template::parse(&literal(&s.title)).ok();
+        let runbook_template = super::template::Template::parse(&literal(&runbook)).ok();
+        Rule {
+            id: s.rule_id(),
+            description: s.title.clone(),
+            mode: RuleMode::Enforce,
+            title: Some(s.title.clone()),
+            severity: s.level.map_or(SeveritySpec::FromEvent, |b| {
+                SeveritySpec::Fixed(Severity::from_band(b))
+            }),
+            severity_floor: None,
+            notify: true,
+            actions: Vec::new(),
+            runbook: Some(runbook),
+            origin: s.file.clone(),
+            title_template,
+            runbook_template,
+            warnings: Vec::new(),
+            sigma_route: Some(s.route.clone()),
+            matcher: Matcher {
+                detail_type: vec![
+                    crate::event::DT_CLOUDTRAIL_CALL.to_string(),
+                    crate::event::DT_CONSOLE_SIGN_IN.to_string(),
+                ],
+                sigma: vec![s.id.clone()],
+                ..Matcher::default()
+            },
+            exceptions: Exceptions::default(),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -811,6 +982,8 @@ pub struct Subject<'a> {
     pub event: &'a Event,
     pub principal: Option<Principal>,
     pub signals: Vec<Signal>,
+    /// The ids of the Sigma rules the event matched ([`RuleSet::sigma_matches`]).
+    pub sigma: Vec<String>,
     /// The detail's members, scanned on the first field-path lookup and shared by the others.
     detail: OnceCell<Option<Members<'a>>>,
 }
@@ -821,6 +994,7 @@ impl<'a> Subject<'a> {
             event,
             principal: Principal::of(event),
             signals: super::facts::signals(event),
+            sigma: Vec::new(),
             detail: OnceCell::new(),
         }
     }
@@ -977,6 +1151,7 @@ impl Rule {
             && m.signal.is_empty()
             && m.field.is_empty()
             && m.any_field.is_empty()
+            && m.sigma.is_empty()
             && e.principals.is_empty()
             && e.accounts.is_empty()
             && e.source_ips.is_empty()
@@ -1055,6 +1230,9 @@ impl Matcher {
             }
         }
         if !self.signal.is_empty() && !self.signal.iter().any(|sig| s.signals.contains(sig)) {
+            return false;
+        }
+        if !self.sigma.is_empty() && !self.sigma.iter().any(|id| s.sigma.contains(id)) {
             return false;
         }
         self.field.iter().all(|f| f.holds(s))

@@ -1,0 +1,838 @@
+//! Sigma rules (YAML) as a first-class input.
+//!
+//! Rules are parsed and evaluated by the `sigma-rust` engine; mamoru adds the scope (only
+//! `logsource: product: aws, service: cloudtrail`), the checks that say why a rule cannot be
+//! evaluated (never dropped silently), the rule's metadata for the alert (title, level, false
+//! positives) and the CloudTrail calls a rule can match, from which `mamoru routes` derives the
+//! EventBridge patterns. A CloudTrail event's `detail` is matched as the raw CloudTrail record
+//! (`eventSource`, `userIdentity.arn`, `requestParameters.…`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_norway::Value as Yaml;
+use wildmatch::WildMatch;
+
+use super::severity::Band;
+
+/// The prefix of a Sigma rule's id in `rule_ids`: `sigma:<the rule's id>`.
+pub const ID_PREFIX: &str = "sigma:";
+
+/// A Sigma rule file mamoru cannot evaluate, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: unsupported Sigma rule{}: {reason}", .id.as_ref().map(|i| format!(" `{i}`")).unwrap_or_default())]
+pub struct Unsupported {
+    pub file: String,
+    /// The rule's id, when the file has one.
+    pub id: Option<String>,
+    pub reason: String,
+}
+
+/// The CloudTrail calls a Sigma rule can match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// (eventSource, eventName) pairs; `*` for any source or name, a trailing `*` is a prefix.
+    Calls(BTreeSet<(String, String)>),
+    /// The rule selects on other fields only: only a route of every CloudTrail call reaches it.
+    Broad,
+}
+
+/// One loaded Sigma rule.
+#[derive(Debug, Clone)]
+pub struct SigmaRule {
+    /// The rule's own id (a UUID in SigmaHQ's rules), without the `sigma:` prefix.
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    /// The rule's `level`; `None` when it has none.
+    pub level: Option<Band>,
+    pub falsepositives: Vec<String>,
+    /// The file it was read from.
+    pub file: String,
+    pub route: Route,
+    engine: Arc<sigma_rust::Rule>,
+}
+
+impl SigmaRule {
+    /// Whether the rule matches the CloudTrail record.
+    pub fn matches(&self, record: &sigma_rust::Event) -> bool {
+        self.engine.is_match(record)
+    }
+
+    /// The id as it appears in `rule_ids`.
+    pub fn rule_id(&self) -> String {
+        format!("{ID_PREFIX}{}", self.id)
+    }
+}
+
+/// A CloudTrail record (an EventBridge `detail`) as the engine reads it. `None` when the detail
+/// is not a JSON object.
+///
+/// Two normalisations make the engine read a record the way Sigma rules for CloudTrail are
+/// written (see [`normalise_detection`] for the rule side): a member whose value is `null` is
+/// the same as an absent one (`errorCode: null` selects successful calls), and booleans are
+/// compared as text (`requestParameters.enable: 'false'` and `: false` both select
+/// `"enable": false`).
+pub fn record(detail: &serde_json::Value) -> Option<sigma_rust::Event> {
+    fn normalise(v: &serde_json::Value) -> serde_json::Value {
+        use serde_json::Value as J;
+        match v {
+            J::Bool(b) => J::String(b.to_string()),
+            J::Array(items) => J::Array(items.iter().map(normalise).collect()),
+            J::Object(members) => J::Object(
+                members
+                    .iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| (k.clone(), normalise(v)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+    if !detail.is_object() {
+        return None;
+    }
+    sigma_rust::Event::try_from(normalise(detail)).ok()
+}
+
+/// The rule side of [`record`]'s normalisations: in the selections, a field compared with
+/// `null` becomes `|exists: false`, and boolean values become text.
+fn normalise_detection(detection: &mut serde_norway::Mapping) {
+    fn value(v: &mut Yaml) {
+        match v {
+            Yaml::Bool(b) => *v = Yaml::String(b.to_string()),
+            Yaml::Sequence(items) => items.iter_mut().for_each(value),
+            Yaml::Mapping(m) => selection(m),
+            _ => {}
+        }
+    }
+    fn selection(fields: &mut serde_norway::Mapping) {
+        let keys: Vec<Yaml> = fields.keys().cloned().collect();
+        for key in keys {
+            let Some(name) = key.as_str() else { continue };
+            if !name.contains('|') && fields.get(&key).is_some_and(Yaml::is_null) {
+                fields.remove(&key);
+                fields.insert(Yaml::String(format!("{name}|exists")), Yaml::Bool(false));
+            } else if let Some(v) = fields.get_mut(&key) {
+                value(v);
+            }
+        }
+    }
+    for (key, v) in detection.iter_mut() {
+        if key.as_str() != Some("condition") {
+            value(v);
+        }
+    }
+}
+
+fn unsupported(file: &str, id: Option<&str>, reason: impl Into<String>) -> Unsupported {
+    Unsupported {
+        file: file.to_string(),
+        id: id.map(str::to_string),
+        reason: reason.into(),
+    }
+}
+
+fn level_band(level: &str) -> Option<Band> {
+    match level {
+        "informational" => Some(Band::Info),
+        "low" => Some(Band::Low),
+        "medium" => Some(Band::Medium),
+        "high" => Some(Band::High),
+        "critical" => Some(Band::Critical),
+        _ => None,
+    }
+}
+
+fn text_of<'a>(map: &'a serde_norway::Mapping, key: &str) -> Option<&'a str> {
+    map.get(key).and_then(Yaml::as_str)
+}
+
+/// Parses one Sigma rule file, or says why mamoru cannot evaluate it.
+pub fn parse(file: &str, text: &str) -> Result<SigmaRule, Unsupported> {
+    use serde::Deserialize as _;
+    let mut documents = Vec::new();
+    for doc in serde_norway::Deserializer::from_str(text) {
+        match Yaml::deserialize(doc) {
+            Ok(v) => documents.push(v),
+            Err(e) => return Err(unsupported(file, None, format!("not valid YAML: {e}"))),
+        }
+    }
+    let doc = match documents.as_slice() {
+        [one] => one,
+        [] => return Err(unsupported(file, None, "the file is empty")),
+        _ => {
+            return Err(unsupported(
+                file,
+                None,
+                format!(
+                    "a rule collection ({} YAML documents): write one rule per file",
+                    documents.len()
+                ),
+            ));
+        }
+    };
+    let Some(map) = doc.as_mapping() else {
+        return Err(unsupported(file, None, "not a YAML mapping"));
+    };
+    let id = text_of(map, "id");
+    if map.contains_key("correlation") {
+        return Err(unsupported(
+            file,
+            id,
+            "a correlation rule: mamoru decides on one event at a time",
+        ));
+    }
+    if map.contains_key("filter") && !map.contains_key("detection") {
+        return Err(unsupported(
+            file,
+            id,
+            "a Sigma filter (meta rule): write the exclusion into the rule itself",
+        ));
+    }
+    let Some(id) = id else {
+        return Err(unsupported(
+            file,
+            None,
+            "no `id`: a match is named sigma:<id>, so the rule needs one",
+        ));
+    };
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(unsupported(
+            file,
+            Some(id),
+            "bad `id`: use letters, digits, `-`, `_` and `.`",
+        ));
+    }
+    let logsource = map.get("logsource").and_then(Yaml::as_mapping);
+    let product = logsource.and_then(|l| text_of(l, "product"));
+    let service = logsource.and_then(|l| text_of(l, "service"));
+    if product != Some("aws") || service != Some("cloudtrail") {
+        return Err(unsupported(
+            file,
+            Some(id),
+            format!(
+                "logsource product `{}` service `{}`: mamoru evaluates `product: aws, service: cloudtrail` rules only",
+                product.unwrap_or("(none)"),
+                service.unwrap_or("(none)")
+            ),
+        ));
+    }
+    if text_of(map, "status") == Some("unsupported") {
+        return Err(unsupported(
+            file,
+            Some(id),
+            "status `unsupported`: the rule says it cannot be used as it is",
+        ));
+    }
+    let level = match map.get("level") {
+        None => None,
+        Some(l) => match l.as_str().and_then(level_band) {
+            Some(b) => Some(b),
+            None => {
+                return Err(unsupported(
+                    file,
+                    Some(id),
+                    format!("unknown level {l:?} (informational, low, medium, high or critical)"),
+                ));
+            }
+        },
+    };
+    let Some(detection) = map.get("detection").and_then(Yaml::as_mapping) else {
+        return Err(unsupported(file, Some(id), "no `detection` mapping"));
+    };
+    let detection = detection.clone();
+    if detection.contains_key("timeframe") {
+        return Err(unsupported(
+            file,
+            Some(id),
+            "`timeframe` (an aggregation over time): mamoru decides on one event at a time",
+        ));
+    }
+    let condition = detection.get("condition").and_then(Yaml::as_str);
+    if condition.is_some_and(|c| c.contains('|')) {
+        return Err(unsupported(
+            file,
+            Some(id),
+            "an aggregation in the condition (`| count() …`): mamoru decides on one event at a time",
+        ));
+    }
+    let mut normalised = doc.clone();
+    if let Some(d) = normalised
+        .as_mapping_mut()
+        .and_then(|m| m.get_mut("detection"))
+        .and_then(Yaml::as_mapping_mut)
+    {
+        normalise_detection(d);
+    }
+    let engine = serde_norway::from_value::<sigma_rust::Rule>(normalised).map_err(|e| {
+        // The engine's errors name the modifier, selection or condition token at fault.
+        let message = e.to_string();
+        let message = message
+            .strip_prefix("detection: ")
+            .unwrap_or(&message)
+            .to_string();
+        unsupported(file, Some(id), message)
+    })?;
+    let route = condition
+        .and_then(|c| route_of(&detection, c))
+        .unwrap_or(Route::Broad);
+    Ok(SigmaRule {
+        id: id.to_string(),
+        title: engine.title.clone(),
+        description: engine.description.clone(),
+        level,
+        falsepositives: engine.falsepositives.clone().unwrap_or_default(),
+        file: file.to_string(),
+        route,
+        engine: Arc::new(engine),
+    })
+}
+
+/// Sigma rule files named by the paths: files as given, directories searched (recursively) for
+/// `*.yml` and `*.yaml`, in name order.
+pub fn expand_paths(paths: &[impl AsRef<Path>], problems: &mut Vec<Unsupported>) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>, problems: &mut Vec<Unsupported>) {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) => {
+                problems.push(unsupported(
+                    &dir.display().to_string(),
+                    None,
+                    format!("cannot read directory: {e}"),
+                ));
+                return;
+            }
+        };
+        let mut found: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+        found.sort();
+        for p in found {
+            if p.is_dir() {
+                walk(&p, out, problems);
+            } else if p.extension().is_some_and(|x| x == "yml" || x == "yaml") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    for path in paths {
+        let path = path.as_ref();
+        if path.is_dir() {
+            walk(path, &mut files, problems);
+        } else {
+            files.push(path.to_path_buf());
+        }
+    }
+    files
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routes: which CloudTrail calls a rule can match, over-approximated from its detection.
+//
+// Each selection gives a set of "boxes" (eventSource set x eventName set, `None` for any); a
+// condition combines them: `or` and `1 of` unite, `and` and `all of` intersect (keeping the
+// smaller side where patterns make the exact intersection unknown, which still covers it), and
+// `not` gives any call. Whatever cannot be read gives any call: a route may be broader than the
+// rule, never narrower.
+
+#[derive(Debug, Clone, PartialEq)]
+struct CallBox {
+    sources: Option<BTreeSet<String>>,
+    names: Option<BTreeSet<String>>,
+}
+
+impl CallBox {
+    fn any() -> CallBox {
+        CallBox {
+            sources: None,
+            names: None,
+        }
+    }
+}
+
+type Boxes = Vec<CallBox>;
+
+fn is_pattern(s: &str) -> bool {
+    s.contains(['*', '?', '\\'])
+}
+
+/// The values a field condition allows, as route entries; `None` when any value may match.
+fn field_values(modifiers: &[String], value: &Yaml) -> Option<BTreeSet<String>> {
+    let prefix = match modifiers {
+        [] => false,
+        [m] if m == "cased" => false,
+        [m] if m == "startswith" => true,
+        [a, b] if (a == "startswith" && b == "cased") || (a == "cased" && b == "startswith") => {
+            true
+        }
+        _ => return None,
+    };
+    let values: Vec<&str> = match value {
+        Yaml::String(s) => vec![s.as_str()],
+        Yaml::Sequence(items) => items.iter().map(Yaml::as_str).collect::<Option<_>>()?,
+        _ => return None,
+    };
+    let mut out = BTreeSet::new();
+    for v in values {
+        if v.is_empty() {
+            return None;
+        }
+        // A trailing `*` alone is a prefix, as in the rules' own patterns; other wildcards or
+        // escapes cannot be routed on.
+        let (stem, star) = match v.strip_suffix('*') {
+            Some(stem) => (stem, true),
+            None => (v, false),
+        };
+        if stem.is_empty() || is_pattern(stem) {
+            return None;
+        }
+        out.insert(if prefix || star {
+            format!("{stem}*")
+        } else {
+            stem.to_string()
+        });
+    }
+    Some(out)
+}
+
+fn intersect_sets(
+    a: &Option<BTreeSet<String>>,
+    b: &Option<BTreeSet<String>>,
+) -> Option<BTreeSet<String>> {
+    match (a, b) {
+        (None, x) | (x, None) => x.clone(),
+        (Some(a), Some(b)) => {
+            if a.iter().chain(b.iter()).any(|s| s.ends_with('*')) {
+                // Either side covers the intersection: keep the smaller one.
+                Some(if a.len() <= b.len() {
+                    a.clone()
+                } else {
+                    b.clone()
+                })
+            } else {
+                Some(a.intersection(b).cloned().collect())
+            }
+        }
+    }
+}
+
+fn intersect(a: &[CallBox], b: &[CallBox]) -> Boxes {
+    let mut out = Vec::new();
+    for x in a {
+        for y in b {
+            let sources = intersect_sets(&x.sources, &y.sources);
+            let names = intersect_sets(&x.names, &y.names);
+            // An empty set: no call satisfies both.
+            if sources.as_ref().is_some_and(BTreeSet::is_empty)
+                || names.as_ref().is_some_and(BTreeSet::is_empty)
+            {
+                continue;
+            }
+            let b = CallBox { sources, names };
+            if !out.contains(&b) {
+                out.push(b);
+            }
+        }
+    }
+    out
+}
+
+fn selection_boxes(selection: &Yaml) -> Boxes {
+    match selection {
+        Yaml::Mapping(fields) => {
+            let mut one = vec![CallBox::any()];
+            for (key, value) in fields {
+                let Some(key) = key.as_str() else { continue };
+                let mut parts = key.split('|');
+                let field = parts.next().unwrap_or_default();
+                let modifiers: Vec<String> = parts.map(str::to_ascii_lowercase).collect();
+                let constraint = match field {
+                    "eventSource" => CallBox {
+                        sources: field_values(&modifiers, value),
+                        names: None,
+                    },
+                    "eventName" => CallBox {
+                        sources: None,
+                        names: field_values(&modifiers, value),
+                    },
+                    _ => continue,
+                };
+                one = intersect(&one, &[constraint]);
+            }
+            one
+        }
+        // A list of mappings: any one of them.
+        Yaml::Sequence(items) if items.iter().all(Yaml::is_mapping) && !items.is_empty() => {
+            items.iter().flat_map(selection_boxes).collect()
+        }
+        // Keywords, or anything else: any call.
+        _ => vec![CallBox::any()],
+    }
+}
+
+struct ConditionParser<'a> {
+    tokens: Vec<String>,
+    pos: usize,
+    selections: &'a BTreeMap<String, Boxes>,
+}
+
+impl ConditionParser<'_> {
+    fn peek(&self) -> Option<&str> {
+        self.tokens.get(self.pos).map(String::as_str)
+    }
+
+    fn next(&mut self) -> Option<String> {
+        let t = self.tokens.get(self.pos).cloned();
+        self.pos += 1;
+        t
+    }
+
+    fn keyword(&self, word: &str) -> bool {
+        self.peek().is_some_and(|t| t.eq_ignore_ascii_case(word))
+    }
+
+    fn expr(&mut self) -> Option<Boxes> {
+        let mut out = self.term()?;
+        while self.keyword("or") {
+            self.next();
+            let rhs = self.term()?;
+            for b in rhs {
+                if !out.contains(&b) {
+                    out.push(b);
+                }
+            }
+        }
+        Some(out)
+    }
+
+    fn term(&mut self) -> Option<Boxes> {
+        let mut out = self.factor()?;
+        while self.keyword("and") {
+            self.next();
+            let rhs = self.factor()?;
+            out = intersect(&out, &rhs);
+        }
+        Some(out)
+    }
+
+    fn factor(&mut self) -> Option<Boxes> {
+        let token = self.next()?;
+        let lower = token.to_ascii_lowercase();
+        match lower.as_str() {
+            "not" => {
+                // Whatever it negates, the negation can hold for any call.
+                self.factor()?;
+                Some(vec![CallBox::any()])
+            }
+            "(" => {
+                let inner = self.expr()?;
+                (self.next()? == ")").then_some(inner)
+            }
+            "1" | "any" | "all" => {
+                if !self.keyword("of") {
+                    return None;
+                }
+                self.next();
+                let target = self.next()?;
+                let all = lower == "all";
+                let members: Vec<&Boxes> = if target.eq_ignore_ascii_case("them") {
+                    self.selections
+                        .iter()
+                        // `all of them` counts on the named selections only.
+                        .filter(|(name, _)| !(all && name.starts_with('_')))
+                        .map(|(_, b)| b)
+                        .collect()
+                } else {
+                    let pattern = WildMatch::new(&target);
+                    self.selections
+                        .iter()
+                        .filter(|(name, _)| pattern.matches(name))
+                        .map(|(_, b)| b)
+                        .collect()
+                };
+                if members.is_empty() {
+                    return None;
+                }
+                let mut out = members[0].clone();
+                for m in &members[1..] {
+                    if all {
+                        out = intersect(&out, m);
+                    } else {
+                        for b in m.iter() {
+                            if !out.contains(b) {
+                                out.push(b.clone());
+                            }
+                        }
+                    }
+                }
+                Some(out)
+            }
+            ")" | "and" | "or" | "of" => None,
+            _ => self.selections.get(&token).cloned(),
+        }
+    }
+}
+
+fn tokenize(condition: &str) -> Vec<String> {
+    let mut tokens = Vec::new();
+    let mut word = String::new();
+    for c in condition.chars() {
+        if c == '(' || c == ')' || c.is_whitespace() {
+            if !word.is_empty() {
+                tokens.push(std::mem::take(&mut word));
+            }
+            if !c.is_whitespace() {
+                tokens.push(c.to_string());
+            }
+        } else {
+            word.push(c);
+        }
+    }
+    if !word.is_empty() {
+        tokens.push(word);
+    }
+    tokens
+}
+
+/// The calls a rule with this detection can match; `None` when the condition cannot be read.
+fn route_of(detection: &serde_norway::Mapping, condition: &str) -> Option<Route> {
+    let selections: BTreeMap<String, Boxes> = detection
+        .iter()
+        .filter_map(|(k, v)| {
+            let k = k.as_str()?;
+            (k != "condition").then(|| (k.to_string(), selection_boxes(v)))
+        })
+        .collect();
+    let mut parser = ConditionParser {
+        tokens: tokenize(condition),
+        pos: 0,
+        selections: &selections,
+    };
+    let boxes = parser.expr()?;
+    if parser.pos != parser.tokens.len() {
+        return None;
+    }
+    let mut calls = BTreeSet::new();
+    for b in boxes {
+        match (b.sources, b.names) {
+            (None, None) => return Some(Route::Broad),
+            (sources, names) => {
+                let sources = sources.unwrap_or_else(|| BTreeSet::from(["*".to_string()]));
+                let names = names.unwrap_or_else(|| BTreeSet::from(["*".to_string()]));
+                for s in &sources {
+                    for n in &names {
+                        calls.insert((s.clone(), n.clone()));
+                    }
+                }
+            }
+        }
+    }
+    Some(Route::Calls(calls))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    fn rule(detection: &str) -> String {
+        format!(
+            "title: t\nid: 0a1b2c3d-test\nlevel: high\nlogsource:\n  product: aws\n  service: cloudtrail\ndetection:\n{detection}\nfalsepositives:\n  - Administrators\n"
+        )
+    }
+
+    fn calls(detection: &str) -> Route {
+        parse("t.yml", &rule(detection)).unwrap().route
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Route {
+        Route::Calls(
+            list.iter()
+                .map(|(s, n)| (s.to_string(), n.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn metadata_is_read() {
+        let r = parse(
+            "t.yml",
+            &rule("  sel:\n    eventName: StopLogging\n  condition: sel"),
+        )
+        .unwrap();
+        assert_eq!(r.id, "0a1b2c3d-test");
+        assert_eq!(r.rule_id(), "sigma:0a1b2c3d-test");
+        assert_eq!(r.title, "t");
+        assert_eq!(r.level, Some(Band::High));
+        assert_eq!(r.falsepositives, vec!["Administrators".to_string()]);
+    }
+
+    #[test]
+    fn routes_follow_the_condition() {
+        assert_eq!(
+            calls(
+                "  sel:\n    eventSource: cloudtrail.amazonaws.com\n    eventName:\n      - StopLogging\n      - DeleteTrail\n  condition: sel"
+            ),
+            pairs(&[
+                ("cloudtrail.amazonaws.com", "DeleteTrail"),
+                ("cloudtrail.amazonaws.com", "StopLogging")
+            ])
+        );
+        // `and not` keeps the positive side; `startswith` is a prefix.
+        assert_eq!(
+            calls(
+                "  sel:\n    eventSource: iam.amazonaws.com\n    eventName|startswith: Delete\n  filter:\n    userIdentity.type: Root\n  condition: sel and not filter"
+            ),
+            pairs(&[("iam.amazonaws.com", "Delete*")])
+        );
+        // `1 of` unites, `all of` intersects.
+        assert_eq!(
+            calls(
+                "  sel_a:\n    eventName: A\n  sel_b:\n    eventName: B\n  condition: 1 of sel_*"
+            ),
+            pairs(&[("*", "A"), ("*", "B")])
+        );
+        assert_eq!(
+            calls(
+                "  sel_src:\n    eventSource: s3.amazonaws.com\n  sel_name:\n    eventName:\n      - PutBucketAcl\n      - PutBucketPolicy\n  condition: all of sel_*"
+            ),
+            pairs(&[
+                ("s3.amazonaws.com", "PutBucketAcl"),
+                ("s3.amazonaws.com", "PutBucketPolicy")
+            ])
+        );
+        // Fields only, `or` with a field-only selection, or `not` alone: a broad route.
+        assert_eq!(
+            calls("  sel:\n    userIdentity.type: Root\n  condition: sel"),
+            Route::Broad
+        );
+        assert_eq!(
+            calls(
+                "  a:\n    eventName: A\n  b:\n    sourceIPAddress: 203.0.113.5\n  condition: a or b"
+            ),
+            Route::Broad
+        );
+        assert_eq!(
+            calls("  a:\n    eventName: A\n  condition: not a"),
+            Route::Broad
+        );
+        // `contains` on the name cannot be routed on: the source alone is the route.
+        assert_eq!(
+            calls(
+                "  a:\n    eventSource: ec2.amazonaws.com\n    eventName|contains: Snapshot\n  condition: a"
+            ),
+            pairs(&[("ec2.amazonaws.com", "*")])
+        );
+        // A list of mappings is any one of them; parentheses group.
+        assert_eq!(
+            calls(
+                "  a:\n    - eventName: A\n    - eventName: B\n  f:\n    eventSource: x.amazonaws.com\n  condition: (a) and f"
+            ),
+            pairs(&[("x.amazonaws.com", "A"), ("x.amazonaws.com", "B")])
+        );
+        // Contradictory exact names leave nothing to route for that branch.
+        assert_eq!(
+            calls(
+                "  a:\n    eventName: A\n  b:\n    eventName: B\n  c:\n    eventName: C\n  condition: (a and b) or c"
+            ),
+            pairs(&[("*", "C")])
+        );
+    }
+
+    #[test]
+    fn unsupported_rules_say_why() {
+        let why = |text: &str| parse("x.yml", text).unwrap_err().reason;
+        assert!(
+            why("title: t\nid: c1\ncorrelation:\n  type: event_count\n")
+                .contains("correlation rule")
+        );
+        assert!(
+            why("title: t\nid: a1\nlogsource:\n  product: windows\n  service: security\ndetection:\n  sel:\n    EventID: 1\n  condition: sel\n")
+                .contains("logsource product `windows`")
+        );
+        assert!(
+            why(&rule(
+                "  sel:\n    eventName|expand: '%x%'\n  condition: sel"
+            ))
+            .contains("expand")
+        );
+        assert!(
+            why(&rule(
+                "  sel:\n    eventName: A\n  condition: sel | count() > 5"
+            ))
+            .contains("aggregation")
+        );
+        assert!(
+            why(&rule(
+                "  sel:\n    eventName: A\n  timeframe: 5m\n  condition: sel"
+            ))
+            .contains("timeframe")
+        );
+        assert!(why(&rule("  sel:\n    eventName: A\n  condition: other")).contains("undefined"));
+        assert!(why("title: t\nlogsource:\n  product: aws\n  service: cloudtrail\ndetection:\n  sel:\n    eventName: A\n  condition: sel\n").contains("no `id`"));
+        assert!(
+            why(&format!(
+                "{}---\n{}",
+                rule("  s:\n    eventName: A\n  condition: s"),
+                rule("  s:\n    eventName: B\n  condition: s")
+            ))
+            .contains("2 YAML documents")
+        );
+        let e = parse(
+            "dir/x.yml",
+            &rule("  sel:\n    eventName|re: '('\n  condition: sel"),
+        )
+        .unwrap_err();
+        assert_eq!(e.file, "dir/x.yml");
+        assert_eq!(e.id.as_deref(), Some("0a1b2c3d-test"));
+        assert!(
+            e.to_string()
+                .starts_with("dir/x.yml: unsupported Sigma rule `0a1b2c3d-test`: "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_detail_is_matched_as_the_raw_record() {
+        let r = parse(
+            "t.yml",
+            &rule("  sel:\n    eventSource: cloudtrail.amazonaws.com\n    userIdentity.arn|endswith: ':user/alice'\n    requestParameters.name|startswith: org-\n  condition: sel"),
+        )
+        .unwrap();
+        let detail = serde_json::json!({
+            "eventSource": "cloudtrail.amazonaws.com",
+            "userIdentity": {"arn": "arn:aws:iam::111122223333:user/Alice"},
+            "requestParameters": {"name": "org-trail"}
+        });
+        assert!(r.matches(&record(&detail).unwrap()));
+        let other = serde_json::json!({
+            "eventSource": "cloudtrail.amazonaws.com",
+            "userIdentity": {"arn": "arn:aws:iam::111122223333:user/bob"},
+            "requestParameters": {"name": "org-trail"}
+        });
+        assert!(!r.matches(&record(&other).unwrap()));
+        assert!(record(&serde_json::json!([1])).is_none());
+    }
+
+    #[test]
+    fn null_is_absent_and_booleans_are_text() {
+        let r = parse(
+            "t.yml",
+            &rule("  sel:\n    eventName: UpdateDetector\n    errorCode: null\n    requestParameters.enable: 'false'\n  sel2:\n    eventName: UpdateDetector\n    requestParameters.enable: false\n  condition: sel and sel2"),
+        )
+        .unwrap();
+        let ok = serde_json::json!({"eventName": "UpdateDetector", "requestParameters": {"enable": false}});
+        let explicit_null = serde_json::json!({"eventName": "UpdateDetector", "errorCode": null, "requestParameters": {"enable": false}});
+        let failed = serde_json::json!({"eventName": "UpdateDetector", "errorCode": "AccessDenied", "requestParameters": {"enable": false}});
+        let enabled = serde_json::json!({"eventName": "UpdateDetector", "requestParameters": {"enable": true}});
+        assert!(r.matches(&record(&ok).unwrap()));
+        assert!(r.matches(&record(&explicit_null).unwrap()));
+        assert!(!r.matches(&record(&failed).unwrap()));
+        assert!(!r.matches(&record(&enabled).unwrap()));
+    }
+}
