@@ -199,15 +199,27 @@ def resolve_literal(template: dict, params: dict[str, str], value: Any) -> Any:
     return value
 
 
+@functools.cache
+def state_actions() -> frozenset[str]:
+    """The IAM actions on the state table (`mamoru permissions --grants`, the statements under
+    the `leading_keys` condition): the hub's own table, never granted in a member account."""
+    return frozenset(
+        st["action"]
+        for statements in mamoru_json("permissions", "--grants").values()
+        for st in statements
+        if st.get("condition") == "leading_keys"
+    )
+
+
 def union_of_grants(permissions: dict, containment: bool) -> set[str]:
     """What the member role grants (infra/member.yaml): the permissions of the three functions
     together, without the containment-only ones when containment is off. Assuming the member
-    role is the hub's part: should the registry declare it, the member role still does not get it
-    (it assumes no role)."""
+    role and the state table are the hub's part: should the registry declare them, the member
+    role still does not get them (it assumes no role and holds no state)."""
     contained = containment_only(permissions)
     return set().union(
         *(set(actions) - (set() if containment else contained[name]) for name, actions in permissions.items())
-    ) - MEMBER_ROLE_ACTIONS
+    ) - MEMBER_ROLE_ACTIONS - state_actions()
 
 
 def active(template: dict, params: dict[str, str], resource: dict) -> bool:
@@ -517,6 +529,8 @@ def fake_physical(template: dict, params: dict[str, str], logical_id: str, attri
         return f"arn:{partition}:events:{region}:{account}:event-bus/{physical_name(template, params, logical_id)}"
     if t == "AWS::Serverless::Function" and attribute == "Arn":
         return f"arn:{partition}:lambda:{region}:{account}:function:{physical_name(template, params, logical_id)}"
+    if t == "AWS::DynamoDB::Table" and attribute is None:
+        return substitute(template, params, props["TableName"]) if "TableName" in props else generated
     raise ValueError(f"no made-up value for {logical_id} ({t}) {attribute or 'Ref'}")
 
 

@@ -13,7 +13,8 @@ A statement applies when its Action (or NotAction) matches the action, case-inse
 `*` and `?` wildcards; its Resource (or NotResource) matches the resource ARN, case-sensitively,
 with the same wildcards (`*` may cross `:` and `/`, as in IAM); and its Condition holds. Only the
 condition operators the template uses are implemented (StringEquals, StringLike, ArnEquals,
-ArnLike, their negations and Bool); any other operator is an error, never silently true.
+ArnLike, their negations, Bool, and ForAllValues: over these); any other operator is an error,
+never silently true.
 """
 
 from __future__ import annotations
@@ -63,6 +64,16 @@ def _resource_matches(statement: dict, resource: str) -> bool:
 
 def _condition_holds(condition: dict, context: dict[str, str]) -> bool:
     for operator, tests in condition.items():
+        if operator.startswith("ForAllValues:"):
+            # A multivalued key (dynamodb:LeadingKeys): every value of the request must pass;
+            # a request without the key passes (IAM's ForAllValues semantics).
+            op = operator[len("ForAllValues:") :]
+            for key, wanted in tests.items():
+                actual = next((v for k, v in context.items() if k.lower() == key.lower()), None)
+                for value in _as_list(actual) if actual is not None else []:
+                    if not _condition_holds({op: {key: wanted}}, {key: value}):
+                        return False
+            continue
         if_exists = operator.endswith("IfExists")
         op = operator[: -len("IfExists")] if if_exists else operator
         for key, wanted in tests.items():

@@ -31,6 +31,8 @@ OTHER_RESOURCE = {
     "lambda:PutFunctionConcurrency": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:invoice-renderer",
     "s3:GetObjectVersionTagging": "arn:aws:s3:::customer-data/uploads/report.pdf",
     "s3:PutObjectVersionTagging": "arn:aws:s3:::customer-data/uploads/report.pdf",
+    # The state table is the stack's own (its physical name as cfn.fake_physical makes it).
+    "dynamodb:UpdateItem": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/mamoru-mamoru-state",
     **{
         a: "*"
         for a in [

@@ -68,6 +68,17 @@ def _key(action: str, resources, condition) -> tuple:
     )
 
 
+def _condition(st: dict) -> dict | None:
+    """A registry statement's condition as the template writes it."""
+    if not st.get("condition"):
+        return None
+    if st["condition"] == "leading_keys":
+        # The state table: the function's own key patterns, as `mamoru permissions --grants`
+        # names them.
+        return {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": st["leading_keys"]}}
+    return {"stack_region": STACK_REGION}[st["condition"]]
+
+
 def registry_grants(grants: dict, function: str, containment: bool) -> set[tuple]:
     """(IAM action, resources, condition) for every statement the registry declares for a
     function, the containment ones only when containment is on."""
@@ -76,7 +87,7 @@ def registry_grants(grants: dict, function: str, containment: bool) -> set[tuple
         if st["containment"] and not containment:
             continue
         resources = [r if r == "*" else {"Fn::Sub": r} for r in st["resources"]]
-        condition = {"stack_region": STACK_REGION}[st["condition"]] if st.get("condition") else None
+        condition = _condition(st)
         out.add(_key(st["action"], resources, condition))
     return out
 

@@ -159,6 +159,21 @@ def test_function_settings_come_from_the_parameters(template):
         }
 
 
+def test_the_state_table_expires_its_items_is_recoverable_and_encrypted(template):
+    """One on-demand table, keyed by the string `pk`, TTL on `expires` (the attributes
+    shared/src/state/dynamodb.rs writes), point-in-time recovery, and encryption with the
+    AWS-managed key (SSE with no key of its own)."""
+    (table_id,) = cfn.resources(template, "AWS::DynamoDB::Table")
+    assert table_id == "StateTable"
+    p = props(template, table_id)
+    assert p["BillingMode"] == "PAY_PER_REQUEST"
+    assert p["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+    assert p["AttributeDefinitions"] == [{"AttributeName": "pk", "AttributeType": "S"}]
+    assert p["TimeToLiveSpecification"] == {"AttributeName": "expires", "Enabled": True}
+    assert p["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert p["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS"}
+
+
 def test_mode_defaults_to_dry_run(template):
     mode = template["Parameters"]["Mode"]
     assert sorted(mode["AllowedValues"]) == ["dry-run", "enforce"]
@@ -560,3 +575,18 @@ def test_every_lint_skip_is_justified(template):
                 assert re.search(rf"#.*\n\s*- {check}\b|- {check}\s*#", text), (
                     f"{rid}: justify the cfn-lint ignore of {check} with a comment"
                 )
+
+
+@pytest.mark.parametrize("stack", ["mamoru", "prod-eu", "s" * MAX_STACK_NAME])
+def test_each_function_finds_the_state_table_from_its_own_name(template, stack):
+    """The environment has no room for the table's name, so a function listed in
+    MAMORU_SELF_RESOURCES takes it from its own name (Settings::from_lookup): the last
+    `-<function>` replaced by `-state`. That is the table's name, whatever the stack is called."""
+    params = cfn.parameter_values(template, {"AWS::StackName": stack})
+    table = cfn.fake_physical(template, params, "StateTable", None)
+    assert table == f"mamoru-{stack}-state"
+    for fid in FUNCTION_IDS:
+        name = cfn.physical_name(template, params, fid)
+        own = cfn.environment(template, params, fid)["MAMORU_SELF_RESOURCES"].split(",")
+        assert name in own, (fid, name)
+        assert name.rsplit("-", 1)[0] + "-state" == table, (fid, name)

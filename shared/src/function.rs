@@ -88,8 +88,13 @@ async fn build(handler: Handler) -> Result<Responder, InitError> {
         .topic_arn
         .clone()
         .map(|topic| Notifier::new(&sdk, topic));
+    let state = settings
+        .state_table
+        .clone()
+        .map(|table| crate::state::dynamodb::Table::new(&sdk, table));
     tracing::info!(
         function = handler.name(),
+        state_table = state.as_ref().map(|t| t.name()).unwrap_or(""),
         version = crate::VERSION,
         mode = %settings.mode,
         rules = rules.rules().len(),
@@ -100,13 +105,17 @@ async fn build(handler: Handler) -> Result<Responder, InitError> {
         self_roles = %settings.self_role_arns.join(","),
         "mamoru started"
     );
-    Ok(Responder::new(
+    let responder = Responder::new(
         Some(handler),
         settings,
         rules,
         Some(Arc::clone(&actor) as Arc<dyn crate::action::port::Remediate>),
         notifier.map(|n| Arc::new(n) as Arc<dyn crate::action::port::Publish>),
-    ))
+    );
+    Ok(match state {
+        Some(table) => responder.with_state(Arc::new(table)),
+        None => responder,
+    })
 }
 
 /// The error a function returns: Lambda retries the event, then sends it to the DLQ.

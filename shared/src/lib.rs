@@ -27,6 +27,7 @@ pub mod report;
 #[cfg(feature = "aws")]
 pub mod responder;
 pub mod settings;
+pub mod state;
 
 /// mamoru's version: crate version and git revision, fixed at build time.
 pub const VERSION: &str = env!("MAMORU_VERSION");

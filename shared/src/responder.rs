@@ -13,6 +13,7 @@ use crate::event::{Event, ParseError};
 use crate::notify::{NotifyError, render};
 use crate::report::Report;
 use crate::settings::{Mode, Settings};
+use crate::state::{Claim, EVENT_MEMORY_SECONDS, Store};
 
 /// Why handling an event failed. Every variant makes the function return an error, so Lambda
 /// retries the event and, once retries are exhausted, sends it to the dead-letter queue.
@@ -80,6 +81,18 @@ pub struct Responder {
     rules: RuleSet,
     actor: Option<Arc<dyn Remediate>>,
     notifier: Option<Arc<dyn Publish>>,
+    state: Option<Arc<dyn Store>>,
+}
+
+/// What the state store says of an event before it is handled.
+enum Memo {
+    /// No store, nothing to remember (an ignored event), or the store is unreachable: the
+    /// event is handled (fail open: never silence).
+    Unrecorded,
+    /// This is the first delivery; the key is held until the event is handled.
+    Claimed(String),
+    /// The event was already handled (EventBridge delivered it again).
+    Redelivered,
 }
 
 impl Responder {
@@ -99,6 +112,39 @@ impl Responder {
             rules,
             actor,
             notifier,
+            state: None,
+        }
+    }
+
+    /// Gives the responder a memory between events ([`crate::state`]): a redelivered event is
+    /// handled once.
+    pub fn with_state(mut self, state: Arc<dyn Store>) -> Responder {
+        self.state = Some(state);
+        self
+    }
+
+    /// Claims the event's ID in the state store. An event that neither notifies nor acts is
+    /// not recorded (it costs no write).
+    async fn remember(&self, plan: &crate::decide::Plan) -> Memo {
+        let Some(store) = &self.state else {
+            return Memo::Unrecorded;
+        };
+        if plan.disposition == Disposition::Ignore || (!plan.notify && plan.actions.is_empty()) {
+            return Memo::Unrecorded;
+        }
+        let key = crate::state::event_key(plan.handler.name(), &plan.event_id);
+        let now = chrono::Utc::now().timestamp();
+        match store.claim(&key, now, now + EVENT_MEMORY_SECONDS).await {
+            Ok(Claim::First) => Memo::Claimed(key),
+            Ok(Claim::Held) => Memo::Redelivered,
+            Err(e) => {
+                tracing::warn!(
+                    event_id = %plan.event_id,
+                    error = %e,
+                    "state table unreachable: the event is handled without its memory (a redelivery would alert again)"
+                );
+                Memo::Unrecorded
+            }
         }
     }
 
@@ -135,7 +181,22 @@ impl Responder {
         event: &Event,
         started: Instant,
     ) -> Result<Report, HandleError> {
-        let plan = decide(event, self.handler, &self.rules, &self.settings);
+        let mut plan = decide(event, self.handler, &self.rules, &self.settings);
+        let memo = self.remember(&plan).await;
+        if let Memo::Redelivered = memo {
+            tracing::info!(
+                event_id = %plan.event_id,
+                handler = plan.handler.name(),
+                "redelivered event: already handled, no second notification or action"
+            );
+            plan.reason = format!(
+                "redelivery of event {}, already handled: no second notification or action",
+                plan.event_id
+            );
+            plan.actions.clear();
+            plan.notify = false;
+            return Ok(Report::new(plan, Vec::new(), self.settings.mode));
+        }
         let mut outcomes = Vec::with_capacity(plan.actions.len());
         for planned in &plan.actions {
             let outcome = match hold(planned, &self.settings) {
@@ -204,6 +265,15 @@ impl Responder {
             started.elapsed(),
         );
 
+        if let Memo::Claimed(key) = &memo
+            && (notify_error.is_some() || report.failed().next().is_some())
+            && let Some(store) = &self.state
+        {
+            // Lambda retries a failed event: the retry must be handled, not dropped.
+            if let Err(e) = store.release(key).await {
+                tracing::warn!(event_id = %report.plan.event_id, error = %e, "could not release the event's claim: a retry will be taken for a redelivery");
+            }
+        }
         if let Some(e) = notify_error {
             return Err(HandleError::Notify(e, Box::new(report)));
         }

@@ -22,6 +22,9 @@ pub const ENV_ACCOUNTS_ALLOW: &str = "MAMORU_ACCOUNTS_ALLOW";
 pub const ENV_ACCOUNTS_DENY: &str = "MAMORU_ACCOUNTS_DENY";
 pub const ENV_ACCOUNT_MODES: &str = "MAMORU_ACCOUNT_MODES";
 pub const ENV_HUB_ACCOUNT: &str = "MAMORU_HUB_ACCOUNT";
+pub const ENV_STATE_TABLE: &str = "MAMORU_STATE_TABLE";
+/// Set by Lambda: the function's own name.
+pub const ENV_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
 
 /// Default for `MAMORU_MIN_REMEDIATION_SEVERITY`.
 pub const DEFAULT_MIN_REMEDIATION_SEVERITY: f64 = 7.0;
@@ -88,6 +91,10 @@ pub struct Settings {
     pub accounts_deny: Vec<String>,
     /// Per-account mode overrides (`444455556666=enforce`).
     pub account_modes: Vec<(String, Mode)>,
+    /// The DynamoDB table holding mamoru's memory between events (`crate::state`):
+    /// `MAMORU_STATE_TABLE`, else the stack's table when the stack deployed this function
+    /// ([`stack_state_table`]); `None`: no memory (every delivery is handled).
+    pub state_table: Option<String>,
 }
 
 impl Default for Settings {
@@ -107,6 +114,7 @@ impl Default for Settings {
             accounts_allow: Vec::new(),
             accounts_deny: Vec::new(),
             account_modes: Vec::new(),
+            state_table: None,
         }
     }
 }
@@ -126,6 +134,19 @@ fn list(value: Option<String>) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect()
+}
+
+/// The stack's state table, for a function the stack deployed: the stack names its functions
+/// `mamoru-<stack>-<function>`, lists them in `MAMORU_SELF_RESOURCES`, and names the table
+/// `mamoru-<stack>-state` (infra/template.yaml; Lambda's 4 KB of environment has no room left
+/// for the name). `None` for a function the list does not name (a hand-made deployment sets
+/// `MAMORU_STATE_TABLE`).
+pub fn stack_state_table(function_name: &str, self_resources: &[String]) -> Option<String> {
+    if !self_resources.iter().any(|r| r == function_name) {
+        return None;
+    }
+    let (stack_part, _) = function_name.rsplit_once('-')?;
+    Some(format!("{stack_part}-state"))
 }
 
 impl Settings {
@@ -242,6 +263,22 @@ impl Settings {
                 .find(|a| is_account_id(a))
                 .map(str::to_string),
         };
+        let explicit_table = present(ENV_STATE_TABLE).map(|v| v.trim().to_string());
+        if let Some(bad) = explicit_table.as_deref().filter(|n| {
+            !(3..=255).contains(&n.len())
+                || !n
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        }) {
+            return Err(err(
+                ENV_STATE_TABLE,
+                format!("`{bad}` is not a DynamoDB table name"),
+            ));
+        }
+        let state_table = explicit_table.or_else(|| {
+            present(ENV_FUNCTION_NAME)
+                .and_then(|name| stack_state_table(name.trim(), &self_resources))
+        });
         let rules_paths = list(get(ENV_RULES_PATH))
             .into_iter()
             .map(PathBuf::from)
@@ -264,6 +301,7 @@ impl Settings {
             accounts_allow,
             accounts_deny,
             account_modes,
+            state_table,
         })
     }
 
@@ -422,7 +460,9 @@ mod tests {
     #[test]
     fn invalid_values_name_the_variable() {
         let base = [(ENV_MODE, "enforce"), (ENV_TOPIC_ARN, TOPIC)];
-        let cases: [(&str, &str); 6] = [
+        let cases: [(&str, &str); 8] = [
+            (ENV_STATE_TABLE, "mamoru state"),
+            (ENV_STATE_TABLE, "ab"),
             (ENV_MODE, "yolo"),
             (ENV_TOPIC_ARN, "not-an-arn"),
             (ENV_MIN_SEVERITY, "high"),
@@ -437,6 +477,56 @@ mod tests {
             let e = Settings::from_lookup(lookup(&pairs), true).unwrap_err();
             assert_eq!(e.variable, var, "{value}: {e}");
         }
+    }
+
+    #[test]
+    fn the_state_table_is_optional_and_trimmed() {
+        let s = Settings::from_lookup(lookup(&[]), false).unwrap();
+        assert_eq!(s.state_table, None);
+        let s = Settings::from_lookup(lookup(&[(ENV_STATE_TABLE, " mamoru-State_1.x ")]), false)
+            .unwrap();
+        assert_eq!(s.state_table.as_deref(), Some("mamoru-State_1.x"));
+    }
+
+    #[test]
+    fn a_function_the_stack_lists_finds_the_stacks_table_from_its_own_name() {
+        let own = "mamoru-prod-eu-rule,mamoru-prod-eu-guardduty,mamoru-prod-eu-cloudtrail";
+        let s = Settings::from_lookup(
+            lookup(&[
+                (ENV_SELF_RESOURCES, own),
+                (ENV_FUNCTION_NAME, "mamoru-prod-eu-guardduty"),
+            ]),
+            false,
+        )
+        .unwrap();
+        assert_eq!(s.state_table.as_deref(), Some("mamoru-prod-eu-state"));
+        // A function the list does not name (a hand-made deployment, a test) has no table...
+        let s = Settings::from_lookup(
+            lookup(&[
+                (ENV_SELF_RESOURCES, own),
+                (ENV_FUNCTION_NAME, "my-responder"),
+            ]),
+            false,
+        )
+        .unwrap();
+        assert_eq!(s.state_table, None);
+        let s = Settings::from_lookup(
+            lookup(&[(ENV_FUNCTION_NAME, "mamoru-prod-eu-guardduty")]),
+            false,
+        )
+        .unwrap();
+        assert_eq!(s.state_table, None);
+        // ...unless it names one; the variable wins.
+        let s = Settings::from_lookup(
+            lookup(&[
+                (ENV_SELF_RESOURCES, own),
+                (ENV_FUNCTION_NAME, "mamoru-prod-eu-guardduty"),
+                (ENV_STATE_TABLE, "shared-state"),
+            ]),
+            false,
+        )
+        .unwrap();
+        assert_eq!(s.state_table.as_deref(), Some("shared-state"));
     }
 
     #[test]

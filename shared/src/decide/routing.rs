@@ -25,8 +25,26 @@ pub fn permissions(rules: &RuleSet) -> BTreeMap<&'static str, BTreeSet<&'static 
             }
         }
     }
+    for set in out.values_mut() {
+        set.extend(STATE_GRANT.actions);
+    }
     out
 }
+
+/// What every function needs of the state table ([`crate::state`]): conditional updates, on
+/// the stack's table only, on its own keys only (`dynamodb:LeadingKeys`,
+/// [`crate::state::leading_keys`]). Not an action's grant: it is the same for every function.
+pub const STATE_GRANT: crate::action::Grant = crate::action::Grant {
+    actions: &["dynamodb:UpdateItem"],
+    resources: &[
+        "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}",
+    ],
+    condition: crate::action::Condition::None,
+};
+
+/// The name `mamoru permissions --grants` gives the state grant's condition: its
+/// `leading_keys` are the only key patterns the function may write.
+pub const LEADING_KEYS: &str = "leading_keys";
 
 /// The permissions each function needs only for containment actions
 /// ([`crate::action::ActionKind::is_containment`]): infra/ grants them only with
@@ -71,6 +89,9 @@ pub struct Statement {
     pub resources: Vec<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub condition: Option<&'static str>,
+    /// With the [`LEADING_KEYS`] condition: the key patterns the statement allows.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub leading_keys: Vec<String>,
     pub containment: bool,
     pub by: BTreeSet<&'static str>,
 }
@@ -103,6 +124,7 @@ pub fn grants(rules: &RuleSet) -> BTreeMap<&'static str, Vec<Statement>> {
                             action,
                             resources: g.resources.to_vec(),
                             condition,
+                            leading_keys: Vec::new(),
                             containment: true,
                             by: BTreeSet::new(),
                         });
@@ -116,6 +138,16 @@ pub fn grants(rules: &RuleSet) -> BTreeMap<&'static str, Vec<Statement>> {
     per.into_iter()
         .map(|(h, m)| {
             let mut v: Vec<Statement> = m.into_values().collect();
+            for action in STATE_GRANT.actions {
+                v.push(Statement {
+                    action,
+                    resources: STATE_GRANT.resources.to_vec(),
+                    condition: Some(LEADING_KEYS),
+                    leading_keys: crate::state::leading_keys(h),
+                    containment: false,
+                    by: BTreeSet::from(["state"]),
+                });
+            }
             // An IAM action any non-containment action needs is always granted.
             let always: BTreeSet<&str> = v
                 .iter()

@@ -1,0 +1,174 @@
+//! Memory between events, behind one narrow trait ([`Store`]): which events were already
+//! handled (EventBridge delivers at least once). Every operation is one conditional write, so
+//! two deliveries handled at the same time cannot both win.
+//!
+//! The implementations: [`Memory`] (the CLI's replay and the pure tests) and, with the `aws`
+//! feature, [`dynamodb::Table`] (one DynamoDB table, `UpdateItem` with a condition, nothing
+//! else).
+//!
+//! Keys start with the name of the function that owns them (`guardduty#event#<id>`): the stack
+//! limits each function's role to its own prefix with `dynamodb:LeadingKeys`
+//! ([`leading_keys`]).
+
+#[cfg(feature = "aws")]
+pub mod dynamodb;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+
+/// A future the store returns: `Send`, like the other ports.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// How long a handled event ID is remembered: a redelivery within this is dropped.
+pub const EVENT_MEMORY_SECONDS: i64 = 24 * 3600;
+
+/// The table could not be read or written. The caller decides what that means: the alert
+/// still goes out (fail open for notification).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("state table unreachable: {0}")]
+pub struct StateError(pub String);
+
+/// The answer to a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Nobody holds the key: it is now this caller's.
+    First,
+    /// A live claim holds it (an event already handled, or being handled).
+    Held,
+}
+
+/// The state store. Each call is one conditional write.
+pub trait Store: Send + Sync {
+    /// Claims `key` until `expires` (Unix seconds): [`Claim::First`] unless a claim made
+    /// before, not released and not expired at `now`, holds it.
+    fn claim<'a>(
+        &'a self,
+        key: &'a str,
+        now: i64,
+        expires: i64,
+    ) -> BoxFuture<'a, Result<Claim, StateError>>;
+
+    /// Releases a claim: the next claim of `key` is [`Claim::First`] again (an event whose
+    /// handling failed is handled again when Lambda retries it).
+    fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StateError>>;
+}
+
+/// The prefix every key of a function starts with: its name and `#`.
+pub fn prefix(function: &str) -> String {
+    format!("{function}#")
+}
+
+/// The key recording that an event was handled by `function`.
+pub fn event_key(function: &str, event_id: &str) -> String {
+    format!("{}event#{event_id}", prefix(function))
+}
+
+/// The key patterns a function's role may write (`dynamodb:LeadingKeys`): its own prefix.
+pub fn leading_keys(function: &str) -> Vec<String> {
+    vec![format!("{}*", prefix(function))]
+}
+
+/// The state in memory: for `mamoru replay` (a sequence of files in one run) and tests.
+#[derive(Default)]
+pub struct Memory {
+    items: Mutex<HashMap<String, Item>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Item {
+    expires: i64,
+    released: bool,
+}
+
+impl Memory {
+    pub fn new() -> Memory {
+        Memory::default()
+    }
+
+    fn items(&self) -> std::sync::MutexGuard<'_, HashMap<String, Item>> {
+        match self.items.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+}
+
+impl Store for Memory {
+    fn claim<'a>(
+        &'a self,
+        key: &'a str,
+        now: i64,
+        expires: i64,
+    ) -> BoxFuture<'a, Result<Claim, StateError>> {
+        let mut items = self.items();
+        let answer = match items.get(key) {
+            Some(item) if !item.released && item.expires > now => Claim::Held,
+            _ => {
+                items.insert(
+                    key.to_string(),
+                    Item {
+                        expires,
+                        released: false,
+                    },
+                );
+                Claim::First
+            }
+        };
+        Box::pin(async move { Ok(answer) })
+    }
+
+    fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StateError>> {
+        if let Some(item) = self.items().get_mut(key) {
+            item.released = true;
+        }
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    fn block<T>(f: BoxFuture<'_, T>) -> T {
+        // The memory store's futures are ready at once.
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        let mut f = f;
+        match f.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(v) => v,
+            std::task::Poll::Pending => panic!("memory store future pending"),
+        }
+    }
+
+    #[test]
+    fn a_key_is_claimed_once_until_it_expires_or_is_released() {
+        let m = Memory::new();
+        let k = event_key("guardduty", "e1");
+        assert_eq!(block(m.claim(&k, 100, 200)), Ok(Claim::First));
+        assert_eq!(block(m.claim(&k, 150, 250)), Ok(Claim::Held));
+        // Another function's key for the same event is its own.
+        assert_eq!(
+            block(m.claim(&event_key("cloudtrail", "e1"), 150, 250)),
+            Ok(Claim::First)
+        );
+        // Expired: claimable again.
+        assert_eq!(block(m.claim(&k, 200, 300)), Ok(Claim::First));
+        assert_eq!(block(m.claim(&k, 201, 300)), Ok(Claim::Held));
+        // Released: claimable again.
+        block(m.release(&k)).unwrap();
+        assert_eq!(block(m.claim(&k, 202, 300)), Ok(Claim::First));
+    }
+
+    #[test]
+    fn keys_start_with_their_function_and_match_its_leading_keys() {
+        let k = event_key("guardduty", "6a5f0000-example");
+        assert_eq!(k, "guardduty#event#6a5f0000-example");
+        let (pattern,) = (leading_keys("guardduty").remove(0),);
+        assert!(k.starts_with(pattern.trim_end_matches('*')));
+        assert!(!event_key("cloudtrail", "x").starts_with(pattern.trim_end_matches('*')));
+    }
+}

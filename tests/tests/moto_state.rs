@@ -1,0 +1,305 @@
+//! Memory between events (`mamoru::state`) against moto's DynamoDB over real HTTP, through the
+//! guardduty function binary: a redelivered event is handled once; a failed one is handled again
+//! when Lambda retries it; with the table unreachable the alert still goes out.
+//! moto enforces DynamoDB's conditional writes, which is what makes a claim hold.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType, TimeToLiveSpecification,
+};
+use mamoru_tests::faults::{Fault, FaultMix, FaultProxy};
+use mamoru_tests::runtime_api::FunctionProcess;
+use mamoru_tests::scenario::{self, event_with};
+use mamoru_tests::{Invocation, Moto, RuntimeApi, binary};
+
+const REGION: &str = "us-east-1";
+/// The stack names its functions `mamoru-<stack>-<function>` and its table `mamoru-<stack>-state`;
+/// the harness runs the function as `mamoru-guardduty`.
+const TABLE: &str = "mamoru-state";
+
+fn key_finding(user: &str, key: &str) -> String {
+    event_with(
+        "constructed/finding-iamuser-key-malicious-ip-high.json",
+        |v| {
+            v["detail"]["id"] = format!("finding-{user}").into();
+            v["id"] = format!("event-{user}").into();
+            v["detail"]["resource"]["accessKeyDetails"]["userName"] = user.into();
+            v["detail"]["resource"]["accessKeyDetails"]["accessKeyId"] = key.into();
+        },
+    )
+}
+
+/// The table as infra/template.yaml makes it: partition key `pk`, TTL on `expires`.
+async fn state_table(moto: &Moto) -> aws_sdk_dynamodb::Client {
+    let ddb = aws_sdk_dynamodb::Client::new(&moto.sdk(REGION).await);
+    ddb.create_table()
+        .table_name(TABLE)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    ddb.update_time_to_live()
+        .table_name(TABLE)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name("expires")
+                .enabled(true)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    ddb
+}
+
+async fn item(
+    ddb: &aws_sdk_dynamodb::Client,
+    key: &str,
+) -> Option<std::collections::HashMap<String, AttributeValue>> {
+    ddb.get_item()
+        .table_name(TABLE)
+        .key("pk", AttributeValue::S(key.to_string()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+}
+
+/// The guardduty function with the state table named by `MAMORU_STATE_TABLE`, its AWS calls
+/// going through the proxy.
+fn function_behind(proxy: &FaultProxy, moto: &Moto, topic: &str) -> (RuntimeApi, FunctionProcess) {
+    start(proxy, moto, topic, ("MAMORU_STATE_TABLE", TABLE))
+}
+
+/// The same, deployed as the stack deploys it: its own name among `MAMORU_SELF_RESOURCES`, no
+/// `MAMORU_STATE_TABLE`.
+fn stack_function_behind(
+    proxy: &FaultProxy,
+    moto: &Moto,
+    topic: &str,
+) -> (RuntimeApi, FunctionProcess) {
+    start(
+        proxy,
+        moto,
+        topic,
+        (
+            "MAMORU_SELF_RESOURCES",
+            "mamoru-findings,mamoru-guardduty,mamoru-cloudtrail",
+        ),
+    )
+}
+
+fn start(
+    proxy: &FaultProxy,
+    moto: &Moto,
+    topic: &str,
+    (var, value): (&str, &str),
+) -> (RuntimeApi, FunctionProcess) {
+    let api = RuntimeApi::start();
+    let mut env = moto.env(REGION);
+    for (k, v) in env.iter_mut() {
+        if k == "AWS_ENDPOINT_URL" {
+            *v = proxy.endpoint();
+        }
+    }
+    env.push(("MAMORU_MODE".into(), "enforce".into()));
+    env.push(("MAMORU_TOPIC_ARN".into(), topic.into()));
+    env.push((var.into(), value.into()));
+    let p = FunctionProcess::start(&binary("mamoru-guardduty"), &api, &env);
+    (api, p)
+}
+
+fn requests(proxy: &FaultProxy, operation: &str) -> usize {
+    proxy
+        .seen()
+        .iter()
+        .filter(|s| s.operation.contains(operation) && s.fault == Fault::Forwarded)
+        .count()
+}
+
+#[tokio::test]
+async fn the_same_event_delivered_three_times_alerts_once_and_acts_once() {
+    // GIVEN the guardduty function as the stack deploys it (it finds the state table from its
+    // own name), and a key-compromise finding
+    let moto = Moto::start();
+    let ddb = state_table(&moto).await;
+    let (topic, queue) = moto.topic_with_queue(REGION, "alerts").await;
+    let (named, other) = scenario::user_with_two_keys(&moto, "alice").await;
+    let proxy = FaultProxy::start(moto.port(), FaultMix::none());
+    let (api, _function) = stack_function_behind(&proxy, &moto, &topic);
+    let event = key_finding("alice", &named);
+
+    // WHEN EventBridge delivers the same event three times
+    let answers: Vec<Invocation> = (0..3).map(|_| api.invoke(&event)).collect();
+
+    // THEN one alert went out and one UpdateAccessKey was made
+    let notes = scenario::notifications(&moto, REGION, &queue).await;
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0]["Subject"]
+            .as_str()
+            .unwrap()
+            .ends_with("key deactivated")
+    );
+    assert_eq!(requests(&proxy, "UpdateAccessKey"), 1);
+    assert_eq!(requests(&proxy, "Publish"), 1);
+    assert_eq!(
+        scenario::key_status(&moto, "alice", &named).await,
+        "Inactive"
+    );
+    assert_eq!(scenario::key_status(&moto, "alice", &other).await, "Active");
+    // AND every delivery succeeded (no retry); the later two say why nothing was done
+    for (i, a) in answers.iter().enumerate() {
+        let Invocation::Response(v) = a else {
+            panic!("delivery {i}: {a:?}")
+        };
+        if i == 0 {
+            assert_eq!(v["outcomes"][0]["status"], "done", "{v}");
+        } else {
+            assert_eq!(v["outcomes"], serde_json::json!([]), "{v}");
+            assert!(
+                v["reason"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("redelivery of event event-alice"),
+                "{v}"
+            );
+        }
+    }
+    // AND each delivery cost one DynamoDB call: a conditional UpdateItem
+    assert_eq!(requests(&proxy, "DynamoDB_20120810.UpdateItem"), 3);
+    assert_eq!(
+        proxy
+            .seen()
+            .iter()
+            .filter(|s| s.service == "dynamodb")
+            .count(),
+        3
+    );
+    // AND the table holds the event under the function's own prefix, expiring in 24 h
+    let it = item(&ddb, "guardduty#event#event-alice").await.unwrap();
+    let AttributeValue::N(expires) = &it["expires"] else {
+        panic!("{it:?}")
+    };
+    let left = expires.parse::<i64>().unwrap() - chrono::Utc::now().timestamp();
+    assert!((24 * 3600 - 60..=24 * 3600).contains(&left), "{left}");
+}
+
+#[tokio::test]
+async fn a_failed_event_is_handled_again_when_lambda_retries_it() {
+    // GIVEN every UpdateAccessKey call throttled
+    let moto = Moto::start();
+    let ddb = state_table(&moto).await;
+    let (topic, queue) = moto.topic_with_queue(REGION, "alerts").await;
+    let (named, _) = scenario::user_with_two_keys(&moto, "bob").await;
+    let proxy = FaultProxy::start(moto.port(), FaultMix::none());
+    let (api, _function) = function_behind(&proxy, &moto, &topic);
+    proxy.set_mix(FaultMix {
+        throttle: 1.0,
+        only_operation: Some("UpdateAccessKey"),
+        ..FaultMix::none()
+    });
+    let event = key_finding("bob", &named);
+
+    // WHEN the finding arrives, fails, and Lambda retries it once the throttling is over
+    let first = api.invoke(&event);
+    let Invocation::Error(e) = &first else {
+        panic!("{first:?}")
+    };
+    assert_eq!(e["errorType"], "mamoru.RemediationFailed");
+    // (the claim is released: the record says so)
+    let it = item(&ddb, "guardduty#event#event-bob").await.unwrap();
+    assert_eq!(it["released"], AttributeValue::Bool(true));
+    proxy.set_mix(FaultMix::none());
+    let retry = api.invoke(&event);
+
+    // THEN the retry is handled, not taken for a redelivery: the key is deactivated and the
+    // second alert says so
+    let Invocation::Response(v) = &retry else {
+        panic!("{retry:?}")
+    };
+    assert_eq!(v["outcomes"][0]["status"], "done", "{v}");
+    assert_eq!(scenario::key_status(&moto, "bob", &named).await, "Inactive");
+    let notes = scenario::notifications(&moto, REGION, &queue).await;
+    assert_eq!(notes.len(), 2);
+    assert!(
+        notes[0]["Subject"]
+            .as_str()
+            .unwrap()
+            .ends_with("key deactivation FAILED")
+    );
+    assert!(
+        notes[1]["Subject"]
+            .as_str()
+            .unwrap()
+            .ends_with("key deactivated")
+    );
+    // AND a third delivery after that success is a redelivery
+    let third = api.invoke(&event);
+    let Invocation::Response(v) = &third else {
+        panic!("{third:?}")
+    };
+    assert_eq!(v["outcomes"], serde_json::json!([]), "{v}");
+    assert_eq!(
+        scenario::notifications(&moto, REGION, &queue).await.len(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn with_the_table_unreachable_the_alert_still_goes_out() {
+    // GIVEN a proxy that resets every DynamoDB connection
+    let moto = Moto::start();
+    let _ddb = state_table(&moto).await;
+    let (topic, queue) = moto.topic_with_queue(REGION, "alerts").await;
+    let (named, _) = scenario::user_with_two_keys(&moto, "carol").await;
+    let proxy = FaultProxy::start(moto.port(), FaultMix::none());
+    let (api, _function) = function_behind(&proxy, &moto, &topic);
+    proxy.set_mix(FaultMix {
+        reset: 1.0,
+        only_operation: Some("DynamoDB"),
+        ..FaultMix::none()
+    });
+
+    // WHEN the finding arrives
+    let r = api.invoke(&key_finding("carol", &named));
+
+    // THEN the state calls failed (retried by the SDK), and the event was handled without
+    // its memory: the key is deactivated and the alert went out (fail open: never silence)
+    assert!(proxy.count(Fault::Reset) >= 1);
+    assert_eq!(requests(&proxy, "DynamoDB"), 0);
+    let Invocation::Response(v) = &r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(v["outcomes"][0]["status"], "done", "{v}");
+    assert_eq!(
+        scenario::key_status(&moto, "carol", &named).await,
+        "Inactive"
+    );
+    let notes = scenario::notifications(&moto, REGION, &queue).await;
+    assert_eq!(notes.len(), 1);
+    assert!(
+        notes[0]["Subject"]
+            .as_str()
+            .unwrap()
+            .ends_with("key deactivated")
+    );
+}
