@@ -13,7 +13,7 @@ use crate::event::{Event, ParseError};
 use crate::notify::{NotifyError, render};
 use crate::report::Report;
 use crate::settings::{Mode, Settings};
-use crate::state::{Claim, EVENT_MEMORY_SECONDS, Store};
+use crate::state::{Claim, EVENT_MEMORY_SECONDS, Sight, Sighting, Store};
 
 /// Why handling an event failed. Every variant makes the function return an error, so Lambda
 /// retries the event and, once retries are exhausted, sends it to the dead-letter queue.
@@ -95,6 +95,23 @@ enum Memo {
     Redelivered,
 }
 
+/// What the digest of a finding says of this update.
+enum Digest {
+    /// Not a finding, no store, or the store is unreachable: alert as usual.
+    None,
+    /// Alert; `suppressed` updates were counted since the last alert at `since`.
+    Alert {
+        key: String,
+        suppressed: u64,
+        since: Option<i64>,
+    },
+    /// Counted, not alerted, not acted on again.
+    Quiet,
+}
+
+/// How long a finding's digest is kept after its last update.
+const DIGEST_MEMORY_SECONDS: i64 = 30 * 24 * 3600;
+
 impl Responder {
     /// `handler`: the function this responder serves (`None` routes by detail-type).
     /// `actor`/`notifier`: the side effects (the AWS ones, or in-memory ones in tests); `None`
@@ -121,6 +138,51 @@ impl Responder {
     pub fn with_state(mut self, state: Arc<dyn Store>) -> Responder {
         self.state = Some(state);
         self
+    }
+
+    /// Records this update of a finding in its digest ([`crate::state::Store::sight`]).
+    async fn digest(&self, plan: &crate::decide::Plan) -> Digest {
+        let (Some(store), Some(finding)) = (&self.state, plan.refs.finding_id.as_deref()) else {
+            return Digest::None;
+        };
+        if plan.disposition == Disposition::Ignore || (!plan.notify && plan.actions.is_empty()) {
+            return Digest::None;
+        }
+        let key = crate::state::finding_key(plan.handler.name(), finding);
+        // What the update names: its resource, its actor and what it would act on. A new one
+        // alerts (attacker-chosen text can only make more alerts here, never fewer).
+        let mut subject = vec![
+            plan.resource.clone().unwrap_or_default(),
+            plan.principal
+                .as_ref()
+                .and_then(|p| p.arn.clone())
+                .unwrap_or_default(),
+        ];
+        subject.extend(plan.actions.iter().map(|a| a.action.describe()));
+        let now = chrono::Utc::now().timestamp();
+        let sight = Sight {
+            band: plan.severity.band as u8,
+            subject: subject.join("\n"),
+            now,
+            quiet: self.settings.repeat_quiet_seconds,
+            expires: now + DIGEST_MEMORY_SECONDS,
+        };
+        match store.sight(&key, &sight).await {
+            Ok(Sighting::Alert { suppressed, since }) => Digest::Alert {
+                key,
+                suppressed,
+                since,
+            },
+            Ok(Sighting::Quiet) => Digest::Quiet,
+            Err(e) => {
+                tracing::warn!(
+                    event_id = %plan.event_id,
+                    error = %e,
+                    "state table unreachable: the finding update alerts without its digest"
+                );
+                Digest::None
+            }
+        }
     }
 
     /// Claims the event's ID in the state store. An event that neither notifies nor acts is
@@ -197,6 +259,45 @@ impl Responder {
             plan.notify = false;
             return Ok(Report::new(plan, Vec::new(), self.settings.mode));
         }
+        let digest = self.digest(&plan).await;
+        match &digest {
+            Digest::Quiet => {
+                tracing::info!(
+                    event_id = %plan.event_id,
+                    finding_id = plan.refs.finding_id.as_deref().unwrap_or(""),
+                    "finding update at the same severity band, resource and actor: counted, no alert, no repeated action"
+                );
+                plan.reason = format!(
+                    "update of a finding already alerted at this severity band, resource and actor: counted for the next alert, not alerted, nothing done again. {}",
+                    plan.reason
+                );
+                plan.actions.clear();
+                plan.notify = false;
+                let report = Report::new(plan, Vec::new(), self.settings.mode);
+                crate::audit::record_with_metrics(
+                    &report,
+                    crate::metrics::Context::new(&self.rules, &self.settings),
+                    None,
+                    false,
+                    started.elapsed(),
+                );
+                return Ok(report);
+            }
+            Digest::Alert {
+                suppressed,
+                since: Some(since),
+                ..
+            } if *suppressed > 0 => {
+                let since = chrono::DateTime::from_timestamp(*since, 0)
+                    .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                    .unwrap_or_default();
+                plan.reason = format!(
+                    "Seen {suppressed} more times since {since} without an alert. {}",
+                    plan.reason
+                );
+            }
+            _ => {}
+        }
         let mut outcomes = Vec::with_capacity(plan.actions.len());
         for planned in &plan.actions {
             let outcome = match hold(planned, &self.settings) {
@@ -272,6 +373,15 @@ impl Responder {
             // Lambda retries a failed event: the retry must be handled, not dropped.
             if let Err(e) = store.release(key).await {
                 tracing::warn!(event_id = %report.plan.event_id, error = %e, "could not release the event's claim: a retry will be taken for a redelivery");
+            }
+        }
+        if let Digest::Alert { key, .. } = &digest
+            && (notify_error.is_some() || report.failed().next().is_some())
+            && let Some(store) = &self.state
+        {
+            // Not done: the next update of the finding alerts and acts again.
+            if let Err(e) = store.release(key).await {
+                tracing::warn!(event_id = %report.plan.event_id, error = %e, "could not release the finding's digest: its next update may be counted instead of acted on");
             }
         }
         if let Some(e) = notify_error {

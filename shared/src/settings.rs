@@ -23,6 +23,7 @@ pub const ENV_ACCOUNTS_DENY: &str = "MAMORU_ACCOUNTS_DENY";
 pub const ENV_ACCOUNT_MODES: &str = "MAMORU_ACCOUNT_MODES";
 pub const ENV_HUB_ACCOUNT: &str = "MAMORU_HUB_ACCOUNT";
 pub const ENV_STATE_TABLE: &str = "MAMORU_STATE_TABLE";
+pub const ENV_QUIET_HOURS: &str = "MAMORU_REPEAT_QUIET_HOURS";
 /// Set by Lambda: the function's own name.
 pub const ENV_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
 
@@ -95,6 +96,9 @@ pub struct Settings {
     /// `MAMORU_STATE_TABLE`, else the stack's table when the stack deployed this function
     /// ([`stack_state_table`]); `None`: no memory (every delivery is handled).
     pub state_table: Option<String>,
+    /// With a state table: a finding updated at the same band, resource and actor alerts again
+    /// only after this many seconds since its last alert (`MAMORU_REPEAT_QUIET_HOURS`).
+    pub repeat_quiet_seconds: i64,
 }
 
 impl Default for Settings {
@@ -115,6 +119,7 @@ impl Default for Settings {
             accounts_deny: Vec::new(),
             account_modes: Vec::new(),
             state_table: None,
+            repeat_quiet_seconds: crate::state::DEFAULT_QUIET_SECONDS,
         }
     }
 }
@@ -279,6 +284,18 @@ impl Settings {
             present(ENV_FUNCTION_NAME)
                 .and_then(|name| stack_state_table(name.trim(), &self_resources))
         });
+        let repeat_quiet_seconds = match present(ENV_QUIET_HOURS) {
+            None => crate::state::DEFAULT_QUIET_SECONDS,
+            Some(v) => match v.trim().parse::<i64>() {
+                Ok(h) if (1..=24 * 30).contains(&h) => h * 3600,
+                _ => {
+                    return Err(err(
+                        ENV_QUIET_HOURS,
+                        format!("`{v}` is not a number of hours from 1 to 720"),
+                    ));
+                }
+            },
+        };
         let rules_paths = list(get(ENV_RULES_PATH))
             .into_iter()
             .map(PathBuf::from)
@@ -302,6 +319,7 @@ impl Settings {
             accounts_deny,
             account_modes,
             state_table,
+            repeat_quiet_seconds,
         })
     }
 
@@ -460,7 +478,9 @@ mod tests {
     #[test]
     fn invalid_values_name_the_variable() {
         let base = [(ENV_MODE, "enforce"), (ENV_TOPIC_ARN, TOPIC)];
-        let cases: [(&str, &str); 8] = [
+        let cases: [(&str, &str); 10] = [
+            (ENV_QUIET_HOURS, "0"),
+            (ENV_QUIET_HOURS, "a day"),
             (ENV_STATE_TABLE, "mamoru state"),
             (ENV_STATE_TABLE, "ab"),
             (ENV_MODE, "yolo"),

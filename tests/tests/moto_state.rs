@@ -184,15 +184,16 @@ async fn the_same_event_delivered_three_times_alerts_once_and_acts_once() {
             );
         }
     }
-    // AND each delivery cost one DynamoDB call: a conditional UpdateItem
-    assert_eq!(requests(&proxy, "DynamoDB_20120810.UpdateItem"), 3);
+    // AND the DynamoDB calls were conditional UpdateItems only: the first delivery claimed the
+    // event and recorded the finding's digest, each redelivery only tried to claim the event
+    assert_eq!(requests(&proxy, "DynamoDB_20120810.UpdateItem"), 4);
     assert_eq!(
         proxy
             .seen()
             .iter()
             .filter(|s| s.service == "dynamodb")
             .count(),
-        3
+        4
     );
     // AND the table holds the event under the function's own prefix, expiring in 24 h
     let it = item(&ddb, "guardduty#event#event-alice").await.unwrap();
@@ -301,5 +302,86 @@ async fn with_the_table_unreachable_the_alert_still_goes_out() {
             .as_str()
             .unwrap()
             .ends_with("key deactivated")
+    );
+}
+
+/// An update of the finding `finding-dave`: its own event ID, GuardDuty's `service.count` and
+/// `updatedAt` moving on, at `severity`.
+fn update(n: u32, severity: f64, key: &str) -> String {
+    event_with(
+        "constructed/finding-iamuser-key-malicious-ip-high.json",
+        |v| {
+            v["id"] = format!("event-dave-{n}").into();
+            v["detail"]["id"] = "finding-dave".into();
+            v["detail"]["severity"] = severity.into();
+            v["detail"]["service"]["count"] = (4 + n).into();
+            v["detail"]["updatedAt"] = format!("2022-01-29T{:02}:12:25.480Z", n % 24).into();
+            v["detail"]["resource"]["accessKeyDetails"]["userName"] = "dave".into();
+            v["detail"]["resource"]["accessKeyDetails"]["accessKeyId"] = key.into();
+        },
+    )
+}
+
+#[tokio::test]
+async fn a_finding_updated_ten_times_alerts_once_then_again_when_its_band_rises() {
+    // GIVEN the guardduty function with a state table
+    let moto = Moto::start();
+    let ddb = state_table(&moto).await;
+    let (topic, queue) = moto.topic_with_queue(REGION, "alerts").await;
+    let (named, _) = scenario::user_with_two_keys(&moto, "dave").await;
+    let proxy = FaultProxy::start(moto.port(), FaultMix::none());
+    let (api, _function) = function_behind(&proxy, &moto, &topic);
+
+    // WHEN GuardDuty publishes the same finding 10 times at Medium (5.0)
+    for n in 0..10 {
+        let r = api.invoke(&update(n, 5.0, &named));
+        assert!(matches!(r, Invocation::Response(_)), "{n}: {r:?}");
+    }
+    // THEN one alert went out, and nothing was done (Medium notifies only)
+    let notes = scenario::notifications(&moto, REGION, &queue).await;
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(scenario::key_status(&moto, "dave", &named).await, "Active");
+    let digest = item(&ddb, "guardduty#finding#finding-dave").await.unwrap();
+    assert_eq!(digest["suppressed"], AttributeValue::N("9".into()));
+
+    // WHEN the finding is updated to High (8.0)
+    let r = api.invoke(&update(10, 8.0, &named));
+
+    // THEN a second alert says how many updates were counted since the first, and the key is
+    // deactivated
+    let Invocation::Response(v) = &r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(v["outcomes"][0]["status"], "done", "{v}");
+    let notes = scenario::notifications(&moto, REGION, &queue).await;
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    let doc: serde_json::Value =
+        serde_json::from_str(notes[0]["Message"].as_str().unwrap()).unwrap();
+    let reason = doc["reason"].as_str().unwrap();
+    assert!(reason.starts_with("Seen 9 more times since 20"), "{reason}");
+    assert!(
+        notes[0]["Subject"]
+            .as_str()
+            .unwrap()
+            .ends_with("key deactivated")
+    );
+    assert_eq!(
+        scenario::key_status(&moto, "dave", &named).await,
+        "Inactive"
+    );
+
+    // AND further updates at High neither alert nor deactivate the key again
+    let before = requests(&proxy, "UpdateAccessKey");
+    for n in 11..14 {
+        let r = api.invoke(&update(n, 8.0, &named));
+        let Invocation::Response(v) = &r else {
+            panic!("{r:?}")
+        };
+        assert_eq!(v["outcomes"], serde_json::json!([]), "{v}");
+    }
+    assert_eq!(requests(&proxy, "UpdateAccessKey"), before);
+    assert_eq!(
+        scenario::notifications(&moto, REGION, &queue).await.len(),
+        0
     );
 }

@@ -8,13 +8,19 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
-use super::{BoxFuture, Claim, StateError, Store};
+use super::{BoxFuture, Claim, Sight, Sighting, StateError, Store};
 
 /// The partition key attribute.
 pub const KEY: &str = "pk";
 /// The TTL attribute (the table's `TimeToLiveSpecification.AttributeName`).
 pub const EXPIRES: &str = "expires";
 const RELEASED: &str = "released";
+/// A finding's digest: the band last alerted, when, the updates counted since, and the subjects
+/// (resource and actor) seen.
+const BAND: &str = "band";
+const ALERTED: &str = "alerted";
+const SUPPRESSED: &str = "suppressed";
+const SUBJECTS: &str = "subjects";
 
 /// A state table, its client built once per container.
 #[derive(Clone, Debug)]
@@ -88,6 +94,97 @@ impl Store for Table {
             match result {
                 Ok(_) => Ok(Claim::First),
                 Err(e) if condition_failed(&e) => Ok(Claim::Held),
+                Err(e) => Err(unreachable(e)),
+            }
+        })
+    }
+
+    fn sight<'a>(
+        &'a self,
+        key: &'a str,
+        sight: &'a Sight,
+    ) -> BoxFuture<'a, Result<Sighting, StateError>> {
+        Box::pin(async move {
+            // Alert when any reason holds: one write sets the digest and returns the old one.
+            let alert = self
+                .client
+                .update_item()
+                .table_name(&self.name)
+                .key(KEY, AttributeValue::S(key.to_string()))
+                .update_expression(
+                    "SET #b = :b, #a = :now, #n = :zero, #e = :e, #r = :f ADD #s :subjects",
+                )
+                .condition_expression(
+                    "attribute_not_exists(#k) OR #e <= :now OR #r = :t OR #b < :b \
+                     OR NOT contains(#s, :subject) OR #a <= :cut",
+                )
+                .expression_attribute_names("#k", KEY)
+                .expression_attribute_names("#e", EXPIRES)
+                .expression_attribute_names("#r", RELEASED)
+                .expression_attribute_names("#b", BAND)
+                .expression_attribute_names("#a", ALERTED)
+                .expression_attribute_names("#n", SUPPRESSED)
+                .expression_attribute_names("#s", SUBJECTS)
+                .expression_attribute_values(":b", n(i64::from(sight.band)))
+                .expression_attribute_values(":now", n(sight.now))
+                .expression_attribute_values(":cut", n(sight.now - sight.quiet))
+                .expression_attribute_values(":zero", n(0))
+                .expression_attribute_values(":e", n(sight.expires))
+                .expression_attribute_values(":t", AttributeValue::Bool(true))
+                .expression_attribute_values(":f", AttributeValue::Bool(false))
+                .expression_attribute_values(":subject", AttributeValue::S(sight.subject.clone()))
+                .expression_attribute_values(
+                    ":subjects",
+                    AttributeValue::Ss(vec![sight.subject.clone()]),
+                )
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+                .send()
+                .await;
+            match alert {
+                Ok(out) => {
+                    let old = out.attributes.unwrap_or_default();
+                    let number = |name: &str| match old.get(name) {
+                        Some(AttributeValue::N(v)) => v.parse::<i64>().ok(),
+                        _ => None,
+                    };
+                    let live = !old.is_empty()
+                        && old.get(RELEASED) != Some(&AttributeValue::Bool(true))
+                        && number(EXPIRES).is_some_and(|e| e > sight.now);
+                    Ok(if live {
+                        Sighting::Alert {
+                            suppressed: number(SUPPRESSED)
+                                .and_then(|v| u64::try_from(v).ok())
+                                .unwrap_or(0),
+                            since: number(ALERTED),
+                        }
+                    } else {
+                        Sighting::Alert {
+                            suppressed: 0,
+                            since: None,
+                        }
+                    })
+                }
+                Err(e) if condition_failed(&e) => {
+                    // Quiet: count it (the digest exists, or the first write would have won).
+                    let count = self
+                        .client
+                        .update_item()
+                        .table_name(&self.name)
+                        .key(KEY, AttributeValue::S(key.to_string()))
+                        .update_expression("ADD #n :one")
+                        .condition_expression("attribute_exists(#k)")
+                        .expression_attribute_names("#k", KEY)
+                        .expression_attribute_names("#n", SUPPRESSED)
+                        .expression_attribute_values(":one", n(1))
+                        .send()
+                        .await;
+                    match count {
+                        Ok(_) => Ok(Sighting::Quiet),
+                        // Gone since (expired and deleted): quiet all the same.
+                        Err(e) if condition_failed(&e) => Ok(Sighting::Quiet),
+                        Err(e) => Err(unreachable(e)),
+                    }
+                }
                 Err(e) => Err(unreachable(e)),
             }
         })

@@ -50,10 +50,54 @@ pub trait Store: Send + Sync {
         expires: i64,
     ) -> BoxFuture<'a, Result<Claim, StateError>>;
 
-    /// Releases a claim: the next claim of `key` is [`Claim::First`] again (an event whose
-    /// handling failed is handled again when Lambda retries it).
+    /// Releases a claim or a digest: the next claim of `key` is [`Claim::First`] again (an
+    /// event whose handling failed is handled again when Lambda retries it), the next sighting
+    /// alerts.
     fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StateError>>;
+
+    /// Records one sighting of a finding (its digest under `key`): [`Sighting::Alert`] on first
+    /// sight, when `sight.band` is above the band last alerted, when `sight.subject` (its
+    /// resource and actor) was not seen before, or when the quiet period since the last alert
+    /// is over; otherwise the update is counted and [`Sighting::Quiet`]. One conditional write
+    /// when it alerts, two when it is counted.
+    fn sight<'a>(
+        &'a self,
+        key: &'a str,
+        sight: &'a Sight,
+    ) -> BoxFuture<'a, Result<Sighting, StateError>>;
 }
+
+/// One update of a finding, as the digest compares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sight {
+    /// The severity band, as a number (higher is more severe).
+    pub band: u8,
+    /// The resource and the actor the update names, as one string.
+    pub subject: String,
+    pub now: i64,
+    /// Seconds after an alert during which updates at the same band and subject are counted.
+    pub quiet: i64,
+    pub expires: i64,
+}
+
+/// The digest's answer for one update of a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sighting {
+    /// Alert. `suppressed` updates were counted since the last alert, at `since` (Unix
+    /// seconds; `None` on first sight).
+    Alert { suppressed: u64, since: Option<i64> },
+    /// Counted, not alerted.
+    Quiet,
+}
+
+/// The key of a finding's digest.
+pub fn finding_key(function: &str, finding_id: &str) -> String {
+    format!("{}finding#{finding_id}", prefix(function))
+}
+
+/// Default quiet period of the digest: a finding updated at the same band, resource and actor
+/// alerts again after this.
+pub const DEFAULT_QUIET_SECONDS: i64 = 24 * 3600;
 
 /// The prefix every key of a function starts with: its name and `#`.
 pub fn prefix(function: &str) -> String {
@@ -76,10 +120,14 @@ pub struct Memory {
     items: Mutex<HashMap<String, Item>>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Default)]
 struct Item {
     expires: i64,
     released: bool,
+    band: u8,
+    alerted: i64,
+    suppressed: u64,
+    subjects: Vec<String>,
 }
 
 impl Memory {
@@ -110,7 +158,7 @@ impl Store for Memory {
                     key.to_string(),
                     Item {
                         expires,
-                        released: false,
+                        ..Item::default()
                     },
                 );
                 Claim::First
@@ -124,6 +172,56 @@ impl Store for Memory {
             item.released = true;
         }
         Box::pin(async { Ok(()) })
+    }
+
+    fn sight<'a>(
+        &'a self,
+        key: &'a str,
+        sight: &'a Sight,
+    ) -> BoxFuture<'a, Result<Sighting, StateError>> {
+        let mut items = self.items();
+        let live = items
+            .get(key)
+            .filter(|i| !i.released && i.expires > sight.now)
+            .cloned();
+        let answer = match live {
+            Some(old)
+                if old.band >= sight.band
+                    && old.subjects.contains(&sight.subject)
+                    && old.alerted > sight.now - sight.quiet =>
+            {
+                if let Some(item) = items.get_mut(key) {
+                    item.suppressed += 1;
+                }
+                Sighting::Quiet
+            }
+            old => {
+                let (suppressed, since) = old
+                    .as_ref()
+                    .map_or((0, None), |o| (o.suppressed, Some(o.alerted)));
+                // The subjects seen stay known (as DynamoDB's ADD keeps them).
+                let mut subjects = items
+                    .get(key)
+                    .map(|i| i.subjects.clone())
+                    .unwrap_or_default();
+                if !subjects.contains(&sight.subject) {
+                    subjects.push(sight.subject.clone());
+                }
+                items.insert(
+                    key.to_string(),
+                    Item {
+                        expires: sight.expires,
+                        released: false,
+                        band: sight.band,
+                        alerted: sight.now,
+                        suppressed: 0,
+                        subjects,
+                    },
+                );
+                Sighting::Alert { suppressed, since }
+            }
+        };
+        Box::pin(async move { Ok(answer) })
     }
 }
 
@@ -161,6 +259,76 @@ mod tests {
         // Released: claimable again.
         block(m.release(&k)).unwrap();
         assert_eq!(block(m.claim(&k, 202, 300)), Ok(Claim::First));
+    }
+
+    fn sight(band: u8, subject: &str, now: i64) -> Sight {
+        Sight {
+            band,
+            subject: subject.to_string(),
+            now,
+            quiet: 100,
+            expires: now + 1000,
+        }
+    }
+
+    #[test]
+    fn a_finding_alerts_on_first_sight_a_higher_band_a_new_subject_or_after_the_quiet_period() {
+        let m = Memory::new();
+        let k = finding_key("guardduty", "f1");
+        let alert = |n, since| {
+            Ok(Sighting::Alert {
+                suppressed: n,
+                since,
+            })
+        };
+        assert_eq!(
+            block(m.sight(&k, &sight(2, "key/alice", 10))),
+            alert(0, None)
+        );
+        for t in 11..20 {
+            assert_eq!(
+                block(m.sight(&k, &sight(2, "key/alice", t))),
+                Ok(Sighting::Quiet)
+            );
+        }
+        // A lower band is quiet too.
+        assert_eq!(
+            block(m.sight(&k, &sight(1, "key/alice", 20))),
+            Ok(Sighting::Quiet)
+        );
+        // The band rises: alert, with the 10 quiet updates counted since the first alert.
+        assert_eq!(
+            block(m.sight(&k, &sight(3, "key/alice", 21))),
+            alert(10, Some(10))
+        );
+        assert_eq!(
+            block(m.sight(&k, &sight(3, "key/alice", 22))),
+            Ok(Sighting::Quiet)
+        );
+        // A new actor or resource: alert.
+        assert_eq!(
+            block(m.sight(&k, &sight(3, "key/bob", 23))),
+            alert(1, Some(21))
+        );
+        assert_eq!(
+            block(m.sight(&k, &sight(3, "key/alice", 24))),
+            Ok(Sighting::Quiet)
+        );
+        // The quiet period (100 s) after the last alert (23) is over at 123.
+        assert_eq!(
+            block(m.sight(&k, &sight(3, "key/alice", 122))),
+            Ok(Sighting::Quiet)
+        );
+        assert_eq!(
+            block(m.sight(&k, &sight(3, "key/alice", 123))),
+            alert(2, Some(23))
+        );
+        // Released (the remediation failed): the next update alerts.
+        block(m.release(&k)).unwrap();
+        assert_eq!(
+            block(m.sight(&k, &sight(3, "key/alice", 124))),
+            alert(0, None)
+        );
     }
 
     #[test]
