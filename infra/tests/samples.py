@@ -74,7 +74,10 @@ POLICY_WRITES = [
 
 
 def other_resource(action: str, stack: str = cfn.PSEUDO_PARAMETERS["AWS::StackName"]) -> str:
-    """OTHER_RESOURCE[action]; the rules events:EnableRule may re-enable are the stack's own."""
+    """OTHER_RESOURCE[action]; the rules events:EnableRule may re-enable and the state table are
+    the stack's own."""
     if action == "events:EnableRule":
         return f"arn:aws:events:{REGION}:{ACCOUNT}:rule/mamoru-{stack}-findings"
+    if action.startswith("dynamodb:"):
+        return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/mamoru-{stack}-state"
     return OTHER_RESOURCE[action]

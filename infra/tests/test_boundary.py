@@ -221,3 +221,21 @@ def test_without_the_deny_the_guardduty_role_could_rewrite_itself(template):
     roles, _ = own_arns(t, params)
     assert principal(t, params, "guardduty").allows("iam:PutRolePolicy", roles[0])
     assert principal(template, params, "guardduty").decide("iam:PutRolePolicy", roles[0]) == "explicit-deny"
+
+
+@pytest.mark.parametrize("function", ["guardduty", "cloudtrail", "config"])
+def test_each_function_writes_only_its_own_keys_of_the_state_table(template, params, function):
+    """dynamodb:LeadingKeys: a function may update the items whose key starts with its name, on
+    the stack's table only; not another function's, nor a mix of both."""
+    who = principal(template, params, function)
+    table = OTHER_RESOURCE["dynamodb:UpdateItem"]
+    own = {"dynamodb:LeadingKeys": [f"{function}#event#6a5f0000"]}
+    assert who.decide("dynamodb:UpdateItem", table, {**CONTEXT, **own}) == "allow"
+    for other in {"guardduty", "cloudtrail", "config"} - {function}:
+        theirs = {"dynamodb:LeadingKeys": [f"{other}#event#6a5f0000"]}
+        assert who.decide("dynamodb:UpdateItem", table, {**CONTEXT, **theirs}) != "allow", other
+        both = {"dynamodb:LeadingKeys": [f"{function}#x", f"{other}#x"]}
+        assert who.decide("dynamodb:UpdateItem", table, {**CONTEXT, **both}) != "allow", other
+    elsewhere = table.replace("mamoru-mamoru-state", "customer-orders")
+    assert who.decide("dynamodb:UpdateItem", elsewhere, {**CONTEXT, **own}) != "allow"
+    assert who.decide("dynamodb:DeleteItem", table, {**CONTEXT, **own}) != "allow"
