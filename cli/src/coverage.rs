@@ -572,6 +572,31 @@ covered by the plans its cases check.\n",
                 .join(", ")
         );
     }
+    s.push_str(&sigma_markdown());
+    s
+}
+
+/// The Sigma support matrix: each feature tried on the engine (`decide::sigma::support_matrix`).
+fn sigma_markdown() -> String {
+    let mut s = String::from(
+        "\n## Sigma support\n\nSigma rules (`rules/sigma/`, `MAMORU_SIGMA_PATH`, `--sigma`; see docs/rules.md, \
+\"Sigma rules\"): each feature below is tried on the engine as mamoru loads it, with a CloudTrail \
+record it must match and one it must not. A rule using an unsupported feature is reported by \
+`mamoru rules check` with its file and the reason.\n\n| Feature | Example | Supported |\n|---|---|---|\n",
+    );
+    for f in mamoru::decide::sigma::support_matrix() {
+        let supported = match &f.result {
+            Ok(()) => "yes".to_string(),
+            Err(why) => format!("no: {}", md(why)),
+        };
+        let _ = writeln!(
+            s,
+            "| {} | `{}` | {} |",
+            md(f.feature),
+            md(f.example),
+            supported
+        );
+    }
     s
 }
 
@@ -728,6 +753,23 @@ shadow (its actions are only reported as &quot;would have&quot;), notify-only (n
             if a.containment { "yes" } else { "no" },
             html_list(&rules),
             html_list(&proofs)
+        );
+    }
+    s.push_str("</tbody>\n</table>\n");
+    s.push_str(
+        "<h2>Sigma support</h2>\n<table class=\"sigma\">\n<thead><tr><th>Feature</th><th>Example</th><th>Supported</th></tr></thead>\n<tbody>\n",
+    );
+    for f in mamoru::decide::sigma::support_matrix() {
+        let supported = match &f.result {
+            Ok(()) => "yes".to_string(),
+            Err(why) => format!("no: {why}"),
+        };
+        let _ = writeln!(
+            s,
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+            esc(f.feature),
+            esc(f.example),
+            esc(&supported)
         );
     }
     s.push_str("</tbody>\n</table>\n</body>\n</html>\n");

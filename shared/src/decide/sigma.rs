@@ -111,9 +111,15 @@ fn normalise_detection(detection: &mut serde_norway::Mapping) {
         let keys: Vec<Yaml> = fields.keys().cloned().collect();
         for key in keys {
             let Some(name) = key.as_str() else { continue };
+            let exists = name
+                .split('|')
+                .skip(1)
+                .any(|m| m.eq_ignore_ascii_case("exists"));
             if !name.contains('|') && fields.get(&key).is_some_and(Yaml::is_null) {
                 fields.remove(&key);
                 fields.insert(Yaml::String(format!("{name}|exists")), Yaml::Bool(false));
+            } else if exists {
+                // `|exists` takes a boolean: it says whether the field is there.
             } else if let Some(v) = fields.get_mut(&key) {
                 value(v);
             }
@@ -329,6 +335,292 @@ pub fn expand_paths(paths: &[impl AsRef<Path>], problems: &mut Vec<Unsupported>)
         }
     }
     files
+}
+
+// ---------------------------------------------------------------------------------------------
+// The support matrix: each Sigma feature tried on the engine as mamoru loads it, with a record
+// it must match and one it must not. Generated into docs/coverage.md, so it says what the code
+// does, not what it was meant to do.
+
+/// One Sigma feature and whether mamoru evaluates it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Support {
+    pub feature: &'static str,
+    pub example: &'static str,
+    /// `Err` says why not.
+    pub result: Result<(), String>,
+}
+
+struct Probe {
+    feature: &'static str,
+    example: &'static str,
+    /// The rule's `detection` (indented by four spaces), or a whole file when it starts with
+    /// `title:`.
+    rule: &'static str,
+    matches: &'static str,
+    differs: &'static str,
+    /// Why not, when the engine loads the rule but does not match as Sigma means.
+    otherwise: &'static str,
+}
+
+const PROBES: &[Probe] = &[
+    Probe {
+        feature: "plain value (case-insensitive)",
+        example: "eventName: stoplogging",
+        rule: "    s:\n        eventName: stoplogging\n    condition: s",
+        matches: r#"{"eventName":"StopLogging"}"#,
+        differs: r#"{"eventName":"StartLogging"}"#,
+        otherwise: "",
+    },
+    Probe {
+        feature: "list of values (any)",
+        example: "eventName: [StopLogging, DeleteTrail]",
+        rule: "    s:\n        eventName:\n            - StopLogging\n            - DeleteTrail\n    condition: s",
+        matches: r#"{"eventName":"DeleteTrail"}"#,
+        differs: r#"{"eventName":"UpdateTrail"}"#,
+        otherwise: "",
+    },
+    Probe {
+        feature: "wildcards `*` `?`",
+        example: "eventName: 'Stop*ing'",
+        rule: "    s:\n        eventName: 'Stop*ing'\n    condition: s",
+        matches: r#"{"eventName":"StopLogging"}"#,
+        differs: r#"{"eventName":"StopInstances"}"#,
+        otherwise: "",
+    },
+    Probe {
+        feature: "nested field (dotted name)",
+        example: "userIdentity.type: Root",
+        rule: "    s:\n        userIdentity.type: Root\n    condition: s",
+        matches: r#"{"userIdentity":{"type":"Root"}}"#,
+        differs: r#"{"userIdentity":{"type":"IAMUser"}}"#,
+        otherwise: "",
+    },
+    Probe {
+        feature: "`contains`",
+        example: "userAgent|contains: aws-cli/",
+        rule: "    s:\n        userAgent|contains: aws-cli/\n    condition: s",
+        matches: r#"{"userAgent":"aws-cli/2.15.0 Python/3.11"}"#,
+        differs: r#"{"userAgent":"console.amazonaws.com"}"#,
+        otherwise: "",
+    },
+    Probe {
+        feature: "`startswith`",
+        example: "eventName|startswith: Delete",
+        rule: "    s:\n        eventName|startswith: Delete\n    condition: s",
+        matches: r#"{"eventName":"DeleteTrail"}"#,
+        differs: r#"{"eventName":"UndeleteTrail"}"#,
+        otherwise: "",
+    },
+    Probe {
+        feature: "`endswith`",
+        example: "userIdentity.arn|endswith: ':root'",
+        rule: "    s:\n        userIdentity.arn|endswith: ':root'\n    condition: s",
+        matches: r#"{"userIdentity":{"arn":"arn:aws:iam::123456789012:root"}}"#,
+        differs: r#"{"userIdentity":{"arn":"arn:aws:iam::123456789012:user/root-admin"}}"#,
+        otherwise: "",
+    },
+    Probe {
+        feature: "`all`",
+        example: "userAgent|contains|all: [stratus, red-team]",
+        rule: "    s:\n        userAgent|contains|all:\n            - stratus\n            - red-team\n    condition: s",
+        matches: r#"{"userAgent":"stratus-red-team_f3f1"}"#,
+        differs: r#"{"userAgent":"stratus-cli"}"#,
+        otherwise: "",
+    },
+    Probe {
+        feature: "`re`",
+        example: "userIdentity.arn|re: '.+:assumed-role/aws:.+'",
+        rule: "    s:\n        userIdentity.arn|re: '.+:assumed-role/aws:.+'\n    condition: s",
+        matches: r#"{"userIdentity":{"arn":"arn:aws:sts::123456789012:assumed-role/aws:ec2-instance/i-0123"}}"#,
+        differs: r#"{"userIdentity":{"arn":"arn:aws:sts::123456789012:assumed-role/admin/alice"}}"#,
+        otherwise: "",
+    },
+    Probe {
+        feature: "`cidr`",
+        example: "sourceIPAddress|cidr: 203.0.113.0/24",
+        rule: "    s:\n        sourceIPAddress|cidr: 203.0.113.0/24\n    condition: s",
+        matches: r#"{"sourceIPAddress":"203.0.113.20"}"#,
+        differs: r#"{"sourceIPAddress":"198.51.100.20"}"#,
+        otherwise: "",
+    },
+    Probe {
+        feature: "`exists`",
+        example: "errorCode|exists: true",
+        rule: "    s:\n        errorCode|exists: true\n    condition: s",
+        matches: r#"{"errorCode":"AccessDenied"}"#,
+        differs: r#"{"eventName":"StopLogging"}"#,
+        otherwise: "",
+    },
+    Probe {
+        feature: "`cased`",
+        example: "eventName|cased: StopLogging",
+        rule: "    s:\n        eventName|cased: StopLogging\n    condition: s",
+        matches: r#"{"eventName":"StopLogging"}"#,
+        differs: r#"{"eventName":"stoplogging"}"#,
+        otherwise: "",
+    },
+    Probe {
+        feature: "`gt`, `gte`, `lt`, `lte`",
+        example: "requestParameters.maxResults|gte: 1000",
+        rule: "    s:\n        requestParameters.maxResults|gte: 1000\n    condition: s",
+        matches: r#"{"requestParameters":{"maxResults":1000}}"#,
+        differs: r#"{"requestParameters":{"maxResults":50}}"#,
+        otherwise: "",
+    },
+    Probe {
+        feature: "`fieldref`",
+        example: "userIdentity.userName|fieldref: requestParameters.userName",
+        rule: "    s:\n        userIdentity.userName|fieldref: requestParameters.userName\n    condition: s",
+        matches: r#"{"userIdentity":{"userName":"bob"},"requestParameters":{"userName":"bob"}}"#,
+        differs: r#"{"userIdentity":{"userName":"bob"},"requestParameters":{"userName":"eve"}}"#,
+        otherwise: "",
+    },
+    Probe {
+        feature: "`base64offset`",
+        example: "requestParameters.userData|base64offset|contains: curl",
+        rule: "    s:\n        requestParameters.userData|base64offset|contains: curl\n    condition: s",
+        matches: r#"{"requestParameters":{"userData":"IyEvYmluL3NoCmN1cmwgaHR0cDovL3g="}}"#,
+        differs: r#"{"requestParameters":{"userData":"IyEvYmluL3NoCmVjaG8gaGk="}}"#,
+        otherwise: "",
+    },
+    Probe {
+        feature: "`null` (field absent)",
+        example: "errorCode: null",
+        rule: "    s:\n        eventName: StopLogging\n        errorCode: null\n    condition: s",
+        matches: r#"{"eventName":"StopLogging"}"#,
+        differs: r#"{"eventName":"StopLogging","errorCode":"AccessDenied"}"#,
+        otherwise: "",
+    },
+    Probe {
+        feature: "booleans as text",
+        example: "requestParameters.enable: 'false'",
+        rule: "    s:\n        requestParameters.enable: 'false'\n    condition: s",
+        matches: r#"{"requestParameters":{"enable":false}}"#,
+        differs: r#"{"requestParameters":{"enable":true}}"#,
+        otherwise: "",
+    },
+    Probe {
+        feature: "keywords (the whole value of any field; `*` for a part)",
+        example: "keywords: ['stratus-red-team*']",
+        rule: "    keywords:\n        - 'stratus-red-team*'\n    condition: keywords",
+        matches: r#"{"userAgent":"stratus-red-team_f3f1"}"#,
+        differs: r#"{"userAgent":"aws-cli/2"}"#,
+        otherwise: "",
+    },
+    Probe {
+        feature: "`and`, `or`, `not`, parentheses",
+        example: "a and (b or c) and not d",
+        rule: "    a:\n        eventSource: iam.amazonaws.com\n    b:\n        eventName: CreateUser\n    c:\n        eventName: CreateAccessKey\n    d:\n        userIdentity.type: AssumedRole\n    condition: a and (b or c) and not d",
+        matches: r#"{"eventSource":"iam.amazonaws.com","eventName":"CreateAccessKey","userIdentity":{"type":"IAMUser"}}"#,
+        differs: r#"{"eventSource":"iam.amazonaws.com","eventName":"CreateAccessKey","userIdentity":{"type":"AssumedRole"}}"#,
+        otherwise: "",
+    },
+    Probe {
+        feature: "`1 of`, `all of`, `them`",
+        example: "all of sel_* and not 1 of filter_*",
+        rule: "    sel_src:\n        eventSource: s3.amazonaws.com\n    sel_name:\n        eventName: PutBucketPolicy\n    filter_a:\n        userIdentity.type: AWSService\n    filter_b:\n        sourceIPAddress: AWS Internal\n    condition: all of sel_* and not 1 of filter_*",
+        matches: r#"{"eventSource":"s3.amazonaws.com","eventName":"PutBucketPolicy","userIdentity":{"type":"IAMUser"}}"#,
+        differs: r#"{"eventSource":"s3.amazonaws.com","eventName":"PutBucketPolicy","sourceIPAddress":"AWS Internal"}"#,
+        otherwise: "",
+    },
+    Probe {
+        feature: "values inside JSON lists",
+        example: "resources.ARN: arn:aws:s3:::b",
+        rule: "    s:\n        resources.ARN: 'arn:aws:s3:::b'\n    condition: s",
+        matches: r#"{"resources":[{"ARN":"arn:aws:s3:::b"}]}"#,
+        differs: r#"{"resources":[{"ARN":"arn:aws:s3:::c"}]}"#,
+        otherwise: "the engine does not look into lists in the record (CloudTrail's `resources`, `ipPermissions.items`)",
+    },
+    Probe {
+        feature: "a number written as text",
+        example: "requestParameters.fromPort: '22'",
+        rule: "    s:\n        requestParameters.fromPort: '22'\n    condition: s",
+        matches: r#"{"requestParameters":{"fromPort":22}}"#,
+        differs: r#"{"requestParameters":{"fromPort":23}}"#,
+        otherwise: "the engine compares types strictly: write numbers as numbers (`fromPort: 22`)",
+    },
+    Probe {
+        feature: "`expand` (placeholders)",
+        example: "userIdentity.arn|expand: '%admins%'",
+        rule: "    s:\n        userIdentity.arn|expand: '%admins%'\n    condition: s",
+        matches: "{}",
+        differs: "{}",
+        otherwise: "",
+    },
+    Probe {
+        feature: "aggregations",
+        example: "selection | count() by userIdentity.arn > 20",
+        rule: "    s:\n        eventName: GetSecretValue\n    condition: s | count() by userIdentity.arn > 20",
+        matches: "{}",
+        differs: "{}",
+        otherwise: "",
+    },
+    Probe {
+        feature: "`timeframe`",
+        example: "timeframe: 5m",
+        rule: "    s:\n        eventName: GetSecretValue\n    timeframe: 5m\n    condition: s",
+        matches: "{}",
+        differs: "{}",
+        otherwise: "",
+    },
+    Probe {
+        feature: "correlation rules",
+        example: "correlation: {type: event_count, ...}",
+        rule: "title: c\nid: probe\ncorrelation:\n    type: event_count\n    rules: [x]\n    timespan: 10m\n",
+        matches: "{}",
+        differs: "{}",
+        otherwise: "",
+    },
+    Probe {
+        feature: "other log sources",
+        example: "logsource: {product: windows}",
+        rule: "title: w\nid: probe\nlogsource:\n    product: windows\ndetection:\n    s:\n        EventID: 4688\n    condition: s\n",
+        matches: "{}",
+        differs: "{}",
+        otherwise: "",
+    },
+];
+
+/// What mamoru evaluates of Sigma, tried on the engine.
+pub fn support_matrix() -> Vec<Support> {
+    PROBES
+        .iter()
+        .map(|p| {
+            let text = if p.rule.starts_with("title:") {
+                p.rule.to_string()
+            } else {
+                format!(
+                    "title: probe\nid: probe\nlogsource:\n    product: aws\n    service: cloudtrail\ndetection:\n{}\n",
+                    p.rule
+                )
+            };
+            let result = parse("probe.yml", &text)
+                .map_err(|u| u.reason)
+                .and_then(|rule| {
+                    let read = |json: &str| {
+                        serde_json::from_str::<serde_json::Value>(json)
+                            .ok()
+                            .as_ref()
+                            .and_then(record)
+                    };
+                    let hit = read(p.matches).is_some_and(|r| rule.matches(&r));
+                    let miss = read(p.differs).is_some_and(|r| !rule.matches(&r));
+                    if hit && miss {
+                        Ok(())
+                    } else if p.otherwise.is_empty() {
+                        Err("the engine does not match as the rule means".to_string())
+                    } else {
+                        Err(p.otherwise.to_string())
+                    }
+                });
+            Support {
+                feature: p.feature,
+                example: p.example,
+                result,
+            }
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -659,6 +951,41 @@ mod tests {
     }
 
     #[test]
+    fn the_support_matrix_is_what_the_engine_does() {
+        let m = support_matrix();
+        let get = |f: &str| m.iter().find(|s| s.feature == f).unwrap().result.clone();
+        for f in [
+            "`contains`",
+            "`startswith`",
+            "`endswith`",
+            "`all`",
+            "`re`",
+            "list of values (any)",
+            "`and`, `or`, `not`, parentheses",
+            "`1 of`, `all of`, `them`",
+            "`null` (field absent)",
+            "booleans as text",
+        ] {
+            assert_eq!(get(f), Ok(()), "{f}");
+        }
+        assert!(
+            get("`expand` (placeholders)")
+                .unwrap_err()
+                .contains("expand")
+        );
+        assert!(
+            get("correlation rules")
+                .unwrap_err()
+                .contains("correlation")
+        );
+        assert!(
+            get("values inside JSON lists")
+                .unwrap_err()
+                .contains("lists")
+        );
+    }
+
+    #[test]
     fn metadata_is_read() {
         let r = parse(
             "t.yml",
@@ -834,5 +1161,14 @@ mod tests {
         assert!(r.matches(&record(&explicit_null).unwrap()));
         assert!(!r.matches(&record(&failed).unwrap()));
         assert!(!r.matches(&record(&enabled).unwrap()));
+
+        // `|exists` keeps its boolean.
+        let r = parse(
+            "t.yml",
+            &rule("  sel:\n    eventName: UpdateDetector\n  failed:\n    errorCode|exists: true\n  condition: sel and not failed"),
+        )
+        .unwrap();
+        assert!(r.matches(&record(&ok).unwrap()));
+        assert!(!r.matches(&record(&failed).unwrap()));
     }
 }
