@@ -109,6 +109,14 @@ enum Digest {
     Quiet,
 }
 
+/// Why the budget withheld an action.
+enum OverBudget {
+    /// The budget of `scope` is spent for the hour: the message says so.
+    Exhausted { scope: String, message: String },
+    /// The budget could not be checked: withheld (fail closed).
+    Unchecked(String),
+}
+
 /// How long a finding's digest is kept after its last update.
 const DIGEST_MEMORY_SECONDS: i64 = 30 * 24 * 3600;
 
@@ -138,6 +146,59 @@ impl Responder {
     pub fn with_state(mut self, state: Arc<dyn Store>) -> Responder {
         self.state = Some(state);
         self
+    }
+
+    /// Takes one enforced action from the hour's budgets of the account it acts in and of the
+    /// principal the event names ([`crate::state::Store::take`]). Without a state store there
+    /// is no budget.
+    async fn budget(
+        &self,
+        plan: &crate::decide::Plan,
+        planned: &Planned,
+    ) -> Result<(), OverBudget> {
+        let Some(store) = &self.state else {
+            return Ok(());
+        };
+        let now = chrono::Utc::now().timestamp();
+        let hour = now.div_euclid(3600);
+        let until = (hour + 1) * 3600;
+        let until_text = chrono::DateTime::from_timestamp(until, 0)
+            .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            .unwrap_or_default();
+        let account = planned.action.account.clone();
+        let mut scopes = vec![(
+            format!("in {account}"),
+            account,
+            self.settings.budget_per_account,
+        )];
+        if let Some(arn) = plan.principal.as_ref().and_then(|p| p.arn.clone()) {
+            scopes.push((
+                format!("for {arn}"),
+                arn,
+                self.settings.budget_per_principal,
+            ));
+        }
+        for (label, scope, limit) in scopes {
+            let key = crate::state::budget_key(plan.handler.name(), &scope, hour);
+            match store.take(&key, limit, until + 3600).await {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    return Err(OverBudget::Exhausted {
+                        scope: key,
+                        message: format!(
+                            "remediation budget exhausted {label}: {limit} actions in the last hour; further actions withheld until {until_text}"
+                        ),
+                    });
+                }
+                Err(e) => {
+                    tracing::error!(event_id = %plan.event_id, error = %e, "remediation withheld: its budget could not be checked");
+                    return Err(OverBudget::Unchecked(format!(
+                        "withheld: the remediation budget could not be checked ({e})"
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Records this update of a finding in its digest ([`crate::state::Store::sight`]).
@@ -181,6 +242,34 @@ impl Responder {
                     "state table unreachable: the finding update alerts without its digest"
                 );
                 Digest::None
+            }
+        }
+    }
+
+    /// One CRITICAL alert per exhausted budget and hour: the first event the budget withholds
+    /// an action of sends it (its claim is the budget's key with `#alerted`).
+    async fn budget_alerts(&self, report: &Report, exhausted: &[(String, String)]) {
+        let (Some(store), Some(notifier)) = (&self.state, &self.notifier) else {
+            return;
+        };
+        let now = chrono::Utc::now().timestamp();
+        for (scope, message) in exhausted {
+            let key = format!("{scope}#alerted");
+            match store.claim(&key, now, now + 2 * 3600).await {
+                Ok(Claim::First) => {}
+                Ok(Claim::Held) => continue,
+                Err(e) => tracing::warn!(error = %e, "budget alert sent without its claim"),
+            }
+            let mut alert = report.clone();
+            alert.plan.severity =
+                crate::decide::Severity::from_score(alert.plan.severity.score.max(9.0));
+            alert.plan.title = message.clone();
+            alert.plan.reason = format!(
+                "{message}. This event's actions were withheld; so are the next ones until then. {}",
+                alert.plan.reason
+            );
+            if let Err(e) = notifier.publish(&render(&alert)).await {
+                tracing::error!(event_id = %report.plan.event_id, error = %e, "budget alert failed");
             }
         }
     }
@@ -299,6 +388,7 @@ impl Responder {
             _ => {}
         }
         let mut outcomes = Vec::with_capacity(plan.actions.len());
+        let mut exhausted: Vec<(String, String)> = Vec::new();
         for planned in &plan.actions {
             let outcome = match hold(planned, &self.settings) {
                 Some(h) => Outcome::held(
@@ -319,7 +409,17 @@ impl Responder {
                     },
                 ),
                 None => match &self.actor {
-                    Some(actor) => actor.remediate(&plan.event_id, &planned.action).await,
+                    Some(actor) => match self.budget(&plan, planned).await {
+                        Ok(()) => actor.remediate(&plan.event_id, &planned.action).await,
+                        Err(OverBudget::Exhausted { scope, message }) => {
+                            tracing::warn!(event_id = %plan.event_id, action = planned.action.kind.name(), "{message}");
+                            exhausted.push((scope, message.clone()));
+                            Outcome::new(&planned.action, Status::Skipped, message)
+                        }
+                        Err(OverBudget::Unchecked(message)) => {
+                            Outcome::new(&planned.action, Status::Skipped, message)
+                        }
+                    },
                     None => Outcome::new(
                         &planned.action,
                         Status::Skipped,
@@ -358,6 +458,7 @@ impl Responder {
                 }
             }
         }
+        self.budget_alerts(&report, &exhausted).await;
         crate::audit::record_with_metrics(
             &report,
             crate::metrics::Context::new(&self.rules, &self.settings),

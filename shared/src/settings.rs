@@ -24,6 +24,11 @@ pub const ENV_ACCOUNT_MODES: &str = "MAMORU_ACCOUNT_MODES";
 pub const ENV_HUB_ACCOUNT: &str = "MAMORU_HUB_ACCOUNT";
 pub const ENV_STATE_TABLE: &str = "MAMORU_STATE_TABLE";
 pub const ENV_QUIET_HOURS: &str = "MAMORU_REPEAT_QUIET_HOURS";
+pub const ENV_BUDGET_ACCOUNT: &str = "MAMORU_BUDGET_PER_ACCOUNT";
+pub const ENV_BUDGET_PRINCIPAL: &str = "MAMORU_BUDGET_PER_PRINCIPAL";
+/// Defaults of the remediation budgets: enforced actions per hour.
+pub const DEFAULT_BUDGET_ACCOUNT: u64 = 20;
+pub const DEFAULT_BUDGET_PRINCIPAL: u64 = 3;
 /// Set by Lambda: the function's own name.
 pub const ENV_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
 
@@ -99,6 +104,10 @@ pub struct Settings {
     /// With a state table: a finding updated at the same band, resource and actor alerts again
     /// only after this many seconds since its last alert (`MAMORU_REPEAT_QUIET_HOURS`).
     pub repeat_quiet_seconds: i64,
+    /// With a state table: at most this many enforced actions per account per hour, and per
+    /// principal per hour (`MAMORU_BUDGET_PER_ACCOUNT`, `MAMORU_BUDGET_PER_PRINCIPAL`).
+    pub budget_per_account: u64,
+    pub budget_per_principal: u64,
 }
 
 impl Default for Settings {
@@ -120,6 +129,8 @@ impl Default for Settings {
             account_modes: Vec::new(),
             state_table: None,
             repeat_quiet_seconds: crate::state::DEFAULT_QUIET_SECONDS,
+            budget_per_account: DEFAULT_BUDGET_ACCOUNT,
+            budget_per_principal: DEFAULT_BUDGET_PRINCIPAL,
         }
     }
 }
@@ -296,6 +307,20 @@ impl Settings {
                 }
             },
         };
+        let budget = |var: &'static str, default: u64| -> Result<u64, SettingsError> {
+            match present(var) {
+                None => Ok(default),
+                Some(v) => match v.trim().parse::<u64>() {
+                    Ok(n) if (1..=10_000).contains(&n) => Ok(n),
+                    _ => Err(err(
+                        var,
+                        format!("`{v}` is not a number of actions per hour from 1 to 10000"),
+                    )),
+                },
+            }
+        };
+        let budget_per_account = budget(ENV_BUDGET_ACCOUNT, DEFAULT_BUDGET_ACCOUNT)?;
+        let budget_per_principal = budget(ENV_BUDGET_PRINCIPAL, DEFAULT_BUDGET_PRINCIPAL)?;
         let rules_paths = list(get(ENV_RULES_PATH))
             .into_iter()
             .map(PathBuf::from)
@@ -320,6 +345,8 @@ impl Settings {
             account_modes,
             state_table,
             repeat_quiet_seconds,
+            budget_per_account,
+            budget_per_principal,
         })
     }
 
@@ -478,7 +505,9 @@ mod tests {
     #[test]
     fn invalid_values_name_the_variable() {
         let base = [(ENV_MODE, "enforce"), (ENV_TOPIC_ARN, TOPIC)];
-        let cases: [(&str, &str); 10] = [
+        let cases: [(&str, &str); 12] = [
+            (ENV_BUDGET_ACCOUNT, "0"),
+            (ENV_BUDGET_PRINCIPAL, "three"),
             (ENV_QUIET_HOURS, "0"),
             (ENV_QUIET_HOURS, "a day"),
             (ENV_STATE_TABLE, "mamoru state"),

@@ -185,15 +185,16 @@ async fn the_same_event_delivered_three_times_alerts_once_and_acts_once() {
         }
     }
     // AND the DynamoDB calls were conditional UpdateItems only: the first delivery claimed the
-    // event and recorded the finding's digest, each redelivery only tried to claim the event
-    assert_eq!(requests(&proxy, "DynamoDB_20120810.UpdateItem"), 4);
+    // event, recorded the finding's digest and took from the account's and the principal's
+    // budgets; each redelivery only tried to claim the event
+    assert_eq!(requests(&proxy, "DynamoDB_20120810.UpdateItem"), 6);
     assert_eq!(
         proxy
             .seen()
             .iter()
             .filter(|s| s.service == "dynamodb")
             .count(),
-        4
+        6
     );
     // AND the table holds the event under the function's own prefix, expiring in 24 h
     let it = item(&ddb, "guardduty#event#event-alice").await.unwrap();
@@ -266,7 +267,7 @@ async fn a_failed_event_is_handled_again_when_lambda_retries_it() {
 }
 
 #[tokio::test]
-async fn with_the_table_unreachable_the_alert_still_goes_out() {
+async fn with_the_table_unreachable_the_alert_still_goes_out_and_the_remediation_is_withheld() {
     // GIVEN a proxy that resets every DynamoDB connection
     let moto = Moto::start();
     let _ddb = state_table(&moto).await;
@@ -283,26 +284,142 @@ async fn with_the_table_unreachable_the_alert_still_goes_out() {
     // WHEN the finding arrives
     let r = api.invoke(&key_finding("carol", &named));
 
-    // THEN the state calls failed (retried by the SDK), and the event was handled without
-    // its memory: the key is deactivated and the alert went out (fail open: never silence)
+    // THEN the state calls failed (retried by the SDK) and no DynamoDB call got through
     assert!(proxy.count(Fault::Reset) >= 1);
     assert_eq!(requests(&proxy, "DynamoDB"), 0);
+    // AND the remediation, whose budget could not be checked, was withheld (fail closed) and
+    // reported; the key is untouched
     let Invocation::Response(v) = &r else {
         panic!("{r:?}")
     };
-    assert_eq!(v["outcomes"][0]["status"], "done", "{v}");
-    assert_eq!(
-        scenario::key_status(&moto, "carol", &named).await,
-        "Inactive"
+    assert_eq!(v["outcomes"][0]["status"], "skipped", "{v}");
+    let said = v["outcomes"][0]["message"].as_str().unwrap();
+    assert!(
+        said.starts_with("withheld: the remediation budget could not be checked"),
+        "{said}"
     );
+    assert_eq!(requests(&proxy, "UpdateAccessKey"), 0);
+    assert_eq!(scenario::key_status(&moto, "carol", &named).await, "Active");
+    // AND the alert still went out (fail open for notification), saying so
     let notes = scenario::notifications(&moto, REGION, &queue).await;
     assert_eq!(notes.len(), 1);
     assert!(
-        notes[0]["Subject"]
+        notes[0]["Message"]
             .as_str()
             .unwrap()
-            .ends_with("key deactivated")
+            .contains("budget could not be checked"),
+        "{}",
+        notes[0]["Message"]
     );
+}
+
+#[tokio::test]
+async fn twenty_five_key_findings_in_an_hour_deactivate_twenty_keys_and_alert_the_budget_once() {
+    // GIVEN 25 users with two keys each in one account, and the default budget (20 per account
+    // per hour)
+    let moto = Moto::start();
+    let _ddb = state_table(&moto).await;
+    let (topic, queue) = moto.topic_with_queue(REGION, "alerts").await;
+    let mut users = Vec::new();
+    for i in 0..25 {
+        let user = format!("user{i:02}");
+        let (named, _) = scenario::user_with_two_keys(&moto, &user).await;
+        users.push((user, named));
+    }
+    let proxy = FaultProxy::start(moto.port(), FaultMix::none());
+    let (api, _function) = function_behind(&proxy, &moto, &topic);
+
+    // WHEN a key-compromise finding arrives for each
+    let answers: Vec<Invocation> = users
+        .iter()
+        .map(|(user, key)| api.invoke(&key_finding(user, key)))
+        .collect();
+
+    // THEN 20 keys are deactivated and 5 withheld, each event answered without error
+    let mut statuses = Vec::new();
+    for ((user, key), a) in users.iter().zip(&answers) {
+        let Invocation::Response(v) = a else {
+            panic!("{user}: {a:?}")
+        };
+        statuses.push(v["outcomes"][0]["status"].as_str().unwrap().to_string());
+        let want = if statuses.len() <= 20 {
+            "Inactive"
+        } else {
+            "Active"
+        };
+        assert_eq!(scenario::key_status(&moto, user, key).await, want, "{user}");
+        if statuses.len() > 20 {
+            let said = v["outcomes"][0]["message"].as_str().unwrap();
+            assert!(
+                said.starts_with("remediation budget exhausted in 123456789012: 20 actions in the last hour; further actions withheld until 20"),
+                "{said}"
+            );
+        }
+    }
+    assert_eq!(statuses.iter().filter(|s| *s == "done").count(), 20);
+    assert_eq!(statuses.iter().filter(|s| *s == "skipped").count(), 5);
+    assert_eq!(requests(&proxy, "UpdateAccessKey"), 20);
+    // AND one CRITICAL budget alert went out beside the 25 events' own alerts
+    let notes = scenario::notifications(&moto, REGION, &queue).await;
+    assert_eq!(notes.len(), 26);
+    let budget: Vec<serde_json::Value> = notes
+        .iter()
+        .map(|n| serde_json::from_str::<serde_json::Value>(n["Message"].as_str().unwrap()).unwrap())
+        .filter(|d| {
+            d["title"]
+                .as_str()
+                .unwrap()
+                .starts_with("remediation budget exhausted in 123456789012")
+        })
+        .collect();
+    assert_eq!(budget.len(), 1, "{budget:?}");
+    assert_eq!(budget[0]["severity"]["band"], "CRITICAL", "{}", budget[0]);
+}
+
+#[tokio::test]
+async fn a_principal_gets_three_actions_an_hour() {
+    // GIVEN one user with two keys (the most IAM allows) and the default budget of 3 actions
+    // per principal per hour
+    let moto = Moto::start();
+    let _ddb = state_table(&moto).await;
+    let (topic, _queue) = moto.topic_with_queue(REGION, "alerts").await;
+    let (named, other) = scenario::user_with_two_keys(&moto, "erin").await;
+    let proxy = FaultProxy::start(moto.port(), FaultMix::none());
+    let (api, _function) = function_behind(&proxy, &moto, &topic);
+
+    // WHEN four findings (distinct finding and event IDs) name erin's keys
+    let mut statuses = Vec::new();
+    for (n, key) in [&named, &other, &named, &other].into_iter().enumerate() {
+        let event = event_with(
+            "constructed/finding-iamuser-key-malicious-ip-high.json",
+            |v| {
+                v["detail"]["id"] = format!("finding-erin-{n}").into();
+                v["id"] = format!("event-erin-{n}").into();
+                v["detail"]["resource"]["accessKeyDetails"]["userName"] = "erin".into();
+                v["detail"]["resource"]["accessKeyDetails"]["accessKeyId"] = key.as_str().into();
+            },
+        );
+        let Invocation::Response(v) = api.invoke(&event) else {
+            panic!("{n}")
+        };
+        statuses.push((
+            v["outcomes"][0]["status"].as_str().unwrap().to_string(),
+            v["outcomes"][0]["message"].as_str().unwrap().to_string(),
+        ));
+    }
+
+    // THEN three ran (UpdateAccessKey to Inactive, whatever the key's status) and the fourth
+    // was withheld
+    let ran: Vec<&str> = statuses.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(ran, ["done", "done", "done", "skipped"], "{statuses:?}");
+    assert!(
+        statuses[3].1.starts_with(
+            "remediation budget exhausted for arn:aws:iam::123456789012:user/erin: 3 actions"
+        ),
+        "{}",
+        statuses[3].1
+    );
+    assert_eq!(requests(&proxy, "UpdateAccessKey"), 3);
 }
 
 /// An update of the finding `finding-dave`: its own event ID, GuardDuty's `service.count` and

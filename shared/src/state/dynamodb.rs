@@ -21,6 +21,8 @@ const BAND: &str = "band";
 const ALERTED: &str = "alerted";
 const SUPPRESSED: &str = "suppressed";
 const SUBJECTS: &str = "subjects";
+/// A budget: the units taken in its window.
+const TAKEN: &str = "taken";
 
 /// A state table, its client built once per container.
 #[derive(Clone, Debug)]
@@ -185,6 +187,41 @@ impl Store for Table {
                         Err(e) => Err(unreachable(e)),
                     }
                 }
+                Err(e) => Err(unreachable(e)),
+            }
+        })
+    }
+
+    fn take<'a>(
+        &'a self,
+        key: &'a str,
+        limit: u64,
+        expires: i64,
+    ) -> BoxFuture<'a, Result<Option<u64>, StateError>> {
+        Box::pin(async move {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.name)
+                .key(KEY, AttributeValue::S(key.to_string()))
+                .update_expression("ADD #n :one SET #e = if_not_exists(#e, :e)")
+                .condition_expression("attribute_not_exists(#k) OR #n < :limit")
+                .expression_attribute_names("#k", KEY)
+                .expression_attribute_names("#n", TAKEN)
+                .expression_attribute_names("#e", EXPIRES)
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":limit", n(limit))
+                .expression_attribute_values(":e", n(expires))
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+                .send()
+                .await;
+            match result {
+                Ok(out) => Ok(Some(match out.attributes.unwrap_or_default().get(TAKEN) {
+                    Some(AttributeValue::N(v)) => v.parse().unwrap_or(0),
+                    _ => 0,
+                })),
+                Err(e) if condition_failed(&e) => Ok(None),
                 Err(e) => Err(unreachable(e)),
             }
         })

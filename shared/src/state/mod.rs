@@ -65,8 +65,23 @@ pub trait Store: Send + Sync {
         key: &'a str,
         sight: &'a Sight,
     ) -> BoxFuture<'a, Result<Sighting, StateError>>;
+
+    /// Takes one unit of the budget under `key` (a window: its key names it) unless `limit`
+    /// units were taken: `Some(units taken, this one included)`, or `None` when the budget is
+    /// exhausted. One conditional write.
+    fn take<'a>(
+        &'a self,
+        key: &'a str,
+        limit: u64,
+        expires: i64,
+    ) -> BoxFuture<'a, Result<Option<u64>, StateError>>;
 }
 
+/// The key of a remediation budget: `scope` (an account, or a principal) in the hour `hour`
+/// (Unix seconds / 3600).
+pub fn budget_key(function: &str, scope: &str, hour: i64) -> String {
+    format!("{}budget#{scope}#{hour}", prefix(function))
+}
 /// One update of a finding, as the digest compares it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sight {
@@ -223,6 +238,27 @@ impl Store for Memory {
         };
         Box::pin(async move { Ok(answer) })
     }
+
+    fn take<'a>(
+        &'a self,
+        key: &'a str,
+        limit: u64,
+        expires: i64,
+    ) -> BoxFuture<'a, Result<Option<u64>, StateError>> {
+        let mut items = self.items();
+        let item = items.entry(key.to_string()).or_insert_with(|| Item {
+            expires,
+            ..Item::default()
+        });
+        let answer = if item.suppressed < limit {
+            // A budget counts in `suppressed`: the units taken.
+            item.suppressed += 1;
+            Some(item.suppressed)
+        } else {
+            None
+        };
+        Box::pin(async move { Ok(answer) })
+    }
 }
 
 #[cfg(test)]
@@ -329,6 +365,20 @@ mod tests {
             block(m.sight(&k, &sight(3, "key/alice", 124))),
             alert(0, None)
         );
+    }
+
+    #[test]
+    fn a_budget_gives_its_limit_then_nothing() {
+        let m = Memory::new();
+        let k = budget_key("guardduty", "444455556666", 493_000);
+        for n in 1..=3 {
+            assert_eq!(block(m.take(&k, 3, 10)), Ok(Some(n)));
+        }
+        assert_eq!(block(m.take(&k, 3, 10)), Ok(None));
+        assert_eq!(block(m.take(&k, 3, 10)), Ok(None));
+        // The next hour is another window.
+        let next = budget_key("guardduty", "444455556666", 493_001);
+        assert_eq!(block(m.take(&next, 3, 10)), Ok(Some(1)));
     }
 
     #[test]
