@@ -37,7 +37,7 @@ mkdir -p bench/results
 for v in "${variants[@]}"; do
   env_set=$(variant_env "$v")
   if [ "$v" = current ]; then
-    bins=(--bin mamoru-guardduty --bin mamoru-cloudtrail --bin mamoru-config)
+    bins=(--bin mamoru-guardduty --bin mamoru-cloudtrail --bin mamoru-config --bin mamoru-securityhub)
   else
     bins=(--bin mamoru-guardduty)
   fi

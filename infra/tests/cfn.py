@@ -488,6 +488,25 @@ def own_resources(template: dict, params: dict[str, str]) -> dict[str, list[str]
     }
 
 
+def self_resources(value: str) -> list[str]:
+    """MAMORU_SELF_RESOURCES as the functions read it: comma-separated, each entry with at most
+    one group `prefix{a|b}suffix` naming `prefixasuffix` and `prefixbsuffix` (settings.rs)."""
+    out = []
+    for entry in (e.strip() for e in value.split(",")):
+        if not entry:
+            continue
+        m = re.fullmatch(r"([^{}]*)\{([^{}]*)\}([^{}]*)", entry)
+        if m is None:
+            assert "{" not in entry and "}" not in entry, entry
+            out.append(entry)
+            continue
+        prefix, group, suffix = m.groups()
+        alternatives = group.split("|")
+        assert all(a.strip() for a in alternatives), entry
+        out.extend(f"{prefix}{a.strip()}{suffix}" for a in alternatives)
+    return out
+
+
 def environment(template: dict, params: dict[str, str], function_id: str) -> dict[str, str]:
     """A function's environment variables, evaluated (made-up values for generated names)."""
     variables = template["Resources"][function_id]["Properties"]["Environment"]["Variables"]

@@ -17,6 +17,7 @@ import ast
 import copy
 import io
 import json
+import re
 import os
 import time
 import zipfile
@@ -46,6 +47,9 @@ UNMODELED = {
     "AWS::CloudWatch::Alarm",
     "AWS::Config::ConfigRule",
     "AWS::Events::EventBusPolicy",
+    # moto 5.2.5 serves no CreateActionTarget: the custom action is checked against the API's
+    # constraints, not created.
+    "AWS::SecurityHub::ActionTarget",
 }
 
 
@@ -329,6 +333,11 @@ def complete_unmodeled(dep: Deployment) -> None:
             c("cloudwatch").put_metric_alarm(**{k: v for k, v in p.items()})
         elif t == "AWS::Config::ConfigRule":
             c("config").put_config_rule(ConfigRule=p)
+        elif t == "AWS::SecurityHub::ActionTarget":
+            # CreateActionTarget: Id up to 20 alphanumeric characters, Name up to 20 characters,
+            # a Description (Security Hub API Reference). moto does not serve it.
+            assert re.fullmatch(r"[A-Za-z0-9]{1,20}", p["Id"]), p
+            assert 0 < len(p["Name"]) <= 20 and p["Description"].strip(), p
         elif t == "AWS::Events::EventBusPolicy":
             # The one statement, with StatementId as its Sid, as EventBridge stores it.
             statement = {**p["Statement"], "Sid": p["StatementId"]}

@@ -76,7 +76,7 @@ def test_every_role_has_the_boundary_under_the_mamoru_path(template):
     assert res["Type"] == "AWS::IAM::ManagedPolicy"
     assert res["Properties"]["Path"] == "/mamoru/"
     assert not res.get("Condition")
-    assert len(cfn.function_roles(template)) == 3
+    assert len(cfn.function_roles(template)) == 4
     for rid in cfn.resources(template, "AWS::IAM::Role"):
         props = template["Resources"][rid]["Properties"]
         assert props["Path"] == "/mamoru/", rid

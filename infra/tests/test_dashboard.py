@@ -15,9 +15,9 @@ import pytest
 
 import cfn
 
-FUNCTION_IDS = ["GuardDutyFunction", "CloudTrailFunction", "ConfigFunction"]
+FUNCTION_IDS = ["GuardDutyFunction", "CloudTrailFunction", "ConfigFunction", "SecurityHubFunction"]
 # The Function dimension: `mamoru metrics` lists the values as prose; these are the functions.
-FUNCTIONS = ["guardduty", "cloudtrail", "config"]
+FUNCTIONS = ["guardduty", "cloudtrail", "config", "securityhub"]
 
 
 @pytest.fixture(scope="module")

@@ -174,7 +174,7 @@ def check_functions(dep: Deployment) -> None:
         assert sorted(env["MAMORU_SELF_ROLE_ARNS"].split(",")) == sorted(roles.values())
         # The stack's own rules and functions by name, its topics by ARN, read back from moto.
         own = sorted(own_rules + own_functions + [alert_topic(dep), dep.physical("AlarmTopic")])
-        assert sorted(env["MAMORU_SELF_RESOURCES"].split(",")) == own, fid
+        assert sorted(cfn.self_resources(env["MAMORU_SELF_RESOURCES"])) == own, fid
         for variable, parameter in ORGANIZATION_SETTINGS.items():
             assert env[variable] == dep.params[parameter], (fid, variable)
         assert set(env) == {

@@ -84,7 +84,13 @@ def severe(template: dict, overrides: dict[str, str]) -> dict[str, set[tuple]]:
 
 @pytest.mark.parametrize("overrides", [{}, {"OrganizationId": "o-a1b2c3d4e5"}], ids=["defaults", "organization"])
 def test_nothing_severe_without_containment(template, overrides):
-    assert severe(template, overrides) == {"guardduty": set(), "cloudtrail": set(), "config": set(), "boundary": set()}
+    assert severe(template, overrides) == {
+        "guardduty": set(),
+        "cloudtrail": set(),
+        "config": set(),
+        "securityhub": set(),
+        "boundary": set(),
+    }
 
 
 @pytest.mark.parametrize(
@@ -96,6 +102,7 @@ def test_with_containment_only_the_known_escalations_are_severe(template, overri
         "guardduty": {PUT_USER_POLICY, PUT_ROLE_POLICY_AND_ASSUME},
         "cloudtrail": set(),
         "config": set(),
+        "securityhub": set(),
         "boundary": {PUT_USER_POLICY, PUT_ROLE_POLICY_AND_ASSUME},
     }
 

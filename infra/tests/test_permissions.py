@@ -45,6 +45,7 @@ LOG_GROUP = {
     "guardduty": {"Fn::GetAtt": ["GuardDutyLogGroup", "Arn"]},
     "cloudtrail": {"Fn::GetAtt": ["CloudTrailLogGroup", "Arn"]},
     "config": {"Fn::GetAtt": ["ConfigLogGroup", "Arn"]},
+    "securityhub": {"Fn::GetAtt": ["SecurityHubLogGroup", "Arn"]},
 }
 
 # What a function's role holds beside its actions' grants: its log group, its alerts, its
@@ -160,8 +161,8 @@ def test_containment_statements_are_conditional_as_a_whole(template, permissions
 
 def test_one_role_per_function(template):
     roles = cfn.function_roles(template)
-    assert sorted(roles) == ["cloudtrail", "config", "guardduty"]
-    assert len(set(roles.values())) == 3, roles
+    assert sorted(roles) == ["cloudtrail", "config", "guardduty", "securityhub"]
+    assert len(set(roles.values())) == 4, roles
     for role_id in roles.values():
         assert template["Resources"][role_id]["Type"] == "AWS::IAM::Role"
 

@@ -30,11 +30,28 @@ import pytest
 
 import cfn
 
-GUARDDUTY, CLOUDTRAIL, CONFIG = "guardduty", "cloudtrail", "config"
+GUARDDUTY, CLOUDTRAIL, CONFIG, SECURITYHUB = "guardduty", "cloudtrail", "config", "securityhub"
 
 # Every fixture file and the one function it must reach (None: it must reach none). A fixture
 # without an entry fails test_every_fixture_has_an_expectation.
 EXPECTED: dict[str, str | None] = {
+    # Security Hub: the findings of Security Hub's own product (the function ignores those
+    # passed, resolved, suppressed, archived or written back by mamoru), not GuardDuty's copies;
+    # the custom action of this stack's action target only.
+    "aws.securityhub/imported-cloudtrail-1.json": SECURITYHUB,
+    "aws.securityhub/imported-cloudtrail-2-consolidated.json": SECURITYHUB,
+    "aws.securityhub/imported-config-1.json": SECURITYHUB,
+    "aws.securityhub/imported-ec2-13-ssh-world.json": SECURITYHUB,
+    "aws.securityhub/imported-guardduty-1.json": SECURITYHUB,
+    "aws.securityhub/imported-s3-8.json": SECURITYHUB,
+    "aws.securityhub/imported-ec2-13-notified-by-mamoru.json": SECURITYHUB,
+    "aws.securityhub/imported-guardduty-product-dga.json": None,  # GuardDuty's own event acts
+    "aws.securityhub/imported-ec2-13-passed.json": SECURITYHUB,
+    "aws.securityhub/imported-ec2-13-resolved.json": SECURITYHUB,
+    "aws.securityhub/imported-ec2-13-suppressed.json": SECURITYHUB,
+    "aws.securityhub/imported-s3-8-archived.json": SECURITYHUB,
+    "aws.securityhub/custom-action-ec2-13-ssh-world.json": SECURITYHUB,
+    "aws.securityhub/custom-action-two-findings.json": SECURITYHUB,
     # CloudTrail tampering; failed calls are routed (the function notifies the attempts its rules
     # ask for and records the others).
     "aws.cloudtrail/ct-delete-trail.json": CLOUDTRAIL,
@@ -1029,6 +1046,8 @@ NOT_FORWARDED = {
     "SelfRulesWatchRule": _HUB_ONLY,
     "SelfFunctionsTamperingRule": _HUB_ONLY,
     "SelfTopicTamperingRule": _HUB_ONLY,
+    "SecurityHubFindingsRule": "member accounts' findings reach the hub's default bus through Security Hub's administrator account (and cross-Region aggregation)",
+    "SecurityHubActionRule": "the custom action is chosen in the hub's own Security Hub console",
 }
 
 
@@ -1089,9 +1108,10 @@ def test_the_twin_comparison_sees_a_drifted_twin(template):
 def central_expectation(rel: str) -> str | None:
     """The function a fixture reaches when a member account forwards it: the one it reaches on the
     hub's default bus, but for what has no twin on the central bus (NOT_FORWARDED): GuardDuty
-    findings, and calls on mamoru's own resources (the sources of the self-protection rules)."""
+    and Security Hub findings, and calls on mamoru's own resources (the sources of the
+    self-protection rules)."""
     want = EXPECTED[rel]
-    if want == GUARDDUTY:
+    if want in (GUARDDUTY, SECURITYHUB):
         return None
     if (load_fixture(rel).get("detail") or {}).get("eventSource") in OWN_RESOURCE_PARAMETER:
         return None
@@ -1113,6 +1133,7 @@ def test_what_is_not_forwarded_is_what_the_self_rules_and_findings_route(templat
     assert not sources([lid for lid, r in rules.items() if r["bus"]]) & set(OWN_RESOURCE_PARAMETER)
     assert rules["GuardDutyFindingRule"]["functions"] == [GUARDDUTY]
     assert not any(GUARDDUTY in r["functions"] for r in rules.values() if r["bus"])
+    assert not any(SECURITYHUB in r["functions"] for r in rules.values() if r["bus"])
 
 
 class MemberAccount:
@@ -1261,7 +1282,11 @@ def test_every_rule_is_precise(template):
         assert p.get("source") and all(not isinstance(s, dict) for s in p["source"]), rule_id
         assert p.get("detail-type"), rule_id
         assert len(rule["functions"]) == 1, rule_id
-        if rule_id != "GuardDutyFindingRule":  # every finding, unless a floor is set
+        if rule_id in ("SecurityHubFindingsRule", "SecurityHubActionRule"):
+            # Security Hub events: the product's findings, or this stack's custom action, by
+            # `resources`; the finding-level conditions are the function's (see the template).
+            assert p.get("resources"), rule_id
+        elif rule_id != "GuardDutyFindingRule":  # every finding, unless a floor is set
             assert p.get("detail"), rule_id
 
 

@@ -44,13 +44,13 @@ def test_transform_adds_no_iam_or_invoke_permission(template, transformed):
     before = {k: v["Type"] for k, v in template["Resources"].items()}
     added = {k: v["Type"] for k, v in transformed["Resources"].items() if k not in before}
     # SAM adds exactly one EventInvokeConfig per function, nothing else.
-    assert sorted(added.values()) == ["AWS::Lambda::EventInvokeConfig"] * 3, added
+    assert sorted(added.values()) == ["AWS::Lambda::EventInvokeConfig"] * 4, added
     for type_ in ["AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::Lambda::Permission"]:
         assert set(cfn.resources(transformed, type_)) == set(cfn.resources(template, type_)), type_
 
 
 def test_transformed_functions_keep_their_settings(transformed):
-    for fid in ["GuardDutyFunction", "CloudTrailFunction", "ConfigFunction"]:
+    for fid in ["GuardDutyFunction", "CloudTrailFunction", "ConfigFunction", "SecurityHubFunction"]:
         p = transformed["Resources"][fid]["Properties"]
         assert p["Architectures"] == ["arm64"]
         assert p["Runtime"] == "provided.al2023"

@@ -11,7 +11,7 @@ import pytest
 
 import cfn
 
-FUNCTION_IDS = ["GuardDutyFunction", "CloudTrailFunction", "ConfigFunction"]
+FUNCTION_IDS = ["GuardDutyFunction", "CloudTrailFunction", "ConfigFunction", "SecurityHubFunction"]
 
 
 def props(template: dict, logical_id: str) -> dict:
@@ -74,6 +74,7 @@ def test_functions_are_built_by_cargo_lambda_from_the_workspace(template):
         "GuardDutyFunction": "guardduty",
         "CloudTrailFunction": "cloudtrail",
         "ConfigFunction": "config",
+        "SecurityHubFunction": "securityhub",
     }
     binaries = workspace_binaries()
     workspace = tomllib.loads((cfn.REPO / "Cargo.toml").read_text(encoding="utf-8"))
@@ -147,7 +148,7 @@ def test_function_settings_come_from_the_parameters(template):
             assert env[variable] == {"Ref": parameter}, (fid, variable)
         sep, arns = env["MAMORU_SELF_ROLE_ARNS"]["Fn::Join"]
         assert sep == ","
-        assert sorted(cfn.ref_target(a) for a in arns) == role_ids  # all three: loop prevention
+        assert sorted(cfn.ref_target(a) for a in arns) == role_ids  # all four: loop prevention
         assert set(env) == {
             "MAMORU_MODE",
             "MAMORU_TOPIC_ARN",
@@ -192,7 +193,7 @@ def test_every_function_logs_json_to_its_own_log_group_with_retention(template):
         assert res["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
         assert res["DeletionPolicy"] == "Retain"  # the audit record outlives the stack
         groups.add(group)
-    assert len(groups) == 3
+    assert len(groups) == 4
     assert int(template["Parameters"]["LogRetentionInDays"]["Default"]) >= 365
 
 
@@ -371,7 +372,7 @@ EXISTING_TOPIC = "arn:aws:sns:us-east-1:123456789012:security-alerts"
 
 
 def _self_resources(template: dict, params: dict[str, str], function_id: str) -> list[str]:
-    return cfn.environment(template, params, function_id)["MAMORU_SELF_RESOURCES"].split(",")
+    return cfn.self_resources(cfn.environment(template, params, function_id)["MAMORU_SELF_RESOURCES"])
 
 
 @pytest.mark.parametrize("org", ["", "o-a1b2c3d4e5"], ids=["own-account", "organization"])
@@ -390,6 +391,7 @@ def test_every_function_lists_exactly_the_stacks_own_resources(template, stack, 
     all_rules = cfn.resources(template, "AWS::Events::Rule")
     central = [r for r in all_rules.values() if r.get("Condition") == "HasOrganization"]
     assert len(own["rules"]) == len(all_rules) - (0 if org else len(central))
+    assert cfn.physical_name(template, params, "SecurityHubActionRule") in own["rules"]
     assert len(own["functions"]) == len(FUNCTION_IDS)
     assert len(own["topics"]) == 2
     assert (EXISTING_TOPIC in own["topics"]) == existing_topic
@@ -538,7 +540,8 @@ def test_every_rule_off_the_default_bus_is_on_the_central_bus_under_the_conditio
     for rule_id, rule in cfn.resources(template, "AWS::Events::Rule").items():
         p = rule["Properties"]
         if "EventBusName" not in p:
-            assert "Condition" not in rule, rule_id
+            # The custom action's rule exists with its action target (SecurityHubCustomAction).
+            assert rule.get("Condition") in (None, "CreateSecurityHubAction"), rule_id
             continue
         on_central += 1
         assert p["EventBusName"] == {"Fn::GetAtt": ["CentralEventBus", "Name"]}, rule_id
@@ -587,6 +590,6 @@ def test_each_function_finds_the_state_table_from_its_own_name(template, stack):
     assert table == f"mamoru-{stack}-state"
     for fid in FUNCTION_IDS:
         name = cfn.physical_name(template, params, fid)
-        own = cfn.environment(template, params, fid)["MAMORU_SELF_RESOURCES"].split(",")
+        own = cfn.self_resources(cfn.environment(template, params, fid)["MAMORU_SELF_RESOURCES"])
         assert name in own, (fid, name)
         assert name.rsplit("-", 1)[0] + "-state" == table, (fid, name)

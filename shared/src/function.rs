@@ -28,10 +28,18 @@ pub enum InitError {
 /// without it, one at a time, as on classic Lambda. The functions' `main.rs` call only this.
 pub async fn run(handler: Handler) -> Result<(), lambda_runtime::Error> {
     let responder = Arc::new(init(handler).await?);
+    // Security Hub events carry several findings: each is handled on its own.
+    let each_finding = handler == Handler::Securityhub;
     lambda_runtime::run_concurrent(lambda_runtime::service_fn(
         move |event: LambdaEvent<Box<RawValue>>| {
             let responder = Arc::clone(&responder);
-            async move { handle(&responder, event).await }
+            async move {
+                if each_finding {
+                    handle_each_finding(&responder, event).await
+                } else {
+                    handle(&responder, event).await
+                }
+            }
         },
     ))
     .await
@@ -143,24 +151,73 @@ pub async fn handle(
     event: LambdaEvent<Box<RawValue>>,
 ) -> Result<Value, FunctionError> {
     match responder.handle_json(event.payload.get()).await {
-        Ok(report) => {
-            let mut v = serde_json::json!({
-                "event_id": report.plan.event_id,
-                "handler": report.plan.handler,
-                "disposition": report.plan.disposition,
-                "severity": report.plan.severity.band,
-                "rule_ids": report.plan.rule_ids,
-                "outcomes": report.outcomes.iter().map(|o| serde_json::json!({
-                    "api": o.action.kind.api(),
-                    "status": o.status,
-                    "message": o.message,
-                })).collect::<Vec<_>>(),
-                "reason": report.plan.reason,
-                "version": report.version,
-            });
-            crate::redact::value(&mut v);
-            Ok(v)
-        }
+        Ok(report) => Ok(answer(&report)),
         Err(e) => Err(FunctionError(e)),
     }
+}
+
+/// Handles one invocation of an event that carries several findings (Security Hub): each
+/// finding is parsed, decided, acted on, notified and audited on its own, in order, so that one
+/// bad or failing finding never drops the others. The answer lists each finding's result; when
+/// any failed, the invocation fails after all were handled (the first error), so that Lambda
+/// retries the event (every action is idempotent) and in the end keeps it in the dead-letter
+/// queue.
+pub async fn handle_each_finding(
+    responder: &Responder,
+    event: LambdaEvent<Box<RawValue>>,
+) -> Result<Value, FunctionError> {
+    let (answers, first_error) = handle_findings(responder, event.payload.get()).await;
+    match first_error {
+        Some(e) => Err(FunctionError(e)),
+        None => Ok(Value::Array(answers)),
+    }
+}
+
+/// What [`handle_each_finding`] does, without Lambda: each finding's answer (or error, as
+/// `{"error": …, "field": …}`) and the first error.
+pub async fn handle_findings(
+    responder: &Responder,
+    text: &str,
+) -> (Vec<Value>, Option<HandleError>) {
+    let mut answers = Vec::new();
+    let mut first_error = None;
+    for one in crate::event::securityhub::split(text) {
+        match responder.handle_json(&one).await {
+            Ok(report) => answers.push(answer(&report)),
+            Err(e) => {
+                let mut v = serde_json::json!({
+                    "error": crate::redact::text(&e.to_string()),
+                    "field": match &e {
+                        HandleError::Parse(p) => p.field(),
+                        _ => None,
+                    },
+                    "event_id": e.report().map(|r| r.plan.event_id.clone()),
+                });
+                crate::redact::value(&mut v);
+                answers.push(v);
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    (answers, first_error)
+}
+
+/// The function's answer for one handled event.
+fn answer(report: &crate::report::Report) -> Value {
+    let mut v = serde_json::json!({
+        "event_id": report.plan.event_id,
+        "handler": report.plan.handler,
+        "disposition": report.plan.disposition,
+        "severity": report.plan.severity.band,
+        "rule_ids": report.plan.rule_ids,
+        "outcomes": report.outcomes.iter().map(|o| serde_json::json!({
+            "api": o.action.kind.api(),
+            "status": o.status,
+            "message": o.message,
+        })).collect::<Vec<_>>(),
+        "reason": report.plan.reason,
+        "version": report.version,
+    });
+    crate::redact::value(&mut v);
+    v
 }

@@ -165,6 +165,39 @@ pub fn stack_state_table(function_name: &str, self_resources: &[String]) -> Opti
     Some(format!("{stack_part}-state"))
 }
 
+/// One entry of `MAMORU_SELF_RESOURCES`, with its group expanded: `mamoru-prod-{findings|config}`
+/// names `mamoru-prod-findings` and `mamoru-prod-config` (the stack writes its names so, to stay
+/// within Lambda's 4 KB of environment). Still exact names, never a pattern: at most one group,
+/// not nested, no empty alternative.
+fn expand_group(entry: &str) -> Result<Vec<String>, String> {
+    let Some(open) = entry.find('{') else {
+        if entry.contains('}') {
+            return Err(format!("`{entry}` has a `}}` without its `{{`"));
+        }
+        return Ok(vec![entry.to_string()]);
+    };
+    let (prefix, rest) = entry.split_at(open);
+    let Some(close) = rest.find('}') else {
+        return Err(format!("`{entry}` has a `{{` without its `}}`"));
+    };
+    let (group, suffix) = (&rest[1..close], &rest[close + 1..]);
+    if group.contains('{') || suffix.contains('{') || suffix.contains('}') {
+        return Err(format!(
+            "`{entry}` has more than one group: write one `{{a|b}}` per entry"
+        ));
+    }
+    group
+        .split('|')
+        .map(|alt| {
+            if alt.trim().is_empty() {
+                Err(format!("`{entry}` has an empty alternative"))
+            } else {
+                Ok(format!("{prefix}{}{suffix}", alt.trim()))
+            }
+        })
+        .collect()
+}
+
 impl Settings {
     /// Settings for a Lambda function: `MAMORU_MODE` and `MAMORU_TOPIC_ARN` are required.
     pub fn from_env() -> Result<Settings, SettingsError> {
@@ -219,7 +252,10 @@ impl Settings {
         if let Some(bad) = self_role_arns.iter().find(|a| !a.starts_with("arn:")) {
             return Err(err(ENV_SELF_ROLES, format!("`{bad}` is not a role ARN")));
         }
-        let self_resources = list(get(ENV_SELF_RESOURCES));
+        let mut self_resources = Vec::new();
+        for entry in list(get(ENV_SELF_RESOURCES)) {
+            self_resources.extend(expand_group(&entry).map_err(|m| err(ENV_SELF_RESOURCES, m))?);
+        }
         if let Some(bad) = self_resources.iter().find(|r| r.contains('*')) {
             return Err(err(
                 ENV_SELF_RESOURCES,
@@ -576,6 +612,41 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.state_table.as_deref(), Some("shared-state"));
+    }
+
+    #[test]
+    fn self_resources_groups_expand_to_exact_names() {
+        let base = [(ENV_MODE, "enforce"), (ENV_TOPIC_ARN, TOPIC)];
+        let with = |value: &str| {
+            let mut pairs = base.to_vec();
+            pairs.push((ENV_SELF_RESOURCES, value));
+            Settings::from_lookup(lookup(&pairs), true)
+        };
+        let s = with("mamoru-p-{findings|sechub-action}, mamoru-p-securityhub,arn:aws:sns:us-east-1:123456789012:t").unwrap();
+        assert_eq!(
+            s.self_resources,
+            [
+                "mamoru-p-findings",
+                "mamoru-p-sechub-action",
+                "mamoru-p-securityhub",
+                "arn:aws:sns:us-east-1:123456789012:t"
+            ]
+        );
+        assert_eq!(with("a{b}c").unwrap().self_resources, ["abc"]);
+        // A function named in a group finds the stack's state table from its own name.
+        let s = Settings::from_lookup(
+            lookup(&[
+                (ENV_SELF_RESOURCES, "mamoru-p-{findings|securityhub}"),
+                (ENV_FUNCTION_NAME, "mamoru-p-securityhub"),
+            ]),
+            false,
+        )
+        .unwrap();
+        assert_eq!(s.state_table.as_deref(), Some("mamoru-p-state"));
+        for bad in ["a{b", "a}b", "a{b|}", "a{b}{c}", "a{b{c}}", "a{*}"] {
+            let e = with(bad).unwrap_err();
+            assert_eq!(e.variable, ENV_SELF_RESOURCES, "{bad}: {e}");
+        }
     }
 
     #[test]

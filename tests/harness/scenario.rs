@@ -262,3 +262,75 @@ pub async fn tagged_object(
         .unwrap()
         .version_id
 }
+
+/// A security group (`name`, in `region`) open to the world on 22 (IPv4 and IPv6) and 443, and
+/// on 3389 to a documentation range only; returns its id.
+pub async fn world_open_group(moto: &Moto, region: &str, name: &str) -> String {
+    use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range};
+    let ec2 = aws_sdk_ec2::Client::new(&moto.sdk(region).await);
+    let group = ec2
+        .create_security_group()
+        .group_name(name)
+        .description("test")
+        .send()
+        .await
+        .unwrap()
+        .group_id
+        .unwrap();
+    let tcp = |port: i32| {
+        IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(port)
+            .to_port(port)
+    };
+    ec2.authorize_security_group_ingress()
+        .group_id(&group)
+        .ip_permissions(
+            tcp(22)
+                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                .build(),
+        )
+        .ip_permissions(
+            tcp(22)
+                .ipv6_ranges(Ipv6Range::builder().cidr_ipv6("::/0").build())
+                .build(),
+        )
+        .ip_permissions(
+            tcp(443)
+                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                .build(),
+        )
+        .ip_permissions(
+            tcp(3389)
+                .ip_ranges(IpRange::builder().cidr_ip("198.51.100.0/24").build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    group
+}
+
+/// The group's ingress as (protocol, port, cidr) triples, sorted.
+pub async fn ingress(moto: &Moto, region: &str, group: &str) -> Vec<(String, i32, String)> {
+    let ec2 = aws_sdk_ec2::Client::new(&moto.sdk(region).await);
+    let d = ec2
+        .describe_security_groups()
+        .group_ids(group)
+        .send()
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for p in d.security_groups()[0].ip_permissions() {
+        let proto = p.ip_protocol().unwrap_or("").to_string();
+        let port = p.from_port().unwrap_or(-1);
+        for r in p.ip_ranges() {
+            out.push((proto.clone(), port, r.cidr_ip().unwrap_or("").to_string()));
+        }
+        for r in p.ipv6_ranges() {
+            out.push((proto.clone(), port, r.cidr_ipv6().unwrap_or("").to_string()));
+        }
+    }
+    out.sort();
+    out
+}

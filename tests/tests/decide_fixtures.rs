@@ -82,12 +82,17 @@ fn every_plan_is_routed_and_acts_in_the_events_account() {
             | "GuardDuty Runtime Protection Unhealthy" => Guardduty,
             "AWS API Call via CloudTrail" | "AWS Console Sign In via CloudTrail" => Cloudtrail,
             "Config Configuration Item Change" | "Config Rules Compliance Change" => Config,
+            "Security Hub Findings - Imported" | "Security Hub Findings - Custom Action" => {
+                Securityhub
+            }
             "EC2 Instance State-change Notification" => Unhandled,
             other => panic!("{f}: detail-type {other:?} has no expected handler here: add it"),
         };
         assert_eq!(plan.handler, expected, "{f}");
         for a in &plan.actions {
-            assert_eq!(a.action.account, event.account, "{f}");
+            // The account that owns the resource: the finding's or record's own (in an
+            // organization the envelope's is the account that received the event).
+            assert_eq!(a.action.account, event.owner_account(), "{f}");
             assert!(!a.action.region.is_empty(), "{f}");
         }
         assert_eq!(

@@ -7,7 +7,6 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range};
 use mamoru_tests::scenario::{self, event_with};
 use mamoru_tests::{Moto, binary};
 use serde_json::{Value, json};
@@ -65,75 +64,6 @@ fn outcome<'a>(report: &'a Value, api: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {api} outcome in {report}"))
 }
 
-async fn world_open_group(moto: &Moto, name: &str) -> String {
-    let ec2 = aws_sdk_ec2::Client::new(&moto.sdk(REGION).await);
-    let group = ec2
-        .create_security_group()
-        .group_name(name)
-        .description("test")
-        .send()
-        .await
-        .unwrap()
-        .group_id
-        .unwrap();
-    let tcp = |port: i32| {
-        IpPermission::builder()
-            .ip_protocol("tcp")
-            .from_port(port)
-            .to_port(port)
-    };
-    ec2.authorize_security_group_ingress()
-        .group_id(&group)
-        .ip_permissions(
-            tcp(22)
-                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-                .build(),
-        )
-        .ip_permissions(
-            tcp(22)
-                .ipv6_ranges(Ipv6Range::builder().cidr_ipv6("::/0").build())
-                .build(),
-        )
-        .ip_permissions(
-            tcp(443)
-                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-                .build(),
-        )
-        .ip_permissions(
-            tcp(3389)
-                .ip_ranges(IpRange::builder().cidr_ip("198.51.100.0/24").build())
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    group
-}
-
-/// The group's ingress as (protocol, port, cidr) triples.
-async fn ingress(moto: &Moto, group: &str) -> Vec<(String, i32, String)> {
-    let ec2 = aws_sdk_ec2::Client::new(&moto.sdk(REGION).await);
-    let d = ec2
-        .describe_security_groups()
-        .group_ids(group)
-        .send()
-        .await
-        .unwrap();
-    let mut out = Vec::new();
-    for p in d.security_groups()[0].ip_permissions() {
-        let proto = p.ip_protocol().unwrap_or("").to_string();
-        let port = p.from_port().unwrap_or(-1);
-        for r in p.ip_ranges() {
-            out.push((proto.clone(), port, r.cidr_ip().unwrap_or("").to_string()));
-        }
-        for r in p.ipv6_ranges() {
-            out.push((proto.clone(), port, r.cidr_ipv6().unwrap_or("").to_string()));
-        }
-    }
-    out.sort();
-    out
-}
-
 fn expected_after() -> Vec<(String, i32, String)> {
     vec![
         ("tcp".into(), 443, "0.0.0.0/0".into()),
@@ -146,8 +76,8 @@ fn expected_after() -> Vec<(String, i32, String)> {
 async fn world_open_ssh_is_revoked_and_every_other_rule_kept() {
     // GIVEN a group with 22/0.0.0.0/0, 22/::/0, 443/0.0.0.0/0 and 3389 from an office range
     let moto = Moto::start();
-    let group = world_open_group(&moto, "bastion").await;
-    assert_eq!(ingress(&moto, &group).await.len(), 4);
+    let group = scenario::world_open_group(&moto, REGION, "bastion").await;
+    assert_eq!(scenario::ingress(&moto, REGION, &group).await.len(), 4);
 
     // WHEN Config reports the group opened to the world, shadow mode: nothing changes
     let event = event_with(
@@ -161,14 +91,17 @@ async fn world_open_ssh_is_revoked_and_every_other_rule_kept() {
         outcome(&shadow, "ec2:RevokeSecurityGroupIngress")["status"],
         "would_do"
     );
-    assert_eq!(ingress(&moto, &group).await.len(), 4);
+    assert_eq!(scenario::ingress(&moto, REGION, &group).await.len(), 4);
 
     // THEN promoted to enforce, exactly the two world-open SSH ranges go
     let report = execute(&moto, &event, true);
     let o = outcome(&report, "ec2:RevokeSecurityGroupIngress");
     assert_eq!(o["status"], "done", "{o}");
     assert_eq!(o["after"]["Revoked"].as_array().unwrap().len(), 2);
-    assert_eq!(ingress(&moto, &group).await, expected_after());
+    assert_eq!(
+        scenario::ingress(&moto, REGION, &group).await,
+        expected_after()
+    );
 
     // AND a second delivery finds nothing left to revoke
     let again = execute(&moto, &event, true);
@@ -182,7 +115,7 @@ async fn world_open_ssh_is_revoked_and_every_other_rule_kept() {
 #[tokio::test]
 async fn restricted_ssh_noncompliance_reads_the_group_then_revokes() {
     let moto = Moto::start();
-    let group = world_open_group(&moto, "legacy").await;
+    let group = scenario::world_open_group(&moto, REGION, "legacy").await;
     // The compliance event does not carry the rule: the action reads the group first.
     let event = event_with(
         "aws.config/compliance-restricted-ssh-noncompliant.json",
@@ -199,7 +132,10 @@ async fn restricted_ssh_noncompliance_reads_the_group_then_revokes() {
         o["before"]["WorldOpenAdminRules"].as_array().unwrap().len(),
         2
     );
-    assert_eq!(ingress(&moto, &group).await, expected_after());
+    assert_eq!(
+        scenario::ingress(&moto, REGION, &group).await,
+        expected_after()
+    );
 }
 
 // proves: contain-assumed-role-credential-exfiltration

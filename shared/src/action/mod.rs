@@ -321,6 +321,34 @@ pub(crate) fn finding_key(f: &Finding) -> Result<(&AccessKeyDetails, String), St
     Ok((key, user))
 }
 
+/// The one Security Hub finding an event carries, for actions bound from Security Hub.
+pub(crate) fn securityhub_finding(event: &Event) -> Option<&crate::event::AsffFinding> {
+    match &event.kind {
+        crate::event::EventKind::SecurityHub(sh) => sh.finding(),
+        _ => None,
+    }
+}
+
+/// The region and account an ASFF resource ARN names (`arn:aws:ec2:REGION:ACCOUNT:…`), checked
+/// against the finding: a resource of another account is refused, and the region is the
+/// resource's own.
+pub(crate) fn asff_resource_home(
+    f: &crate::event::AsffFinding,
+    arn: &str,
+) -> Result<Option<String>, String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ["arn", _, _, region, account, _] = parts.as_slice() else {
+        return Err(format!("the finding's resource {arn} is not an ARN"));
+    };
+    if !account.is_empty() && *account != f.aws_account_id {
+        return Err(format!(
+            "the finding's resource {arn} is in account {account}, not the finding's {}",
+            f.aws_account_id
+        ));
+    }
+    Ok((!region.is_empty()).then(|| region.to_string()))
+}
+
 /// A request parameter a call must carry.
 pub(crate) fn required(c: &CloudTrailCall, name: &str) -> Result<String, String> {
     c.request_str(name)

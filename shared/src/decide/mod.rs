@@ -20,8 +20,8 @@ pub use severity::{Band, Severity};
 use crate::action::Action;
 use crate::event::{
     DT_CLOUDTRAIL_CALL, DT_CONFIG_COMPLIANCE_CHANGE, DT_CONFIG_ITEM_CHANGE, DT_CONSOLE_SIGN_IN,
-    DT_GUARDDUTY_FINDING, DT_MALWARE_OBJECT_SCAN_RESULT, DT_RUNTIME_PROTECTION_UNHEALTHY, Event,
-    EventKind,
+    DT_GUARDDUTY_FINDING, DT_MALWARE_OBJECT_SCAN_RESULT, DT_RUNTIME_PROTECTION_UNHEALTHY,
+    DT_SECURITYHUB_CUSTOM_ACTION, DT_SECURITYHUB_IMPORTED, Event, EventKind,
 };
 use crate::settings::Settings;
 
@@ -32,6 +32,7 @@ pub enum Handler {
     Guardduty,
     Cloudtrail,
     Config,
+    Securityhub,
     Unhandled,
 }
 
@@ -44,6 +45,7 @@ impl Handler {
             | DT_RUNTIME_PROTECTION_UNHEALTHY => Handler::Guardduty,
             DT_CLOUDTRAIL_CALL | DT_CONSOLE_SIGN_IN => Handler::Cloudtrail,
             DT_CONFIG_ITEM_CHANGE | DT_CONFIG_COMPLIANCE_CHANGE => Handler::Config,
+            DT_SECURITYHUB_IMPORTED | DT_SECURITYHUB_CUSTOM_ACTION => Handler::Securityhub,
             _ => Handler::Unhandled,
         }
     }
@@ -58,15 +60,25 @@ impl Handler {
             ],
             Handler::Cloudtrail => &[DT_CLOUDTRAIL_CALL, DT_CONSOLE_SIGN_IN],
             Handler::Config => &[DT_CONFIG_ITEM_CHANGE, DT_CONFIG_COMPLIANCE_CHANGE],
+            Handler::Securityhub => &[DT_SECURITYHUB_IMPORTED, DT_SECURITYHUB_CUSTOM_ACTION],
             Handler::Unhandled => &[],
         }
     }
+
+    /// The functions, in the order the stack lists them.
+    pub const FUNCTIONS: [Handler; 4] = [
+        Handler::Guardduty,
+        Handler::Cloudtrail,
+        Handler::Config,
+        Handler::Securityhub,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Handler::Guardduty => "guardduty",
             Handler::Cloudtrail => "cloudtrail",
             Handler::Config => "config",
+            Handler::Securityhub => "securityhub",
             Handler::Unhandled => "unhandled",
         }
     }
@@ -298,6 +310,14 @@ fn description_of(event: &Event) -> Option<String> {
                 format!("configuration item {kind}: {}", changed.join(", "))
             })
         }
+        EventKind::SecurityHub(sh) => {
+            let f = sh.finding()?;
+            let what = f.description.clone().or_else(|| f.title.clone())?;
+            Some(match f.remediation_url() {
+                Some(url) => format!("{what} Remediation: {url}"),
+                None => what,
+            })
+        }
         EventKind::Unhandled => None,
     }
 }
@@ -431,6 +451,14 @@ fn resource_of(event: &Event) -> Option<String> {
             c.evaluated_resource_type().unwrap_or("resource"),
             c.evaluated_resource_id().unwrap_or("?")
         )),
+        EventKind::SecurityHub(sh) => {
+            let r = sh.finding()?.resources.first()?;
+            Some(format!(
+                "{} {}",
+                r.resource_type.as_deref().unwrap_or("resource"),
+                r.id.as_deref().unwrap_or("?")
+            ))
+        }
         EventKind::Unhandled => None,
     }
 }
@@ -484,6 +512,7 @@ fn decide_unmasked(
             event.source == "aws.guardduty"
         }
         DT_CONFIG_ITEM_CHANGE | DT_CONFIG_COMPLIANCE_CHANGE => event.source == "aws.config",
+        DT_SECURITYHUB_IMPORTED | DT_SECURITYHUB_CUSTOM_ACTION => event.source == "aws.securityhub",
         _ => event.source.starts_with("aws."),
     };
     if !expected_source {
@@ -523,6 +552,13 @@ fn decide_unmasked(
     if finding.is_some_and(|f| f.service.archived) {
         return plan.ignore("the finding is archived");
     }
+    let approved = match &event.kind {
+        EventKind::SecurityHub(sh) => match securityhub_guard(event, sh) {
+            Ok(approved) => approved,
+            Err(reason) => return plan.ignore(reason),
+        },
+        _ => false,
+    };
 
     // Rules.
     let mut severity: Option<Severity> = None;
@@ -678,6 +714,16 @@ fn decide_unmasked(
         reasons.push(format!("remediation withheld: {w}"));
     }
     plan.withheld.extend(withheld_now);
+    if approved && plan.actions.iter().any(|a| a.shadow) {
+        // A person chose mamoru's custom action on this finding in Security Hub: its opt-in
+        // actions run once, as the mode of the owning account allows.
+        for a in &mut plan.actions {
+            a.shadow = false;
+        }
+        reasons.push(
+            "approved in Security Hub with mamoru's custom action: opt-in actions run".to_string(),
+        );
+    }
     plan.severity = sev;
     plan.disposition = if plan.actions.iter().any(|a| !a.shadow) {
         Disposition::Remediate
@@ -691,6 +737,46 @@ fn decide_unmasked(
     }
     plan.reason = reasons.join("; ");
     plan
+}
+
+/// The guards of Security Hub events no rule can lift: one finding per decision; findings
+/// resolved, suppressed or archived, and mamoru's own updates, are not acted on again. `Ok(true)`
+/// when the event is mamoru's custom action, which approves the finding's opt-in actions.
+fn securityhub_guard(event: &Event, sh: &crate::event::SecurityHubEvent) -> Result<bool, String> {
+    use crate::event::securityhub::ACTION_TARGET_ID;
+    let Some(f) = sh.finding() else {
+        return Err(format!(
+            "the event carries {} findings: each is decided on its own (the securityhub function splits them)",
+            sh.findings.len()
+        ));
+    };
+    if f.archived() {
+        return Err("the finding is archived".to_string());
+    }
+    if event.detail_type == DT_SECURITYHUB_CUSTOM_ACTION {
+        // Only mamoru's own action target approves; another custom action is not a request to
+        // mamoru. The ARN's account and region are the hub's, not checked here.
+        let ours = event.resources.iter().any(|r| {
+            r.starts_with("arn:")
+                && r.rsplit_once(":action/custom/")
+                    .is_some_and(|(_, id)| id == ACTION_TARGET_ID)
+        });
+        if !ours {
+            return Err(format!(
+                "custom action is not mamoru's ({ACTION_TARGET_ID}): not a request to mamoru"
+            ));
+        }
+        return Ok(true);
+    }
+    if let Some(s @ ("RESOLVED" | "SUPPRESSED")) = f.workflow_status() {
+        return Err(format!("the finding's workflow status is {s}"));
+    }
+    if f.updated_by_mamoru() {
+        return Err(
+            "the finding was last updated by mamoru itself (its own write-back)".to_string(),
+        );
+    }
+    Ok(false)
 }
 
 /// An action a matching rule asks for, before the guards.
@@ -798,6 +884,109 @@ mod tests {
         assert!(uses_self_roles(Handler::Cloudtrail));
         assert!(!uses_self_roles(Handler::Guardduty));
         assert!(!uses_self_roles(Handler::Config));
+        assert!(!uses_self_roles(Handler::Securityhub));
         assert!(!uses_self_roles(Handler::Unhandled));
+    }
+
+    fn securityhub_event(name: &str, change: impl FnOnce(&mut serde_json::Value)) -> Event {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/events/aws.securityhub")
+            .join(name);
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        change(&mut v);
+        Event::from_json(&v.to_string()).unwrap()
+    }
+
+    fn plan_of(event: &Event) -> Plan {
+        let rules = RuleSet::builtin().unwrap();
+        decide(
+            event,
+            Some(Handler::Securityhub),
+            &rules,
+            &Settings::default(),
+        )
+    }
+
+    #[test]
+    fn only_mamorus_custom_action_approves_the_findings_opt_in_actions() {
+        // mamoru's action target: the shadow revoke is approved.
+        let ours = plan_of(&securityhub_event(
+            "custom-action-ec2-13-ssh-world.json",
+            |_| {},
+        ));
+        assert_eq!(ours.disposition, Disposition::Remediate, "{}", ours.reason);
+        assert!(ours.actions.iter().all(|a| !a.shadow), "{:?}", ours.actions);
+        // Another custom action on the same finding is not a request to mamoru.
+        for arn in [
+            "arn:aws:securityhub:us-east-1:123456789012:action/custom/SendToChat",
+            "arn:aws:securityhub:us-east-1:123456789012:action/custom/MamoruRemediateX",
+            "MamoruRemediate",
+        ] {
+            let theirs = plan_of(&securityhub_event(
+                "custom-action-ec2-13-ssh-world.json",
+                |v| v["resources"] = serde_json::json!([arn]),
+            ));
+            assert_eq!(theirs.disposition, Disposition::Ignore, "{arn}");
+            assert!(theirs.actions.is_empty(), "{arn}");
+        }
+        // The same finding imported keeps its action in shadow.
+        let imported = plan_of(&securityhub_event("imported-ec2-13-ssh-world.json", |_| {}));
+        assert!(
+            imported.actions.iter().all(|a| a.shadow),
+            "{:?}",
+            imported.actions
+        );
+        // An archived finding is not acted on, approved or not.
+        let archived = plan_of(&securityhub_event(
+            "custom-action-ec2-13-ssh-world.json",
+            |v| v["detail"]["findings"][0]["RecordState"] = "ARCHIVED".into(),
+        ));
+        assert_eq!(archived.disposition, Disposition::Ignore);
+    }
+
+    #[test]
+    fn a_security_hub_finding_is_decided_in_its_own_account_and_region() {
+        // The custom action arrives in the hub (123456789012, us-east-1); the finding is about
+        // another account and region: the action goes there.
+        let event = securityhub_event("custom-action-ec2-13-ssh-world.json", |v| {
+            let f = &mut v["detail"]["findings"][0];
+            let text = f.to_string().replace("us-east-1", "eu-west-1");
+            *f = serde_json::from_str(&text).unwrap();
+        });
+        let plan = plan_of(&event);
+        assert_eq!(plan.account, "111122223333");
+        assert_eq!(plan.region, "eu-west-1");
+        let a = &plan.actions[0].action;
+        assert_eq!(
+            (a.account.as_str(), a.region.as_str()),
+            ("111122223333", "eu-west-1")
+        );
+        // A group ARN of another account than the finding's is refused, not acted on.
+        let event = securityhub_event("custom-action-ec2-13-ssh-world.json", |v| {
+            v["detail"]["findings"][0]["Resources"][0]["Id"] =
+                "arn:aws:ec2:us-east-1:444455556666:security-group/sg-47dddc34c51b4be58".into();
+        });
+        let plan = plan_of(&event);
+        assert!(plan.actions.is_empty(), "{:?}", plan.actions);
+        assert!(
+            plan.withheld
+                .iter()
+                .any(|w| w.reason.contains("444455556666")),
+            "{:?}",
+            plan.withheld
+        );
+    }
+
+    #[test]
+    fn a_finding_another_product_imports_under_a_control_id_triggers_nothing() {
+        // A product other than Security Hub itself naming a control id: no control rule matches.
+        let event = securityhub_event("imported-ec2-13-ssh-world.json", |v| {
+            v["detail"]["findings"][0]["ProductArn"] =
+                "arn:aws:securityhub:us-east-1:111122223333:product/111122223333/default".into();
+        });
+        let plan = plan_of(&event);
+        assert_eq!(plan.disposition, Disposition::Ignore, "{}", plan.reason);
+        assert!(plan.actions.is_empty());
     }
 }

@@ -99,6 +99,12 @@ impl Refs {
                     _ => {}
                 }
             }
+            EventKind::SecurityHub(sh) => {
+                refs.partition = sh
+                    .finding()
+                    .and_then(|f| arn_partition(&f.product_arn))
+                    .map(str::to_string);
+            }
             EventKind::ConfigComplianceChange(_)
             | EventKind::GuardDutyService(_)
             | EventKind::Unhandled => {}

@@ -10,7 +10,7 @@ use super::{Handler, RuleSet};
 /// The IAM permissions each function's actions need, sorted.
 pub fn permissions(rules: &RuleSet) -> BTreeMap<&'static str, BTreeSet<&'static str>> {
     let mut out: BTreeMap<&'static str, BTreeSet<&'static str>> = BTreeMap::new();
-    for h in [Handler::Guardduty, Handler::Cloudtrail, Handler::Config] {
+    for h in Handler::FUNCTIONS {
         out.insert(h.name(), BTreeSet::new());
     }
     for rule in rules.rules() {
@@ -52,7 +52,7 @@ pub const LEADING_KEYS: &str = "leading_keys";
 pub fn containment_permissions(rules: &RuleSet) -> BTreeMap<&'static str, BTreeSet<&'static str>> {
     let mut always: BTreeMap<&'static str, BTreeSet<&'static str>> = BTreeMap::new();
     let mut contain: BTreeMap<&'static str, BTreeSet<&'static str>> = BTreeMap::new();
-    for h in [Handler::Guardduty, Handler::Cloudtrail, Handler::Config] {
+    for h in Handler::FUNCTIONS {
         always.insert(h.name(), BTreeSet::new());
         contain.insert(h.name(), BTreeSet::new());
     }
@@ -102,7 +102,7 @@ pub struct Statement {
 pub fn grants(rules: &RuleSet) -> BTreeMap<&'static str, Vec<Statement>> {
     type Key = (&'static str, Vec<&'static str>, Option<&'static str>);
     let mut per: BTreeMap<&'static str, BTreeMap<Key, Statement>> = BTreeMap::new();
-    for h in [Handler::Guardduty, Handler::Cloudtrail, Handler::Config] {
+    for h in Handler::FUNCTIONS {
         per.insert(h.name(), BTreeMap::new());
     }
     for rule in rules.rules() {

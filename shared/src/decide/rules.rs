@@ -1102,6 +1102,9 @@ impl FieldCond {
 pub fn event_severity(event: &Event) -> Severity {
     match &event.kind {
         EventKind::GuardDutyFinding(f) => Severity::from_score(f.severity),
+        EventKind::SecurityHub(sh) => sh
+            .finding()
+            .map_or(Severity::from_band(Band::Medium), |f| f.severity()),
         _ => Severity::from_band(Band::Medium),
     }
 }

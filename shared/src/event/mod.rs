@@ -9,6 +9,7 @@ pub mod cloudtrail;
 pub mod config;
 pub mod guardduty;
 pub mod guardduty_events;
+pub mod securityhub;
 pub mod sequence;
 
 use std::borrow::Cow;
@@ -24,6 +25,9 @@ pub use config::{ConfigComplianceChange, ConfigItemChange, ConfigurationItem, Ev
 pub use guardduty::{AccessKeyDetails, Finding};
 pub use guardduty_events::{
     DT_MALWARE_OBJECT_SCAN_RESULT, DT_RUNTIME_PROTECTION_UNHEALTHY, ServiceEvent,
+};
+pub use securityhub::{
+    AsffFinding, DT_SECURITYHUB_CUSTOM_ACTION, DT_SECURITYHUB_IMPORTED, SecurityHubEvent,
 };
 
 /// Largest event EventBridge delivers (256 KB). Anything bigger is refused before parsing.
@@ -122,6 +126,8 @@ pub enum EventKind {
     ConfigComplianceChange(Box<ConfigComplianceChange>),
     /// GuardDuty's events other than findings (malware scan results, runtime health).
     GuardDutyService(Box<ServiceEvent>),
+    /// Security Hub findings (ASFF), imported or sent by a custom action.
+    SecurityHub(Box<SecurityHubEvent>),
     /// A detail-type mamoru does not model. Its detail is not parsed.
     Unhandled,
 }
@@ -134,7 +140,8 @@ pub struct Event {
     pub source: String,
     /// Envelope account, or the one in the detail when the envelope has none.
     pub account: String,
-    /// Envelope region, or the one in the detail when the envelope has none.
+    /// Envelope region, or the one in the detail when the envelope has none. For a Security Hub
+    /// finding, the finding's own region first.
     pub region: String,
     pub time: Option<String>,
     pub resources: Vec<String>,
@@ -258,14 +265,24 @@ impl Event {
                 (c.aws_account_id.as_ref(), c.aws_region.as_ref())
             }
             EventKind::GuardDutyService(g) => (g.account(), None),
+            EventKind::SecurityHub(_) => (None, None),
             EventKind::Unhandled => (None, None),
         };
         let account = account
             .filter(|a| !a.is_empty())
             .or_else(|| detail_account.cloned())
             .unwrap_or_default();
-        let region = region
-            .filter(|r| !r.is_empty())
+        // A Security Hub finding names the region it is about; the envelope's is the region
+        // that received it (the aggregation region, in an organization).
+        let finding_region = match &kind {
+            EventKind::SecurityHub(sh) => sh
+                .finding()
+                .and_then(|f| f.home_region())
+                .map(str::to_string),
+            _ => None,
+        };
+        let region = finding_region
+            .or_else(|| region.filter(|r| !r.is_empty()))
             .or_else(|| detail_region.cloned())
             .unwrap_or_default();
         Event {
@@ -401,6 +418,7 @@ impl Event {
             EventKind::ConfigItemChange(c) => c.configuration_item.aws_account_id.as_deref(),
             EventKind::ConfigComplianceChange(c) => c.aws_account_id.as_deref(),
             EventKind::GuardDutyService(g) => g.account().map(String::as_str),
+            EventKind::SecurityHub(sh) => sh.finding().map(|f| f.aws_account_id.as_str()),
             EventKind::Unhandled => None,
         };
         owner
@@ -427,6 +445,15 @@ impl Event {
             }
             EventKind::ConfigComplianceChange(c) => format!("config-rule:{}", c.config_rule_name),
             EventKind::GuardDutyService(g) => format!("guardduty:{}", g.kind_name()),
+            EventKind::SecurityHub(sh) => match sh.finding() {
+                Some(f) => format!(
+                    "securityhub:{}",
+                    f.control_id()
+                        .or(f.product_name.as_deref())
+                        .unwrap_or("finding")
+                ),
+                None => format!("securityhub:{} findings", sh.findings.len()),
+            },
             EventKind::Unhandled => format!("unhandled:{}", self.detail_type),
         }
     }
@@ -566,6 +593,9 @@ fn kind_from_raw(detail_type: &str, raw: &RawValue) -> Result<EventKind, ParseEr
         DT_RUNTIME_PROTECTION_UNHEALTHY => EventKind::GuardDutyService(Box::new(
             ServiceEvent::RuntimeProtectionHealth(*parse_detail(raw)?),
         )),
+        DT_SECURITYHUB_IMPORTED | DT_SECURITYHUB_CUSTOM_ACTION => {
+            EventKind::SecurityHub(parse_detail(raw)?)
+        }
         _ => EventKind::Unhandled,
     })
 }
@@ -675,6 +705,9 @@ impl<'de> de::DeserializeSeed<'de> for DetailSeed<'_> {
                 EventKind::GuardDutyService(Box::new(ServiceEvent::RuntimeProtectionHealth(
                     guardduty_events::RuntimeProtectionHealth::deserialize(d)?,
                 )))
+            }
+            DT_SECURITYHUB_IMPORTED | DT_SECURITYHUB_CUSTOM_ACTION => {
+                EventKind::SecurityHub(Box::new(SecurityHubEvent::deserialize(d)?))
             }
             _ => {
                 IgnoredAny::deserialize(d)?;

@@ -1,10 +1,14 @@
 //! `enable_region_detectors`: for a NON_COMPLIANT `guardduty-enabled-centralized` result, enable
-//! every detector of the region that is not enabled.
+//! every detector of the region that is not enabled. Also for a failed Security Hub control
+//! GuardDuty.1, in the finding's account and region.
 
 use serde_json::{Value, json};
 
 use crate::action::{Action, ActionDef, Grant, Target, Words};
-use crate::event::{CloudTrailCall, DT_CONFIG_COMPLIANCE_CHANGE, Event, EventKind};
+use crate::event::{
+    CloudTrailCall, DT_CONFIG_COMPLIANCE_CHANGE, DT_SECURITYHUB_CUSTOM_ACTION, DT_SECURITYHUB_IMPORTED,
+    Event, EventKind,
+};
 
 pub struct Def;
 
@@ -13,7 +17,7 @@ impl ActionDef for Def {
         "enable_region_detectors"
     }
     fn summary(&self) -> &'static str {
-        "Enable the region's GuardDuty detectors that are not enabled (Config compliance)"
+        "Enable the region's GuardDuty detectors that are not enabled (Config compliance, Security Hub GuardDuty.1)"
     }
     fn api(&self) -> &'static str {
         "guardduty:UpdateDetector"
@@ -29,7 +33,11 @@ impl ActionDef for Def {
         GRANTS
     }
     fn detail_types(&self) -> &'static [&'static str] {
-        &[DT_CONFIG_COMPLIANCE_CHANGE]
+        &[
+            DT_CONFIG_COMPLIANCE_CHANGE,
+            DT_SECURITYHUB_IMPORTED,
+            DT_SECURITYHUB_CUSTOM_ACTION,
+        ]
     }
     fn words(&self) -> Words {
         Words {
@@ -45,6 +53,8 @@ impl ActionDef for Def {
             EventKind::ConfigComplianceChange(_) => {
                 Ok((event.region.clone(), Target::RegionDetectors))
             }
+            // The finding's region (Event::region reads it from the finding).
+            EventKind::SecurityHub(_) => Ok((event.region.clone(), Target::RegionDetectors)),
             _ => Err(self.unsupported(event)),
         }
     }

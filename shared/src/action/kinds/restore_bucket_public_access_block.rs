@@ -1,10 +1,14 @@
 //! `restore_bucket_public_access_block` (containment, opt-in): `s3:PutPublicAccessBlock` with all
-//! four settings on, on the bucket a finding names.
+//! four settings on, on the bucket a finding names (GuardDuty, or a Security Hub finding's
+//! `AwsS3Bucket` resource).
 
 use serde_json::{Value, json};
 
-use crate::action::{Action, ActionDef, Grant, Target, Words, call_is};
-use crate::event::{CloudTrailCall, DT_GUARDDUTY_FINDING, Event, EventKind};
+use crate::action::{Action, ActionDef, Grant, Target, Words, call_is, securityhub_finding};
+use crate::event::{
+    CloudTrailCall, DT_GUARDDUTY_FINDING, DT_SECURITYHUB_CUSTOM_ACTION, DT_SECURITYHUB_IMPORTED,
+    Event, EventKind,
+};
 
 pub struct Def;
 
@@ -20,7 +24,7 @@ impl ActionDef for Def {
         "restore_bucket_public_access_block"
     }
     fn summary(&self) -> &'static str {
-        "Turn on all four Block Public Access settings of the bucket a finding names (containment)"
+        "Turn on all four Block Public Access settings of the bucket a finding names (GuardDuty, Security Hub S3.8; containment)"
     }
     fn api(&self) -> &'static str {
         "s3:PutPublicAccessBlock"
@@ -37,7 +41,11 @@ impl ActionDef for Def {
         true
     }
     fn detail_types(&self) -> &'static [&'static str] {
-        &[DT_GUARDDUTY_FINDING]
+        &[
+            DT_GUARDDUTY_FINDING,
+            DT_SECURITYHUB_IMPORTED,
+            DT_SECURITYHUB_CUSTOM_ACTION,
+        ]
     }
     fn words(&self) -> Words {
         Words {
@@ -49,6 +57,29 @@ impl ActionDef for Def {
         }
     }
     fn bind(&self, event: &Event) -> Result<(String, Target), String> {
+        if let EventKind::SecurityHub(_) = &event.kind {
+            let f = securityhub_finding(event).ok_or("the event carries no single finding")?;
+            let r = f
+                .resource("AwsS3Bucket")
+                .ok_or("the finding names no S3 bucket (AwsS3Bucket)")?;
+            let name = r
+                .id
+                .as_deref()
+                .and_then(|id| id.strip_prefix("arn:aws:s3:::").or_else(|| id.split_once(":s3:::").map(|(_, n)| n)))
+                .filter(|n| !n.is_empty() && !n.contains('/'))
+                .ok_or("the finding's bucket is not an S3 bucket ARN")?;
+            let region = r
+                .region
+                .clone()
+                .filter(|r| !r.is_empty())
+                .unwrap_or_else(|| event.region.clone());
+            return Ok((
+                region,
+                Target::Bucket {
+                    name: name.to_string(),
+                },
+            ));
+        }
         let EventKind::GuardDutyFinding(f) = &event.kind else {
             return Err(self.unsupported(event));
         };

@@ -1,12 +1,16 @@
 //! `revoke_world_open_admin_ingress` (containment, opt-in): `ec2:RevokeSecurityGroupIngress` of
 //! exactly the 0.0.0.0/0 and ::/0 ranges open on an admin port (22, 3389) of the group the event
-//! names; every other rule is kept.
+//! names (a Config item or compliance result, or a Security Hub finding's `AwsEc2SecurityGroup`
+//! resource); every other rule is kept.
 
 use serde_json::{Value, json};
 
-use crate::action::{Action, ActionDef, Grant, Target, Words, call_is};
+use crate::action::{
+    Action, ActionDef, Grant, Target, Words, asff_resource_home, call_is, securityhub_finding,
+};
 use crate::event::{
-    CloudTrailCall, DT_CONFIG_COMPLIANCE_CHANGE, DT_CONFIG_ITEM_CHANGE, Event, EventKind,
+    CloudTrailCall, DT_CONFIG_COMPLIANCE_CHANGE, DT_CONFIG_ITEM_CHANGE,
+    DT_SECURITYHUB_CUSTOM_ACTION, DT_SECURITYHUB_IMPORTED, Event, EventKind,
 };
 
 pub struct Def;
@@ -35,7 +39,12 @@ impl ActionDef for Def {
         true
     }
     fn detail_types(&self) -> &'static [&'static str] {
-        &[DT_CONFIG_ITEM_CHANGE, DT_CONFIG_COMPLIANCE_CHANGE]
+        &[
+            DT_CONFIG_ITEM_CHANGE,
+            DT_CONFIG_COMPLIANCE_CHANGE,
+            DT_SECURITYHUB_IMPORTED,
+            DT_SECURITYHUB_CUSTOM_ACTION,
+        ]
     }
     fn words(&self) -> Words {
         Words {
@@ -76,6 +85,27 @@ impl ActionDef for Def {
                     .clone()
                     .unwrap_or_else(|| event.region.clone());
                 Ok((region, Target::SecurityGroup { group_id: group }))
+            }
+            EventKind::SecurityHub(_) => {
+                let f = securityhub_finding(event).ok_or("the event carries no single finding")?;
+                let arn = f
+                    .resource("AwsEc2SecurityGroup")
+                    .and_then(|r| r.id.as_deref())
+                    .ok_or("the finding names no security group (AwsEc2SecurityGroup)")?;
+                let group = arn
+                    .rsplit_once(":security-group/")
+                    .map(|(_, id)| id)
+                    .filter(|id| {
+                        id.starts_with("sg-") && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    })
+                    .ok_or("the finding's security group is not an sg-… ARN")?;
+                let region = asff_resource_home(f, arn)?.unwrap_or_else(|| event.region.clone());
+                Ok((
+                    region,
+                    Target::SecurityGroup {
+                        group_id: group.to_string(),
+                    },
+                ))
             }
             _ => Err(self.unsupported(event)),
         }

@@ -1,10 +1,15 @@
 //! `start_stopped_trails`: for a NON_COMPLIANT `cloudtrail-enabled` result, start every trail of
-//! the account seen from the event's region that is not logging, each in its home region.
+//! the account seen from the event's region that is not logging, each in its home region. Also
+//! for a failed Security Hub control CloudTrail.1 or CloudTrail.3, in the finding's account and
+//! region.
 
 use serde_json::{Value, json};
 
 use crate::action::{Action, ActionDef, Grant, Target, Words};
-use crate::event::{CloudTrailCall, DT_CONFIG_COMPLIANCE_CHANGE, Event, EventKind};
+use crate::event::{
+    CloudTrailCall, DT_CONFIG_COMPLIANCE_CHANGE, DT_SECURITYHUB_CUSTOM_ACTION, DT_SECURITYHUB_IMPORTED,
+    Event, EventKind,
+};
 
 pub struct Def;
 
@@ -13,7 +18,7 @@ impl ActionDef for Def {
         "start_stopped_trails"
     }
     fn summary(&self) -> &'static str {
-        "Start every trail that is not logging, each in its home region (Config compliance)"
+        "Start every trail that is not logging, each in its home region (Config compliance, Security Hub CloudTrail.1/3)"
     }
     fn api(&self) -> &'static str {
         "cloudtrail:StartLogging"
@@ -29,7 +34,11 @@ impl ActionDef for Def {
         GRANTS
     }
     fn detail_types(&self) -> &'static [&'static str] {
-        &[DT_CONFIG_COMPLIANCE_CHANGE]
+        &[
+            DT_CONFIG_COMPLIANCE_CHANGE,
+            DT_SECURITYHUB_IMPORTED,
+            DT_SECURITYHUB_CUSTOM_ACTION,
+        ]
     }
     fn words(&self) -> Words {
         Words {
@@ -45,6 +54,8 @@ impl ActionDef for Def {
             EventKind::ConfigComplianceChange(_) => {
                 Ok((event.region.clone(), Target::StoppedTrails))
             }
+            // The finding's region (Event::region reads it from the finding).
+            EventKind::SecurityHub(_) => Ok((event.region.clone(), Target::StoppedTrails)),
             _ => Err(self.unsupported(event)),
         }
     }

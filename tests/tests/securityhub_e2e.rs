@@ -1,0 +1,196 @@
+//! The securityhub function end to end: the binary as built, behind the Runtime API emulator on
+//! loopback, with `AWS_ENDPOINT_URL` pointing at moto. Security Hub events carry findings in
+//! `detail.findings`; each finding is decided, acted on and notified on its own, and one bad or
+//! failing finding never drops the others. The state is checked in moto afterwards.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use mamoru_tests::scenario::{self, event_with};
+use mamoru_tests::{FunctionProcess, Invocation, Moto, RuntimeApi, binary};
+use serde_json::Value;
+
+const REGION: &str = "us-east-1";
+/// moto's account: the account the function acts in with its own credentials.
+const ACCOUNT: &str = "123456789012";
+/// The group the published CIS 4.1 / EC2.13 finding names.
+const FIXTURE_GROUP: &str = "sg-47dddc34c51b4be58";
+
+struct Function {
+    api: RuntimeApi,
+    _process: FunctionProcess,
+}
+
+fn start(moto: &Moto, topic: &str) -> Function {
+    let api = RuntimeApi::start();
+    let mut env = moto.env(REGION);
+    env.push(("MAMORU_MODE".into(), "enforce".into()));
+    env.push(("MAMORU_TOPIC_ARN".into(), topic.into()));
+    let process = FunctionProcess::start(&binary("mamoru-securityhub"), &api, &env);
+    Function {
+        api,
+        _process: process,
+    }
+}
+
+fn rules(v: &[(&str, i32, &str)]) -> Vec<(String, i32, String)> {
+    v.iter()
+        .map(|(p, port, r)| (p.to_string(), *port, r.to_string()))
+        .collect()
+}
+
+fn before() -> Vec<(String, i32, String)> {
+    rules(&[
+        ("tcp", 22, "0.0.0.0/0"),
+        ("tcp", 22, "::/0"),
+        ("tcp", 443, "0.0.0.0/0"),
+        ("tcp", 3389, "198.51.100.0/24"),
+    ])
+}
+
+/// Points a published finding at moto: the group created there, in moto's account.
+fn in_moto(finding: &mut Value, group: &str) {
+    let text = finding
+        .to_string()
+        .replace(FIXTURE_GROUP, group)
+        .replace("111122223333", ACCOUNT);
+    *finding = serde_json::from_str(&text).unwrap();
+}
+
+fn responses(r: &Invocation) -> Vec<Value> {
+    r.response()
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| panic!("{r:?}"))
+}
+
+// proves: securityhub-world-open-admin-ports
+#[tokio::test]
+async fn the_custom_action_runs_the_findings_shadow_revoke_once_and_keeps_the_rest() {
+    // GIVEN a group open to the world on 22 and 443, and the EC2.13 finding on it
+    let moto = Moto::start();
+    let (topic, queue) = moto.topic_with_queue(REGION, "alerts").await;
+    let group = scenario::world_open_group(&moto, REGION, "web").await;
+    let f = start(&moto, &topic);
+
+    // WHEN Security Hub imports the finding THEN the revoke is only reported (shadow)
+    let imported = event_with("aws.securityhub/imported-ec2-13-ssh-world.json", |v| {
+        in_moto(&mut v["detail"]["findings"][0], &group)
+    });
+    let r = f.api.invoke(&imported);
+    let answers = responses(&r);
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert_eq!(answers[0]["disposition"], "notify", "{answers:?}");
+    assert_eq!(answers[0]["outcomes"][0]["status"], "would_do");
+    assert_eq!(scenario::ingress(&moto, REGION, &group).await, before());
+
+    // WHEN an analyst chooses mamoru's custom action on it THEN the revoke runs: the world-open
+    // 22 ranges are gone, the 443 rule and the 3389 rule from a known range are kept
+    let approved = event_with("aws.securityhub/custom-action-ec2-13-ssh-world.json", |v| {
+        in_moto(&mut v["detail"]["findings"][0], &group)
+    });
+    let r = f.api.invoke(&approved);
+    let answers = responses(&r);
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert_eq!(answers[0]["disposition"], "remediate", "{answers:?}");
+    assert_eq!(
+        answers[0]["outcomes"][0]["api"],
+        "ec2:RevokeSecurityGroupIngress"
+    );
+    assert_eq!(answers[0]["outcomes"][0]["status"], "done", "{answers:?}");
+    let after = rules(&[("tcp", 443, "0.0.0.0/0"), ("tcp", 3389, "198.51.100.0/24")]);
+    assert_eq!(scenario::ingress(&moto, REGION, &group).await, after);
+
+    // AND choosing it again changes nothing more (once: the second run finds nothing to revoke)
+    let r = f.api.invoke(&approved);
+    assert_eq!(responses(&r)[0]["outcomes"][0]["status"], "already_done");
+    assert_eq!(scenario::ingress(&moto, REGION, &group).await, after);
+
+    // AND each run was notified, naming the group
+    let notes = scenario::notifications(&moto, REGION, &queue).await;
+    assert_eq!(notes.len(), 3, "{notes:?}");
+    assert!(
+        notes
+            .iter()
+            .all(|n| n["Message"].as_str().unwrap().contains(&group)),
+        "{notes:?}"
+    );
+}
+
+#[tokio::test]
+async fn each_finding_is_handled_on_its_own_and_a_failing_one_drops_no_other() {
+    // GIVEN a custom action on two findings: the EC2.13 group (in moto) and the S3.8 bucket
+    // `example`, which does not exist
+    let moto = Moto::start();
+    let (topic, queue) = moto.topic_with_queue(REGION, "alerts").await;
+    let group = scenario::world_open_group(&moto, REGION, "web").await;
+    let f = start(&moto, &topic);
+    let event = event_with("aws.securityhub/custom-action-two-findings.json", |v| {
+        in_moto(&mut v["detail"]["findings"][0], &group);
+        in_moto(&mut v["detail"]["findings"][1], &group);
+    });
+
+    // WHEN it is delivered THEN the invocation fails (the bucket's action failed: Lambda retries
+    // the event, every action being idempotent) ...
+    let r = f.api.invoke(&event);
+    assert!(matches!(r, Invocation::Error(_)), "{r:?}");
+    // ... yet the group's finding was handled: its world-open 22 ranges are gone
+    assert_eq!(
+        scenario::ingress(&moto, REGION, &group).await,
+        rules(&[("tcp", 443, "0.0.0.0/0"), ("tcp", 3389, "198.51.100.0/24")])
+    );
+    // AND each finding was notified on its own, the bucket's as FAILED
+    let notes = scenario::notifications(&moto, REGION, &queue).await;
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    let subjects: Vec<&str> = notes
+        .iter()
+        .map(|n| n["Subject"].as_str().unwrap())
+        .collect();
+    assert!(
+        subjects.iter().any(|s| s.contains("FAILED")),
+        "{subjects:?}"
+    );
+    assert!(
+        subjects.iter().any(|s| !s.contains("FAILED")),
+        "{subjects:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_finding_is_an_error_naming_it_and_the_others_are_still_handled() {
+    // GIVEN an imported event whose first finding has no AwsAccountId and whose second is the
+    // EC2.13 finding on a group in moto; and an event with no finding at all
+    let moto = Moto::start();
+    let (topic, queue) = moto.topic_with_queue(REGION, "alerts").await;
+    let group = scenario::world_open_group(&moto, REGION, "web").await;
+    let f = start(&moto, &topic);
+    let event = event_with("aws.securityhub/imported-ec2-13-ssh-world.json", |v| {
+        in_moto(&mut v["detail"]["findings"][0], &group);
+        let good = v["detail"]["findings"][0].clone();
+        let mut bad = good.clone();
+        bad.as_object_mut().unwrap().remove("AwsAccountId");
+        v["detail"]["findings"] = Value::Array(vec![bad, good]);
+    });
+
+    // WHEN it is delivered THEN the invocation fails (the event goes to the DLQ in the end) and
+    // the log names the field at fault, while the good finding was decided and notified
+    let r = f.api.invoke(&event);
+    let Invocation::Error(err) = &r else {
+        panic!("{r:?}")
+    };
+    assert!(err.to_string().contains("AwsAccountId"), "{err}");
+    let notes = scenario::notifications(&moto, REGION, &queue).await;
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0]["Message"].as_str().unwrap().contains(&group));
+
+    // AND an event without findings is answered with no result, nothing notified
+    let empty = event_with("aws.securityhub/imported-s3-8.json", |v| {
+        v["detail"]["findings"] = Value::Array(vec![]);
+    });
+    let r = f.api.invoke(&empty);
+    assert_eq!(responses(&r), Vec::<Value>::new());
+    assert!(
+        scenario::notifications(&moto, REGION, &queue)
+            .await
+            .is_empty()
+    );
+}
