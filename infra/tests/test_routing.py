@@ -449,6 +449,14 @@ def _variant(rel: str, **changes) -> dict:
 
 # Events built from fixtures that exercise each pattern's filter: the ones that must not route.
 NEGATIVE_VARIANTS = {
+    "a Security Hub custom action other than this stack's": (
+        "aws.securityhub/custom-action-ec2-13-ssh-world.json",
+        {"resources": ["arn:aws:securityhub:us-east-1:123456789012:action/custom/SendToChat"]},
+    ),
+    "a Security Hub finding of another product (Inspector)": (
+        "aws.securityhub/imported-s3-8.json",
+        {"resources": ["arn:aws:securityhub:us-east-1::product/aws/inspector/arn:aws:inspector2:us-east-1:111122223333:finding/0123456789abcdef"]},
+    ),
     "compliance change to NOT_APPLICABLE": (
         "aws.config/compliance-cloudtrail-enabled-noncompliant.json",
         {"detail__newEvaluationResult__complianceType": "NOT_APPLICABLE"},
