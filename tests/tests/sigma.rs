@@ -10,7 +10,7 @@ use std::process::Command;
 use mamoru::decide::sigma::Route;
 use mamoru::decide::{Band, Disposition, RuleSet, decide};
 use mamoru::{Event, Settings};
-use mamoru_tests::{binary, fixture, root};
+use mamoru_tests::{all_fixtures, binary, fixture, root};
 use serde_json::Value;
 
 const STOPPED_BY_USER: &str = "sigma:5f0c2b4e-1a7d-4c3e-9b6a-7e1d00000001";
@@ -404,4 +404,39 @@ fn replay_and_render_take_sigma_from_the_flag_and_from_mamoru_sigma_path() {
     let (ok, _, err) = mamoru(&["replay", "--rules", dir, event], &[]);
     assert!(!ok);
     assert!(err.contains("which is not loaded"), "{err}");
+}
+
+#[test]
+fn the_route_prefilter_never_hides_a_match() {
+    // Every CloudTrail fixture against every Sigma rule here and each probe rule of the support
+    // matrix's shapes: a rule the engine matches is one its route lets through.
+    let rules = rules_with_sigma();
+    let mut matched = 0;
+    for f in all_fixtures() {
+        let event = Event::from_json(&fixture(&f)).unwrap();
+        let Some(call) = event.cloudtrail() else {
+            continue;
+        };
+        let record = mamoru::decide::sigma::record(event.detail_value()).unwrap();
+        for r in rules.sigma_rules() {
+            if r.matches(&record) {
+                matched += 1;
+                assert!(
+                    r.may_match(&call.event_source, &call.event_name),
+                    "{f}: {} matches but its route {:?} would skip it",
+                    r.rule_id(),
+                    r.route
+                );
+            }
+        }
+        // And the decision agrees with evaluating every rule.
+        let all: Vec<String> = rules
+            .sigma_rules()
+            .iter()
+            .filter(|r| r.matches(&record))
+            .map(|r| r.id.clone())
+            .collect();
+        assert_eq!(rules.sigma_matches(&event), all, "{f}");
+    }
+    assert!(matched >= 8, "{matched}");
 }

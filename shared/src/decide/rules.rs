@@ -432,15 +432,25 @@ impl RuleSet {
     }
 
     /// The ids (without `sigma:`) of the Sigma rules a CloudTrail-delivered event matches.
+    /// Only the rules whose route covers the call are evaluated; the record is built only when
+    /// there is one.
     pub fn sigma_matches(&self, event: &Event) -> Vec<String> {
-        if self.sigma.is_empty() || event.cloudtrail().is_none() {
+        let Some(call) = event.cloudtrail() else {
+            return Vec::new();
+        };
+        let candidates: Vec<&super::sigma::SigmaRule> = self
+            .sigma
+            .iter()
+            .filter(|r| r.may_match(&call.event_source, &call.event_name))
+            .collect();
+        if candidates.is_empty() {
             return Vec::new();
         }
         let Some(record) = super::sigma::record(event.detail_value()) else {
             return Vec::new();
         };
-        self.sigma
-            .iter()
+        candidates
+            .into_iter()
             .filter(|r| r.matches(&record))
             .map(|r| r.id.clone())
             .collect()

@@ -51,6 +51,9 @@ pub struct SigmaRule {
     /// The file it was read from.
     pub file: String,
     pub route: Route,
+    /// The route's calls in lower case (the engine compares case-insensitively); `None` for a
+    /// broad route.
+    calls: Option<Vec<(String, String)>>,
     engine: Arc<sigma_rust::Rule>,
 }
 
@@ -58,6 +61,25 @@ impl SigmaRule {
     /// Whether the rule matches the CloudTrail record.
     pub fn matches(&self, record: &sigma_rust::Event) -> bool {
         self.engine.is_match(record)
+    }
+
+    /// Whether the rule can match a call of this eventSource and eventName, by its route: the
+    /// rules that cannot are not evaluated. The route covers every call the rule matches, so
+    /// this never hides a match.
+    pub fn may_match(&self, event_source: &str, event_name: &str) -> bool {
+        let Some(calls) = &self.calls else {
+            return true;
+        };
+        let part = |pattern: &str, value: &str| {
+            pattern == "*"
+                || match pattern.strip_suffix('*') {
+                    Some(stem) => value.to_lowercase().starts_with(stem),
+                    None => value.to_lowercase() == pattern,
+                }
+        };
+        calls
+            .iter()
+            .any(|(s, n)| part(s, event_source) && part(n, event_name))
     }
 
     /// The id as it appears in `rule_ids`.
@@ -288,7 +310,17 @@ pub fn parse(file: &str, text: &str) -> Result<SigmaRule, Unsupported> {
     let route = condition
         .and_then(|c| route_of(&detection, c))
         .unwrap_or(Route::Broad);
+    let calls = match &route {
+        Route::Broad => None,
+        Route::Calls(pairs) => Some(
+            pairs
+                .iter()
+                .map(|(s, n)| (s.to_lowercase(), n.to_lowercase()))
+                .collect(),
+        ),
+    };
     Ok(SigmaRule {
+        calls,
         id: id.to_string(),
         title: engine.title.clone(),
         description: engine.description.clone(),
