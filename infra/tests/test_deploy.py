@@ -80,7 +80,7 @@ ORGANIZATION_SETTINGS = {
     "MAMORU_ACCOUNT_MODES": "AccountModes",
 }
 
-FUNCTION_IDS = ["GuardDutyFunction", "CloudTrailFunction", "ConfigFunction"]
+FUNCTION_IDS = ["GuardDutyFunction", "CloudTrailFunction", "ConfigFunction", "SecurityHubFunction"]
 
 
 @pytest.fixture(scope="session")
@@ -190,7 +190,7 @@ def check_functions(dep: Deployment) -> None:
         assert invoke["MaximumRetryAttempts"] == 2
         assert invoke["DestinationConfig"]["OnFailure"]["Destination"] == dep.physical("FailureQueue", "Arn")
     groups = dep.client("logs").describe_log_groups(logGroupNamePrefix=f"{dep.stack}-")["logGroups"]
-    assert len(groups) == 3
+    assert len(groups) == len(FUNCTION_IDS)
     assert {g["retentionInDays"] for g in groups} == {int(dep.params["LogRetentionInDays"])}
 
 
@@ -359,7 +359,7 @@ def check_alarms(dep: Deployment) -> None:
     assert sorted(alarms) == sorted(
         f"{dep.stack}-{s}"
         for s in [
-            "dead-letters", "guardduty-errors", "cloudtrail-errors", "config-errors",
+            "dead-letters", "guardduty-errors", "cloudtrail-errors", "config-errors", "securityhub-errors",
             "remediation-failures", "notification-failures",
         ]
     )
@@ -413,6 +413,7 @@ def check_outputs(dep: Deployment) -> None:
         "GuardDutyFunctionName": lambda v: c("lambda").get_function(FunctionName=v),
         "CloudTrailFunctionName": lambda v: c("lambda").get_function(FunctionName=v),
         "ConfigFunctionName": lambda v: c("lambda").get_function(FunctionName=v),
+        "SecurityHubFunctionName": lambda v: c("lambda").get_function(FunctionName=v),
         "CentralEventBusArn": lambda v: c("events").describe_event_bus(Name=v.rsplit("/", 1)[1]),
         "DashboardUrl": lambda v: c("cloudwatch").get_dashboard(DashboardName=v.rsplit("/", 1)[1]),
     }
@@ -773,7 +774,7 @@ def test_delete_removes_the_stack_and_keeps_the_log_groups(fresh, template):
     assert fresh("sqs").list_queues(QueueNamePrefix="teardown-").get("QueueUrls", []) == []
     # The log groups are the audit record: DeletionPolicy Retain.
     groups = fresh("logs").describe_log_groups(logGroupNamePrefix="teardown-")["logGroups"]
-    assert len(groups) == 3
+    assert len(groups) == len(FUNCTION_IDS)
 
 
 # --- the test of the test ------------------------------------------------------------------------
