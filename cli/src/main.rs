@@ -55,6 +55,15 @@ enum Command {
         /// Sigma rule files or directories (`*.yml`, `*.yaml`), added to MAMORU_SIGMA_PATH's.
         #[arg(long = "sigma", value_name = "PATH")]
         sigma: Vec<PathBuf>,
+        /// Where the memory between events lives: `memory` (the default: kept for this run, so
+        /// a sequence of files shows redeliveries, repeat digests and budgets), `none`, or
+        /// `dynamodb://TABLE` (the stack's table, through AWS or AWS_ENDPOINT_URL).
+        #[arg(
+            long,
+            value_name = "memory|none|dynamodb://TABLE",
+            default_value = "memory"
+        )]
+        state: StateSpec,
         /// EventBridge event files (JSON).
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
@@ -142,8 +151,9 @@ async fn main() -> ExitCode {
             execute,
             rules,
             sigma,
+            state,
             files,
-        } => replay(json, execute, &rules, &sigma, &files).await,
+        } => replay(json, execute, &rules, &sigma, &state, &files).await,
         Command::Rules(RulesCommand::Check { paths, sigma }) => rules_check(&paths, &sigma),
         Command::Rules(RulesCommand::Test {
             paths,
@@ -201,11 +211,39 @@ fn load_rules(
     Ok(rules)
 }
 
+/// `--state`: where replay keeps the memory between events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum StateSpec {
+    Memory,
+    None,
+    DynamoDb(String),
+}
+
+impl std::str::FromStr for StateSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<StateSpec, String> {
+        match s {
+            "memory" => Ok(StateSpec::Memory),
+            "none" => Ok(StateSpec::None),
+            _ => match s.strip_prefix("dynamodb://") {
+                Some(table) if !table.is_empty() && !table.contains('/') => {
+                    Ok(StateSpec::DynamoDb(table.to_string()))
+                }
+                _ => Err(format!(
+                    "expected memory, none or dynamodb://TABLE, got `{s}`"
+                )),
+            },
+        }
+    }
+}
+
 async fn replay(
     as_json: bool,
     execute: bool,
     extra_rules: &[PathBuf],
     sigma: &[PathBuf],
+    state: &StateSpec,
     files: &[PathBuf],
 ) -> anyhow::Result<ExitCode> {
     let mut settings = Settings::from_lookup(|k| std::env::var(k).ok(), false)
@@ -228,6 +266,23 @@ async fn replay(
     } else {
         settings.mode = Mode::DryRun;
         Responder::new(None, settings, rules, None, None)
+    };
+    let responder = match state {
+        StateSpec::None => responder,
+        StateSpec::Memory => {
+            responder.with_state(std::sync::Arc::new(mamoru::state::Memory::new()))
+        }
+        StateSpec::DynamoDb(_) if !execute => anyhow::bail!(
+            "--state dynamodb://TABLE needs --execute: a dry-run must not record events in the \
+             functions' table (the real delivery would then be taken for a redelivery)"
+        ),
+        StateSpec::DynamoDb(table) => {
+            let sdk = mamoru::aws::load().await;
+            responder.with_state(std::sync::Arc::new(mamoru::state::dynamodb::Table::new(
+                &sdk,
+                table.clone(),
+            )))
+        }
     };
 
     let mut ok = true;
@@ -507,5 +562,19 @@ mod tests {
     #[test]
     fn cli_definition_is_valid() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn state_specs_parse_and_bad_ones_name_the_forms() {
+        assert_eq!("memory".parse(), Ok(StateSpec::Memory));
+        assert_eq!("none".parse(), Ok(StateSpec::None));
+        assert_eq!(
+            "dynamodb://mamoru-prod-state".parse(),
+            Ok(StateSpec::DynamoDb("mamoru-prod-state".into()))
+        );
+        for bad in ["dynamodb://", "dynamodb://a/b", "redis://x", ""] {
+            let err = bad.parse::<StateSpec>().unwrap_err();
+            assert!(err.contains("dynamodb://TABLE"), "{bad}: {err}");
+        }
     }
 }

@@ -78,3 +78,76 @@ fn every_fixture_replays_in_dry_run() {
     // Without --execute nothing is called: no outcomes are reported.
     assert!(lines.iter().all(|l| l.get("outcomes").is_none()));
 }
+
+/// `replay` keeps memory between the files of one run (issue: state): a redelivered event is
+/// not alerted or acted on again, an update of a finding at the same band is counted, and a rise
+/// to High alerts again saying how many updates were counted. `--state none` forgets.
+#[test]
+fn replay_remembers_redeliveries_and_finding_updates_within_a_run() {
+    let dir = std::env::temp_dir().join(format!("mamoru-cli-state-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = fixtures().join("constructed/finding-iamuser-key-malicious-ip-medium.json");
+    let original: Value = serde_json::from_str(&std::fs::read_to_string(&base).unwrap()).unwrap();
+    let update = |name: &str, id: &str, severity: f64| {
+        let mut v = original.clone();
+        v["id"] = id.into();
+        v["detail"]["severity"] = severity.into();
+        let path = dir.join(name);
+        std::fs::write(&path, v.to_string()).unwrap();
+        path
+    };
+    let same_band = update(
+        "same-band.json",
+        "7c1e1d4a-0000-4000-8000-000000000001",
+        5.0,
+    );
+    let high = update("high.json", "7c1e1d4a-0000-4000-8000-000000000002", 8.0);
+    let files = [
+        base.to_str().unwrap(),
+        base.to_str().unwrap(),
+        same_band.to_str().unwrap(),
+        high.to_str().unwrap(),
+    ];
+
+    let mut args = vec!["--json"];
+    args.extend(files);
+    let (ok, lines, err) = replay(&args);
+    assert!(ok, "{err}");
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines[0]["notify"], true, "{}", lines[0]);
+    assert_eq!(lines[1]["notify"], false, "{}", lines[1]);
+    assert!(
+        lines[1]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("redelivery of event"),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(lines[2]["notify"], false, "{}", lines[2]);
+    assert!(
+        lines[2]["actions"].as_array().unwrap().is_empty(),
+        "{}",
+        lines[2]
+    );
+    assert_eq!(lines[3]["notify"], true, "{}", lines[3]);
+    assert_eq!(lines[3]["severity"], "high", "{}", lines[3]);
+    assert!(
+        lines[3]["reason"].as_str().unwrap().contains("Seen 1 more"),
+        "{}",
+        lines[3]
+    );
+
+    // Without memory, every file alerts.
+    let mut args = vec!["--json", "--state", "none"];
+    args.extend(files);
+    let (ok, lines, err) = replay(&args);
+    assert!(ok, "{err}");
+    assert!(lines.iter().all(|l| l["notify"] == true), "{lines:?}");
+
+    // A state that is not one of the forms is refused, naming them.
+    let (ok, _, err) = replay(&["--state", "redis://x", base.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("dynamodb://TABLE"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -502,3 +502,67 @@ async fn a_finding_updated_ten_times_alerts_once_then_again_when_its_band_rises(
         0
     );
 }
+
+/// `mamoru replay --execute --state dynamodb://TABLE` keeps its memory in the table: a second
+/// run, in another process, sees the first run's event as a redelivery and does not act again.
+/// Without `--execute` the table is refused: a dry-run must not record events.
+#[tokio::test]
+async fn replay_with_the_table_remembers_across_runs() {
+    let moto = Moto::start();
+    let ddb = state_table(&moto).await;
+    let (named, other) = scenario::user_with_two_keys(&moto, "erin").await;
+    let dir = std::env::temp_dir().join(format!("mamoru-replay-ddb-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("finding.json");
+    std::fs::write(&file, key_finding("erin", &named)).unwrap();
+    let state = format!("dynamodb://{TABLE}");
+    let run = |execute: bool| {
+        let mut cmd = std::process::Command::new(binary("mamoru"));
+        cmd.envs(moto.env(REGION))
+            .env_remove("MAMORU_TOPIC_ARN")
+            .args(["replay", "--json", "--state", &state]);
+        if execute {
+            cmd.arg("--execute");
+        }
+        cmd.arg(&file).output().unwrap()
+    };
+
+    let dry = run(false);
+    assert!(!dry.status.success());
+    let err = String::from_utf8_lossy(&dry.stderr);
+    assert!(err.contains("needs --execute"), "{err}");
+    assert!(item(&ddb, "guardduty#event#event-erin").await.is_none());
+
+    let first = run(true);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let first: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(first["outcomes"][0]["status"], "done", "{first}");
+    assert_eq!(
+        scenario::key_status(&moto, "erin", &named).await,
+        "Inactive"
+    );
+    assert_eq!(scenario::key_status(&moto, "erin", &other).await, "Active");
+
+    let second = run(true);
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let second: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
+    assert!(
+        second["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("redelivery of event event-erin"),
+        "{second}"
+    );
+    assert_eq!(second["actions"], serde_json::json!([]), "{second}");
+    assert_eq!(second["outcomes"], serde_json::json!([]), "{second}");
+    assert!(item(&ddb, "guardduty#event#event-erin").await.is_some());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
