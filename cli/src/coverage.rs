@@ -115,9 +115,66 @@ struct ActionRow {
     proofs: Vec<String>,
 }
 
+/// One technique of the attack catalogs (`catalog::TECHNIQUES`) and the rules that answer its
+/// calls.
+struct CatalogRow {
+    technique: &'static str,
+    signal: &'static str,
+    calls: Vec<String>,
+    /// `(rule id, mode, response)` of every rule that names one of the calls.
+    rules: Vec<(String, Mode, String)>,
+}
+
 struct Coverage {
     sections: Vec<Section>,
     actions: Vec<ActionRow>,
+    catalog: Vec<CatalogRow>,
+}
+
+/// The rules that name a CloudTrail call by its eventSource and eventName.
+fn rules_for_call<'r>(rules: &'r RuleSet, source: &str, name: &str) -> Vec<&'r Rule> {
+    rules
+        .rules()
+        .iter()
+        .filter(|r| {
+            r.detail_types()
+                .iter()
+                .any(|d| d == mamoru::event::DT_CLOUDTRAIL_CALL)
+                && r.event_sources().iter().any(|s| s == source)
+                && (r.event_names().is_empty()
+                    || r.event_names()
+                        .iter()
+                        .any(|p| crate::catalog::name_matches(p, name)))
+        })
+        .collect()
+}
+
+fn catalog_rows(rules: &RuleSet) -> Vec<CatalogRow> {
+    crate::catalog::TECHNIQUES
+        .iter()
+        .map(|t| {
+            let mut answering: Vec<(String, Mode, String)> = Vec::new();
+            for (source, name) in t.calls {
+                for r in rules_for_call(rules, source, name) {
+                    if !answering.iter().any(|(id, _, _)| *id == r.id) {
+                        answering.push((r.id.clone(), Mode::of(r), response(r)));
+                    }
+                }
+            }
+            CatalogRow {
+                technique: t.id,
+                signal: t.signal,
+                calls: t
+                    .calls
+                    .iter()
+                    .map(|(source, name)| {
+                        format!("{}:{name}", source.trim_end_matches(".amazonaws.com"))
+                    })
+                    .collect(),
+                rules: answering,
+            }
+        })
+        .collect()
 }
 
 /// An EventBridge rule of the stack on the default bus, as far as routing by detail-type and
@@ -430,7 +487,12 @@ fn build(root: &Path, extra: &[PathBuf]) -> anyhow::Result<Coverage> {
             }
         })
         .collect();
-    Ok(Coverage { sections, actions })
+    let catalog = catalog_rows(&rules);
+    Ok(Coverage {
+        sections,
+        actions,
+        catalog,
+    })
 }
 
 /// "1 more case", "3 more cases".
@@ -476,7 +538,8 @@ infra/template.yaml and tests/tests: do not edit. -->
 # Coverage: tamper paths, containment and GuardDuty finding families
 
 What mamoru knows and how it answers: one row per response rule of the built-in playbook
-(`shared/rules/builtin.toml`), then one per action of the registry. This page is generated:
+(`shared/rules/builtin.toml`), then one per technique of the public attack catalogs, then one
+per action of the registry. This page is generated:
 `mamoru coverage --format md > docs/coverage.md` (or `--format html` for one self-contained
 page to open or attach to an audit); `tests/tests/coverage_doc.rs` fails when it is stale.
 
@@ -519,6 +582,7 @@ fn markdown(c: &Coverage) -> String {
             );
         }
     }
+    s.push_str(&markdown_catalog(&c.catalog));
     s.push_str(
         "\n## Actions\n\nThe action registry (`shared/src/action/kinds/`): what each action does, \
 the rules that take it and the tests that carry it out against moto.\n\n\
@@ -597,6 +661,87 @@ record it must match and one it must not. A rule using an unsupported feature is
             supported
         );
     }
+    s
+}
+
+const CATALOG_INTRO: &str = "One row per technique of the public attack catalogs whose primary \
+signal is a CloudTrail call (Stratus Red Team techniques, SigmaHQ AWS CloudTrail rules; issue 18's \
+table), with the rules of the playbook that name the call. A rule may take only some of those \
+calls (its description, in the sections above, says which); a technique without a rule is not \
+answered yet.";
+
+fn markdown_catalog(rows: &[CatalogRow]) -> String {
+    let answered = rows.iter().filter(|r| !r.rules.is_empty()).count();
+    let mut s = format!(
+        "\n## Catalog signals\n\n{CATALOG_INTRO} {answered} of {} have a rule.\n\n\
+| Technique | Signal | Calls | Rules (mode) | Response |\n|---|---|---|---|---|\n",
+        rows.len()
+    );
+    for r in rows {
+        let calls: Vec<String> = r.calls.iter().map(|c| format!("`{}`", md(c))).collect();
+        let (rules, responses) = if r.rules.is_empty() {
+            ("none yet".to_string(), "none".to_string())
+        } else {
+            (
+                r.rules
+                    .iter()
+                    .map(|(id, mode, _)| format!("`{}` ({})", md(id), mode.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                r.rules
+                    .iter()
+                    .map(|(_, _, response)| md(response))
+                    .collect::<Vec<_>>()
+                    .join(" / "),
+            )
+        };
+        let _ = writeln!(
+            s,
+            "| `{}` | {} | {} | {} | {} |",
+            md(r.technique),
+            md(r.signal),
+            calls.join(", "),
+            rules,
+            responses
+        );
+    }
+    s
+}
+
+fn html_catalog(rows: &[CatalogRow]) -> String {
+    let answered = rows.iter().filter(|r| !r.rules.is_empty()).count();
+    let mut s = format!(
+        "<h2>Catalog signals</h2>\n<p>{} {answered} of {} have a rule.</p>\n<table class=\"catalog\">\n<thead><tr><th>Technique</th><th>Signal</th><th>Calls</th><th>Rules (mode)</th><th>Response</th></tr></thead>\n<tbody>\n",
+        esc(CATALOG_INTRO),
+        rows.len()
+    );
+    for r in rows {
+        let calls: Vec<String> = r
+            .calls
+            .iter()
+            .map(|c| format!("<code>{}</code>", esc(c)))
+            .collect();
+        let rules: Vec<String> = r
+            .rules
+            .iter()
+            .map(|(id, mode, _)| format!("<code>{}</code> ({})", esc(id), mode.as_str()))
+            .collect();
+        let responses: Vec<String> = r.rules.iter().map(|(_, _, resp)| esc(resp)).collect();
+        let _ = writeln!(
+            s,
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(r.technique),
+            esc(r.signal),
+            html_list(&calls),
+            if rules.is_empty() {
+                "none yet".to_string()
+            } else {
+                html_list(&rules)
+            },
+            html_list(&responses)
+        );
+    }
+    s.push_str("</tbody>\n</table>\n");
     s
 }
 
@@ -727,6 +872,7 @@ shadow (its actions are only reported as &quot;would have&quot;), notify-only (n
         }
         s.push_str("</tbody>\n</table>\n");
     }
+    s.push_str(&html_catalog(&c.catalog));
     s.push_str(
         "<h2>Actions</h2>\n<table class=\"actions\">\n<thead><tr><th>Action</th><th>API</th><th>What it does</th><th>Containment</th><th>Rules</th><th>Tests</th></tr></thead>\n<tbody>\n",
     );

@@ -1,5 +1,6 @@
 //! `mamoru`: replay events through the pipeline locally.
 
+mod catalog;
 mod coverage;
 
 /// `println!` that ends the process quietly when stdout is closed (`mamoru routes | head`)

@@ -33,6 +33,11 @@ OTHER_RESOURCE = {
     "s3:PutObjectVersionTagging": "arn:aws:s3:::customer-data/uploads/report.pdf",
     # The state table is the stack's own (its physical name as cfn.fake_physical makes it).
     "dynamodb:UpdateItem": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/mamoru-mamoru-state",
+    # Snapshot and AMI ARNs name no account.
+    "ec2:DescribeSnapshotAttribute": f"arn:aws:ec2:{REGION}::snapshot/snap-0123456789abcdef0",
+    "ec2:ModifySnapshotAttribute": f"arn:aws:ec2:{REGION}::snapshot/snap-0123456789abcdef0",
+    "ec2:DescribeImageAttribute": f"arn:aws:ec2:{REGION}::image/ami-0123456789abcdef0",
+    "ec2:ModifyImageAttribute": f"arn:aws:ec2:{REGION}::image/ami-0123456789abcdef0",
     **{
         a: "*"
         for a in [
@@ -42,6 +47,10 @@ OTHER_RESOURCE = {
             "config:StartConfigurationRecorder",
             "ec2:DescribeInstances",
             "ec2:DescribeSecurityGroups",
+            "ec2:GetEbsEncryptionByDefault",
+            "ec2:GetSerialConsoleAccessStatus",
+            "ec2:DisableSerialConsoleAccess",
+            "ec2:EnableEbsEncryptionByDefault",
         ]
     },
 }

@@ -26,9 +26,20 @@ NO_RESOURCE_TYPE = {
     "config:StartConfigurationRecorder",
     "ec2:DescribeInstances",
     "ec2:DescribeSecurityGroups",
+    # Settings of an account and region (the Service Authorization Reference lists no resource
+    # type for them).
+    "ec2:GetEbsEncryptionByDefault",
+    "ec2:GetSerialConsoleAccessStatus",
+    "ec2:DisableSerialConsoleAccess",
+    "ec2:EnableEbsEncryptionByDefault",
 }
 # Of those, the ones that change something: held to the stack's region by a condition.
-NO_RESOURCE_TYPE_WRITES = {"guardduty:CreateDetector", "config:StartConfigurationRecorder"}
+NO_RESOURCE_TYPE_WRITES = {
+    "guardduty:CreateDetector",
+    "config:StartConfigurationRecorder",
+    "ec2:DisableSerialConsoleAccess",
+    "ec2:EnableEbsEncryptionByDefault",
+}
 
 USERS = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*"}
 # This stack's own EventBridge rules (named mamoru-<stack>-<suffix>) on the default bus.

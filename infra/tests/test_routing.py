@@ -128,6 +128,18 @@ EXPECTED: dict[str, str | None] = {
     # it suppresses or resolves).
     "tamper/ec2-delete-flow-logs.json": CLOUDTRAIL,
     "tamper/ec2-delete-flow-logs-denied.json": CLOUDTRAIL,  # an attempt: the function decides
+    # Attack catalogs: EBS snapshots and AMIs shared, whatever the call shares
+    # (the function decides whether it is public or outside); failed calls are routed.
+    "aws.ec2/ct-modify-snapshot-attribute-public.json": CLOUDTRAIL,
+    "aws.ec2/ct-modify-snapshot-attribute-public-error.json": CLOUDTRAIL,
+    "aws.ec2/ct-modify-snapshot-attribute-share-account.json": CLOUDTRAIL,
+    "aws.ec2/ct-modify-image-attribute-public.json": CLOUDTRAIL,
+    "aws.ec2/ct-modify-image-attribute-public-error.json": CLOUDTRAIL,
+    "aws.ec2/ct-modify-image-attribute-share-account.json": CLOUDTRAIL,
+    "aws.ec2/ct-enable-serial-console-access.json": CLOUDTRAIL,
+    "aws.ec2/ct-enable-serial-console-access-denied.json": CLOUDTRAIL,  # an attempt
+    "aws.ec2/ct-disable-ebs-encryption-by-default.json": CLOUDTRAIL,
+    "aws.ec2/ct-disable-ebs-encryption-by-default-denied.json": CLOUDTRAIL,  # an attempt
     "tamper/organizations-leave-organization-denied.json": CLOUDTRAIL,
     "tamper/organizations-describe-organization.json": None,  # a read
     "tamper/securityhub-disable.json": CLOUDTRAIL,

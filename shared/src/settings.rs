@@ -31,6 +31,7 @@ pub const DEFAULT_BUDGET_ACCOUNT: u64 = 20;
 pub const DEFAULT_BUDGET_PRINCIPAL: u64 = 3;
 /// Set by Lambda: the function's own name.
 pub const ENV_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
+pub const ENV_TRUSTED_ACCOUNTS: &str = "MAMORU_TRUSTED_ACCOUNTS";
 
 /// Default for `MAMORU_MIN_REMEDIATION_SEVERITY`.
 pub const DEFAULT_MIN_REMEDIATION_SEVERITY: f64 = 7.0;
@@ -108,6 +109,9 @@ pub struct Settings {
     /// principal per hour (`MAMORU_BUDGET_PER_ACCOUNT`, `MAMORU_BUDGET_PER_PRINCIPAL`).
     pub budget_per_account: u64,
     pub budget_per_principal: u64,
+    /// Accounts a snapshot, an image or a role may be shared with or trust without being
+    /// "outside" (`MAMORU_TRUSTED_ACCOUNTS`); see [`Settings::is_trusted_account`].
+    pub trusted_accounts: Vec<String>,
 }
 
 impl Default for Settings {
@@ -131,6 +135,7 @@ impl Default for Settings {
             repeat_quiet_seconds: crate::state::DEFAULT_QUIET_SECONDS,
             budget_per_account: DEFAULT_BUDGET_ACCOUNT,
             budget_per_principal: DEFAULT_BUDGET_PRINCIPAL,
+            trusted_accounts: Vec::new(),
         }
     }
 }
@@ -271,6 +276,7 @@ impl Settings {
         };
         let accounts_allow = account_list(ENV_ACCOUNTS_ALLOW)?;
         let accounts_deny = account_list(ENV_ACCOUNTS_DENY)?;
+        let trusted_accounts = account_list(ENV_TRUSTED_ACCOUNTS)?;
         let mut account_modes = Vec::new();
         for entry in list(get(ENV_ACCOUNT_MODES)) {
             let Some((account, mode)) = entry.split_once('=') else {
@@ -383,7 +389,19 @@ impl Settings {
             repeat_quiet_seconds,
             budget_per_account,
             budget_per_principal,
+            trusted_accounts,
         })
+    }
+
+    /// Whether sharing with, or trusting, `account` keeps a resource of `owner` inside: the
+    /// owner itself, mamoru's hub account, the organization's accounts mamoru acts in
+    /// (`MAMORU_ACCOUNTS_ALLOW`) and `MAMORU_TRUSTED_ACCOUNTS`. Every other account is outside.
+    /// Decided from settings only, never from a name or description in the event.
+    pub fn is_trusted_account(&self, account: &str, owner: &str) -> bool {
+        account == owner
+            || self.hub_account.as_deref() == Some(account)
+            || self.accounts_allow.iter().any(|a| a == account)
+            || self.trusted_accounts.iter().any(|a| a == account)
     }
 
     /// Whether a principal's ARN is protected. IAM names are unique whatever their case, and
@@ -541,13 +559,15 @@ mod tests {
     #[test]
     fn invalid_values_name_the_variable() {
         let base = [(ENV_MODE, "enforce"), (ENV_TOPIC_ARN, TOPIC)];
-        let cases: [(&str, &str); 12] = [
+        let cases: [(&str, &str); 14] = [
             (ENV_BUDGET_ACCOUNT, "0"),
             (ENV_BUDGET_PRINCIPAL, "three"),
             (ENV_QUIET_HOURS, "0"),
             (ENV_QUIET_HOURS, "a day"),
             (ENV_STATE_TABLE, "mamoru state"),
             (ENV_STATE_TABLE, "ab"),
+            (ENV_TRUSTED_ACCOUNTS, "44445555666"),
+            (ENV_TRUSTED_ACCOUNTS, "444455556666,partner"),
             (ENV_MODE, "yolo"),
             (ENV_TOPIC_ARN, "not-an-arn"),
             (ENV_MIN_SEVERITY, "high"),
@@ -647,6 +667,35 @@ mod tests {
             let e = with(bad).unwrap_err();
             assert_eq!(e.variable, ENV_SELF_RESOURCES, "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn trusted_accounts_are_the_owner_the_hub_the_allowed_and_the_listed() {
+        let s = Settings::from_lookup(
+            lookup(&[
+                (ENV_TRUSTED_ACCOUNTS, " 444455556666 , 111122223333"),
+                (ENV_HUB_ACCOUNT, "210987654321"),
+                (ENV_ACCOUNTS_ALLOW, "777788889999"),
+            ]),
+            false,
+        )
+        .unwrap();
+        assert_eq!(s.trusted_accounts, ["444455556666", "111122223333"]);
+        let owner = "123456789012";
+        for inside in [
+            owner,
+            "444455556666",
+            "111122223333",
+            "210987654321",
+            "777788889999",
+        ] {
+            assert!(s.is_trusted_account(inside, owner), "{inside}");
+        }
+        assert!(!s.is_trusted_account("999999999999", owner));
+        // Nothing is trusted by default but the owner itself.
+        let none = Settings::default();
+        assert!(none.is_trusted_account(owner, owner));
+        assert!(!none.is_trusted_account("444455556666", owner));
     }
 
     #[test]

@@ -117,6 +117,68 @@ fn tamper_call() -> impl Strategy<Value = Value> {
         )
 }
 
+/// A call sharing an EBS snapshot or an AMI, with random IDs, regions, outcome and items (the
+/// `all` group, the owner's account, and other accounts).
+fn sharing_call() -> impl Strategy<Value = Value> {
+    (
+        prop_oneof![
+            Just((
+                "aws.ec2/ct-modify-snapshot-attribute-share-account.json",
+                "snap",
+                "snapshotId",
+                "createVolumePermission"
+            )),
+            Just((
+                "aws.ec2/ct-modify-image-attribute-share-account.json",
+                "ami",
+                "imageId",
+                "launchPermission"
+            )),
+        ],
+        "[0-9a-f]{8,17}",
+        prop::collection::vec(
+            prop_oneof![
+                Just(json!({"group": "all"})),
+                Just(json!({"userId": "123456789012"})),
+                Just(json!({"userId": "444455556666"})),
+                "[0-9]{12}".prop_map(|a| json!({"userId": a})),
+            ],
+            0..4,
+        ),
+        prop_oneof![Just("add"), Just("remove")],
+        region(),
+        prop::option::of("[A-Za-z.]{3,30}"),
+    )
+        .prop_map(
+            |((file, prefix, param, attribute), suffix, items, op, call_region, error)| {
+                let mut v: Value = serde_json::from_str(&fixture(file)).unwrap();
+                let d = &mut v["detail"];
+                d["requestParameters"][param] = json!(format!("{prefix}-{suffix}"));
+                d["requestParameters"][attribute] = json!({ op: { "items": items } });
+                d["awsRegion"] = json!(call_region);
+                if let Some(code) = error {
+                    d["errorCode"] = json!(code);
+                }
+                v["region"] = json!(call_region);
+                v
+            },
+        )
+}
+
+/// The items a generated sharing call adds: whether `all`, and the accounts.
+fn added(d: &Value, attribute: &str) -> (bool, Vec<String>) {
+    let items = d["requestParameters"][attribute]["add"]["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let public = items.iter().any(|i| i["group"] == "all");
+    let accounts = items
+        .iter()
+        .filter_map(|i| i["userId"].as_str().map(str::to_string))
+        .collect();
+    (public, accounts)
+}
+
 fn check_plan(v: &Value) -> Result<(), TestCaseError> {
     let event = Event::from_json(&v.to_string()).unwrap();
     let plan = decide(&event, None, &RULES, &Settings::default());
@@ -226,6 +288,38 @@ fn check_plan(v: &Value) -> Result<(), TestCaseError> {
                 prop_assert_eq!(o["objectKey"].as_str(), Some(key.as_str()));
                 prop_assert_eq!(o["versionId"].as_str(), Some(version_id.as_str()));
             }
+            // Exactly the snapshot or image the call named, in its region; only what the call
+            // added is taken back, and never the owner's own account.
+            Target::Snapshot {
+                snapshot_id: id,
+                public,
+                accounts,
+            }
+            | Target::Image {
+                image_id: id,
+                public,
+                accounts,
+            } => {
+                let (param, attribute) = if matches!(a.target, Target::Snapshot { .. }) {
+                    ("snapshotId", "createVolumePermission")
+                } else {
+                    ("imageId", "launchPermission")
+                };
+                prop_assert_eq!(d["requestParameters"][param].as_str(), Some(id.as_str()));
+                prop_assert_eq!(a.region.as_str(), d["awsRegion"].as_str().unwrap());
+                let (added_public, added_accounts) = added(d, attribute);
+                prop_assert!(!*public || added_public);
+                prop_assert!(*public || !accounts.is_empty());
+                for acct in accounts {
+                    prop_assert!(added_accounts.contains(acct), "{} was not added", acct);
+                    prop_assert_ne!(acct.as_str(), event.account.as_str());
+                }
+                // Removing the public permission is enforced; removing accounts is shadow.
+                prop_assert_eq!(p.shadow, !*public);
+            }
+            Target::SerialConsole | Target::EbsEncryptionByDefault => {
+                prop_assert_eq!(a.region.as_str(), d["awsRegion"].as_str().unwrap());
+            }
         }
         // Nothing is remediated for a failed call, an archived or a sample finding.
         prop_assert!(d["errorCode"].is_null());
@@ -244,6 +338,11 @@ proptest! {
 
     #[test]
     fn tamper_calls_act_only_on_the_named_resource_in_its_region(v in tamper_call()) {
+        check_plan(&v)?;
+    }
+
+    #[test]
+    fn sharing_calls_take_back_only_what_they_shared_of_the_named_resource(v in sharing_call()) {
         check_plan(&v)?;
     }
 }

@@ -283,3 +283,97 @@ async fn a_user_to_quarantine_that_does_not_exist_is_not_found_in_that_account()
         out.message
     );
 }
+
+fn serial_console_action() -> Action {
+    Action {
+        kind: ActionKind::DisableSerialConsoleAccess,
+        account: "111122223333".into(),
+        region: "us-east-1".into(),
+        target: Target::SerialConsole,
+    }
+}
+
+fn serial_console_status(on: bool) -> &'static str {
+    if on {
+        "<GetSerialConsoleAccessStatusResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r</requestId><serialConsoleAccessEnabled>true</serialConsoleAccessEnabled></GetSerialConsoleAccessStatusResponse>"
+    } else {
+        "<GetSerialConsoleAccessStatusResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r</requestId><serialConsoleAccessEnabled>false</serialConsoleAccessEnabled></GetSerialConsoleAccessStatusResponse>"
+    }
+}
+
+// moto does not serve the serial console operations: the requests the SDK really sends are
+// checked here, with EC2's answers as the API reference gives them.
+#[tokio::test]
+async fn serial_console_access_that_is_on_is_read_then_disabled() {
+    let canned = Canned::new(&[
+        (
+            "GetSerialConsoleAccessStatus",
+            200,
+            serial_console_status(true),
+        ),
+        (
+            "DisableSerialConsoleAccess",
+            200,
+            "<DisableSerialConsoleAccessResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r</requestId><serialConsoleAccessEnabled>false</serialConsoleAccessEnabled></DisableSerialConsoleAccessResponse>",
+        ),
+    ]);
+    let out = run(&canned, &serial_console_action()).await;
+    assert_eq!(out.status, Status::Done, "{}", out.message);
+    assert_eq!(
+        out.before,
+        Some(serde_json::json!({"SerialConsoleAccessEnabled": true}))
+    );
+    assert_eq!(
+        out.after,
+        Some(serde_json::json!({"SerialConsoleAccessEnabled": false}))
+    );
+    let seen = canned.seen();
+    let ops: Vec<&str> = seen.iter().map(|(op, _)| op.as_str()).collect();
+    assert_eq!(
+        ops,
+        ["GetSerialConsoleAccessStatus", "DisableSerialConsoleAccess"]
+    );
+    // An account setting: the request names nothing else.
+    let body = &seen[1].1;
+    let mut parts: Vec<&str> = body.split('&').collect();
+    parts.sort_unstable();
+    assert_eq!(
+        parts,
+        ["Action=DisableSerialConsoleAccess", "Version=2016-11-15"],
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn serial_console_access_already_off_is_already_done_and_not_written() {
+    let canned = Canned::new(&[(
+        "GetSerialConsoleAccessStatus",
+        200,
+        serial_console_status(false),
+    )]);
+    let out = run(&canned, &serial_console_action()).await;
+    assert_eq!(out.status, Status::AlreadyDone, "{}", out.message);
+    let ops: Vec<String> = canned.seen().into_iter().map(|(op, _)| op).collect();
+    assert_eq!(ops, ["GetSerialConsoleAccessStatus"]);
+}
+
+#[tokio::test]
+async fn serial_console_access_denied_is_a_failure_a_retry_cannot_fix() {
+    let canned = Canned::new(&[
+        (
+            "GetSerialConsoleAccessStatus",
+            200,
+            serial_console_status(true),
+        ),
+        (
+            "DisableSerialConsoleAccess",
+            403,
+            "<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this operation.</Message></Error></Errors><RequestID>r</RequestID></Response>",
+        ),
+    ]);
+    let out = run(&canned, &serial_console_action()).await;
+    assert_eq!(out.status, Status::Failed);
+    assert_eq!(out.error_code.as_deref(), Some("UnauthorizedOperation"));
+    assert_eq!(out.retryable, Some(false));
+    assert_eq!(canned.seen().len(), 2, "not retried");
+}

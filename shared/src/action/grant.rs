@@ -60,6 +60,10 @@ impl Grant {
     pub const INSTANCES: &'static str =
         "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*";
 
+    /// EBS snapshot and AMI ARNs carry no account (only the owner can change them).
+    pub const SNAPSHOTS: &'static str = "arn:${AWS::Partition}:ec2:${AWS::Region}::snapshot/*";
+    pub const IMAGES: &'static str = "arn:${AWS::Partition}:ec2:${AWS::Region}::image/*";
+
     /// `actions` on `resources`.
     pub const fn on(actions: &'static [&'static str], resources: &'static [&'static str]) -> Grant {
         Grant {

@@ -42,11 +42,47 @@ pub const IAM_ACTIONS: &[IamAction] = &[
         "StartConfigurationRecorder",
     ),
     a("ec2:CreateSecurityGroup", "EC2", "CreateSecurityGroup"),
+    a(
+        "ec2:DescribeImageAttribute",
+        "EC2",
+        "DescribeImageAttribute",
+    ),
+    a(
+        "ec2:DisableSerialConsoleAccess",
+        "EC2",
+        "DisableSerialConsoleAccess",
+    ),
+    a(
+        "ec2:EnableEbsEncryptionByDefault",
+        "EC2",
+        "EnableEbsEncryptionByDefault",
+    ),
+    a(
+        "ec2:GetEbsEncryptionByDefault",
+        "EC2",
+        "GetEbsEncryptionByDefault",
+    ),
+    a(
+        "ec2:GetSerialConsoleAccessStatus",
+        "EC2",
+        "GetSerialConsoleAccessStatus",
+    ),
     a("ec2:DescribeInstances", "EC2", "DescribeInstances"),
     a(
         "ec2:DescribeSecurityGroups",
         "EC2",
         "DescribeSecurityGroups",
+    ),
+    a(
+        "ec2:DescribeSnapshotAttribute",
+        "EC2",
+        "DescribeSnapshotAttribute",
+    ),
+    a("ec2:ModifyImageAttribute", "EC2", "ModifyImageAttribute"),
+    a(
+        "ec2:ModifySnapshotAttribute",
+        "EC2",
+        "ModifySnapshotAttribute",
     ),
     a(
         "ec2:ModifyInstanceAttribute",

@@ -78,6 +78,12 @@ pub trait ActionDef: Sync {
     fn bind_all(&self, event: &Event) -> Vec<Result<(String, Target), String>> {
         vec![self.bind(event)]
     }
+    /// Narrows a bound target with what only the deployment knows: `outside(account)` says
+    /// whether an account is outside (see `Settings::is_trusted_account`). `Err` when nothing is
+    /// left to act on. Most actions keep the target as bound.
+    fn scope(&self, target: Target, _outside: &dyn Fn(&str) -> bool) -> Result<Target, String> {
+        Ok(target)
+    }
     /// The request parameters, with AWS API parameter names. Values chosen when the action runs
     /// (a policy's time, a discovered trail) are described in words.
     fn params(&self, target: &Target) -> Value;
@@ -153,6 +159,12 @@ registry! {
     RestoreBucketPublicAccessBlock => restore_bucket_public_access_block,
     ContainLambdaFunction => contain_lambda_function,
     TagMaliciousObject => tag_malicious_object,
+    UnsharePublicSnapshot => unshare_public_snapshot,
+    UnshareSnapshotAccounts => unshare_snapshot_accounts,
+    MakeImagePrivate => make_image_private,
+    UnshareImageAccounts => unshare_image_accounts,
+    DisableSerialConsoleAccess => disable_serial_console_access,
+    EnableEbsEncryptionByDefault => enable_ebs_encryption_by_default,
 }
 
 impl ActionKind {
@@ -208,6 +220,19 @@ impl ActionKind {
             .into_iter()
             .map(|bound| bound.and_then(|(region, target)| self.finish(event, region, target)))
             .collect()
+    }
+
+    /// The action narrowed with the deployment's settings ([`ActionDef::scope`]): an account
+    /// is outside unless `Settings::is_trusted_account` says so for the resource's account.
+    pub fn scope(
+        self,
+        action: Action,
+        settings: &crate::settings::Settings,
+    ) -> Result<Action, String> {
+        let owner = action.account.clone();
+        let outside = |a: &str| !settings.is_trusted_account(a, &owner);
+        let target = self.def().scope(action.target, &outside)?;
+        Ok(Action { target, ..action })
     }
 
     fn finish(self, event: &Event, region: String, target: Target) -> Result<Action, String> {
@@ -414,6 +439,22 @@ pub enum Target {
         key: String,
         version_id: String,
     },
+    /// The EC2 serial console access setting of the action's account and region.
+    SerialConsole,
+    /// The EBS encryption-by-default setting of the action's account and region.
+    EbsEncryptionByDefault,
+    /// What to take back of an EBS snapshot's create-volume permissions: everyone, and accounts.
+    Snapshot {
+        snapshot_id: String,
+        public: bool,
+        accounts: Vec<String>,
+    },
+    /// What to take back of an AMI's launch permissions: everyone, and accounts.
+    Image {
+        image_id: String,
+        public: bool,
+        accounts: Vec<String>,
+    },
 }
 
 impl Target {
@@ -486,6 +527,12 @@ impl Action {
                 key,
                 version_id,
             } => format!("S3 object {key} (version {version_id}) of bucket {bucket}"),
+            Target::SerialConsole => format!("EC2 serial console access in {}", self.region),
+            Target::EbsEncryptionByDefault => {
+                format!("EBS encryption by default in {}", self.region)
+            }
+            Target::Snapshot { snapshot_id, .. } => format!("EBS snapshot {snapshot_id}"),
+            Target::Image { image_id, .. } => format!("AMI {image_id}"),
         }
     }
 
@@ -501,7 +548,11 @@ impl Action {
             }
             Target::Detector { detector_id } => format!("detector {detector_id}"),
             Target::Recorder { name } => format!("recorder {name}"),
-            Target::StoppedTrails | Target::RegionDetectors | Target::NewDetector => return None,
+            Target::StoppedTrails
+            | Target::RegionDetectors
+            | Target::NewDetector
+            | Target::SerialConsole
+            | Target::EbsEncryptionByDefault => return None,
             Target::Rule { name, .. } => format!("rule {name}"),
             Target::IpSet { ip_set_id, .. } => format!("IP set {ip_set_id}"),
             Target::Role { role_name } => format!("role {role_name}"),
@@ -511,6 +562,8 @@ impl Action {
             Target::Bucket { name } => format!("bucket {name}"),
             Target::Function { name } => format!("function {name}"),
             Target::Object { bucket, .. } => format!("object in {bucket}"),
+            Target::Snapshot { snapshot_id, .. } => snapshot_id.clone(),
+            Target::Image { image_id, .. } => image_id.clone(),
         })
     }
 

@@ -163,6 +163,14 @@ fn iam_names_are_sdk_operations() {
         meta(aws_sdk_ec2::operation::modify_instance_attribute::ModifyInstanceAttribute::new()),
         meta(aws_sdk_ec2::operation::revoke_security_group_egress::RevokeSecurityGroupEgress::new()),
         meta(aws_sdk_ec2::operation::revoke_security_group_ingress::RevokeSecurityGroupIngress::new()),
+        meta(aws_sdk_ec2::operation::describe_snapshot_attribute::DescribeSnapshotAttribute::new()),
+        meta(aws_sdk_ec2::operation::modify_snapshot_attribute::ModifySnapshotAttribute::new()),
+        meta(aws_sdk_ec2::operation::describe_image_attribute::DescribeImageAttribute::new()),
+        meta(aws_sdk_ec2::operation::modify_image_attribute::ModifyImageAttribute::new()),
+        meta(aws_sdk_ec2::operation::get_serial_console_access_status::GetSerialConsoleAccessStatus::new()),
+        meta(aws_sdk_ec2::operation::disable_serial_console_access::DisableSerialConsoleAccess::new()),
+        meta(aws_sdk_ec2::operation::get_ebs_encryption_by_default::GetEbsEncryptionByDefault::new()),
+        meta(aws_sdk_ec2::operation::enable_ebs_encryption_by_default::EnableEbsEncryptionByDefault::new()),
         meta(aws_sdk_eventbridge::operation::enable_rule::EnableRule::new()),
         meta(aws_sdk_guardduty::operation::create_detector::CreateDetector::new()),
         meta(aws_sdk_guardduty::operation::get_detector::GetDetector::new()),
@@ -283,6 +291,71 @@ fn own_calls_are_restoring_and_weakening_uses_of_the_same_api_are_not() {
             call(
                 "iam.amazonaws.com",
                 "DeleteRolePolicy",
+                serde_json::json!({}),
+            ),
+            false,
+        ),
+        // Taking a snapshot's or an AMI's permissions back is mamoru's call; sharing is not.
+        (
+            call(
+                "ec2.amazonaws.com",
+                "ModifySnapshotAttribute",
+                serde_json::json!({"snapshotId": "snap-1", "createVolumePermission": {"remove": {"items": [{"group": "all"}]}}}),
+            ),
+            true,
+        ),
+        (
+            call(
+                "ec2.amazonaws.com",
+                "ModifySnapshotAttribute",
+                serde_json::json!({"snapshotId": "snap-1", "createVolumePermission": {"add": {"items": [{"userId": "444455556666"}]}}}),
+            ),
+            false,
+        ),
+        (
+            call(
+                "ec2.amazonaws.com",
+                "ModifyImageAttribute",
+                serde_json::json!({"imageId": "ami-1", "launchPermission": {"remove": {"items": [{"userId": "444455556666"}]}}}),
+            ),
+            true,
+        ),
+        (
+            call(
+                "ec2.amazonaws.com",
+                "ModifyImageAttribute",
+                serde_json::json!({"imageId": "ami-1", "launchPermission": {"add": {"items": [{"group": "all"}]}}}),
+            ),
+            false,
+        ),
+        (
+            call(
+                "ec2.amazonaws.com",
+                "DisableSerialConsoleAccess",
+                serde_json::json!({"DisableSerialConsoleAccessRequest": ""}),
+            ),
+            true,
+        ),
+        (
+            call(
+                "ec2.amazonaws.com",
+                "EnableSerialConsoleAccess",
+                serde_json::json!({"EnableSerialConsoleAccessRequest": ""}),
+            ),
+            false,
+        ),
+        (
+            call(
+                "ec2.amazonaws.com",
+                "EnableEbsEncryptionByDefault",
+                serde_json::json!({}),
+            ),
+            true,
+        ),
+        (
+            call(
+                "ec2.amazonaws.com",
+                "DisableEbsEncryptionByDefault",
                 serde_json::json!({}),
             ),
             false,

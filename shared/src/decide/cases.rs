@@ -36,6 +36,9 @@ pub struct CaseSettings {
     pub self_role_arns: Vec<String>,
     #[serde(default)]
     pub self_resources: Vec<String>,
+    /// `MAMORU_TRUSTED_ACCOUNTS`.
+    #[serde(default)]
+    pub trusted_accounts: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -187,6 +190,7 @@ impl Case {
         s.protected_principals = protected.protected_principals;
         s.self_role_arns = self.settings.self_role_arns.clone();
         s.self_resources = self.settings.self_resources.clone();
+        s.trusted_accounts = self.settings.trusted_accounts.clone();
         Ok(s)
     }
 

@@ -126,10 +126,17 @@ pub enum Signal {
     TrailRedirectedOrWeakened,
     /// An inline policy (user, role or group) that allows every action on every resource.
     InlineAdminPolicy,
+    /// A call sharing an EBS snapshot, an AMI or an RDS snapshot with everyone (group or value
+    /// `all`).
+    SharedPublicly,
+    /// A call sharing an EBS snapshot, an AMI or an RDS snapshot with an account outside: not
+    /// the resource's own, not mamoru's hub, not one of the organization's accounts mamoru acts
+    /// in, not in `MAMORU_TRUSTED_ACCOUNTS` (decided with the settings, in `decide`).
+    SharedOutside,
 }
 
 impl Signal {
-    pub const ALL: [Signal; 11] = [
+    pub const ALL: [Signal; 13] = [
         Signal::TrailMadeSingleRegion,
         Signal::TrailLoggingWeakened,
         Signal::AdminPolicyAttachedToUser,
@@ -141,6 +148,8 @@ impl Signal {
         Signal::OwnResource,
         Signal::TrailRedirectedOrWeakened,
         Signal::InlineAdminPolicy,
+        Signal::SharedPublicly,
+        Signal::SharedOutside,
     ];
 
     pub fn name(self) -> &'static str {
@@ -158,6 +167,8 @@ impl Signal {
             Signal::OwnResource => "own_resource",
             Signal::TrailRedirectedOrWeakened => "trail_redirected_or_weakened",
             Signal::InlineAdminPolicy => "inline_admin_policy",
+            Signal::SharedPublicly => "shared_publicly",
+            Signal::SharedOutside => "shared_outside",
         }
     }
 
@@ -250,6 +261,9 @@ fn call_signals(call: &crate::event::CloudTrailCall) -> Vec<Signal> {
         {
             out.push(Signal::InlineAdminPolicy);
         }
+        _ if added_shares(call).is_some_and(|s| s.public) => {
+            out.push(Signal::SharedPublicly);
+        }
         ("guardduty.amazonaws.com", "UpdateDetector") if disables_features(call) => {
             out.push(Signal::DetectorFeaturesDisabled);
         }
@@ -280,6 +294,61 @@ fn call_signals(call: &crate::event::CloudTrailCall) -> Vec<Signal> {
         _ => {}
     }
     out
+}
+
+/// What a sharing call adds to a snapshot's or an image's permissions, as CloudTrail records
+/// it: everyone (`all`), and account IDs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Shares {
+    pub public: bool,
+    pub accounts: Vec<String>,
+}
+
+/// The shares a call adds: `ec2:ModifySnapshotAttribute` (`createVolumePermission.add.items`),
+/// `ec2:ModifyImageAttribute` (`launchPermission.add.items`), and
+/// `rds:ModifyDBSnapshotAttribute` / `ModifyDBClusterSnapshotAttribute` with `attributeName`
+/// `restore` (`valuesToAdd`). `None` for any other call, or one that adds nothing.
+pub fn added_shares(call: &crate::event::CloudTrailCall) -> Option<Shares> {
+    let p = &call.request_parameters;
+    let mut shares = Shares::default();
+    let mut add_account = |a: &str| {
+        if !shares.accounts.iter().any(|x| x == a) {
+            shares.accounts.push(a.to_string());
+        }
+    };
+    let mut public = false;
+    match (call.event_source.as_str(), call.event_name.as_str()) {
+        ("ec2.amazonaws.com", "ModifySnapshotAttribute" | "ModifyImageAttribute") => {
+            let attribute = if call.event_name == "ModifySnapshotAttribute" {
+                "/createVolumePermission/add/items"
+            } else {
+                "/launchPermission/add/items"
+            };
+            for item in p.pointer(attribute).and_then(Value::as_array)? {
+                if item.get("group").and_then(Value::as_str) == Some("all") {
+                    public = true;
+                }
+                if let Some(a) = item.get("userId").and_then(Value::as_str) {
+                    add_account(a);
+                }
+            }
+        }
+        ("rds.amazonaws.com", "ModifyDBSnapshotAttribute" | "ModifyDBClusterSnapshotAttribute") => {
+            if p.get("attributeName").and_then(Value::as_str) != Some("restore") {
+                return None;
+            }
+            for v in p.get("valuesToAdd").and_then(Value::as_array)? {
+                match v.as_str() {
+                    Some("all") => public = true,
+                    Some(a) => add_account(a),
+                    None => {}
+                }
+            }
+        }
+        _ => return None,
+    }
+    shares.public = public;
+    (shares.public || !shares.accounts.is_empty()).then_some(shares)
 }
 
 /// Whether a policy document (as CloudTrail records it: JSON text, possibly URL-encoded) has an
@@ -611,6 +680,83 @@ pub fn world_open_admin_port(perm: &Value) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn call(source: &str, name: &str, params: Value) -> crate::event::CloudTrailCall {
+        serde_json::from_value(json!({
+            "eventSource": source, "eventName": name, "awsRegion": "us-east-1",
+            "userIdentity": {"type": "IAMUser"}, "requestParameters": params
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn shares_are_read_from_each_sharing_call() {
+        let snap = call(
+            "ec2.amazonaws.com",
+            "ModifySnapshotAttribute",
+            json!({"snapshotId": "snap-1", "createVolumePermission": {"add": {"items": [
+                {"group": "all"}, {"userId": "444455556666"}, {"userId": "444455556666"}
+            ]}}}),
+        );
+        assert_eq!(
+            added_shares(&snap),
+            Some(Shares {
+                public: true,
+                accounts: vec!["444455556666".into()]
+            })
+        );
+        assert!(call_signals(&snap).contains(&Signal::SharedPublicly));
+        let image = call(
+            "ec2.amazonaws.com",
+            "ModifyImageAttribute",
+            json!({"imageId": "ami-1", "launchPermission": {"add": {"items": [{"userId": "111122223333"}]}}}),
+        );
+        assert_eq!(
+            added_shares(&image),
+            Some(Shares {
+                public: false,
+                accounts: vec!["111122223333".into()]
+            })
+        );
+        assert!(!call_signals(&image).contains(&Signal::SharedPublicly));
+        let rds = call(
+            "rds.amazonaws.com",
+            "ModifyDBClusterSnapshotAttribute",
+            json!({"attributeName": "restore", "valuesToAdd": ["all"]}),
+        );
+        assert_eq!(added_shares(&rds).map(|s| s.public), Some(true));
+        // Removing, another attribute, or the other attribute of the same call: nothing shared.
+        for quiet in [
+            call(
+                "ec2.amazonaws.com",
+                "ModifySnapshotAttribute",
+                json!({"createVolumePermission": {"remove": {"items": [{"group": "all"}]}}}),
+            ),
+            call(
+                "ec2.amazonaws.com",
+                "ModifyImageAttribute",
+                json!({"description": {"value": "all"}}),
+            ),
+            call(
+                "rds.amazonaws.com",
+                "ModifyDBSnapshotAttribute",
+                json!({"attributeName": "restore", "valuesToRemove": ["all"]}),
+            ),
+            call(
+                "rds.amazonaws.com",
+                "ModifyDBSnapshotAttribute",
+                json!({"attributeName": "other", "valuesToAdd": ["all"]}),
+            ),
+            call(
+                "ec2.amazonaws.com",
+                "ModifyInstanceAttribute",
+                json!({"launchPermission": {"add": {"items": [{"group": "all"}]}}}),
+            ),
+        ] {
+            assert_eq!(added_shares(&quiet), None, "{:?}", quiet.request_parameters);
+            assert!(!call_signals(&quiet).contains(&Signal::SharedPublicly));
+        }
+    }
 
     #[test]
     fn world_open_admin_ports_are_flagged() {

@@ -529,6 +529,15 @@ fn decide_unmasked(
     {
         subject.signals.push(Signal::OwnResource);
     }
+    if let Some(call) = event.cloudtrail()
+        && facts::added_shares(call).is_some_and(|s| {
+            s.accounts
+                .iter()
+                .any(|a| !settings.is_trusted_account(a, event.owner_account()))
+        })
+    {
+        subject.signals.push(Signal::SharedOutside);
+    }
     plan.principal = subject.principal.clone();
     plan.signals = subject.signals.clone();
 
@@ -594,7 +603,7 @@ fn decide_unmasked(
         }
         for kind in &rule.actions {
             for bound in kind.bind_all(event) {
-                match bound {
+                match bound.and_then(|action| kind.scope(action, settings)) {
                     Ok(action) => candidates.push(Candidate {
                         planned: Planned {
                             action,

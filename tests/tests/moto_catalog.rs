@@ -1,0 +1,383 @@
+//! The attack-catalog actions against moto, through `mamoru replay --execute`, with the state
+//! read back from moto afterwards: snapshots and AMIs shared out of the account (the public
+//! permission removed, enforced by default; the outside accounts' permissions removed once the
+//! shadow rule is promoted; trusted and earlier shares kept), and EBS encryption by default
+//! turned on again in the region of the call only. EC2 serial console access is not served by
+//! moto: its executor is tested in process (shared/src/action/exec_tests.rs).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use aws_sdk_ec2::types::{
+    ImageAttributeName, LaunchPermission, LaunchPermissionModifications, OperationType,
+    PermissionGroup, SnapshotAttributeName,
+};
+use mamoru_tests::scenario::event_with;
+use mamoru_tests::{Moto, binary};
+use serde_json::{Value, json};
+
+const REGION: &str = "us-east-1";
+/// Outside unless trusted (the fixtures' shared account).
+const OUTSIDE: &str = "444455556666";
+/// Shared before the event, by someone else: never touched.
+const EARLIER: &str = "111122223333";
+
+/// The built-in playbook with every shadow rule promoted to enforce.
+fn promoted_rules() -> PathBuf {
+    let text = mamoru::decide::rules::BUILTIN_RULES.replace("mode = \"shadow\"\n", "");
+    let dir = std::env::temp_dir().join(format!("mamoru-catalog-promoted-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("promoted.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn execute(moto: &Moto, event: &str, promote: bool, trusted: &str) -> Value {
+    let dir = std::env::temp_dir().join(format!(
+        "mamoru-catalog-{}-{}",
+        std::process::id(),
+        moto.port()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("event.json");
+    std::fs::write(&file, event).unwrap();
+    let mut cmd = Command::new(binary("mamoru"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(moto.env(REGION))
+        .env("MAMORU_TRUSTED_ACCOUNTS", trusted)
+        .args(["replay", "--json", "--execute"]);
+    if promote {
+        cmd.arg("--rules").arg(promoted_rules());
+    }
+    let out = cmd.arg(&file).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().next().unwrap_or("null"))
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)))
+}
+
+fn outcome<'a>(report: &'a Value, api: &str) -> &'a Value {
+    report["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["api"] == api)
+        .unwrap_or_else(|| panic!("no {api} outcome in {report}"))
+}
+
+async fn ec2(moto: &Moto) -> aws_sdk_ec2::Client {
+    aws_sdk_ec2::Client::new(&moto.sdk(REGION).await)
+}
+
+/// A snapshot shared with everyone, the outside account and an earlier account.
+async fn shared_snapshot(moto: &Moto) -> String {
+    let ec2 = ec2(moto).await;
+    let volume = ec2
+        .create_volume()
+        .availability_zone("us-east-1a")
+        .size(1)
+        .send()
+        .await
+        .unwrap()
+        .volume_id
+        .unwrap();
+    let snap = ec2
+        .create_snapshot()
+        .volume_id(volume)
+        .send()
+        .await
+        .unwrap()
+        .snapshot_id
+        .unwrap();
+    ec2.modify_snapshot_attribute()
+        .snapshot_id(&snap)
+        .attribute(SnapshotAttributeName::CreateVolumePermission)
+        .operation_type(OperationType::Add)
+        .group_names("all")
+        .user_ids(OUTSIDE)
+        .user_ids(EARLIER)
+        .send()
+        .await
+        .unwrap();
+    snap
+}
+
+/// (public, accounts sorted) of a snapshot's create-volume permissions, as moto holds them.
+async fn snapshot_shares(moto: &Moto, snap: &str) -> (bool, Vec<String>) {
+    let out = ec2(moto)
+        .await
+        .describe_snapshot_attribute()
+        .snapshot_id(snap)
+        .attribute(SnapshotAttributeName::CreateVolumePermission)
+        .send()
+        .await
+        .unwrap();
+    let perms = out.create_volume_permissions();
+    let public = perms
+        .iter()
+        .any(|p| p.group() == Some(&PermissionGroup::All));
+    let mut accounts: Vec<String> = perms
+        .iter()
+        .filter_map(|p| p.user_id().map(str::to_string))
+        .collect();
+    accounts.sort();
+    (public, accounts)
+}
+
+/// An AMI launchable by everyone, the outside account and an earlier account.
+async fn shared_image(moto: &Moto) -> String {
+    let ec2 = ec2(moto).await;
+    let instance = ec2
+        .run_instances()
+        .image_id("ami-12c6146b")
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .unwrap()
+        .instances()[0]
+        .instance_id()
+        .unwrap()
+        .to_string();
+    let image = ec2
+        .create_image()
+        .instance_id(instance)
+        .name("golden")
+        .send()
+        .await
+        .unwrap()
+        .image_id
+        .unwrap();
+    ec2.modify_image_attribute()
+        .image_id(&image)
+        .launch_permission(
+            LaunchPermissionModifications::builder()
+                .add(
+                    LaunchPermission::builder()
+                        .group(PermissionGroup::All)
+                        .build(),
+                )
+                .add(LaunchPermission::builder().user_id(OUTSIDE).build())
+                .add(LaunchPermission::builder().user_id(EARLIER).build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    image
+}
+
+async fn image_shares(moto: &Moto, image: &str) -> (bool, Vec<String>) {
+    let out = ec2(moto)
+        .await
+        .describe_image_attribute()
+        .image_id(image)
+        .attribute(ImageAttributeName::LaunchPermission)
+        .send()
+        .await
+        .unwrap();
+    let perms = out.launch_permissions();
+    let public = perms
+        .iter()
+        .any(|p| p.group() == Some(&PermissionGroup::All));
+    let mut accounts: Vec<String> = perms
+        .iter()
+        .filter_map(|p| p.user_id().map(str::to_string))
+        .collect();
+    accounts.sort();
+    (public, accounts)
+}
+
+fn in_region(v: &mut Value) {
+    v["region"] = json!(REGION);
+    v["detail"]["awsRegion"] = json!(REGION);
+}
+
+// proves: ec2-snapshot-made-public
+#[tokio::test]
+async fn a_public_snapshot_loses_its_public_permission_only() {
+    // GIVEN a snapshot shared with everyone, an outside account and an earlier account
+    let moto = Moto::start();
+    let snap = shared_snapshot(&moto).await;
+    assert_eq!(
+        snapshot_shares(&moto, &snap).await,
+        (true, vec![EARLIER.to_string(), OUTSIDE.to_string()])
+    );
+
+    // WHEN the call that made it public arrives (the built-in rule enforces)
+    let event = event_with("aws.ec2/ct-modify-snapshot-attribute-public.json", |v| {
+        in_region(v);
+        v["detail"]["requestParameters"]["snapshotId"] = json!(snap);
+    });
+    let report = execute(&moto, &event, false, "");
+    let o = outcome(&report, "ec2:ModifySnapshotAttribute");
+    assert_eq!(o["status"], "done", "{o}");
+    assert_eq!(o["before"]["Public"], true);
+    assert_eq!(o["after"]["Public"], false);
+
+    // THEN only the public permission went; both accounts keep theirs
+    assert_eq!(
+        snapshot_shares(&moto, &snap).await,
+        (false, vec![EARLIER.to_string(), OUTSIDE.to_string()])
+    );
+
+    // AND a second delivery finds it already private
+    let again = execute(&moto, &event, false, "");
+    assert_eq!(
+        outcome(&again, "ec2:ModifySnapshotAttribute")["status"],
+        "already_done"
+    );
+}
+
+// proves: ec2-snapshot-shared-outside
+#[tokio::test]
+async fn a_snapshot_shared_outside_loses_that_account_once_promoted() {
+    let moto = Moto::start();
+    let snap = shared_snapshot(&moto).await;
+    let event = event_with(
+        "aws.ec2/ct-modify-snapshot-attribute-share-account.json",
+        |v| {
+            in_region(v);
+            v["detail"]["requestParameters"]["snapshotId"] = json!(snap);
+        },
+    );
+    let all = (true, vec![EARLIER.to_string(), OUTSIDE.to_string()]);
+
+    // Shadow as shipped: reported, nothing changes.
+    let shadow = execute(&moto, &event, false, "");
+    assert_eq!(
+        outcome(&shadow, "ec2:ModifySnapshotAttribute")["status"],
+        "would_do"
+    );
+    assert_eq!(snapshot_shares(&moto, &snap).await, all);
+
+    // Trusted: not outside, no action at all.
+    let trusted = execute(&moto, &event, true, OUTSIDE);
+    assert_eq!(trusted["outcomes"], json!([]), "{trusted}");
+    assert_eq!(snapshot_shares(&moto, &snap).await, all);
+
+    // Promoted: exactly the outside account the call added goes; public stays for its own rule,
+    // the earlier account stays.
+    let report = execute(&moto, &event, true, "");
+    let o = outcome(&report, "ec2:ModifySnapshotAttribute");
+    assert_eq!(o["status"], "done", "{o}");
+    assert_eq!(
+        snapshot_shares(&moto, &snap).await,
+        (true, vec![EARLIER.to_string()])
+    );
+}
+
+#[tokio::test]
+async fn a_snapshot_that_does_not_exist_is_a_failure_not_done() {
+    let moto = Moto::start();
+    let event = event_with("aws.ec2/ct-modify-snapshot-attribute-public.json", |v| {
+        in_region(v);
+        v["detail"]["requestParameters"]["snapshotId"] = json!("snap-0123456789abcdef0");
+    });
+    let report = execute(&moto, &event, false, "");
+    let o = outcome(&report, "ec2:ModifySnapshotAttribute");
+    assert_eq!(o["status"], "failed", "{o}");
+    assert_eq!(o["error_code"], "NotFound", "{o}");
+}
+
+// proves: ec2-image-made-public
+#[tokio::test]
+async fn a_public_image_loses_its_public_permission_only() {
+    let moto = Moto::start();
+    let image = shared_image(&moto).await;
+    assert_eq!(
+        image_shares(&moto, &image).await,
+        (true, vec![EARLIER.to_string(), OUTSIDE.to_string()])
+    );
+    let event = event_with("aws.ec2/ct-modify-image-attribute-public.json", |v| {
+        in_region(v);
+        v["detail"]["requestParameters"]["imageId"] = json!(image);
+    });
+    let report = execute(&moto, &event, false, "");
+    let o = outcome(&report, "ec2:ModifyImageAttribute");
+    assert_eq!(o["status"], "done", "{o}");
+    assert_eq!(
+        image_shares(&moto, &image).await,
+        (false, vec![EARLIER.to_string(), OUTSIDE.to_string()])
+    );
+    let again = execute(&moto, &event, false, "");
+    assert_eq!(
+        outcome(&again, "ec2:ModifyImageAttribute")["status"],
+        "already_done"
+    );
+}
+
+// proves: ec2-image-shared-outside
+#[tokio::test]
+async fn an_image_shared_outside_loses_that_account_once_promoted() {
+    let moto = Moto::start();
+    let image = shared_image(&moto).await;
+    let event = event_with(
+        "aws.ec2/ct-modify-image-attribute-share-account.json",
+        |v| {
+            in_region(v);
+            v["detail"]["requestParameters"]["imageId"] = json!(image);
+        },
+    );
+    let shadow = execute(&moto, &event, false, "");
+    assert_eq!(
+        outcome(&shadow, "ec2:ModifyImageAttribute")["status"],
+        "would_do"
+    );
+    let report = execute(&moto, &event, true, "");
+    let o = outcome(&report, "ec2:ModifyImageAttribute");
+    assert_eq!(o["status"], "done", "{o}");
+    assert_eq!(
+        image_shares(&moto, &image).await,
+        (true, vec![EARLIER.to_string()])
+    );
+}
+
+async fn ebs_default(moto: &Moto, region: &str) -> Option<bool> {
+    aws_sdk_ec2::Client::new(&moto.sdk(region).await)
+        .get_ebs_encryption_by_default()
+        .send()
+        .await
+        .unwrap()
+        .ebs_encryption_by_default
+}
+
+// proves: ec2-ebs-encryption-by-default-disabled
+#[tokio::test]
+async fn ebs_encryption_by_default_is_turned_on_again_in_that_region_only() {
+    // GIVEN encryption by default off in two regions
+    let moto = Moto::start();
+    for region in [REGION, "us-west-2"] {
+        aws_sdk_ec2::Client::new(&moto.sdk(region).await)
+            .disable_ebs_encryption_by_default()
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ebs_default(&moto, region).await, Some(false));
+    }
+
+    // WHEN the call that turned it off in us-west-2 arrives
+    let event = event_with("aws.ec2/ct-disable-ebs-encryption-by-default.json", |v| {
+        v["region"] = json!("us-west-2");
+        v["detail"]["awsRegion"] = json!("us-west-2");
+    });
+    let report = execute(&moto, &event, false, "");
+    let o = outcome(&report, "ec2:EnableEbsEncryptionByDefault");
+    assert_eq!(o["status"], "done", "{o}");
+    assert_eq!(o["region"], "us-west-2");
+    assert_eq!(o["before"]["EbsEncryptionByDefault"], false);
+    assert_eq!(o["after"]["EbsEncryptionByDefault"], true);
+
+    // THEN it is on in us-west-2, and us-east-1 was not touched
+    assert_eq!(ebs_default(&moto, "us-west-2").await, Some(true));
+    assert_eq!(ebs_default(&moto, REGION).await, Some(false));
+
+    // AND a second delivery finds it already on
+    let again = execute(&moto, &event, false, "");
+    assert_eq!(
+        outcome(&again, "ec2:EnableEbsEncryptionByDefault")["status"],
+        "already_done"
+    );
+}
