@@ -380,8 +380,9 @@ impl Responder {
                 let since = chrono::DateTime::from_timestamp(*since, 0)
                     .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
                     .unwrap_or_default();
+                let times = if *suppressed == 1 { "time" } else { "times" };
                 plan.reason = format!(
-                    "Seen {suppressed} more times since {since} without an alert. {}",
+                    "Seen {suppressed} more {times} since {since} without an alert. {}",
                     plan.reason
                 );
             }

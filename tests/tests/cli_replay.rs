@@ -133,7 +133,10 @@ fn replay_remembers_redeliveries_and_finding_updates_within_a_run() {
     assert_eq!(lines[3]["notify"], true, "{}", lines[3]);
     assert_eq!(lines[3]["severity"], "high", "{}", lines[3]);
     assert!(
-        lines[3]["reason"].as_str().unwrap().contains("Seen 1 more"),
+        lines[3]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Seen 1 more time since"),
         "{}",
         lines[3]
     );
