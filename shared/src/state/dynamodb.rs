@@ -42,6 +42,17 @@ impl Table {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// The one operation the store makes: a conditional `UpdateItem` of `key` in this table.
+    fn update(
+        &self,
+        key: &str,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.name)
+            .key(KEY, AttributeValue::S(key.to_string()))
+    }
 }
 
 fn n(v: i64) -> AttributeValue {
@@ -78,10 +89,7 @@ impl Store for Table {
     ) -> BoxFuture<'a, Result<Claim, StateError>> {
         Box::pin(async move {
             let result = self
-                .client
-                .update_item()
-                .table_name(&self.name)
-                .key(KEY, AttributeValue::S(key.to_string()))
+                .update(key)
                 .update_expression("SET #e = :e, #r = :f")
                 .condition_expression("attribute_not_exists(#k) OR #e <= :now OR #r = :t")
                 .expression_attribute_names("#k", KEY)
@@ -109,10 +117,7 @@ impl Store for Table {
         Box::pin(async move {
             // Alert when any reason holds: one write sets the digest and returns the old one.
             let alert = self
-                .client
-                .update_item()
-                .table_name(&self.name)
-                .key(KEY, AttributeValue::S(key.to_string()))
+                .update(key)
                 .update_expression(
                     "SET #b = :b, #a = :now, #n = :zero, #e = :e, #r = :f ADD #s :subjects",
                 )
@@ -169,10 +174,7 @@ impl Store for Table {
                 Err(e) if condition_failed(&e) => {
                     // Quiet: count it (the digest exists, or the first write would have won).
                     let count = self
-                        .client
-                        .update_item()
-                        .table_name(&self.name)
-                        .key(KEY, AttributeValue::S(key.to_string()))
+                        .update(key)
                         .update_expression("ADD #n :one")
                         .condition_expression("attribute_exists(#k)")
                         .expression_attribute_names("#k", KEY)
@@ -201,10 +203,7 @@ impl Store for Table {
         Box::pin(async move {
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
             let result = self
-                .client
-                .update_item()
-                .table_name(&self.name)
-                .key(KEY, AttributeValue::S(key.to_string()))
+                .update(key)
                 .update_expression("ADD #n :one SET #e = if_not_exists(#e, :e)")
                 .condition_expression("attribute_not_exists(#k) OR #n < :limit")
                 .expression_attribute_names("#k", KEY)
@@ -230,10 +229,7 @@ impl Store for Table {
     fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StateError>> {
         Box::pin(async move {
             let result = self
-                .client
-                .update_item()
-                .table_name(&self.name)
-                .key(KEY, AttributeValue::S(key.to_string()))
+                .update(key)
                 .update_expression("SET #r = :t")
                 .condition_expression("attribute_exists(#k)")
                 .expression_attribute_names("#k", KEY)
