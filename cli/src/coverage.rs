@@ -256,6 +256,8 @@ pub fn template_routes(text: &str) -> Result<Vec<Route>, String> {
         }
         let Some(c) = current.as_mut() else { continue };
         let t = line.trim_start();
+        // An item of a `$or` list: `- eventSource: [...]`.
+        let t = t.strip_prefix("- ").unwrap_or(t);
         if line.starts_with("    Type:") && !line.starts_with("     ") {
             c.is_rule = t == "Type: AWS::Events::Rule";
         } else if t.starts_with("EventBusName:") {

@@ -55,6 +55,10 @@ SCENARIOS = {
         "ProtectedPrincipals": "arn:aws:iam::*:role/BreakGlass*",
         "GuardDutyMinSeverity": "7",
         "LogRetentionInDays": "731",
+        "ReadOnlyEvents": "on",
+        "RemediationBudgetPerAccount": "50",
+        "RemediationBudgetPerPrincipal": "5",
+        "RepeatQuietHours": "6",
     },
     "existing-topic": {"ExistingTopicArn": EXISTING_TOPIC},
     "config-rules": {"CreateConfigRules": "true", "ConfigRulesFrequency": "One_Hour"},
@@ -182,10 +186,16 @@ def check_functions(dep: Deployment) -> None:
             "MAMORU_TOPIC_ARN",
             "MAMORU_MIN_REMEDIATION_SEVERITY",
             "MAMORU_PROTECTED_PRINCIPALS",
+            "MAMORU_BUDGET_PER_ACCOUNT",
+            "MAMORU_BUDGET_PER_PRINCIPAL",
+            "MAMORU_REPEAT_QUIET_HOURS",
             "MAMORU_SELF_ROLE_ARNS",
             "MAMORU_SELF_RESOURCES",
             *ORGANIZATION_SETTINGS,
         }
+        assert str(env["MAMORU_BUDGET_PER_ACCOUNT"]) == dep.params["RemediationBudgetPerAccount"]
+        assert str(env["MAMORU_BUDGET_PER_PRINCIPAL"]) == dep.params["RemediationBudgetPerPrincipal"]
+        assert str(env["MAMORU_REPEAT_QUIET_HOURS"]) == dep.params["RepeatQuietHours"]
         invoke = lam.get_function_event_invoke_config(FunctionName=name, Qualifier="$LATEST")
         assert invoke["MaximumRetryAttempts"] == 2
         assert invoke["DestinationConfig"]["OnFailure"]["Destination"] == dep.physical("FailureQueue", "Arn")
@@ -274,7 +284,11 @@ def check_rules(dep: Deployment) -> None:
     for rule_id, rule in rules.items():
         on_bus = {"EventBusName": rule["bus"]} if rule["bus"] else {}
         got = ev.describe_rule(Name=rule["name"], **on_bus)
-        assert got["State"] == "ENABLED", rule_id
+        # As written: the rule of read-only calls in the state that delivers them.
+        assert got["State"] == dep.template["Resources"][rule_id]["Properties"]["State"], rule_id
+        assert got["State"] == (
+            "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS" if rule_id == "ReadOnlyCallsRule" else "ENABLED"
+        ), rule_id
         assert json.loads(got["EventPattern"]) == rule["pattern"], rule_id
         (target,) = ev.list_targets_by_rule(Rule=rule["name"], **on_bus)["Targets"]
         (function,) = rule["functions"]

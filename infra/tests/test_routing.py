@@ -253,7 +253,23 @@ EXPECTED: dict[str, str | None] = {
     "aws.config/compliance-restricted-ssh-noncompliant.json": CONFIG,
     # Other services.
     "constructed/ec2-instance-state-change.json": None,
+    # Volume signals: calls the volume rules count. The read-only ones reach no function unless
+    # the stack is deployed with ReadOnlyEvents=on (READ_ONLY_VOLUME, tested below).
+    "aws.volume/ct-ssm-send-command.json": CLOUDTRAIL,
+    "aws.volume/ct-ssm-start-session.json": CLOUDTRAIL,
+    "aws.volume/ct-send-ssh-public-key.json": CLOUDTRAIL,
+    "aws.volume/ct-batch-get-secret-value.json": None,
+    "aws.volume/ct-describe-instance-attribute-userdata.json": None,
+    "aws.volume/ct-get-password-data.json": None,
+    "aws.volume/ct-get-secret-value.json": None,
+    "aws.volume/ct-ssm-get-parameter-decrypt.json": None,
+    "aws.volume/ct-ssm-get-parameters-decrypt.json": None,
 }
+# The rules that route the calls the volume rules count: the hub account's own only.
+VOLUME_RULES = {"VolumeCallsRule", "ReadOnlyCallsRule"}
+READ_ONLY_VOLUME = sorted(
+    rel for rel, fn in EXPECTED.items() if rel.startswith("aws.volume/") and fn is None
+)
 
 # The names the fixtures give mamoru's own resources (the test deployment of
 # tests/harness/render.rs, SELF_RESOURCES) -> the resource of the template each one stands for.
@@ -1068,6 +1084,8 @@ NOT_FORWARDED = {
     "SelfTopicTamperingRule": _HUB_ONLY,
     "SecurityHubFindingsRule": "member accounts' findings reach the hub's default bus through Security Hub's administrator account (and cross-Region aggregation)",
     "SecurityHubActionRule": "the custom action is chosen in the hub's own Security Hub console",
+    "VolumeCallsRule": "not forwarded yet: the volume rules count the hub account's own calls",
+    "ReadOnlyCallsRule": "not forwarded yet: each member's forwarding rule would need the ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS state",
 }
 
 
@@ -1133,6 +1151,9 @@ def central_expectation(rel: str) -> str | None:
     want = EXPECTED[rel]
     if want in (GUARDDUTY, SECURITYHUB):
         return None
+    if rel.startswith("aws.volume/"):
+        # The volume rules count the hub account's own calls (VOLUME_RULES: not forwarded yet).
+        return None
     if (load_fixture(rel).get("detail") or {}).get("eventSource") in OWN_RESOURCE_PARAMETER:
         return None
     return want
@@ -1145,11 +1166,12 @@ def test_what_is_not_forwarded_is_what_the_self_rules_and_findings_route(templat
     sources = lambda ids: {
         s
         for lid in ids
-        if CT_CALL in rules[lid]["pattern"]["detail-type"]
+        if lid in rules and CT_CALL in rules[lid]["pattern"]["detail-type"]
         for alt in cfn.pattern_alternatives(rules[lid]["pattern"])
         for s in alt["detail"]["eventSource"]
     }
-    assert sources(NOT_FORWARDED) == set(OWN_RESOURCE_PARAMETER)
+    assert sources(set(NOT_FORWARDED) - VOLUME_RULES) == set(OWN_RESOURCE_PARAMETER)
+    assert VOLUME_RULES <= set(NOT_FORWARDED)
     assert not sources([lid for lid, r in rules.items() if r["bus"]]) & set(OWN_RESOURCE_PARAMETER)
     assert rules["GuardDutyFindingRule"]["functions"] == [GUARDDUTY]
     assert not any(GUARDDUTY in r["functions"] for r in rules.values() if r["bus"])
@@ -1259,10 +1281,17 @@ def _template_cloudtrail_calls(template: dict, function: str) -> set[tuple[str, 
         for alt in cfn.pattern_alternatives(rule["pattern"]):
             sources = alt["detail"]["eventSource"]
             names = [_event_name(rule_id, n) for n in alt["detail"]["eventName"]]
-            # EventBridge's source for a service's CloudTrail events is aws.<service>.
+            # EventBridge's source for a service's CloudTrail events is aws.<service>: the
+            # rule's sources are exactly those of its alternatives' event sources.
             expected_sources = {"aws." + s.split(".")[0] for s in sources}
-            assert set(alt["source"]) == expected_sources, (rule_id, alt["source"], sources)
+            assert expected_sources <= set(alt["source"]), (rule_id, alt["source"], sources)
             pairs.update((s, n) for s in sources for n in names)
+        every = {
+            "aws." + s.split(".")[0]
+            for alt in cfn.pattern_alternatives(rule["pattern"])
+            for s in alt["detail"]["eventSource"]
+        }
+        assert set(rule["pattern"]["source"]) == every, (rule_id, rule["pattern"]["source"], every)
     return pairs
 
 
@@ -1284,6 +1313,52 @@ def test_cloudtrail_patterns_cover_exactly_the_routed_calls(template, routes):
             f"{function}: template routes {sorted(got - want)} in excess and misses "
             f"{sorted(want - got)}"
         )
+
+
+def test_read_only_calls_are_routed_only_with_read_only_events_on(aws, template, routes):
+    """ReadOnlyEvents=on creates one rule, in the state that delivers read-only management
+    events, routing exactly the read-only calls `mamoru routes` lists, to the CloudTrail
+    function; off (the default), no rule routes them, and each read-only fixture reaches nothing
+    (test_each_fixture_reaches_exactly_the_expected_function)."""
+    want = {
+        (src, name)
+        for r in routes.values()
+        for src, names in r.get("read_only_calls", {}).items()
+        for name in names
+    }
+    assert want, "the playbook's volume rules name read-only calls"
+    assert set(routes["cloudtrail"].get("read_only_calls", {})) == {s for s, _ in want}
+    on = cfn.parameter_values(template, {"ReadOnlyEvents": "on"})
+    off = cfn.parameter_values(template)
+    assert "ReadOnlyCallsRule" not in cfn.rules(template, off)
+    rule = cfn.rules(template, on)["ReadOnlyCallsRule"]
+    assert rule["functions"] == ["cloudtrail"]
+    props = template["Resources"]["ReadOnlyCallsRule"]["Properties"]
+    assert props["State"] == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+    got = set()
+    for alt in cfn.pattern_alternatives(rule["pattern"]):
+        got.update((s, n) for s in alt["detail"]["eventSource"] for n in alt["detail"]["eventName"])
+    assert got == want
+    # Filtered as the rules filter (withDecryption, the userData attribute), as for every call.
+    want_conditions = {
+        pair: alts for pair, alts in rule_conditions(template, on).items() if pair in want
+    }
+    got_conditions = {
+        pair: alts for pair, alts in template_conditions(template, on).items() if pair in want
+    }
+    assert got_conditions == want_conditions
+    # No other rule routes a read-only call: off, they reach nothing.
+    for rule_id, r in cfn.rules(template, on).items():
+        if rule_id == "ReadOnlyCallsRule" or CT_CALL not in r["pattern"]["detail-type"]:
+            continue
+        for alt in cfn.pattern_alternatives(r["pattern"]):
+            pairs = {(s, n) for s in alt["detail"]["eventSource"] for n in alt["detail"]["eventName"] if isinstance(n, str)}
+            assert not pairs & want, (rule_id, pairs & want)
+    # Every read-only fixture is one of these calls, and the function decides it.
+    for rel in READ_ONLY_VOLUME:
+        d = load_fixture(rel)["detail"]
+        assert d["readOnly"] is True, rel
+        assert (d["eventSource"], d["eventName"]) in want, rel
 
 
 def test_detail_types_per_function_match_routes(template, routes):
@@ -1440,6 +1515,8 @@ def rule_conditions(template: dict, params: dict[str, str] | None = None) -> dic
         m = rule.get("match", {})
         if CT_CALL not in m.get("detail_type", []):
             continue
+        if m.get("read_only") and params.get("ReadOnlyEvents") != "on":
+            continue  # read-only calls are routed only with ReadOnlyEvents=on
         base = frozenset(
             c for f in m.get("field", []) if (c := _rule_condition(rule, f)) is not None
         )

@@ -144,6 +144,9 @@ def test_function_settings_come_from_the_parameters(template):
         }
         assert env["MAMORU_MIN_REMEDIATION_SEVERITY"] == {"Ref": "MinRemediationSeverity"}
         assert env["MAMORU_PROTECTED_PRINCIPALS"] == {"Ref": "ProtectedPrincipals"}
+        assert env["MAMORU_BUDGET_PER_ACCOUNT"] == {"Ref": "RemediationBudgetPerAccount"}
+        assert env["MAMORU_BUDGET_PER_PRINCIPAL"] == {"Ref": "RemediationBudgetPerPrincipal"}
+        assert env["MAMORU_REPEAT_QUIET_HOURS"] == {"Ref": "RepeatQuietHours"}
         for variable, parameter in ORGANIZATION_SETTINGS.items():
             assert env[variable] == {"Ref": parameter}, (fid, variable)
         sep, arns = env["MAMORU_SELF_ROLE_ARNS"]["Fn::Join"]
@@ -154,6 +157,9 @@ def test_function_settings_come_from_the_parameters(template):
             "MAMORU_TOPIC_ARN",
             "MAMORU_MIN_REMEDIATION_SEVERITY",
             "MAMORU_PROTECTED_PRINCIPALS",
+            "MAMORU_BUDGET_PER_ACCOUNT",
+            "MAMORU_BUDGET_PER_PRINCIPAL",
+            "MAMORU_REPEAT_QUIET_HOURS",
             "MAMORU_SELF_ROLE_ARNS",
             "MAMORU_SELF_RESOURCES",  # test_every_function_lists_exactly_the_stacks_own_resources
             *ORGANIZATION_SETTINGS,
@@ -390,7 +396,10 @@ def test_every_function_lists_exactly_the_stacks_own_resources(template, stack, 
     own = cfn.own_resources(template, params)
     all_rules = cfn.resources(template, "AWS::Events::Rule")
     central = [r for r in all_rules.values() if r.get("Condition") == "HasOrganization"]
-    assert len(own["rules"]) == len(all_rules) - (0 if org else len(central))
+    # Off by default (ReadOnlyEvents): the rule of read-only calls.
+    reads = [r for r in all_rules.values() if r.get("Condition") == "ReadOnlyEventsOn"]
+    assert len(reads) == 1
+    assert len(own["rules"]) == len(all_rules) - (0 if org else len(central)) - len(reads)
     assert cfn.physical_name(template, params, "SecurityHubActionRule") in own["rules"]
     assert len(own["functions"]) == len(FUNCTION_IDS)
     assert len(own["topics"]) == 2
@@ -540,8 +549,9 @@ def test_every_rule_off_the_default_bus_is_on_the_central_bus_under_the_conditio
     for rule_id, rule in cfn.resources(template, "AWS::Events::Rule").items():
         p = rule["Properties"]
         if "EventBusName" not in p:
-            # The custom action's rule exists with its action target (SecurityHubCustomAction).
-            assert rule.get("Condition") in (None, "CreateSecurityHubAction"), rule_id
+            # The custom action's rule exists with its action target (SecurityHubCustomAction),
+            # the rule of read-only calls with ReadOnlyEvents=on.
+            assert rule.get("Condition") in (None, "CreateSecurityHubAction", "ReadOnlyEventsOn"), rule_id
             continue
         on_central += 1
         assert p["EventBusName"] == {"Fn::GetAtt": ["CentralEventBus", "Name"]}, rule_id

@@ -8,12 +8,12 @@ use std::time::Instant;
 
 use crate::action::port::{Publish, Remediate};
 use crate::action::{Hold, Outcome, Status};
-use crate::decide::{Disposition, Handler, Planned, RuleSet, decide};
+use crate::decide::{Disposition, Handler, Planned, RuleSet, decide, decide_crossed};
 use crate::event::{Event, ParseError};
 use crate::notify::{NotifyError, render};
 use crate::report::Report;
 use crate::settings::{Mode, Settings};
-use crate::state::{Claim, EVENT_MEMORY_SECONDS, Sight, Sighting, Store};
+use crate::state::{Claim, EVENT_MEMORY_SECONDS, Sight, Sighting, Store, Tally};
 
 /// Why handling an event failed. Every variant makes the function return an error, so Lambda
 /// retries the event and, once retries are exhausted, sends it to the dead-letter queue.
@@ -159,6 +159,9 @@ impl Responder {
         let Some(store) = &self.state else {
             return Ok(());
         };
+        if planned.unbudgeted {
+            return Ok(());
+        }
         let now = chrono::Utc::now().timestamp();
         let hour = now.div_euclid(3600);
         let until = (hour + 1) * 3600;
@@ -199,6 +202,48 @@ impl Responder {
             }
         }
         Ok(())
+    }
+
+    /// Counts the event towards the thresholds of the rules it matched
+    /// ([`crate::state::Store::tally`]): the rules whose threshold it reaches, and among them
+    /// those taken as reached because the table could not be reached. Without a state
+    /// store nothing is counted and no threshold is reached. When the table is unreachable the
+    /// rule is taken as reached (fail open: an alert too many, never silence); any action it
+    /// asks for then meets a budget that cannot be checked, and is withheld.
+    async fn count(&self, plan: &crate::decide::Plan) -> (Vec<String>, Vec<String>) {
+        let Some(store) = &self.state else {
+            return (Vec::new(), Vec::new());
+        };
+        let mut crossed = Vec::new();
+        let mut unchecked = Vec::new();
+        for p in &plan.thresholds {
+            let at = p.at.unwrap_or_else(|| chrono::Utc::now().timestamp());
+            let window = at.div_euclid(p.window.max(1));
+            let key = crate::state::threshold_key(plan.handler.name(), &p.rule_id, window, &p.by);
+            let expires = (window + 2) * p.window;
+            match store.tally(&key, &p.members, p.count, expires).await {
+                Ok(Tally::Crossed) => crossed.push(p.rule_id.clone()),
+                Ok(Tally::Below(n)) => tracing::debug!(
+                    event_id = %plan.event_id,
+                    rule = %p.rule_id,
+                    count = n,
+                    threshold = p.count,
+                    "counted towards a threshold"
+                ),
+                Ok(Tally::Past) => {}
+                Err(e) => {
+                    tracing::warn!(
+                        event_id = %plan.event_id,
+                        rule = %p.rule_id,
+                        error = %e,
+                        "state table unreachable: the threshold rule is taken as reached"
+                    );
+                    crossed.push(p.rule_id.clone());
+                    unchecked.push(p.rule_id.clone());
+                }
+            }
+        }
+        (crossed, unchecked)
     }
 
     /// Records this update of a finding in its digest ([`crate::state::Store::sight`]).
@@ -333,6 +378,19 @@ impl Responder {
         started: Instant,
     ) -> Result<Report, HandleError> {
         let mut plan = decide(event, self.handler, &self.rules, &self.settings);
+        if !plan.thresholds.is_empty() {
+            let (crossed, unchecked) = self.count(&plan).await;
+            if !crossed.is_empty() {
+                plan = decide_crossed(event, self.handler, &self.rules, &self.settings, &crossed);
+            }
+            if !unchecked.is_empty() {
+                plan.reason = format!(
+                    "{}; the state table could not be reached, so the threshold of {} was not counted and is taken as reached (an alert too many rather than none)",
+                    plan.reason,
+                    unchecked.join(", ")
+                );
+            }
+        }
         let memo = self.remember(&plan).await;
         if let Memo::Redelivered = memo {
             tracing::info!(
@@ -499,5 +557,87 @@ impl Responder {
             });
         }
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::action::port::Recording;
+    use crate::state::Memory;
+    use serde_json::Value;
+
+    const STOP_LOGGING: &str =
+        include_str!("../../tests/fixtures/events/aws.cloudtrail/ct-stop-logging.json");
+    const KEY_FINDING: &str = include_str!(
+        "../../tests/fixtures/events/constructed/finding-iamuser-key-malicious-ip-high.json"
+    );
+
+    fn changed(text: &str, f: impl FnOnce(&mut Value)) -> String {
+        let mut v: Value = serde_json::from_str(text).unwrap();
+        f(&mut v);
+        v.to_string()
+    }
+
+    #[tokio::test]
+    async fn a_rule_outside_the_budgets_acts_past_them_and_the_others_do_not() {
+        // GIVEN budgets of one action per hour, per account and per principal
+        let rec = Arc::new(Recording::default());
+        let settings = Settings {
+            mode: Mode::Enforce,
+            budget_per_account: 1,
+            budget_per_principal: 1,
+            ..Settings::default()
+        };
+        let r = Responder::new(
+            None,
+            settings,
+            RuleSet::builtin().unwrap(),
+            Some(rec.clone()),
+            Some(rec.clone()),
+        )
+        .with_state(Arc::new(Memory::new()));
+
+        // WHEN one principal stops the trail three times (cloudtrail-stop-logging says
+        // `budget = false`: restarting a trail is always safe)
+        for n in 0..3 {
+            let e = changed(STOP_LOGGING, |v| {
+                v["id"] = format!("stop-{n}").into();
+                v["detail"]["eventID"] = format!("stop-{n}").into();
+            });
+            let report = r.handle_json(&e).await.unwrap();
+            // THEN each restart runs
+            assert_eq!(report.outcomes.len(), 1, "{n}");
+            assert_eq!(report.outcomes[0].status, Status::Done, "{n}: {report:?}");
+        }
+        assert_eq!(rec.actions().len(), 3);
+
+        // WHEN two keys are found compromised (the key rule counts against the budgets)
+        let mut statuses = Vec::new();
+        for (n, key) in ["AKIAIOSFODNN7EXAMPLE", "AKIAI44QH8DHBEXAMPLE"]
+            .iter()
+            .enumerate()
+        {
+            let e = changed(KEY_FINDING, |v| {
+                v["id"] = format!("finding-event-{n}").into();
+                v["detail"]["id"] = format!("finding-{n}").into();
+                v["detail"]["resource"]["accessKeyDetails"]["accessKeyId"] = (*key).into();
+            });
+            let report = r.handle_json(&e).await.unwrap();
+            statuses.push((
+                report.outcomes[0].status,
+                report.outcomes[0].message.clone(),
+            ));
+        }
+        // THEN the first deactivation runs and the second is withheld by the budget
+        assert_eq!(statuses[0].0, Status::Done, "{statuses:?}");
+        assert_eq!(statuses[1].0, Status::Skipped, "{statuses:?}");
+        assert!(
+            statuses[1].1.starts_with("remediation budget exhausted"),
+            "{statuses:?}"
+        );
+        assert_eq!(rec.actions().len(), 4);
     }
 }

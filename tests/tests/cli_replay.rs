@@ -154,3 +154,56 @@ fn replay_remembers_redeliveries_and_finding_updates_within_a_run() {
     assert!(err.contains("dynamodb://TABLE"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A threshold rule in a replay (issue: state, windowed thresholds): the counts are kept in
+/// memory across the files of one run, so the file that reaches the count alerts, once; without
+/// memory nothing is counted and the rule stays silent.
+#[test]
+fn replay_counts_towards_thresholds_across_the_files_of_a_run() {
+    let dir = std::env::temp_dir().join(format!("mamoru-cli-threshold-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = fixtures().join("aws.volume/ct-send-ssh-public-key.json");
+    let original: Value = serde_json::from_str(&std::fs::read_to_string(&base).unwrap()).unwrap();
+    // One principal pushes keys to six instances (volume-ec2-instance-connect: 5 within 10m).
+    let paths: Vec<String> = (1..=6)
+        .map(|n| {
+            let mut v = original.clone();
+            v["id"] = format!("push-{n}").into();
+            v["detail"]["eventID"] = format!("push-{n}").into();
+            v["detail"]["requestParameters"]["instanceId"] =
+                format!("i-0000000000000000{n}").into();
+            let path = dir.join(format!("push-{n}.json"));
+            std::fs::write(&path, v.to_string()).unwrap();
+            path.display().to_string()
+        })
+        .collect();
+
+    let mut args = vec!["--json"];
+    args.extend(paths.iter().map(String::as_str));
+    let (ok, lines, err) = replay(&args);
+    assert!(ok, "{err}");
+    let dispositions: Vec<&str> = lines
+        .iter()
+        .map(|l| l["disposition"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        dispositions,
+        ["ignore", "ignore", "ignore", "ignore", "notify", "ignore"],
+        "{lines:?}"
+    );
+    assert_eq!(
+        lines[4]["rule_ids"],
+        serde_json::json!(["volume-ec2-instance-connect"])
+    );
+
+    // Without memory, nothing is counted: the rule never matches.
+    let mut args = vec!["--json", "--state", "none"];
+    args.extend(paths.iter().map(String::as_str));
+    let (ok, lines, err) = replay(&args);
+    assert!(ok, "{err}");
+    assert!(
+        lines.iter().all(|l| l["disposition"] == "ignore"),
+        "{lines:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -566,3 +566,173 @@ async fn replay_with_the_table_remembers_across_runs() {
     assert!(item(&ddb, "guardduty#event#event-erin").await.is_some());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The published GetSecretValue record, as the `n`th call of one principal in one window: only
+/// the secret read and the IDs change.
+fn secret_read(n: u32) -> String {
+    event_with("aws.volume/ct-get-secret-value.json", |v| {
+        v["id"] = format!("read-{n}").into();
+        v["detail"]["eventID"] = format!("read-{n}").into();
+        v["detail"]["requestParameters"]["secretId"] = format!(
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:stratus-red-team-retrieve-secret-{n}"
+        )
+        .into();
+    })
+}
+
+/// The cloudtrail function with the state table, its AWS calls going through the proxy.
+fn cloudtrail_behind(
+    proxy: &FaultProxy,
+    moto: &Moto,
+    topic: &str,
+) -> (RuntimeApi, FunctionProcess) {
+    let api = RuntimeApi::start();
+    let mut env = moto.env(REGION);
+    for (k, v) in env.iter_mut() {
+        if k == "AWS_ENDPOINT_URL" {
+            *v = proxy.endpoint();
+        }
+    }
+    env.push(("MAMORU_MODE".into(), "enforce".into()));
+    env.push(("MAMORU_TOPIC_ARN".into(), topic.into()));
+    env.push(("MAMORU_STATE_TABLE".into(), TABLE.into()));
+    let p = FunctionProcess::start(&binary("mamoru-cloudtrail"), &api, &env);
+    (api, p)
+}
+
+#[tokio::test]
+async fn the_twentieth_distinct_secret_read_alerts_once_and_the_twenty_first_does_not() {
+    // GIVEN the cloudtrail function with the state table, and the volume rule of secret reads
+    // (20 distinct secrets by one principal within 10 minutes)
+    let moto = Moto::start();
+    let ddb = state_table(&moto).await;
+    let (topic, queue) = moto.topic_with_queue(REGION, "alerts").await;
+    let proxy = FaultProxy::start(moto.port(), FaultMix::none());
+    let (api, _function) = cloudtrail_behind(&proxy, &moto, &topic);
+
+    // WHEN one principal reads 19 distinct secrets, one of them twice
+    for n in 1..=19 {
+        let r = api.invoke(&secret_read(n));
+        let Invocation::Response(v) = &r else {
+            panic!("{n}: {r:?}")
+        };
+        assert_eq!(v["disposition"], "ignore", "{n}: {v}");
+    }
+    api.invoke(&event_with("aws.volume/ct-get-secret-value.json", |v| {
+        v["id"] = "read-again".into();
+        v["detail"]["requestParameters"]["secretId"] =
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:stratus-red-team-retrieve-secret-7"
+                .into();
+    }));
+    // THEN nothing is alerted
+    assert!(
+        scenario::notifications(&moto, REGION, &queue)
+            .await
+            .is_empty()
+    );
+
+    // WHEN it reads a 20th distinct secret
+    let r = api.invoke(&secret_read(20));
+    // THEN that call alerts, High, naming the principal and the threshold
+    let Invocation::Response(v) = &r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(v["disposition"], "notify", "{v}");
+    assert_eq!(
+        v["rule_ids"],
+        serde_json::json!(["volume-secrets-read"]),
+        "{v}"
+    );
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap()
+            .contains("threshold reached by this event: 20 distinct detail.requestParameters.secretId by arn:aws:iam::123456789012:user/christophe within 10m (rule volume-secrets-read)"),
+        "{v}"
+    );
+    let notes = scenario::notifications(&moto, REGION, &queue).await;
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0]["Subject"]
+            .as_str()
+            .unwrap()
+            .contains("read 20 distinct secrets"),
+        "{}",
+        notes[0]["Subject"]
+    );
+
+    // WHEN it reads a 21st and a 22nd
+    for n in 21..=22 {
+        api.invoke(&secret_read(n));
+    }
+    // THEN no second alert in the window
+    assert!(
+        scenario::notifications(&moto, REGION, &queue)
+            .await
+            .is_empty()
+    );
+
+    // AND each of the 23 events made one conditional UpdateItem for the count (the alerting one
+    // a second, to claim the event's ID), and no other DynamoDB call: no read, no scan
+    assert_eq!(requests(&proxy, "DynamoDB_20120810.UpdateItem"), 23 + 1);
+    assert_eq!(
+        proxy
+            .seen()
+            .iter()
+            .filter(|s| s.service == "dynamodb")
+            .count(),
+        24
+    );
+    // AND the window's item holds the 20 distinct secrets, under the function's own prefix
+    let time = chrono::DateTime::parse_from_rfc3339(
+        serde_json::from_str::<serde_json::Value>(&secret_read(1)).unwrap()["time"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap()
+    .timestamp();
+    let key = format!(
+        "cloudtrail#threshold#volume-secrets-read#{}#arn:aws:iam::123456789012:user/christophe",
+        time.div_euclid(600)
+    );
+    let it = item(&ddb, &key).await.expect(&key);
+    let AttributeValue::Ss(members) = &it["members"] else {
+        panic!("{it:?}")
+    };
+    assert_eq!(members.len(), 20);
+}
+
+#[tokio::test]
+async fn with_the_table_unreachable_a_threshold_rule_alerts_rather_than_stays_silent() {
+    // GIVEN a proxy that resets every DynamoDB connection
+    let moto = Moto::start();
+    let _ddb = state_table(&moto).await;
+    let (topic, queue) = moto.topic_with_queue(REGION, "alerts").await;
+    let proxy = FaultProxy::start(moto.port(), FaultMix::none());
+    let (api, _function) = cloudtrail_behind(&proxy, &moto, &topic);
+    proxy.set_mix(FaultMix {
+        reset: 1.0,
+        only_operation: Some("DynamoDB"),
+        ..FaultMix::none()
+    });
+
+    // WHEN a single secret read arrives
+    let r = api.invoke(&secret_read(1));
+
+    // THEN it could not be counted, and it is alerted, saying why
+    assert_eq!(requests(&proxy, "DynamoDB"), 0);
+    let Invocation::Response(v) = &r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(v["disposition"], "notify", "{v}");
+    assert!(
+        v["reason"].as_str().unwrap().contains(
+            "the state table could not be reached, so the threshold of volume-secrets-read was not counted"
+        ),
+        "{v}"
+    );
+    assert_eq!(
+        scenario::notifications(&moto, REGION, &queue).await.len(),
+        1
+    );
+}

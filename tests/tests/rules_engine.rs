@@ -459,3 +459,84 @@ fn a_negative_case_counts_only_on_an_event_of_the_rules_kind() {
     assert!(ok, "{out}");
     assert!(out.contains("2 passed, 0 failed, 0 rules without"), "{out}");
 }
+
+/// A threshold names a count of 2 to 1000, a window of 1 minute to 1 day, and what it counts
+/// by; a rule with one names its calls. Each mistake is an error naming the rule and the field.
+#[test]
+fn a_bad_threshold_is_refused_naming_what_is_wrong() {
+    let rule = |threshold: &str, event_name: &str| {
+        format!(
+            r#"
+[[rule]]
+id = "volume-test"
+description = "test"
+[rule.match]
+detail_type = ["AWS API Call via CloudTrail"]
+{event_name}
+threshold = {threshold}
+"#
+        )
+    };
+    let names = r#"event_name = ["GetSecretValue"]"#;
+    let cases = [
+        (
+            rule("{ count = 1, window = \"10m\" }", names),
+            "count 1 is outside 2–1000",
+        ),
+        (
+            rule("{ count = 5000, window = \"10m\" }", names),
+            "count 5000 is outside",
+        ),
+        (
+            rule("{ count = 5, window = \"30s\" }", names),
+            "window `30s` is outside 1 minute to 1 day",
+        ),
+        (
+            rule("{ count = 5, window = \"2d\" }", names),
+            "outside 1 minute to 1 day",
+        ),
+        (
+            rule("{ count = 5, window = \"10\" }", names),
+            "bad threshold window `10`",
+        ),
+        (
+            rule("{ count = 5, window = \"é\" }", names),
+            "bad threshold window `é`",
+        ),
+        (
+            rule(
+                "{ count = 5, window = \"10m\", by = \"requestParameters.x\" }",
+                names,
+            ),
+            "threshold by",
+        ),
+        (
+            rule("{ count = 5, window = \"10m\", distinct = \"x\" }", names),
+            "threshold distinct",
+        ),
+        (
+            rule("{ count = 5, window = \"10m\" }", ""),
+            "a threshold rule names its calls",
+        ),
+    ];
+    for (text, want) in cases {
+        let mut set = RuleSet::builtin().unwrap();
+        let errors = set.add_source("extra.toml", &text, true).unwrap_err();
+        let all: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        assert!(
+            all.iter()
+                .any(|e| e.contains(want) && e.contains("volume-test")),
+            "{want}: {all:?}"
+        );
+    }
+    // A good one compiles, and its window reads back as written.
+    let set = rules_with(&rule(
+        "{ count = 20, distinct = \"detail.requestParameters.secretId\", window = \"10m\", by = \"account\" }",
+        names,
+    ));
+    let t = set.get("volume-test").unwrap().threshold.clone().unwrap();
+    assert_eq!(
+        (t.count, t.window, t.window_text()),
+        (20, 600, "10m".to_string())
+    );
+}

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::rules::{RuleError, RuleSet};
-use super::{Band, Disposition, decide};
+use super::{Band, Disposition, decide_crossed};
 use crate::event::Event;
 use crate::settings::Settings;
 
@@ -39,6 +39,11 @@ pub struct CaseSettings {
     /// `MAMORU_TRUSTED_ACCOUNTS`.
     #[serde(default)]
     pub trusted_accounts: Vec<String>,
+    /// Threshold rules (`match.threshold`) this event is taken to bring to their count: they
+    /// match like any rule. Every other threshold rule is below its count and does not match.
+    /// (The counting itself is the state store's, tested there.)
+    #[serde(default)]
+    pub thresholds_reached: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -205,7 +210,13 @@ impl Case {
             Err(e) => return vec![format!("bad settings: {e}")],
         };
         let plan = match Event::from_json(&text) {
-            Ok(event) => decide(&event, None, rules, &settings),
+            Ok(event) => decide_crossed(
+                &event,
+                None,
+                rules,
+                &settings,
+                &self.settings.thresholds_reached,
+            ),
             Err(e) => {
                 return if self.disposition == Disposition::Error {
                     Vec::new()

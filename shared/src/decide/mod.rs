@@ -106,6 +106,10 @@ pub struct Planned {
     pub rule_id: String,
     /// From a rule in shadow mode: reported as "would have", never executed.
     pub shadow: bool,
+    /// From a rule that takes it out of the remediation budgets (`response.budget = false`):
+    /// an action that is always safe to repeat, such as restarting a trail.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unbudgeted: bool,
 }
 
 /// An action a rule asked for that mamoru will not take, and why.
@@ -160,6 +164,75 @@ pub struct Plan {
     /// signals and resources, a runtime finding's process, …), one line each.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<details::Detail>,
+    /// Threshold rules the event matched that have not (yet) reached their threshold: the
+    /// responder counts the event towards each ([`crate::state::Store::tally`]) and decides
+    /// again with those that it brought to their threshold ([`decide_crossed`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<Pending>,
+}
+
+/// One count a threshold rule asks of the state store for this event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Pending {
+    pub rule_id: String,
+    /// What the rule counts by (a principal's ARN, an account, a field's value).
+    pub by: String,
+    /// The distinct values this event adds (each element of a list; none: the rule counts
+    /// events).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
+    pub count: u64,
+    /// The window's length in seconds, and its text (`10m`).
+    pub window: i64,
+    pub window_text: String,
+    /// What is counted, for people: `distinct detail.requestParameters.secretId` or `calls`.
+    pub counted: String,
+    /// The event time (Unix seconds), when the event has one: the window it falls in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
+}
+
+impl Pending {
+    fn of(rule: &rules::Rule, t: &rules::Threshold, s: &Subject<'_>) -> Pending {
+        let text = |v: Option<serde_json::Value>| match v {
+            Some(serde_json::Value::String(v)) => v,
+            Some(serde_json::Value::Null) | None => "(none)".to_string(),
+            Some(v) => v.to_string(),
+        };
+        let by = match &t.by {
+            rules::By::Principal => s
+                .principal
+                .as_ref()
+                .and_then(|p| p.arn.clone())
+                .unwrap_or_else(|| "(unknown principal)".to_string()),
+            rules::By::Account => s.event.owner_account().to_string(),
+            rules::By::Field(p) => text(s.field(p)),
+        };
+        Pending {
+            rule_id: rule.id.clone(),
+            by,
+            members: match t.distinct.as_ref().map(|p| s.field(p)) {
+                None => Vec::new(),
+                Some(Some(serde_json::Value::Array(items))) if !items.is_empty() => {
+                    items.into_iter().map(|v| text(Some(v))).collect()
+                }
+                Some(v) => vec![text(v)],
+            },
+            count: t.count,
+            window: t.window,
+            window_text: t.window_text(),
+            counted: t.distinct.as_ref().map_or_else(
+                || "calls".to_string(),
+                |p| format!("distinct {}", p.join(".")),
+            ),
+            at: s
+                .event
+                .time
+                .as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.timestamp()),
+        }
+    }
 }
 
 impl Plan {
@@ -226,6 +299,7 @@ impl Plan {
             signals: Vec::new(),
             refs: Refs::of(event),
             details: details::details_of(event),
+            thresholds: Vec::new(),
         }
     }
 
@@ -473,7 +547,20 @@ pub fn decide(
     rules: &RuleSet,
     settings: &Settings,
 ) -> Plan {
-    let mut plan = decide_unmasked(event, handler, rules, settings);
+    decide_crossed(event, handler, rules, settings, &[])
+}
+
+/// [`decide`], with the threshold rules in `crossed` taken as reached by this event: they match
+/// like any rule. Every other threshold rule that matches the event is left out of the decision
+/// and listed in [`Plan::thresholds`], to be counted.
+pub fn decide_crossed(
+    event: &Event,
+    handler: Option<Handler>,
+    rules: &RuleSet,
+    settings: &Settings,
+    crossed: &[String],
+) -> Plan {
+    let mut plan = decide_unmasked(event, handler, rules, settings, crossed);
     plan.mask_secrets();
     plan
 }
@@ -483,6 +570,7 @@ fn decide_unmasked(
     handler: Option<Handler>,
     rules: &RuleSet,
     settings: &Settings,
+    crossed: &[String],
 ) -> Plan {
     let routed = Handler::for_detail_type(&event.detail_type);
     let handler = match handler {
@@ -576,6 +664,7 @@ fn decide_unmasked(
     let mut runbooks = Vec::new();
     let mut excepted = Vec::new();
     let mut candidates: Vec<Candidate> = Vec::new();
+    let mut threshold_reasons: Vec<String> = Vec::new();
     for rule in rules.rules() {
         match rule.matches(&subject) {
             Match::No => continue,
@@ -584,6 +673,18 @@ fn decide_unmasked(
                 continue;
             }
             Match::Yes => {}
+        }
+        if let Some(t) = &rule.threshold {
+            if crossed.contains(&rule.id) {
+                let p = Pending::of(rule, t, &subject);
+                threshold_reasons.push(format!(
+                    "{} {} by {} within {} (rule {})",
+                    p.count, p.counted, p.by, p.window_text, rule.id
+                ));
+            } else {
+                plan.thresholds.push(Pending::of(rule, t, &subject));
+                continue;
+            }
         }
         plan.rule_ids.push(rule.id.clone());
         plan.notify |= rule.notify;
@@ -609,6 +710,7 @@ fn decide_unmasked(
                             action,
                             rule_id: rule.id.clone(),
                             shadow: rule.mode == RuleMode::Shadow,
+                            unbudgeted: !rule.budget,
                         },
                         own_min: rule.severity_min(),
                     }),
@@ -653,6 +755,9 @@ fn decide_unmasked(
         }
     }
     let mut reasons = vec![format!("matched {}", plan.rule_ids.join(", "))];
+    for t in threshold_reasons {
+        reasons.push(format!("threshold reached by this event: {t}"));
+    }
     if let Some(role) = made_by_self {
         sev = sev.at_least(Band::Critical);
         plan.title = format!("Made with mamoru's role: {}", plan.title);

@@ -174,6 +174,11 @@ pub struct Routes {
     /// only a route of every CloudTrail call reaches them, which the routes above do not give.
     #[serde(skip_serializing_if = "BTreeSet::is_empty")]
     pub needs_broad_route: BTreeSet<String>,
+    /// Read-only calls (rules with `match.read_only`): eventSource -> eventNames. EventBridge
+    /// delivers them only to a rule in the state `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS`,
+    /// which the stack creates only with `ReadOnlyEvents=on`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub read_only_calls: BTreeMap<String, BTreeSet<String>>,
 }
 
 pub fn routes(rules: &RuleSet) -> BTreeMap<&'static str, Routes> {
@@ -209,8 +214,13 @@ pub fn routes(rules: &RuleSet) -> BTreeMap<&'static str, Routes> {
                 } else {
                     rule.event_sources().to_vec()
                 };
+                let calls = if rule.read_only {
+                    &mut r.read_only_calls
+                } else {
+                    &mut r.cloudtrail_calls
+                };
                 for src in sources {
-                    let names = r.cloudtrail_calls.entry(src).or_default();
+                    let names = calls.entry(src).or_default();
                     if rule.event_names().is_empty() {
                         names.insert("*".to_string());
                     } else {

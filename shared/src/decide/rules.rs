@@ -109,6 +109,29 @@ struct MatchDef {
     /// Sigma rule ids (with or without `sigma:`): the event matched one of them.
     #[serde(default)]
     sigma: Vec<String>,
+    /// The calls are read-only management events (`detail.readOnly` is true): EventBridge
+    /// delivers them only to a rule in the state `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS`,
+    /// which the stack creates with `ReadOnlyEvents=on` ([`super::routing::Routes`]).
+    #[serde(default)]
+    read_only: bool,
+    /// A windowed threshold: the rule matches only on the event that brings the count (of
+    /// events, or of distinct values) to `count` within the window, per `by`.
+    #[serde(default)]
+    threshold: Option<ThresholdDef>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ThresholdDef {
+    count: u64,
+    /// A field path: count the distinct values it takes, not the events.
+    #[serde(default)]
+    distinct: Option<String>,
+    /// `30s`, `10m`, `1h`: at most a day.
+    window: String,
+    /// `principal` (the default), `account`, or a field path.
+    #[serde(default)]
+    by: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,6 +185,10 @@ struct ResponseDef {
     actions: Vec<ActionDef>,
     #[serde(default)]
     runbook: Option<String>,
+    /// `false`: the rule's actions do not count against the remediation budgets (actions that
+    /// are always safe to repeat, such as restarting a trail).
+    #[serde(default = "yes")]
+    budget: bool,
 }
 
 impl Default for ResponseDef {
@@ -173,6 +200,7 @@ impl Default for ResponseDef {
             notify: true,
             actions: Vec::new(),
             runbook: None,
+            budget: true,
         }
     }
 }
@@ -309,6 +337,8 @@ pub struct Rule {
     pub notify: bool,
     pub actions: Vec<ActionKind>,
     pub runbook: Option<String>,
+    /// Whether its actions count against the remediation budgets (`response.budget`).
+    pub budget: bool,
     /// Where the rule was defined: `file:line`.
     pub origin: String,
     /// The title and runbook with their placeholders parsed.
@@ -319,8 +349,103 @@ pub struct Rule {
     pub warnings: Vec<String>,
     /// For a rule made from a Sigma rule: the CloudTrail calls it can match.
     pub sigma_route: Option<super::sigma::Route>,
+    /// Its calls are read-only management events (`match.read_only`).
+    pub read_only: bool,
+    /// Its windowed threshold (`match.threshold`): it matches only on the event that reaches
+    /// it ([`crate::state::Store::tally`]).
+    pub threshold: Option<Threshold>,
     matcher: Matcher,
     exceptions: Exceptions,
+}
+
+/// A rule's windowed threshold, compiled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Threshold {
+    pub count: u64,
+    /// The field whose distinct values are counted (`None`: the events).
+    pub distinct: Option<Vec<String>>,
+    /// The window's length in seconds. Windows are fixed: the event time divided by it.
+    pub window: i64,
+    pub by: By,
+}
+
+/// What a threshold counts by: each value has its own count.
+#[derive(Debug, Clone, PartialEq)]
+pub enum By {
+    /// The caller's ARN.
+    Principal,
+    /// The account the event is about.
+    Account,
+    /// A field's value.
+    Field(Vec<String>),
+}
+
+impl Threshold {
+    /// The window text as written (`10m`).
+    pub fn window_text(&self) -> String {
+        match self.window {
+            w if w % 3600 == 0 => format!("{}h", w / 3600),
+            w if w % 60 == 0 => format!("{}m", w / 60),
+            w => format!("{w}s"),
+        }
+    }
+}
+
+/// `30s`, `10m`, `2h`, `1d` in seconds: from 1 minute to 1 day.
+fn parse_window(text: &str) -> Result<i64, String> {
+    let bad = || format!("bad threshold window `{text}`: write a number and s, m, h or d (`10m`)");
+    let unit = text.chars().last().ok_or_else(bad)?;
+    let n: i64 = text[..text.len() - unit.len_utf8()]
+        .parse()
+        .map_err(|_| bad())?;
+    let secs = match unit {
+        's' => Some(n),
+        'm' => n.checked_mul(60),
+        'h' => n.checked_mul(3600),
+        'd' => n.checked_mul(86_400),
+        _ => return Err(bad()),
+    };
+    match secs {
+        Some(secs) if (60..=86_400).contains(&secs) => Ok(secs),
+        _ => Err(format!(
+            "threshold window `{text}` is outside 1 minute to 1 day"
+        )),
+    }
+}
+
+fn compile_threshold(t: ThresholdDef, errors: &mut Vec<String>) -> Option<Threshold> {
+    let max = crate::state::MAX_THRESHOLD_COUNT;
+    if !(2..=max).contains(&t.count) {
+        errors.push(format!("threshold count {} is outside 2–{max}", t.count));
+    }
+    let window = parse_window(&t.window).map_err(|e| errors.push(e)).ok()?;
+    let distinct = match t.distinct.as_deref().map(compile_path) {
+        None => None,
+        Some(Ok(p)) => Some(p),
+        Some(Err(e)) => {
+            errors.push(format!("threshold distinct: {e}"));
+            return None;
+        }
+    };
+    let by = match t.by.as_deref() {
+        None | Some("principal") => By::Principal,
+        Some("account") => By::Account,
+        Some(path) => match compile_path(path) {
+            Ok(p) => By::Field(p),
+            Err(e) => {
+                errors.push(format!(
+                    "threshold by: `principal`, `account` or a field path: {e}"
+                ));
+                return None;
+            }
+        },
+    };
+    Some(Threshold {
+        count: t.count,
+        distinct,
+        window,
+        by,
+    })
 }
 
 /// The result of matching one rule against an event.
@@ -785,6 +910,22 @@ fn compile(def: RuleDef, origin: &str) -> Result<Rule, Vec<String>> {
                 .to_string()
         })
         .collect();
+    let threshold = m.threshold.and_then(|t| compile_threshold(t, &mut errors));
+    let read_only = m.read_only;
+    if threshold.is_some() && m.event_name.is_empty() {
+        errors.push(
+            "a threshold rule names its calls (match.event_name): it counts those calls"
+                .to_string(),
+        );
+    }
+    let mut field = field;
+    if read_only {
+        // Only what CloudTrail records as read-only (the route the stack makes for them).
+        field.push(FieldCond {
+            path: vec!["detail".to_string(), "readOnly".to_string()],
+            op: FieldOp::Equals(Value::Bool(true)),
+        });
+    }
     let matcher = Matcher {
         sigma,
         source: m.source,
@@ -918,11 +1059,14 @@ fn compile(def: RuleDef, origin: &str) -> Result<Rule, Vec<String>> {
         notify: r.notify,
         actions,
         runbook: r.runbook,
+        budget: r.budget,
         origin: origin.to_string(),
         title_template,
         runbook_template,
         warnings,
         sigma_route: None,
+        read_only,
+        threshold,
         matcher,
         exceptions,
     })
@@ -966,11 +1110,14 @@ impl Rule {
             notify: true,
             actions: Vec::new(),
             runbook: Some(runbook),
+            budget: true,
             origin: s.file.clone(),
             title_template,
             runbook_template,
             warnings: Vec::new(),
             sigma_route: Some(s.route.clone()),
+            read_only: false,
+            threshold: None,
             matcher: Matcher {
                 detail_type: vec![
                     crate::event::DT_CLOUDTRAIL_CALL.to_string(),

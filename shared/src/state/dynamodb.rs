@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
-use super::{BoxFuture, Claim, Sight, Sighting, StateError, Store};
+use super::{BoxFuture, Claim, Sight, Sighting, StateError, Store, Tally};
 
 /// The partition key attribute.
 pub const KEY: &str = "pk";
@@ -23,6 +23,9 @@ const SUPPRESSED: &str = "suppressed";
 const SUBJECTS: &str = "subjects";
 /// A budget: the units taken in its window.
 const TAKEN: &str = "taken";
+/// A windowed threshold: the distinct members seen (a string set), or the events counted.
+const MEMBERS: &str = "members";
+const COUNTED: &str = "counted";
 
 /// A state table, its client built once per container.
 #[derive(Clone, Debug)]
@@ -221,6 +224,69 @@ impl Store for Table {
                     _ => 0,
                 })),
                 Err(e) if condition_failed(&e) => Ok(None),
+                Err(e) => Err(unreachable(e)),
+            }
+        })
+    }
+
+    fn tally<'a>(
+        &'a self,
+        key: &'a str,
+        members: &'a [String],
+        limit: u64,
+        expires: i64,
+    ) -> BoxFuture<'a, Result<Tally, StateError>> {
+        Box::pin(async move {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let base = self
+                .update(key)
+                .expression_attribute_names("#k", KEY)
+                .expression_attribute_names("#e", EXPIRES)
+                .expression_attribute_values(":e", n(expires))
+                .expression_attribute_values(":limit", n(limit));
+            let result = if members.is_empty() {
+                base.update_expression("ADD #c :one SET #e = if_not_exists(#e, :e)")
+                    .condition_expression("attribute_not_exists(#k) OR #c < :limit")
+                    .expression_attribute_names("#c", COUNTED)
+                    .expression_attribute_values(":one", n(1))
+                    .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+                    .send()
+                    .await
+                    .map(
+                        |out| match out.attributes.unwrap_or_default().get(COUNTED) {
+                            Some(AttributeValue::N(v)) => v.parse().unwrap_or(0),
+                            _ => 0,
+                        },
+                    )
+            } else {
+                // The set grows only while it is below the limit; the old set says how many of
+                // these members were new, so exactly one event sees the set reach the limit.
+                let mut add: Vec<String> = members
+                    .iter()
+                    .map(|m| super::member_text(m).to_string())
+                    .collect();
+                add.sort();
+                add.dedup();
+                base.update_expression("ADD #m :m SET #e = if_not_exists(#e, :e)")
+                    .condition_expression("attribute_not_exists(#k) OR size(#m) < :limit")
+                    .expression_attribute_names("#m", MEMBERS)
+                    .expression_attribute_values(":m", AttributeValue::Ss(add.clone()))
+                    .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedOld)
+                    .send()
+                    .await
+                    .map(|out| {
+                        let old = match out.attributes.unwrap_or_default().remove(MEMBERS) {
+                            Some(AttributeValue::Ss(v)) => v,
+                            _ => Vec::new(),
+                        };
+                        let new = add.iter().filter(|m| !old.contains(m)).count();
+                        (old.len() + new) as u64
+                    })
+            };
+            match result {
+                Ok(count) if count >= limit.unsigned_abs() => Ok(Tally::Crossed),
+                Ok(count) => Ok(Tally::Below(count)),
+                Err(e) if condition_failed(&e) => Ok(Tally::Past),
                 Err(e) => Err(unreachable(e)),
             }
         })

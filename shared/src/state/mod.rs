@@ -75,6 +75,56 @@ pub trait Store: Send + Sync {
         limit: u64,
         expires: i64,
     ) -> BoxFuture<'a, Result<Option<u64>, StateError>>;
+
+    /// Counts one event towards a windowed threshold under `key` (its key names the rule, the
+    /// window and what it counts by): with `members`, the distinct members seen (an event can
+    /// add several); with none, the events. [`Tally::Crossed`] for exactly the event that
+    /// brings the count to `limit` or beyond, [`Tally::Past`] for every event after it in the
+    /// window. One conditional write.
+    fn tally<'a>(
+        &'a self,
+        key: &'a str,
+        members: &'a [String],
+        limit: u64,
+        expires: i64,
+    ) -> BoxFuture<'a, Result<Tally, StateError>>;
+}
+
+/// The answer of a windowed threshold ([`Store::tally`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tally {
+    /// Below the limit: the count after this event.
+    Below(u64),
+    /// This event brought the count to the limit: the rule matches, once.
+    Crossed,
+    /// The limit was reached earlier in the window: no second match.
+    Past,
+}
+
+/// The longest member a threshold stores: longer ones are cut (at a character boundary), so
+/// that a window's item stays far below DynamoDB's 400 KB at the largest count
+/// ([`MAX_THRESHOLD_COUNT`]).
+pub const MAX_MEMBER_BYTES: usize = 256;
+
+/// The largest `count` a threshold may have.
+pub const MAX_THRESHOLD_COUNT: u64 = 1000;
+
+/// A member as a threshold stores it: at most [`MAX_MEMBER_BYTES`].
+pub fn member_text(member: &str) -> &str {
+    if member.len() <= MAX_MEMBER_BYTES {
+        return member;
+    }
+    let mut end = MAX_MEMBER_BYTES;
+    while !member.is_char_boundary(end) {
+        end -= 1;
+    }
+    &member[..end]
+}
+
+/// The key of a windowed threshold: the rule, the window (its index: event time / window
+/// length) and what it counts by (a principal, an account, a field's value).
+pub fn threshold_key(function: &str, rule_id: &str, window: i64, by: &str) -> String {
+    format!("{}threshold#{rule_id}#{window}#{by}", prefix(function))
 }
 
 /// The key of a remediation budget: `scope` (an account, or a principal) in the hour `hour`
@@ -259,6 +309,48 @@ impl Store for Memory {
         };
         Box::pin(async move { Ok(answer) })
     }
+
+    fn tally<'a>(
+        &'a self,
+        key: &'a str,
+        members: &'a [String],
+        limit: u64,
+        expires: i64,
+    ) -> BoxFuture<'a, Result<Tally, StateError>> {
+        let mut items = self.items();
+        let item = items.entry(key.to_string()).or_insert_with(|| Item {
+            expires,
+            ..Item::default()
+        });
+        // The count is `suppressed` (events) or the members seen (`subjects`).
+        let by_members = !members.is_empty();
+        let count = |i: &Item| {
+            if by_members {
+                i.subjects.len() as u64
+            } else {
+                i.suppressed
+            }
+        };
+        let answer = if count(item) >= limit {
+            Tally::Past
+        } else {
+            if by_members {
+                for m in members {
+                    let m = member_text(m);
+                    if !item.subjects.iter().any(|s| s == m) {
+                        item.subjects.push(m.to_string());
+                    }
+                }
+            } else {
+                item.suppressed += 1;
+            }
+            match count(item) {
+                n if n >= limit => Tally::Crossed,
+                n => Tally::Below(n),
+            }
+        };
+        Box::pin(async move { Ok(answer) })
+    }
 }
 
 #[cfg(test)]
@@ -379,6 +471,51 @@ mod tests {
         // The next hour is another window.
         let next = budget_key("guardduty", "444455556666", 493_001);
         assert_eq!(block(m.take(&next, 3, 10)), Ok(Some(1)));
+    }
+
+    #[test]
+    fn a_threshold_matches_once_on_the_event_that_reaches_it() {
+        let m = Memory::new();
+        let k = threshold_key(
+            "cloudtrail",
+            "volume-secrets",
+            2_900_000,
+            "arn:aws:iam::123456789012:user/a",
+        );
+        // Distinct members: a repeat does not count.
+        let one = |s: &str| vec![s.to_string()];
+        assert_eq!(block(m.tally(&k, &one("s1"), 3, 10)), Ok(Tally::Below(1)));
+        assert_eq!(block(m.tally(&k, &one("s1"), 3, 10)), Ok(Tally::Below(1)));
+        assert_eq!(block(m.tally(&k, &one("s2"), 3, 10)), Ok(Tally::Below(2)));
+        assert_eq!(block(m.tally(&k, &one("s2"), 3, 10)), Ok(Tally::Below(2)));
+        assert_eq!(block(m.tally(&k, &one("s3"), 3, 10)), Ok(Tally::Crossed));
+        // After it, in the same window: never again, whether the member is new or not.
+        assert_eq!(block(m.tally(&k, &one("s4"), 3, 10)), Ok(Tally::Past));
+        assert_eq!(block(m.tally(&k, &one("s1"), 3, 10)), Ok(Tally::Past));
+        // An event naming several members adds each; passing the limit is crossing it.
+        let l = threshold_key("cloudtrail", "volume-list", 2_900_000, "p");
+        let two = vec!["a".to_string(), "b".to_string()];
+        let three = vec!["b".to_string(), "c".to_string(), "d".to_string()];
+        assert_eq!(block(m.tally(&l, &two, 3, 10)), Ok(Tally::Below(2)));
+        assert_eq!(block(m.tally(&l, &three, 3, 10)), Ok(Tally::Crossed));
+        assert_eq!(block(m.tally(&l, &two, 3, 10)), Ok(Tally::Past));
+        // Events (no member): every one counts.
+        let e = threshold_key("cloudtrail", "volume-calls", 2_900_000, "123456789012");
+        assert_eq!(block(m.tally(&e, &[], 2, 10)), Ok(Tally::Below(1)));
+        assert_eq!(block(m.tally(&e, &[], 2, 10)), Ok(Tally::Crossed));
+        assert_eq!(block(m.tally(&e, &[], 2, 10)), Ok(Tally::Past));
+        // The next window counts afresh.
+        let next = threshold_key("cloudtrail", "volume-calls", 2_900_001, "123456789012");
+        assert_eq!(block(m.tally(&next, &[], 2, 10)), Ok(Tally::Below(1)));
+    }
+
+    #[test]
+    fn a_long_member_is_cut_at_a_character_boundary() {
+        let long = "é".repeat(MAX_MEMBER_BYTES);
+        let cut = member_text(&long);
+        assert!(cut.len() <= MAX_MEMBER_BYTES && cut.len() >= MAX_MEMBER_BYTES - 1);
+        assert!(long.starts_with(cut));
+        assert_eq!(member_text("secret-1"), "secret-1");
     }
 
     #[test]
