@@ -172,6 +172,8 @@ class RuntimeApi:
         return f"127.0.0.1:{self.server.server_address[1]}"
 
     def queue(self, payload):
+        if callable(payload):  # Varying: a new event each time
+            payload = payload()
         with self.cv:
             self.counter += 1
             rid = f"00000000-0000-4000-8000-{self.counter:012d}"
@@ -392,6 +394,30 @@ class Moto:
             self.proc.wait()
 
 
+class Varying:
+    """An event whose IDs change at each delivery (the envelope's `id`, and the finding's or the
+    CloudTrail record's own ID): with a state table, each one is a first delivery and a first
+    sight, so every event pays every state check (claim, digest, budgets), as a new event in
+    production does. The same event repeated would be a redelivery, handled after one claim."""
+
+    def __init__(self, payload):
+        self.event = json.loads(payload)
+        self.n = 0
+
+    def __call__(self):
+        self.n += 1
+        e = json.loads(json.dumps(self.event))
+        e["id"] = f"{e['id'][:24]}{self.n:012d}"
+        if "eventID" in e["detail"]:
+            e["detail"]["eventID"] = e["id"]
+        else:
+            e["detail"]["id"] = f"{e['detail']['id']}-{self.n}"
+        return json.dumps(e).encode()
+
+
+STATE_TABLE = "mamoru-bench-state"
+
+
 class World:
     """The AWS state the events name, created in moto, and its reset/check per run."""
 
@@ -521,6 +547,13 @@ def subjects_for(family, args, world, workdir):
             out.append(c7n_subject("c7n-notify", "Cloud Custodian, the part that runs (no remove-keys)",
                                    notify_only, family, world, workdir,
                                    note="remove-keys dropped: it fails in guard-duty mode"))
+    if args.state:
+        # The same binary with the state table (shared/src/state): claims, digests, budgets.
+        out.insert(1, Subject("mamoru-state", f"mamoru ({binary.name}) with the state table", [str(binary)],
+                              env={"MAMORU_STATE_TABLE": STATE_TABLE,
+                                   # High enough that no budget withholds the bench's actions.
+                                   "MAMORU_BUDGET_PER_ACCOUNT": "10000",
+                                   "MAMORU_BUDGET_PER_PRINCIPAL": "10000"}))
     return [s for s in out if s.name in args.subjects or s.name.split("-")[0] in args.subjects]
 
 
@@ -1028,6 +1061,9 @@ def main():
     ap.add_argument("--concurrency", type=int, default=8,
                     help="mamoru only: events/s with this many concurrent invocations "
                          "(AWS_LAMBDA_MAX_CONCURRENCY) against sequential; 0 skips (default 8)")
+    ap.add_argument("--state", action="store_true",
+                    help="also run mamoru with a state table in moto (subject mamoru-state), every "
+                         "event with new IDs for every subject: the cost of the state checks")
     args = ap.parse_args()
     args.c7n = "c7n" in args.subjects
     if args.c7n and not (BENCH / ".venv-c7n/bin/python").exists():
@@ -1054,6 +1090,14 @@ def main():
     try:
         world = World(moto)
         events = world.events()
+        if args.state:
+            ddb = moto.client("dynamodb")
+            ddb.create_table(TableName=STATE_TABLE, BillingMode="PAY_PER_REQUEST",
+                             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+            ddb.update_item(TableName=STATE_TABLE, Key={"pk": {"S": "warm-up"}},
+                            UpdateExpression="SET n = :n", ExpressionAttributeValues={":n": {"N": "1"}})
+            events = {k: Varying(v) for k, v in events.items()}
         with open(logs / "noop.log", "wb") as log:
             results["noop_handoff_ms"] = noop_floor(api, min(args.warm, 1000), log)
         for family in args.families:

@@ -265,8 +265,8 @@ EXPECTED: dict[str, str | None] = {
     "aws.volume/ct-ssm-get-parameter-decrypt.json": None,
     "aws.volume/ct-ssm-get-parameters-decrypt.json": None,
 }
-# The rules that route the calls the volume rules count: the hub account's own only.
-VOLUME_RULES = {"VolumeCallsRule", "ReadOnlyCallsRule"}
+# The rule of read-only calls: the hub account's own only (NOT_FORWARDED).
+VOLUME_RULES = {"ReadOnlyCallsRule"}
 READ_ONLY_VOLUME = sorted(
     rel for rel, fn in EXPECTED.items() if rel.startswith("aws.volume/") and fn is None
 )
@@ -1084,7 +1084,6 @@ NOT_FORWARDED = {
     "SelfTopicTamperingRule": _HUB_ONLY,
     "SecurityHubFindingsRule": "member accounts' findings reach the hub's default bus through Security Hub's administrator account (and cross-Region aggregation)",
     "SecurityHubActionRule": "the custom action is chosen in the hub's own Security Hub console",
-    "VolumeCallsRule": "not forwarded yet: the volume rules count the hub account's own calls",
     "ReadOnlyCallsRule": "not forwarded yet: each member's forwarding rule would need the ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS state",
 }
 
@@ -1151,8 +1150,8 @@ def central_expectation(rel: str) -> str | None:
     want = EXPECTED[rel]
     if want in (GUARDDUTY, SECURITYHUB):
         return None
-    if rel.startswith("aws.volume/"):
-        # The volume rules count the hub account's own calls (VOLUME_RULES: not forwarded yet).
+    if rel.startswith("aws.volume/") and want is None:
+        # Read-only calls: not forwarded yet (ReadOnlyCallsRule in NOT_FORWARDED).
         return None
     if (load_fixture(rel).get("detail") or {}).get("eventSource") in OWN_RESOURCE_PARAMETER:
         return None
