@@ -229,3 +229,55 @@ fn names_from_a_sequence_never_become_links_or_markup() {
         message.body
     );
 }
+
+#[test]
+fn an_instance_the_sequence_lists_in_its_account_would_be_isolated_and_no_other() {
+    // GIVEN the sequence with two EC2 instances added to its resources: one of the finding's
+    // account (by ARN, in another region), one of another account
+    let mut v: Value = serde_json::from_str(&fixture(FIXTURE)).unwrap();
+    let resources = v["detail"]["service"]["detection"]["sequence"]["resources"]
+        .as_array_mut()
+        .unwrap();
+    resources.push(json!({
+        "uid": "arn:aws:ec2:eu-west-1:123456789012:instance/i-0123456789abcdef0",
+        "resourceType": "EC2_INSTANCE",
+        "accountId": ACCOUNT,
+        "region": "eu-west-1",
+    }));
+    resources.push(json!({
+        "uid": "arn:aws:ec2:us-east-1:444455556666:instance/i-0fedcba9876543210",
+        "resourceType": "EC2_INSTANCE",
+        "accountId": "444455556666",
+        "region": "us-east-1",
+    }));
+    let event = Event::from_json(&v.to_string()).unwrap();
+
+    // WHEN it is decided
+    let plan = decide(&event, None, &RULES, &Settings::default());
+
+    // THEN the instance of the account is isolated in its own region, in shadow (opt-in), and
+    // the other account's instance is not
+    let isolated: Vec<_> = plan
+        .actions
+        .iter()
+        .filter_map(|p| match &p.action.target {
+            Target::Instance { instance_id } => {
+                Some((instance_id.as_str(), p.action.region.as_str(), p.shadow))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        isolated,
+        [("i-0123456789abcdef0", "eu-west-1", true)],
+        "{:?}",
+        plan.actions
+    );
+    assert!(
+        plan.withheld
+            .iter()
+            .any(|w| w.action == "isolate_instance" && w.reason.contains("444455556666")),
+        "{:?}",
+        plan.withheld
+    );
+}
