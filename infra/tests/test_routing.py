@@ -225,6 +225,7 @@ EXPECTED: dict[str, str | None] = {
     "findings/defenseevasion-ec2-unusualdnsresolver.json": GUARDDUTY,
     "findings/discovery-s3-maliciousipcaller.json": GUARDDUTY,
     "findings/execution-runtime-newbinaryexecuted.json": GUARDDUTY,
+    "findings/object-s3-maliciousfile.json": GUARDDUTY,
     "findings/exfiltration-s3-anomalousbehavior.json": GUARDDUTY,
     "findings/impact-ec2-abusedomainrequest.json": GUARDDUTY,
     "findings/initialaccess-iamuser-anomalousbehavior.json": GUARDDUTY,
@@ -239,6 +240,7 @@ EXPECTED: dict[str, str | None] = {
     "aws.guardduty/malware-s3-object-scan-no-threats-found.json": None,
     "aws.guardduty/malware-s3-object-scan-threats-found.json": GUARDDUTY,
     "aws.guardduty/runtime-protection-unhealthy-eks.json": GUARDDUTY,
+    "aws.guardduty/malware-s3-post-scan-action-failed.json": GUARDDUTY,
     # Config item changes of trails, IAM users and security groups.
     "aws.config/ci-change-cloudtrail-trail-single-region.json": CONFIG,
     "aws.config/ci-change-iam-user-admin-policy-attached.json": CONFIG,
@@ -1078,6 +1080,7 @@ NOT_FORWARDED = {
     "GuardDutyFindingRule": "member accounts' findings reach the hub's default bus through GuardDuty's delegated administration",
     "GuardDutyMalwareScanRule": "not forwarded yet: scan results reach the default bus of the bucket's own account",
     "GuardDutyRuntimeHealthRule": "not forwarded yet: coverage events reach the default bus of the resource's own account",
+    "GuardDutyMalwarePostScanRule": "not forwarded yet: post-scan failures reach the default bus of the bucket's own account",
     "SelfRulesTamperingRule": _HUB_ONLY,
     "SelfRulesWatchRule": _HUB_ONLY,
     "SelfFunctionsTamperingRule": _HUB_ONLY,
@@ -1369,6 +1372,13 @@ def test_detail_types_per_function_match_routes(template, routes):
     assert got == want
 
 
+# Rules matched by source and detail-type alone, and why: each one's playbook rule matches the
+# detail-type alone (test_detail_type_only_rules_match_as_the_playbook_does).
+DETAIL_TYPE_ONLY = {
+    "GuardDutyMalwarePostScanRule": "no published event shows the detail of a post-scan action failure",
+}
+
+
 def test_every_rule_is_precise(template):
     """Each rule names its source, its detail-type and filters on detail: nothing broad."""
     for rule_id, rule in cfn.rules(template, cfn.parameter_values(template)).items():
@@ -1380,8 +1390,25 @@ def test_every_rule_is_precise(template):
             # Security Hub events: the product's findings, or this stack's custom action, by
             # `resources`; the finding-level conditions are the function's (see the template).
             assert p.get("resources"), rule_id
+        elif rule_id in DETAIL_TYPE_ONLY:
+            assert "detail" not in p, rule_id
         elif rule_id != "GuardDutyFindingRule":  # every finding, unless a floor is set
             assert p.get("detail"), rule_id
+
+
+def test_detail_type_only_rules_match_as_the_playbook_does(template):
+    """A template rule with no detail filter routes a detail-type whose playbook rules all match
+    the detail-type alone: a rule that looked at the detail would ask for a filter here."""
+    rules = cfn.rules(template, cfn.parameter_values(template))
+    assert set(DETAIL_TYPE_ONLY) <= set(rules)
+    for rule_id in DETAIL_TYPE_ONLY:
+        for detail_type in rules[rule_id]["pattern"]["detail-type"]:
+            matching = [
+                r for r in playbook_rules() if detail_type in r.get("match", {}).get("detail_type", [])
+            ]
+            assert matching, (rule_id, detail_type)
+            for r in matching:
+                assert set(r["match"]) == {"detail_type"}, (rule_id, r["id"], sorted(r["match"]))
 
 
 # --- the patterns' field conditions against the playbook's rules -------------------------------

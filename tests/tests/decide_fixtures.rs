@@ -79,7 +79,8 @@ fn every_plan_is_routed_and_acts_in_the_events_account() {
         let expected = match raw["detail-type"].as_str().unwrap() {
             "GuardDuty Finding"
             | "GuardDuty Malware Protection Object Scan Result"
-            | "GuardDuty Runtime Protection Unhealthy" => Guardduty,
+            | "GuardDuty Runtime Protection Unhealthy"
+            | "GuardDuty Malware Protection Post Scan Action Failed" => Guardduty,
             "AWS API Call via CloudTrail" | "AWS Console Sign In via CloudTrail" => Cloudtrail,
             "Config Configuration Item Change" | "Config Rules Compliance Change" => Config,
             "Security Hub Findings - Imported" | "Security Hub Findings - Custom Action" => {

@@ -214,18 +214,22 @@ fn finding_details(f: &Finding, region: &str) -> Vec<Detail> {
             out.push(line("Version", v));
         }
     }
-    // Malware Protection for S3 findings: the object and the threats.
+    // Malware Protection for S3 findings: the bucket (always, for an `Object:` finding: its
+    // resource may name a principal instead), the objects and the threats.
+    let object_finding = f.finding_type.starts_with("Object:");
     for b in &r.s3_bucket_details {
+        if (object_finding || !b.s3_object_details.is_empty())
+            && let Some(name) = some(b.name.as_deref())
+        {
+            out.push(linked(
+                "S3 bucket",
+                name,
+                Linked::Bucket {
+                    name: name.to_string(),
+                },
+            ));
+        }
         for o in &b.s3_object_details {
-            if let Some(name) = some(b.name.as_deref()) {
-                out.push(linked(
-                    "S3 bucket",
-                    name,
-                    Linked::Bucket {
-                        name: name.to_string(),
-                    },
-                ));
-            }
             if let Some(key) = some(o.key.as_deref()) {
                 out.push(line("Object key", key));
             }
@@ -409,6 +413,24 @@ fn service_details(s: &ServiceEvent, region: &str) -> Vec<Detail> {
                 out.push(line("Threats", threats.join(", ")));
             }
         }
+        ServiceEvent::PostScanActionFailed(p) => {
+            // Only what the event names: a missing bucket or key is no line, never a guess.
+            if let Some(b) = p.bucket() {
+                out.push(linked(
+                    "S3 bucket",
+                    b,
+                    Linked::Bucket {
+                        name: b.to_string(),
+                    },
+                ));
+            }
+            if let Some(k) = p.key() {
+                out.push(line("Object key", k));
+            }
+            if let Some(v) = p.version() {
+                out.push(line("Version", v));
+            }
+        }
         ServiceEvent::RuntimeProtectionHealth(h) => {
             let status = match (h.current_status.as_deref(), h.previous_status.as_deref()) {
                 (Some(c), Some(p)) => Some(format!("{c} (was {p})")),
@@ -439,4 +461,54 @@ fn service_details(s: &ServiceEvent, region: &str) -> Vec<Detail> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MALICIOUS_FILE: &str =
+        include_str!("../../../tests/fixtures/events/findings/object-s3-maliciousfile.json");
+
+    fn lines(event: &Event) -> Vec<(&'static str, String)> {
+        details_of(event)
+            .into_iter()
+            .map(|d| (d.label, d.value))
+            .collect()
+    }
+
+    /// An Object:S3/MaliciousFile finding names what it carries: the bucket always, the key, the
+    /// version and the threats when the finding has the GuardDuty API reference's
+    /// `S3BucketDetail.S3ObjectDetails` and `Service.MalwareScanDetails.Threats`.
+    #[test]
+    fn a_malicious_file_finding_names_the_object_and_threats_it_carries() {
+        let event = Event::from_json(MALICIOUS_FILE).unwrap();
+        // The fixture's resource is the sample's principal: the bucket is named all the same.
+        assert_eq!(lines(&event), [("S3 bucket", "bucketName".to_string())]);
+
+        let mut v: serde_json::Value = serde_json::from_str(MALICIOUS_FILE).unwrap();
+        v["detail"]["resource"]["s3BucketDetails"][0]["s3ObjectDetails"] = serde_json::json!([
+            {"key": "uploads/invoice.pdf", "versionId": "v2", "eTag": "e"}
+        ]);
+        v["detail"]["service"]["malwareScanDetails"] = serde_json::json!({
+            "threats": [{"name": "EICAR-Test-File (not a virus)"}, {"name": ""}, {}]
+        });
+        let event = Event::from_json(&v.to_string()).unwrap();
+        assert_eq!(
+            lines(&event),
+            [
+                ("S3 bucket", "bucketName".to_string()),
+                ("Object key", "uploads/invoice.pdf".to_string()),
+                ("Version", "v2".to_string()),
+                ("Threats", "EICAR-Test-File (not a virus)".to_string()),
+            ]
+        );
+        let bucket = &details_of(&event)[0];
+        assert_eq!(
+            bucket.link,
+            Some(Linked::Bucket {
+                name: "bucketName".to_string()
+            })
+        );
+    }
 }

@@ -20,8 +20,9 @@ pub use severity::{Band, Severity};
 use crate::action::Action;
 use crate::event::{
     DT_CLOUDTRAIL_CALL, DT_CONFIG_COMPLIANCE_CHANGE, DT_CONFIG_ITEM_CHANGE, DT_CONSOLE_SIGN_IN,
-    DT_GUARDDUTY_FINDING, DT_MALWARE_OBJECT_SCAN_RESULT, DT_RUNTIME_PROTECTION_UNHEALTHY,
-    DT_SECURITYHUB_CUSTOM_ACTION, DT_SECURITYHUB_IMPORTED, Event, EventKind,
+    DT_GUARDDUTY_FINDING, DT_MALWARE_OBJECT_SCAN_RESULT, DT_MALWARE_POST_SCAN_ACTION_FAILED,
+    DT_RUNTIME_PROTECTION_UNHEALTHY, DT_SECURITYHUB_CUSTOM_ACTION, DT_SECURITYHUB_IMPORTED, Event,
+    EventKind,
 };
 use crate::settings::Settings;
 
@@ -42,7 +43,8 @@ impl Handler {
         match detail_type {
             DT_GUARDDUTY_FINDING
             | DT_MALWARE_OBJECT_SCAN_RESULT
-            | DT_RUNTIME_PROTECTION_UNHEALTHY => Handler::Guardduty,
+            | DT_RUNTIME_PROTECTION_UNHEALTHY
+            | DT_MALWARE_POST_SCAN_ACTION_FAILED => Handler::Guardduty,
             DT_CLOUDTRAIL_CALL | DT_CONSOLE_SIGN_IN => Handler::Cloudtrail,
             DT_CONFIG_ITEM_CHANGE | DT_CONFIG_COMPLIANCE_CHANGE => Handler::Config,
             DT_SECURITYHUB_IMPORTED | DT_SECURITYHUB_CUSTOM_ACTION => Handler::Securityhub,
@@ -57,6 +59,7 @@ impl Handler {
                 DT_GUARDDUTY_FINDING,
                 DT_MALWARE_OBJECT_SCAN_RESULT,
                 DT_RUNTIME_PROTECTION_UNHEALTHY,
+                DT_MALWARE_POST_SCAN_ACTION_FAILED,
             ],
             Handler::Cloudtrail => &[DT_CLOUDTRAIL_CALL, DT_CONSOLE_SIGN_IN],
             Handler::Config => &[DT_CONFIG_ITEM_CHANGE, DT_CONFIG_COMPLIANCE_CHANGE],
@@ -328,6 +331,10 @@ fn description_of(event: &Event) -> Option<String> {
                 "Runtime Monitoring coverage is {}",
                 h.current_status.as_deref().unwrap_or("unknown")
             ),
+            crate::event::ServiceEvent::PostScanActionFailed(_) => {
+                "Malware Protection for S3 could not complete an action on an object it scanned"
+                    .to_string()
+            }
         }),
         EventKind::CloudTrailCall(c) | EventKind::ConsoleSignIn(c) => {
             let mut s = format!("{} called {}", c.event_source, c.event_name);
@@ -510,6 +517,11 @@ fn resource_of(event: &Event) -> Option<String> {
                     None => format!("{kind} resource"),
                 })
             }
+            crate::event::ServiceEvent::PostScanActionFailed(p) => match (p.bucket(), p.key()) {
+                (Some(b), Some(k)) => Some(format!("S3 object {b}/{k}")),
+                (Some(b), None) => Some(format!("S3 bucket {b}")),
+                _ => None,
+            },
         },
         EventKind::ConfigItemChange(c) => {
             let ci = &c.configuration_item;
@@ -596,9 +608,10 @@ fn decide_unmasked(
     // event from aws.config, a CloudTrail record from an aws.* source (EventBridge refuses
     // PutEvents with an aws.* source, so these cannot be forged by a caller of PutEvents).
     let expected_source = match event.detail_type.as_str() {
-        DT_GUARDDUTY_FINDING | DT_MALWARE_OBJECT_SCAN_RESULT | DT_RUNTIME_PROTECTION_UNHEALTHY => {
-            event.source == "aws.guardduty"
-        }
+        DT_GUARDDUTY_FINDING
+        | DT_MALWARE_OBJECT_SCAN_RESULT
+        | DT_RUNTIME_PROTECTION_UNHEALTHY
+        | DT_MALWARE_POST_SCAN_ACTION_FAILED => event.source == "aws.guardduty",
         DT_CONFIG_ITEM_CHANGE | DT_CONFIG_COMPLIANCE_CHANGE => event.source == "aws.config",
         DT_SECURITYHUB_IMPORTED | DT_SECURITYHUB_CUSTOM_ACTION => event.source == "aws.securityhub",
         _ => event.source.starts_with("aws."),

@@ -288,6 +288,13 @@ pub fn detail_members(detail_type: &str) -> Option<&'static [&'static str]> {
             "s3ObjectDetails",
             "scanResultDetails",
         ]),
+        // The members the EventBridge schema names (no published sample shows more).
+        crate::event::DT_MALWARE_POST_SCAN_ACTION_FAILED => Some(&[
+            "schemaVersion",
+            "eventTime",
+            "s3ObjectDetails",
+            "postScanActions",
+        ]),
         crate::event::DT_RUNTIME_PROTECTION_UNHEALTHY => Some(&[
             "schemaVersion",
             "resourceAccountId",

@@ -24,7 +24,8 @@ pub use cloudtrail::{CloudTrailCall, SessionIssuer, UserIdentity};
 pub use config::{ConfigComplianceChange, ConfigItemChange, ConfigurationItem, EvaluationResult};
 pub use guardduty::{AccessKeyDetails, Finding};
 pub use guardduty_events::{
-    DT_MALWARE_OBJECT_SCAN_RESULT, DT_RUNTIME_PROTECTION_UNHEALTHY, ServiceEvent,
+    DT_MALWARE_OBJECT_SCAN_RESULT, DT_MALWARE_POST_SCAN_ACTION_FAILED,
+    DT_RUNTIME_PROTECTION_UNHEALTHY, ServiceEvent,
 };
 pub use securityhub::{
     AsffFinding, DT_SECURITYHUB_CUSTOM_ACTION, DT_SECURITYHUB_IMPORTED, SecurityHubEvent,
@@ -593,6 +594,9 @@ fn kind_from_raw(detail_type: &str, raw: &RawValue) -> Result<EventKind, ParseEr
         DT_RUNTIME_PROTECTION_UNHEALTHY => EventKind::GuardDutyService(Box::new(
             ServiceEvent::RuntimeProtectionHealth(*parse_detail(raw)?),
         )),
+        DT_MALWARE_POST_SCAN_ACTION_FAILED => EventKind::GuardDutyService(Box::new(
+            ServiceEvent::PostScanActionFailed(*parse_detail(raw)?),
+        )),
         DT_SECURITYHUB_IMPORTED | DT_SECURITYHUB_CUSTOM_ACTION => {
             EventKind::SecurityHub(parse_detail(raw)?)
         }
@@ -704,6 +708,11 @@ impl<'de> de::DeserializeSeed<'de> for DetailSeed<'_> {
             DT_RUNTIME_PROTECTION_UNHEALTHY => {
                 EventKind::GuardDutyService(Box::new(ServiceEvent::RuntimeProtectionHealth(
                     guardduty_events::RuntimeProtectionHealth::deserialize(d)?,
+                )))
+            }
+            DT_MALWARE_POST_SCAN_ACTION_FAILED => {
+                EventKind::GuardDutyService(Box::new(ServiceEvent::PostScanActionFailed(
+                    guardduty_events::PostScanActionFailed::deserialize(d)?,
                 )))
             }
             DT_SECURITYHUB_IMPORTED | DT_SECURITYHUB_CUSTOM_ACTION => {
