@@ -10,7 +10,8 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use super::clean::{Limits, cut_chars, token};
+pub(crate) use super::clean::plain;
+use super::clean::{Limits, cut_chars, defuse, token};
 use super::links::Links;
 use crate::redact;
 use crate::report::Report;
@@ -18,19 +19,6 @@ use crate::settings::Mode;
 
 /// Longest description: Slack splits longer messages.
 const DESCRIPTION_MAX: usize = 3500;
-
-/// Takes out what chat markdown acts on even inside code: `<…>` makes links and mentions
-/// (`<!channel>`), a backtick ends the span.
-fn defuse(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '<' => '(',
-            '>' => ')',
-            '`' => '\'',
-            c => c,
-        })
-        .collect()
-}
 
 /// An event-supplied value as an inline code span: inside it, `*bold*`, `[text](url)`, `@here`
 /// and bare URLs are shown as they are, never acted on.
@@ -41,25 +29,6 @@ pub(crate) fn code(s: &str, lim: Limits) -> String {
     } else {
         format!("`{s}`")
     }
-}
-
-/// Prose (a rule's runbook, which may quote event values; a subject, which names resources):
-/// what chat markdown acts on is replaced by a look-alike it does not act on: `*` (bold), `~`
-/// (strike), `@` (mentions), `](` (a link's target) and `://` (bare URLs become links).
-/// Brackets, underscores and the rest stay as they are.
-pub(crate) fn plain(s: &str, lim: Limits) -> String {
-    let escaped: String = defuse(&lim.line(s))
-        .chars()
-        .map(|c| match c {
-            '*' => '\u{2217}',
-            '~' => '\u{223C}',
-            '@' => '\u{FF20}',
-            c => c,
-        })
-        .collect();
-    escaped
-        .replace("](", "\u{FF3D}(")
-        .replace("://", "\u{2236}//")
 }
 
 /// A single-line value for the payload's metadata (ids, ARNs, account, region): chat shows
@@ -129,7 +98,7 @@ pub(crate) fn payload(report: &Report, subject: &str, links: &Links, lim: Limits
         let _ = writeln!(
             d,
             "• {}: *withheld* ({})",
-            code(&super::render::withheld_phrase(&w.action), lim),
+            code(&super::phrase::withheld_phrase(&w.action), lim),
             code(&w.reason, lim)
         );
     }

@@ -130,6 +130,38 @@ pub(crate) fn token(s: &str, max: usize) -> String {
     t.trim_matches('_').to_string()
 }
 
+/// Takes out what chat markdown acts on even inside code: `<…>` makes links and mentions
+/// (`<!channel>`), a backtick ends the span.
+pub(crate) fn defuse(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '<' => '(',
+            '>' => ')',
+            '`' => '\'',
+            c => c,
+        })
+        .collect()
+}
+
+/// Prose (a rule's runbook, which may quote event values; a subject, which names resources):
+/// what chat markdown acts on is replaced by a look-alike it does not act on: `*` (bold), `~`
+/// (strike), `@` (mentions), `](` (a link's target) and `://` (bare URLs become links).
+/// Brackets, underscores and the rest stay as they are.
+pub(crate) fn plain(s: &str, lim: Limits) -> String {
+    let escaped: String = defuse(&lim.line(s))
+        .chars()
+        .map(|c| match c {
+            '*' => '\u{2217}',
+            '~' => '\u{223C}',
+            '@' => '\u{FF20}',
+            c => c,
+        })
+        .collect();
+    escaped
+        .replace("](", "\u{FF3D}(")
+        .replace("://", "\u{2236}//")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

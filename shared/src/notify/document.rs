@@ -111,18 +111,18 @@ pub(crate) fn document(
         "mode": report.mode.to_string(),
         // Display fields: markdown-inert, so a consumer that shows them in chat or a web page
         // cannot be made to render attacker text as bold, links or mentions.
-        "subject": super::chatbot::plain(subject, lim),
+        "subject": super::clean::plain(subject, lim),
         "severity": {
             "band": plan.severity.band.as_str(),
             "score": plan.severity.score,
         },
         "disposition": disposition,
         "outcome": outcome,
-        "title": super::chatbot::plain(&plan.title, lim),
+        "title": super::clean::plain(&plan.title, lim),
         "description": plan
             .description
             .as_deref()
-            .map_or(Value::Null, |d| Value::String(super::chatbot::plain(d, lim))),
+            .map_or(Value::Null, |d| Value::String(super::clean::plain(d, lim))),
         "reason": lim.clip(&plan.reason),
         "event": {
             "id": lim.clip(&plan.event_id),
@@ -155,7 +155,7 @@ pub(crate) fn document(
             .take(lim.items)
             .map(|d| json!({
                 "label": d.label,
-                "value": super::chatbot::plain(&d.value, lim),
+                "value": super::clean::plain(&d.value, lim),
                 "link": d.link.as_ref().and_then(|l| super::detail_links::link(plan, l)),
             }))
             .collect::<Vec<_>>(),

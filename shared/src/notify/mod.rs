@@ -16,6 +16,7 @@ mod clean;
 mod detail_links;
 mod document;
 pub mod links;
+mod phrase;
 mod render;
 mod text;
 

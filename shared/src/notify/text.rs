@@ -141,7 +141,7 @@ pub(crate) fn body(report: &Report, subject: &str, links: &Links, lim: Limits) -
         let _ = writeln!(
             out,
             "  - {}: withheld, {}.",
-            lim.line(&super::render::withheld_phrase(&w.action)),
+            lim.line(&super::phrase::withheld_phrase(&w.action)),
             lim.line(&w.reason)
         );
     }
