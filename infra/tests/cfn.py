@@ -211,15 +211,29 @@ def state_actions() -> frozenset[str]:
     )
 
 
+@functools.cache
+def hub_only_actions() -> frozenset[str]:
+    """The IAM actions of grants that are the hub's own, not an action's (`mamoru permissions
+    --grants`, the statements `by` `write_back`: the Security Hub write-back, made in the hub that
+    delivered the finding), never granted in a member account."""
+    return frozenset(
+        st["action"]
+        for statements in mamoru_json("permissions", "--grants").values()
+        for st in statements
+        if st.get("by") == ["write_back"]
+    )
+
+
 def union_of_grants(permissions: dict, containment: bool) -> set[str]:
-    """What the member role grants (infra/member.yaml): the permissions of the three functions
+    """What the member role grants (infra/member.yaml): the permissions of the functions
     together, without the containment-only ones when containment is off. Assuming the member
-    role and the state table are the hub's part: should the registry declare them, the member
-    role still does not get them (it assumes no role and holds no state)."""
+    role, the state table and the Security Hub write-back are the hub's part: should the
+    registry declare them, the member role still does not get them (it assumes no role, holds no
+    state and writes back to no finding)."""
     contained = containment_only(permissions)
     return set().union(
         *(set(actions) - (set() if containment else contained[name]) for name, actions in permissions.items())
-    ) - MEMBER_ROLE_ACTIONS - state_actions()
+    ) - MEMBER_ROLE_ACTIONS - state_actions() - hub_only_actions()
 
 
 def active(template: dict, params: dict[str, str], resource: dict) -> bool:

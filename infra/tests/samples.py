@@ -33,6 +33,8 @@ OTHER_RESOURCE = {
     "s3:PutObjectVersionTagging": "arn:aws:s3:::customer-data/uploads/report.pdf",
     # The state table is the stack's own (its physical name as cfn.fake_physical makes it).
     "dynamodb:UpdateItem": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/mamoru-mamoru-state",
+    # The hub of the stack's account and region (Security Hub's write-back).
+    "securityhub:BatchUpdateFindings": f"arn:aws:securityhub:{REGION}:{ACCOUNT}:hub/default",
     # Snapshot and AMI ARNs name no account.
     "ec2:DescribeSnapshotAttribute": f"arn:aws:ec2:{REGION}::snapshot/snap-0123456789abcdef0",
     "ec2:ModifySnapshotAttribute": f"arn:aws:ec2:{REGION}::snapshot/snap-0123456789abcdef0",

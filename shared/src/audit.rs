@@ -53,6 +53,9 @@ pub fn line(report: &Report, notification_id: Option<&str>, duration: Duration) 
         "notification_id": notification_id,
         "duration_ms": (duration.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
     });
+    if let Some(w) = &report.write_back {
+        v["write_back"] = json!(w);
+    }
     crate::redact::value(&mut v);
     v
 }

@@ -120,9 +120,15 @@ async fn build(handler: Handler) -> Result<Responder, InitError> {
         Some(Arc::clone(&actor) as Arc<dyn crate::action::port::Remediate>),
         notifier.map(|n| Arc::new(n) as Arc<dyn crate::action::port::Publish>),
     );
-    Ok(match state {
+    let responder = match state {
         Some(table) => responder.with_state(Arc::new(table)),
         None => responder,
+    };
+    // The securityhub function writes back to the findings it decides.
+    Ok(if handler == Handler::Securityhub {
+        responder.with_write_back(Arc::new(crate::writeback::hub::Hub::new(&sdk)))
+    } else {
+        responder
     })
 }
 
@@ -218,6 +224,13 @@ fn answer(report: &crate::report::Report) -> Value {
         "reason": report.plan.reason,
         "version": report.version,
     });
+    if let Some(w) = &report.write_back {
+        v["write_back"] = serde_json::json!({
+            "status": w.status,
+            "workflow": w.update.workflow,
+            "message": w.message,
+        });
+    }
     crate::redact::value(&mut v);
     v
 }

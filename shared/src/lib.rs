@@ -28,6 +28,7 @@ pub mod report;
 pub mod responder;
 pub mod settings;
 pub mod state;
+pub mod writeback;
 
 /// mamoru's version: crate version and git revision, fixed at build time.
 pub const VERSION: &str = env!("MAMORU_VERSION");

@@ -19,6 +19,9 @@ pub struct Report {
     #[serde(flatten)]
     pub plan: Plan,
     pub outcomes: Vec<Outcome>,
+    /// For a Security Hub finding: what mamoru wrote back to it ([`crate::writeback`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub write_back: Option<crate::writeback::WriteBackOutcome>,
 }
 
 impl Report {
@@ -29,6 +32,7 @@ impl Report {
             mode,
             plan,
             outcomes,
+            write_back: None,
         }
     }
 

@@ -9,11 +9,12 @@ use std::time::Instant;
 use crate::action::port::{Publish, Remediate};
 use crate::action::{Hold, Outcome, Status};
 use crate::decide::{Disposition, Handler, Planned, RuleSet, decide, decide_crossed};
-use crate::event::{Event, ParseError};
+use crate::event::{Event, EventKind, ParseError};
 use crate::notify::{NotifyError, render};
 use crate::report::Report;
 use crate::settings::{Mode, Settings};
 use crate::state::{Claim, EVENT_MEMORY_SECONDS, Sight, Sighting, Store, Tally};
+use crate::writeback::{WriteBack, WriteBackOutcome, WriteStatus};
 
 /// Why handling an event failed. Every variant makes the function return an error, so Lambda
 /// retries the event and, once retries are exhausted, sends it to the dead-letter queue.
@@ -82,6 +83,7 @@ pub struct Responder {
     actor: Option<Arc<dyn Remediate>>,
     notifier: Option<Arc<dyn Publish>>,
     state: Option<Arc<dyn Store>>,
+    write_back: Option<Arc<dyn WriteBack>>,
 }
 
 /// What the state store says of an event before it is handled.
@@ -138,7 +140,15 @@ impl Responder {
             actor,
             notifier,
             state: None,
+            write_back: None,
         }
+    }
+
+    /// Gives the responder a Security Hub write-back ([`crate::writeback`]): each decided
+    /// finding gets its workflow status and a note of what mamoru did.
+    pub fn with_write_back(mut self, write_back: Arc<dyn WriteBack>) -> Responder {
+        self.write_back = Some(write_back);
+        self
     }
 
     /// Gives the responder a memory between events ([`crate::state`]): a redelivered event is
@@ -344,6 +354,55 @@ impl Responder {
         }
     }
 
+    /// Writes back to Security Hub what was done about the event's finding
+    /// ([`crate::writeback`]). Never fails the event: a failure is in the outcome, which the
+    /// audit line records. Nothing is written in dry-run, nor when the notification failed (the
+    /// retry writes it), nor when the finding already shows the same status and note.
+    async fn write_back(
+        &self,
+        event: &Event,
+        report: &Report,
+        notify_failed: bool,
+    ) -> Option<WriteBackOutcome> {
+        let port = self.write_back.as_ref()?;
+        let update = crate::writeback::update_for(event, report)?;
+        let status = update.workflow.as_str();
+        if self.settings.mode == Mode::DryRun {
+            return Some(WriteBackOutcome::new(
+                update,
+                WriteStatus::WouldWrite,
+                format!("dry-run: would set the workflow to {status} and write the note"),
+            ));
+        }
+        if notify_failed {
+            return Some(WriteBackOutcome::new(
+                update,
+                WriteStatus::Skipped,
+                "not written: the notification failed (the retry writes it)",
+            ));
+        }
+        if let EventKind::SecurityHub(sh) = &event.kind
+            && let Some(f) = sh.finding()
+            && crate::writeback::already_shown(f, &update)
+        {
+            return Some(WriteBackOutcome::new(
+                update,
+                WriteStatus::Unchanged,
+                format!("the finding already shows {status} and this note: nothing sent"),
+            ));
+        }
+        let outcome = port.write_back(&update).await;
+        if outcome.status == WriteStatus::Failed {
+            tracing::warn!(
+                event_id = %report.plan.event_id,
+                error_code = outcome.error_code.as_deref().unwrap_or(""),
+                error = %outcome.message,
+                "Security Hub write-back failed: the event is still handled"
+            );
+        }
+        Some(outcome)
+    }
+
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
@@ -500,7 +559,7 @@ impl Responder {
             }
             outcomes.push(outcome);
         }
-        let report = Report::new(plan, outcomes, self.settings.mode);
+        let mut report = Report::new(plan, outcomes, self.settings.mode);
 
         let mut notify_error = None;
         let mut message_id = None;
@@ -518,6 +577,9 @@ impl Responder {
             }
         }
         self.budget_alerts(&report, &exhausted).await;
+        report.write_back = self
+            .write_back(event, &report, notify_error.is_some())
+            .await;
         crate::audit::record_with_metrics(
             &report,
             crate::metrics::Context::new(&self.rules, &self.settings),

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use mamoru_tests::scenario::{self, event_with};
-use mamoru_tests::{FunctionProcess, Invocation, Moto, RuntimeApi, binary};
+use mamoru_tests::{FunctionProcess, HttpSink, Invocation, Moto, RuntimeApi, binary};
 use serde_json::Value;
 
 const REGION: &str = "us-east-1";
@@ -21,8 +21,13 @@ struct Function {
 }
 
 fn start(moto: &Moto, topic: &str) -> Function {
+    start_with(moto, topic, &[])
+}
+
+fn start_with(moto: &Moto, topic: &str, extra: &[(&str, String)]) -> Function {
     let api = RuntimeApi::start();
     let mut env = moto.env(REGION);
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
     env.push(("MAMORU_MODE".into(), "enforce".into()));
     env.push(("MAMORU_TOPIC_ARN".into(), topic.into()));
     let process = FunctionProcess::start(&binary("mamoru-securityhub"), &api, &env);
@@ -82,6 +87,9 @@ async fn the_custom_action_runs_the_findings_shadow_revoke_once_and_keeps_the_re
     assert_eq!(answers[0]["disposition"], "notify", "{answers:?}");
     assert_eq!(answers[0]["outcomes"][0]["status"], "would_do");
     assert_eq!(scenario::ingress(&moto, REGION, &group).await, before());
+    // AND the write-back failed (moto serves no BatchUpdateFindings), which fails nothing: the
+    // invocation succeeded and the failure is in the answer (and the audit line)
+    assert_eq!(answers[0]["write_back"]["status"], "failed", "{answers:?}");
 
     // WHEN an analyst chooses mamoru's custom action on it THEN the revoke runs: the world-open
     // 22 ranges are gone, the 443 rule and the 3389 rule from a known range are kept
@@ -193,4 +201,99 @@ async fn a_malformed_finding_is_an_error_naming_it_and_the_others_are_still_hand
             .await
             .is_empty()
     );
+}
+
+/// What Security Hub answers a BatchUpdateFindings of one finding it processed.
+fn processed(finding: &Value) -> String {
+    serde_json::json!({
+        "ProcessedFindings": [{"Id": finding["Id"], "ProductArn": finding["ProductArn"]}],
+        "UnprocessedFindings": []
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn each_decided_finding_is_written_back_notified_then_resolved_after_the_approved_revoke() {
+    // moto 5.2.5 serves no BatchUpdateFindings (no route for PATCH /findings/batchupdate): the
+    // write-back goes to a local endpoint (AWS_ENDPOINT_URL_SECURITYHUB) that answers as Security
+    // Hub does and keeps the SDK's real request. A request-shape test, not a state test.
+    let moto = Moto::start();
+    let (topic, _queue) = moto.topic_with_queue(REGION, "alerts").await;
+    let group = scenario::world_open_group(&moto, REGION, "web").await;
+    let imported = event_with("aws.securityhub/imported-ec2-13-ssh-world.json", |v| {
+        in_moto(&mut v["detail"]["findings"][0], &group)
+    });
+    let finding =
+        serde_json::from_str::<Value>(&imported).unwrap()["detail"]["findings"][0].clone();
+    let hub = HttpSink::answering(&processed(&finding));
+    let f = start_with(
+        &moto,
+        &topic,
+        &[("AWS_ENDPOINT_URL_SECURITYHUB", hub.url(""))],
+    );
+    let identifiers =
+        serde_json::json!([{"Id": finding["Id"], "ProductArn": finding["ProductArn"]}]);
+
+    // WHEN Security Hub imports the EC2.13 finding (its revoke is shadow) THEN it is written back
+    // NOTIFIED, the note saying the revoke was not executed
+    let r = f.api.invoke(&imported);
+    let answers = responses(&r);
+    assert_eq!(answers[0]["write_back"]["status"], "written", "{answers:?}");
+    let bodies = hub.bodies(
+        "/findings/batchupdate",
+        1,
+        std::time::Duration::from_secs(5),
+    );
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    let sent: Value = serde_json::from_str(&bodies[0]).unwrap();
+    assert_eq!(sent["FindingIdentifiers"], identifiers);
+    assert_eq!(sent["Workflow"], serde_json::json!({"Status": "NOTIFIED"}));
+    let by = sent["Note"]["UpdatedBy"].as_str().unwrap();
+    assert!(by.starts_with("mamoru/0."), "{by}");
+    let note = sent["Note"]["Text"].as_str().unwrap();
+    assert!(note.starts_with("mamoru: notified (HIGH); "), "{note}");
+    assert!(
+        note.contains(&group) && note.contains("not executed (shadow rule)"),
+        "{note}"
+    );
+    assert!(note.chars().count() <= 512);
+    // Nothing else was sent: no other member of the finding is changed.
+    assert_eq!(
+        sent.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["FindingIdentifiers", "Note", "Workflow"]
+    );
+
+    // WHEN an analyst approves it with the custom action THEN the revoke runs (state in moto)
+    // and the finding is written back RESOLVED, the note naming the approval and what was done
+    let approved = event_with("aws.securityhub/custom-action-ec2-13-ssh-world.json", |v| {
+        in_moto(&mut v["detail"]["findings"][0], &group)
+    });
+    let r = f.api.invoke(&approved);
+    let answers = responses(&r);
+    assert_eq!(answers[0]["outcomes"][0]["status"], "done", "{answers:?}");
+    assert_eq!(
+        answers[0]["write_back"]["workflow"], "RESOLVED",
+        "{answers:?}"
+    );
+    assert_eq!(
+        scenario::ingress(&moto, REGION, &group).await,
+        rules(&[("tcp", 443, "0.0.0.0/0"), ("tcp", 3389, "198.51.100.0/24")])
+    );
+    let bodies = hub.bodies(
+        "/findings/batchupdate",
+        2,
+        std::time::Duration::from_secs(5),
+    );
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    let sent: Value = serde_json::from_str(&bodies[1]).unwrap();
+    assert_eq!(sent["FindingIdentifiers"], identifiers);
+    assert_eq!(sent["Workflow"], serde_json::json!({"Status": "RESOLVED"}));
+    let note = sent["Note"]["Text"].as_str().unwrap();
+    assert!(
+        note.starts_with(
+            "mamoru: approved through the custom action 'mamoru: remediate'. remediated (HIGH); "
+        ),
+        "{note}"
+    );
+    assert!(note.contains(": done."), "{note}");
 }

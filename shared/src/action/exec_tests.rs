@@ -20,8 +20,8 @@ use aws_smithy_types::body::SdkBody;
 use super::exec::Clients;
 use super::{Action, ActionKind, Status, Target};
 
-/// Answers by operation (`X-Amz-Target`'s operation, or the query protocol's `Action=`), and
-/// records every request it was sent.
+/// Answers by operation (`X-Amz-Target`'s operation, the query protocol's `Action=`, or a REST
+/// API's method and path, `PATCH /findings/batchupdate`), and records every request it was sent.
 #[derive(Debug, Clone, Default)]
 struct Canned {
     answers: Arc<HashMap<&'static str, (u16, &'static str)>>,
@@ -49,11 +49,16 @@ fn operation(req: &HttpRequest) -> (String, String) {
         .unwrap_or_default();
     let op = match req.headers().get("x-amz-target") {
         Some(t) => t.rsplit('.').next().unwrap_or("").to_string(),
-        None => body
-            .split('&')
-            .find_map(|kv| kv.strip_prefix("Action="))
-            .unwrap_or("")
-            .to_string(),
+        None => match body.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
+            Some(action) => action.to_string(),
+            None => {
+                let uri = req.uri();
+                let path = uri
+                    .split_once("://")
+                    .map_or(uri, |(_, rest)| rest.find('/').map_or("/", |i| &rest[i..]));
+                format!("{} {}", req.method(), path.split('?').next().unwrap_or(""))
+            }
+        },
     };
     (op, body)
 }
@@ -376,4 +381,120 @@ async fn serial_console_access_denied_is_a_failure_a_retry_cannot_fix() {
     assert_eq!(out.error_code.as_deref(), Some("UnauthorizedOperation"));
     assert_eq!(out.retryable, Some(false));
     assert_eq!(canned.seen().len(), 2, "not retried");
+}
+
+// The Security Hub write-back (crate::writeback::hub): Security Hub's API is REST, so the canned
+// connector answers it by method and path.
+
+const BATCH_UPDATE: &str = "PATCH /findings/batchupdate";
+const FINDING_ID: &str = "arn:aws:securityhub:us-east-1:111122223333:subscription/cis-aws-foundations-benchmark/v/1.2.0/4.1/finding/f3b4e0b7-0f0a-4d1c-9a53-0b5d1f3f1d95";
+const PRODUCT_ARN: &str = "arn:aws:securityhub:us-east-1::product/aws/securityhub";
+
+fn finding_update() -> crate::writeback::FindingUpdate {
+    crate::writeback::FindingUpdate {
+        finding_id: FINDING_ID.into(),
+        product_arn: PRODUCT_ARN.into(),
+        workflow: crate::writeback::Workflow::Resolved,
+        note: "mamoru: remediated (HIGH); revoke ...: done.".into(),
+        updated_by: crate::writeback::updated_by(),
+        decided: crate::writeback::FindingState::default(),
+    }
+}
+
+async fn write_back(canned: &Canned) -> crate::writeback::WriteBackOutcome {
+    use crate::writeback::WriteBack;
+    let hub = crate::writeback::hub::Hub::new(&sdk(canned).await);
+    hub.write_back(&finding_update()).await
+}
+
+#[tokio::test]
+async fn the_write_back_sends_the_finding_its_status_and_the_note() {
+    let processed: &'static str = Box::leak(
+        serde_json::json!({
+            "ProcessedFindings": [{"Id": FINDING_ID, "ProductArn": PRODUCT_ARN}],
+            "UnprocessedFindings": []
+        })
+        .to_string()
+        .into_boxed_str(),
+    );
+    let canned = Canned::new(&[(BATCH_UPDATE, 200, processed)]);
+    let out = write_back(&canned).await;
+    assert_eq!(
+        out.status,
+        crate::writeback::WriteStatus::Written,
+        "{}",
+        out.message
+    );
+    let seen = canned.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let (op, body) = &seen[0];
+    assert_eq!(op, BATCH_UPDATE);
+    let body: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "FindingIdentifiers": [{"Id": FINDING_ID, "ProductArn": PRODUCT_ARN}],
+            "Workflow": {"Status": "RESOLVED"},
+            "Note": {
+                "Text": "mamoru: remediated (HIGH); revoke ...: done.",
+                "UpdatedBy": format!("mamoru/{}", crate::VERSION)
+            }
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_finding_security_hub_did_not_process_is_a_failed_write_back() {
+    let unprocessed: &'static str = Box::leak(
+        serde_json::json!({
+            "ProcessedFindings": [],
+            "UnprocessedFindings": [{
+                "FindingIdentifier": {"Id": FINDING_ID, "ProductArn": PRODUCT_ARN},
+                "ErrorCode": "FindingNotFound",
+                "ErrorMessage": "Finding not found"
+            }]
+        })
+        .to_string()
+        .into_boxed_str(),
+    );
+    let canned = Canned::new(&[(BATCH_UPDATE, 200, unprocessed)]);
+    let out = write_back(&canned).await;
+    assert_eq!(out.status, crate::writeback::WriteStatus::Failed);
+    assert_eq!(out.error_code.as_deref(), Some("FindingNotFound"));
+    assert_eq!(out.retryable, Some(false));
+    assert!(out.message.contains("Finding not found"), "{}", out.message);
+}
+
+#[tokio::test]
+async fn a_throttled_write_back_is_retried_then_reported_retryable() {
+    let canned = Canned::new(&[(
+        BATCH_UPDATE,
+        429,
+        r#"{"__type": "ThrottlingException", "message": "Rate exceeded"}"#,
+    )]);
+    let out = write_back(&canned).await;
+    assert_eq!(out.status, crate::writeback::WriteStatus::Failed);
+    assert_eq!(out.error_code.as_deref(), Some("ThrottlingException"));
+    assert_eq!(out.retryable, Some(true));
+    // The shipped policy: 3 attempts in all.
+    assert_eq!(canned.seen().len(), 3);
+}
+
+#[tokio::test]
+async fn a_write_back_denied_is_a_failure_a_retry_cannot_fix() {
+    let canned = Canned::new(&[(
+        BATCH_UPDATE,
+        403,
+        r#"{"__type": "AccessDeniedException", "Message": "User is not authorized to perform: securityhub:BatchUpdateFindings"}"#,
+    )]);
+    let out = write_back(&canned).await;
+    assert_eq!(out.status, crate::writeback::WriteStatus::Failed);
+    assert_eq!(out.error_code.as_deref(), Some("AccessDeniedException"));
+    assert_eq!(out.retryable, Some(false));
+    assert_eq!(canned.seen().len(), 1, "not retried");
+    assert!(
+        out.message.contains("securityhub:BatchUpdateFindings"),
+        "{}",
+        out.message
+    );
 }

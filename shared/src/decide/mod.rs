@@ -1015,15 +1015,7 @@ mod tests {
         assert!(!uses_self_roles(Handler::Unhandled));
     }
 
-    fn securityhub_event(name: &str, change: impl FnOnce(&mut serde_json::Value)) -> Event {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../tests/fixtures/events/aws.securityhub")
-            .join(name);
-        let mut v: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        change(&mut v);
-        Event::from_json(&v.to_string()).unwrap()
-    }
+    use crate::event::securityhub::fixture_event as securityhub_event;
 
     fn plan_of(event: &Event) -> Plan {
         let rules = RuleSet::builtin().unwrap();

@@ -28,6 +28,9 @@ pub fn permissions(rules: &RuleSet) -> BTreeMap<&'static str, BTreeSet<&'static 
     for set in out.values_mut() {
         set.extend(STATE_GRANT.actions);
     }
+    if let Some(set) = out.get_mut(Handler::Securityhub.name()) {
+        set.extend(crate::writeback::GRANT.actions);
+    }
     out
 }
 
@@ -147,6 +150,19 @@ pub fn grants(rules: &RuleSet) -> BTreeMap<&'static str, Vec<Statement>> {
                     containment: false,
                     by: BTreeSet::from(["state"]),
                 });
+            }
+            // The securityhub function writes back to the findings it decides, in its own hub.
+            if h == Handler::Securityhub.name() {
+                for action in crate::writeback::GRANT.actions {
+                    v.push(Statement {
+                        action,
+                        resources: crate::writeback::GRANT.resources.to_vec(),
+                        condition: None,
+                        leading_keys: Vec::new(),
+                        containment: false,
+                        by: BTreeSet::from(["write_back"]),
+                    });
+                }
             }
             // An IAM action any non-containment action needs is always granted.
             let always: BTreeSet<&str> = v

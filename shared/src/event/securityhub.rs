@@ -258,6 +258,22 @@ pub fn split(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// A Security Hub fixture (`tests/fixtures/events/aws.securityhub/NAME`), changed by `change`
+/// before parsing: for the tests of the modules that decide on and write back to findings.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn fixture_event(
+    name: &str,
+    change: impl FnOnce(&mut serde_json::Value),
+) -> crate::event::Event {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/events/aws.securityhub")
+        .join(name);
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    change(&mut v);
+    crate::event::Event::from_json(&v.to_string()).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,149 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use super::*;
+use crate::action::{Outcome, Status};
+use crate::decide::{Handler, RuleSet, decide};
+use crate::settings::{Mode, Settings};
+
+use crate::event::securityhub::fixture_event as event;
+
+/// The report of `event` with every planned action answered `status` (and, for `Done`, the
+/// state read after acting when `after`).
+fn report(event: &Event, status: Status, after: bool) -> Report {
+    let rules = RuleSet::builtin().unwrap();
+    let plan = decide(
+        event,
+        Some(Handler::Securityhub),
+        &rules,
+        &Settings::default(),
+    );
+    let outcomes = plan
+        .actions
+        .iter()
+        .map(|p| {
+            let mut o = if status == Status::WouldDo {
+                Outcome::held(&p.action, crate::action::Hold::Shadow, "shadow")
+            } else {
+                Outcome::new(&p.action, status, "answered")
+            };
+            if after {
+                o.after = Some(serde_json::json!({"Revoked": ["tcp 22 0.0.0.0/0"]}));
+            }
+            o
+        })
+        .collect();
+    Report::new(plan, outcomes, Mode::Enforce)
+}
+
+fn finding(event: &Event) -> &AsffFinding {
+    let EventKind::SecurityHub(sh) = &event.kind else {
+        panic!("not Security Hub")
+    };
+    sh.finding().unwrap()
+}
+
+#[test]
+fn a_notified_finding_is_written_back_notified_with_what_mamoru_did() {
+    // The imported EC2.13 finding: the revoke is shadow, so only reported.
+    let e = event("imported-ec2-13-ssh-world.json", |_| {});
+    let r = report(&e, Status::WouldDo, false);
+    let u = update_for(&e, &r).unwrap();
+    assert_eq!(u.workflow, Workflow::Notified);
+    assert_eq!(u.finding_id, finding(&e).id);
+    assert_eq!(u.product_arn, finding(&e).product_arn);
+    assert_eq!(u.updated_by, format!("mamoru/{}", crate::VERSION));
+    assert!(
+        u.note.starts_with("mamoru: notified (HIGH); "),
+        "{}",
+        u.note
+    );
+    assert!(u.note.contains("sg-47dddc34c51b4be58"), "{}", u.note);
+    assert!(u.note.contains("not executed (shadow rule)"), "{}", u.note);
+    // The same decision gives the same note: writing it again changes nothing.
+    assert_eq!(update_for(&e, &report(&e, Status::WouldDo, false)), Some(u));
+}
+
+#[test]
+fn resolved_only_after_every_action_succeeded_and_read_its_state() {
+    let e = event("custom-action-ec2-13-ssh-world.json", |_| {});
+    let done = update_for(&e, &report(&e, Status::Done, true)).unwrap();
+    assert_eq!(done.workflow, Workflow::Resolved);
+    assert!(
+        done.note.starts_with(
+            "mamoru: approved through the custom action 'mamoru: remediate'. remediated (HIGH); "
+        ),
+        "{}",
+        done.note
+    );
+    let already = update_for(&e, &report(&e, Status::AlreadyDone, false)).unwrap();
+    assert_eq!(already.workflow, Workflow::Resolved);
+    // Done without the state read after acting, failed, withheld or held: NOTIFIED.
+    for (status, after) in [
+        (Status::Done, false),
+        (Status::Failed, false),
+        (Status::Skipped, false),
+        (Status::WouldDo, false),
+    ] {
+        let u = update_for(&e, &report(&e, status, after)).unwrap();
+        assert_eq!(u.workflow, Workflow::Notified, "{status:?}");
+    }
+    // A failure is named in the note.
+    let failed = update_for(&e, &report(&e, Status::Failed, false)).unwrap();
+    assert!(failed.note.contains("FAILED"), "{}", failed.note);
+    // A finding with no action (Config.1 notifies only) is never RESOLVED.
+    let config = event("imported-config-1.json", |_| {});
+    let r = report(&config, Status::Done, true);
+    assert!(r.outcomes.is_empty());
+    let u = update_for(&config, &r).unwrap();
+    assert_eq!(u.workflow, Workflow::Notified);
+    assert!(u.note.ends_with("; no action."), "{}", u.note);
+}
+
+#[test]
+fn ignored_findings_and_other_events_are_not_written_back() {
+    for name in [
+        "imported-ec2-13-resolved.json",
+        "imported-ec2-13-suppressed.json",
+        "imported-s3-8-archived.json",
+        "imported-guardduty-product-dga.json",
+    ] {
+        let e = event(name, |_| {});
+        let r = report(&e, Status::Done, true);
+        assert_eq!(update_for(&e, &r), None, "{name}: {}", r.plan.reason);
+    }
+}
+
+#[test]
+fn the_note_is_at_most_512_characters_and_masks_secrets() {
+    let long = format!("sg-{}", "x".repeat(2000));
+    let e = event("imported-ec2-13-ssh-world.json", |v| {
+        let f = &mut v["detail"]["findings"][0];
+        let text = f.to_string().replace("sg-47dddc34c51b4be58", &long);
+        *f = serde_json::from_str(&text).unwrap();
+    });
+    let u = update_for(&e, &report(&e, Status::WouldDo, false)).unwrap();
+    assert_eq!(u.note.chars().count(), NOTE_MAX, "{}", u.note);
+    assert!(u.note.ends_with('…'));
+    assert_eq!(bounded("é".repeat(600).as_str(), 512).chars().count(), 512);
+    assert_eq!(bounded("short", 512), "short");
+}
+
+#[test]
+fn already_shown_compares_status_note_and_author() {
+    let e = event("imported-ec2-13-ssh-world.json", |_| {});
+    let u = update_for(&e, &report(&e, Status::WouldDo, false)).unwrap();
+    assert!(!already_shown(finding(&e), &u));
+    let shown = event("imported-ec2-13-ssh-world.json", |v| {
+        let f = &mut v["detail"]["findings"][0];
+        f["Workflow"]["Status"] = "NOTIFIED".into();
+        f["Note"] = serde_json::json!({"Text": u.note, "UpdatedBy": u.updated_by, "UpdatedAt": "2020-06-11T15:53:21.000Z"});
+    });
+    assert!(already_shown(finding(&shown), &u));
+    // Another author's identical text is not mamoru's note.
+    let theirs = event("imported-ec2-13-ssh-world.json", |v| {
+        let f = &mut v["detail"]["findings"][0];
+        f["Workflow"]["Status"] = "NOTIFIED".into();
+        f["Note"] = serde_json::json!({"Text": u.note, "UpdatedBy": "analyst"});
+    });
+    assert!(!already_shown(finding(&theirs), &u));
+}
