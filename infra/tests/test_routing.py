@@ -237,6 +237,8 @@ EXPECTED: dict[str, str | None] = {
     # Malware Protection for S3 scan results that need someone (a threat, an unscanned object);
     # a clean scan is not routed. Runtime Monitoring coverage lost.
     "aws.guardduty/malware-s3-object-scan-access-denied.json": GUARDDUTY,
+    "aws.guardduty/malware-s3-object-scan-unsupported.json": GUARDDUTY,
+    "aws.guardduty/malware-s3-object-scan-failed.json": GUARDDUTY,
     "aws.guardduty/malware-s3-object-scan-no-threats-found.json": None,
     "aws.guardduty/malware-s3-object-scan-threats-found.json": GUARDDUTY,
     "aws.guardduty/runtime-protection-unhealthy-eks.json": GUARDDUTY,
