@@ -119,6 +119,11 @@ enum OverBudget {
     Unchecked(String),
 }
 
+/// How long what mamoru wrote back to a finding is remembered: an update showing exactly that
+/// state within this is its own echo (Security Hub sends it within minutes; a re-import that
+/// changes nothing mamoru decides on is taken for it too).
+const ECHO_MEMORY_SECONDS: i64 = EVENT_MEMORY_SECONDS;
+
 /// How long a finding's digest is kept after its last update.
 const DIGEST_MEMORY_SECONDS: i64 = 30 * 24 * 3600;
 
@@ -354,6 +359,58 @@ impl Responder {
         }
     }
 
+    /// The report of an event that is neither acted on nor notified (the reason says why), as
+    /// audited.
+    fn nothing_done(&self, mut plan: crate::decide::Plan, started: Instant) -> Report {
+        plan.actions.clear();
+        plan.notify = false;
+        let report = Report::new(plan, Vec::new(), self.settings.mode);
+        crate::audit::record_with_metrics(
+            &report,
+            crate::metrics::Context::new(&self.rules, &self.settings),
+            None,
+            false,
+            started.elapsed(),
+        );
+        report
+    }
+
+    /// Whether the event is the `Findings - Imported` event Security Hub sends for mamoru's own
+    /// write-back: the finding shows exactly the state mamoru recorded writing
+    /// ([`crate::writeback::echo_key`]). Asked of the state store with a claim that is released
+    /// at once when nothing was recorded; without a store, or when it cannot be reached, the
+    /// update is decided (its write-back then finds the finding already showing it, and sends
+    /// nothing: the loop stops there).
+    async fn echo(&self, event: &Event, plan: &crate::decide::Plan) -> Option<String> {
+        let store = self.state.as_ref()?;
+        if plan.disposition == Disposition::Ignore
+            || event.detail_type != crate::event::DT_SECURITYHUB_IMPORTED
+        {
+            return None;
+        }
+        let EventKind::SecurityHub(sh) = &event.kind else {
+            return None;
+        };
+        let key = crate::writeback::incoming_key(sh.finding()?);
+        let now = chrono::Utc::now().timestamp();
+        match store.claim(&key, now, now + 60).await {
+            Ok(Claim::Held) => Some(
+                "the update is mamoru's own write-back coming back (the finding shows exactly the state mamoru recorded writing): nothing new to decide"
+                    .to_string(),
+            ),
+            Ok(Claim::First) => {
+                if let Err(e) = store.release(&key).await {
+                    tracing::warn!(event_id = %plan.event_id, error = %e, "could not release the write-back probe");
+                }
+                None
+            }
+            Err(e) => {
+                tracing::warn!(event_id = %plan.event_id, error = %e, "state table unreachable: the update is decided, even if it is mamoru's own write-back");
+                None
+            }
+        }
+    }
+
     /// Writes back to Security Hub what was done about the event's finding
     /// ([`crate::writeback`]). Never fails the event: a failure is in the outcome, which the
     /// audit line records. Nothing is written in dry-run, nor when the notification failed (the
@@ -391,7 +448,29 @@ impl Responder {
                 format!("the finding already shows {status} and this note: nothing sent"),
             ));
         }
+        // Recorded before writing: Security Hub's answering event can arrive before this
+        // returns. Released again when the write fails.
+        let recorded = match &self.state {
+            Some(store) => {
+                let key = crate::writeback::echo_key(&update);
+                let now = chrono::Utc::now().timestamp();
+                match store.claim(&key, now, now + ECHO_MEMORY_SECONDS).await {
+                    Ok(_) => Some((store, key)),
+                    Err(e) => {
+                        tracing::warn!(event_id = %report.plan.event_id, error = %e, "state table unreachable: the write-back's echo will be decided again");
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
         let outcome = port.write_back(&update).await;
+        if outcome.status == WriteStatus::Failed
+            && let Some((store, key)) = &recorded
+            && let Err(e) = store.release(key).await
+        {
+            tracing::warn!(event_id = %report.plan.event_id, error = %e, "could not release the record of a failed write-back");
+        }
         if outcome.status == WriteStatus::Failed {
             tracing::warn!(
                 event_id = %report.plan.event_id,
@@ -437,6 +516,12 @@ impl Responder {
         started: Instant,
     ) -> Result<Report, HandleError> {
         let mut plan = decide(event, self.handler, &self.rules, &self.settings);
+        if let Some(reason) = self.echo(event, &plan).await {
+            tracing::info!(event_id = %plan.event_id, "{reason}");
+            plan.disposition = Disposition::Ignore;
+            plan.reason = reason;
+            return Ok(self.nothing_done(plan, started));
+        }
         if !plan.thresholds.is_empty() {
             let (crossed, unchecked) = self.count(&plan).await;
             if !crossed.is_empty() {
@@ -477,17 +562,7 @@ impl Responder {
                     "update of a finding already alerted at this severity band, resource and actor: counted for the next alert, not alerted, nothing done again. {}",
                     plan.reason
                 );
-                plan.actions.clear();
-                plan.notify = false;
-                let report = Report::new(plan, Vec::new(), self.settings.mode);
-                crate::audit::record_with_metrics(
-                    &report,
-                    crate::metrics::Context::new(&self.rules, &self.settings),
-                    None,
-                    false,
-                    started.elapsed(),
-                );
-                return Ok(report);
+                return Ok(self.nothing_done(plan, started));
             }
             Digest::Alert {
                 suppressed,

@@ -867,7 +867,7 @@ fn decide_unmasked(
 }
 
 /// The guards of Security Hub events no rule can lift: one finding per decision; findings
-/// resolved, suppressed or archived, and mamoru's own updates, are not acted on again. `Ok(true)`
+/// resolved, suppressed or archived are not acted on again. `Ok(true)`
 /// when the event is mamoru's custom action, which approves the finding's opt-in actions.
 fn securityhub_guard(event: &Event, sh: &crate::event::SecurityHubEvent) -> Result<bool, String> {
     use crate::event::securityhub::ACTION_TARGET_ID;
@@ -898,11 +898,9 @@ fn securityhub_guard(event: &Event, sh: &crate::event::SecurityHubEvent) -> Resu
     if let Some(s @ ("RESOLVED" | "SUPPRESSED")) = f.workflow_status() {
         return Err(format!("the finding's workflow status is {s}"));
     }
-    if f.updated_by_mamoru() {
-        return Err(
-            "the finding was last updated by mamoru itself (its own write-back)".to_string(),
-        );
-    }
+    // mamoru's own write-back coming back is recognised by the responder from what it recorded
+    // writing (crate::writeback::echo_key), never from the note: anyone allowed
+    // BatchUpdateFindings can write a note naming mamoru.
     Ok(false)
 }
 

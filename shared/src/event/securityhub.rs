@@ -140,7 +140,9 @@ pub struct AsffNote {
     pub updated_by: Option<String>,
 }
 
-/// The prefix of the `UpdatedBy` mamoru writes with its notes (`mamoru/<version>`).
+/// The prefix of the `UpdatedBy` mamoru writes with its notes (`mamoru/<version>`). Anyone
+/// allowed `BatchUpdateFindings` can write it too: it tells people who wrote a note, and is never
+/// how mamoru recognises its own updates ([`crate::writeback::echo_key`]).
 pub const UPDATED_BY_PREFIX: &str = "mamoru/";
 
 impl AsffFinding {
@@ -168,14 +170,6 @@ impl AsffFinding {
     /// Whether the finding is ARCHIVED.
     pub fn archived(&self) -> bool {
         self.record_state.as_deref() == Some("ARCHIVED")
-    }
-
-    /// Whether mamoru's own write-back made this update: the note is mamoru's.
-    pub fn updated_by_mamoru(&self) -> bool {
-        self.note
-            .as_ref()
-            .and_then(|n| n.updated_by.as_deref())
-            .is_some_and(|u| u.starts_with(UPDATED_BY_PREFIX))
     }
 
     /// The region the finding is about: its `Region`, else its first resource's.
