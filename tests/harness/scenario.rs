@@ -334,3 +334,41 @@ pub async fn ingress(moto: &Moto, region: &str, group: &str) -> Vec<(String, i32
     out.sort();
     out
 }
+
+/// The table as infra/template.yaml makes it: partition key `pk`, TTL on `expires`.
+pub async fn state_table(moto: &Moto, region: &str, table: &str) -> aws_sdk_dynamodb::Client {
+    let ddb = aws_sdk_dynamodb::Client::new(&moto.sdk(region).await);
+    ddb.create_table()
+        .table_name(table)
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    ddb.update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+                .attribute_name("expires")
+                .enabled(true)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    ddb
+}

@@ -5,10 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, TimeToLiveSpecification,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use mamoru_tests::faults::{Fault, FaultMix, FaultProxy};
 use mamoru_tests::runtime_api::FunctionProcess;
 use mamoru_tests::scenario::{self, event_with};
@@ -31,42 +28,8 @@ fn key_finding(user: &str, key: &str) -> String {
     )
 }
 
-/// The table as infra/template.yaml makes it: partition key `pk`, TTL on `expires`.
 async fn state_table(moto: &Moto) -> aws_sdk_dynamodb::Client {
-    let ddb = aws_sdk_dynamodb::Client::new(&moto.sdk(REGION).await);
-    ddb.create_table()
-        .table_name(TABLE)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    ddb.update_time_to_live()
-        .table_name(TABLE)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .attribute_name("expires")
-                .enabled(true)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    ddb
+    scenario::state_table(moto, REGION, TABLE).await
 }
 
 async fn item(

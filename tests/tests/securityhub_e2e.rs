@@ -297,3 +297,112 @@ async fn each_decided_finding_is_written_back_notified_then_resolved_after_the_a
     );
     assert!(note.contains(": done."), "{note}");
 }
+
+/// The keys of the live items of the state table under `prefix` (released ones left out).
+async fn live_keys(ddb: &aws_sdk_dynamodb::Client, table: &str, prefix: &str) -> Vec<String> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let items = ddb.scan().table_name(table).send().await.unwrap();
+    let mut keys: Vec<String> = items
+        .items()
+        .iter()
+        .filter(|i| i.get("released") != Some(&AttributeValue::Bool(true)))
+        .filter_map(|i| i.get("pk").and_then(|k| k.as_s().ok()).cloned())
+        .filter(|k| k.starts_with(prefix))
+        .collect();
+    keys.sort();
+    keys
+}
+
+#[tokio::test]
+async fn the_update_event_of_the_write_back_is_ignored_and_a_note_merely_naming_mamoru_is_not() {
+    // GIVEN the state table in moto's DynamoDB, and the write-back at a local endpoint (moto
+    // serves no BatchUpdateFindings)
+    const TABLE: &str = "mamoru-state";
+    let moto = Moto::start();
+    let (topic, queue) = moto.topic_with_queue(REGION, "alerts").await;
+    let ddb = scenario::state_table(&moto, REGION, TABLE).await;
+    let group = scenario::world_open_group(&moto, REGION, "web").await;
+    let imported = event_with("aws.securityhub/imported-ec2-13-ssh-world.json", |v| {
+        in_moto(&mut v["detail"]["findings"][0], &group)
+    });
+    let finding =
+        serde_json::from_str::<Value>(&imported).unwrap()["detail"]["findings"][0].clone();
+    let hub = HttpSink::answering(&processed(&finding));
+    let f = start_with(
+        &moto,
+        &topic,
+        &[
+            ("AWS_ENDPOINT_URL_SECURITYHUB", hub.url("")),
+            ("MAMORU_STATE_TABLE", TABLE.to_string()),
+        ],
+    );
+
+    // WHEN the finding is imported THEN it is notified and written back, and the table records
+    // what was written
+    let r = f.api.invoke(&imported);
+    assert_eq!(responses(&r)[0]["write_back"]["status"], "written", "{r:?}");
+    let bodies = hub.bodies(
+        "/findings/batchupdate",
+        1,
+        std::time::Duration::from_secs(5),
+    );
+    let sent: Value = serde_json::from_str(&bodies[0]).unwrap();
+    let wrote = live_keys(&ddb, TABLE, "securityhub#wrote#").await;
+    assert_eq!(wrote.len(), 1, "{wrote:?}");
+    let id = finding["Id"].as_str().unwrap();
+    assert!(
+        wrote[0].starts_with(&format!(
+            "securityhub#wrote#{id}#NOTIFIED#HIGH#FAILED#ACTIVE#"
+        )),
+        "{wrote:?}"
+    );
+
+    // WHEN Security Hub sends the update event of that write-back (the finding with the status
+    // and note written) THEN it is mamoru's own: ignored, not notified, nothing written
+    let echo = |id: &str, note: &str| {
+        let mut v: Value = serde_json::from_str(&imported).unwrap();
+        v["id"] = id.into();
+        let f = &mut v["detail"]["findings"][0];
+        f["Workflow"] = sent["Workflow"].clone();
+        f["WorkflowState"] = "IN_PROGRESS".into();
+        f["Note"] = serde_json::json!({
+            "Text": note,
+            "UpdatedBy": sent["Note"]["UpdatedBy"],
+            "UpdatedAt": "2020-06-11T15:53:21.000Z"
+        });
+        v.to_string()
+    };
+    let note = sent["Note"]["Text"].as_str().unwrap();
+    let r = f.api.invoke(&echo("6d7e4a53-echo", note));
+    let answers = responses(&r);
+    assert_eq!(answers[0]["disposition"], "ignore", "{answers:?}");
+    assert!(
+        answers[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("mamoru's own write-back"),
+        "{answers:?}"
+    );
+    assert_eq!(answers[0].get("write_back"), None, "{answers:?}");
+
+    // WHEN someone allowed BatchUpdateFindings writes a note naming mamoru, in other words THEN
+    // the update is decided and notified, and mamoru writes its own note back
+    let r = f
+        .api
+        .invoke(&echo("6d7e4a53-forged", "mamoru: nothing to do here."));
+    let answers = responses(&r);
+    assert_eq!(answers[0]["disposition"], "notify", "{answers:?}");
+    assert_eq!(answers[0]["write_back"]["status"], "written", "{answers:?}");
+    let bodies = hub.bodies(
+        "/findings/batchupdate",
+        2,
+        std::time::Duration::from_secs(5),
+    );
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    let again: Value = serde_json::from_str(&bodies[1]).unwrap();
+    assert_eq!(again["Note"], sent["Note"]);
+
+    // AND two notifications in all: the import and the forged note, not the echo
+    let notes = scenario::notifications(&moto, REGION, &queue).await;
+    assert_eq!(notes.len(), 2, "{notes:?}");
+}
