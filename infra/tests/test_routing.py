@@ -140,6 +140,10 @@ EXPECTED: dict[str, str | None] = {
     "aws.ec2/ct-enable-serial-console-access-denied.json": CLOUDTRAIL,  # an attempt
     "aws.ec2/ct-disable-ebs-encryption-by-default.json": CLOUDTRAIL,
     "aws.ec2/ct-disable-ebs-encryption-by-default-denied.json": CLOUDTRAIL,  # an attempt
+    # Ingress authorized, whatever it opens (the function decides whether it is the world on
+    # an admin port).
+    "aws.ec2/ct-authorize-security-group-ingress-ssh-world.json": CLOUDTRAIL,
+    "aws.ec2/ct-authorize-security-group-ingress-ssh-own-address.json": CLOUDTRAIL,
     "tamper/organizations-leave-organization-denied.json": CLOUDTRAIL,
     "tamper/organizations-describe-organization.json": None,  # a read
     "tamper/securityhub-disable.json": CLOUDTRAIL,

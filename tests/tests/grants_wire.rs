@@ -529,6 +529,38 @@ async fn every_action_calls_exactly_what_it_is_granted() {
         "done"
     );
 
+    // A group opened to the world on SSH, and the call that did it.
+    let group = ec2
+        .create_security_group()
+        .group_name("opened")
+        .description("opened to the world")
+        .send()
+        .await
+        .unwrap()
+        .group_id
+        .unwrap();
+    ec2.authorize_security_group_ingress()
+        .group_id(&group)
+        .ip_protocol("tcp")
+        .from_port(22)
+        .to_port(22)
+        .cidr_ip("0.0.0.0/0")
+        .send()
+        .await
+        .unwrap();
+    let ev = event_with(
+        "aws.ec2/ct-authorize-security-group-ingress-ssh-world.json",
+        |v| {
+            v["region"] = json!(REGION);
+            v["detail"]["awsRegion"] = json!(REGION);
+            v["detail"]["requestParameters"]["groupId"] = json!(group);
+        },
+    );
+    assert_eq!(
+        status(&w.run("ingress opened", &ev, true), "revoke_added_ingress"),
+        "done"
+    );
+
     // moto serves no serial-console API: the call is made and fails, and the proxy still sees
     // (and maps) the request, as for the IP set above.
     let ev = event_with("aws.ec2/ct-enable-serial-console-access.json", |v| {

@@ -3,7 +3,8 @@
 //! permission removed, enforced by default; the outside accounts' permissions removed once the
 //! shadow rule is promoted; trusted and earlier shares kept), and EBS encryption by default
 //! turned on again in the region of the call only. EC2 serial console access is not served by
-//! moto: its executor is tested in process (shared/src/action/exec_tests.rs).
+//! moto: its executor is tested in process (shared/src/action/exec_tests.rs). A security group
+//! opened to the world on SSH loses exactly the range the call added once the rule is promoted.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -380,4 +381,147 @@ async fn ebs_encryption_by_default_is_turned_on_again_in_that_region_only() {
         outcome(&again, "ec2:EnableEbsEncryptionByDefault")["status"],
         "already_done"
     );
+}
+
+/// (protocol, from, to, cidr) of every ingress range of a group, sorted, as moto holds them.
+async fn ingress(moto: &Moto, group: &str) -> Vec<(String, Option<i32>, Option<i32>, String)> {
+    let out = ec2(moto)
+        .await
+        .describe_security_groups()
+        .group_ids(group)
+        .send()
+        .await
+        .unwrap();
+    let mut rules = Vec::new();
+    for p in out.security_groups()[0].ip_permissions() {
+        let proto = p.ip_protocol().unwrap_or("").to_string();
+        for r in p.ip_ranges() {
+            rules.push((
+                proto.clone(),
+                p.from_port(),
+                p.to_port(),
+                r.cidr_ip().unwrap().to_string(),
+            ));
+        }
+        for r in p.ipv6_ranges() {
+            rules.push((
+                proto.clone(),
+                p.from_port(),
+                p.to_port(),
+                r.cidr_ipv6().unwrap().to_string(),
+            ));
+        }
+    }
+    rules.sort();
+    rules
+}
+
+fn tcp(port: i32, cidr: &str) -> (String, Option<i32>, Option<i32>, String) {
+    ("tcp".into(), Some(port), Some(port), cidr.into())
+}
+
+// proves: ec2-ingress-opened-to-world
+#[tokio::test]
+async fn world_open_ssh_a_call_added_is_revoked_once_promoted_and_every_other_rule_stays() {
+    // GIVEN a group holding SSH from the world (the call's), SSH from an office range, HTTPS
+    // from the world and RDP from the world over IPv6 (there before, not the call's)
+    let moto = Moto::start();
+    let client = ec2(&moto).await;
+    let group = client
+        .create_security_group()
+        .group_name("web")
+        .description("web servers")
+        .send()
+        .await
+        .unwrap()
+        .group_id
+        .unwrap();
+    let perm = |port: i32, v4: Option<&str>, v6: Option<&str>| {
+        let mut p = aws_sdk_ec2::types::IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(port)
+            .to_port(port);
+        if let Some(c) = v4 {
+            p = p.ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip(c).build());
+        }
+        if let Some(c) = v6 {
+            p = p.ipv6_ranges(
+                aws_sdk_ec2::types::Ipv6Range::builder()
+                    .cidr_ipv6(c)
+                    .build(),
+            );
+        }
+        p.build()
+    };
+    client
+        .authorize_security_group_ingress()
+        .group_id(&group)
+        .ip_permissions(perm(22, Some("0.0.0.0/0"), None))
+        .ip_permissions(perm(22, Some("198.51.100.0/24"), None))
+        .ip_permissions(perm(443, Some("0.0.0.0/0"), None))
+        .ip_permissions(perm(3389, None, Some("::/0")))
+        .send()
+        .await
+        .unwrap();
+    let before = ingress(&moto, &group).await;
+    assert_eq!(before.len(), 4, "{before:?}");
+    let event = event_with(
+        "aws.ec2/ct-authorize-security-group-ingress-ssh-world.json",
+        |v| {
+            in_region(v);
+            v["detail"]["requestParameters"]["groupId"] = json!(group);
+        },
+    );
+
+    // WHEN the call arrives with the rule as shipped (shadow): reported, nothing changes
+    let shadow = execute(&moto, &event, false, "");
+    assert_eq!(
+        outcome(&shadow, "ec2:RevokeSecurityGroupIngress")["status"],
+        "would_do"
+    );
+    assert_eq!(ingress(&moto, &group).await, before);
+
+    // AND with the rule promoted
+    let report = execute(&moto, &event, true, "");
+    let o = outcome(&report, "ec2:RevokeSecurityGroupIngress");
+    assert_eq!(o["status"], "done", "{o}");
+    assert_eq!(
+        o["before"]["AddedWorldOpenIngressHeld"],
+        json!(["tcp 22 from 0.0.0.0/0"])
+    );
+    assert_eq!(o["after"]["AddedWorldOpenIngressHeld"], json!([]));
+
+    // THEN exactly SSH from the world is gone; the office range, HTTPS and the earlier IPv6 RDP
+    // rule stay
+    let mut want = vec![
+        tcp(22, "198.51.100.0/24"),
+        tcp(443, "0.0.0.0/0"),
+        tcp(3389, "::/0"),
+    ];
+    want.sort();
+    assert_eq!(ingress(&moto, &group).await, want);
+
+    // AND a second delivery finds it already gone
+    let again = execute(&moto, &event, true, "");
+    assert_eq!(
+        outcome(&again, "ec2:RevokeSecurityGroupIngress")["status"],
+        "already_done"
+    );
+    assert_eq!(ingress(&moto, &group).await, want);
+}
+
+#[tokio::test]
+async fn a_security_group_that_does_not_exist_is_a_failure_not_done() {
+    let moto = Moto::start();
+    let event = event_with(
+        "aws.ec2/ct-authorize-security-group-ingress-ssh-world.json",
+        |v| {
+            in_region(v);
+            v["detail"]["requestParameters"]["groupId"] = json!("sg-0123456789abcdef0");
+        },
+    );
+    let report = execute(&moto, &event, true, "");
+    let o = outcome(&report, "ec2:RevokeSecurityGroupIngress");
+    assert_eq!(o["status"], "failed", "{o}");
+    assert_eq!(o["error_code"], "NotFound", "{o}");
 }

@@ -320,6 +320,21 @@ fn check_plan(v: &Value) -> Result<(), TestCaseError> {
             Target::SerialConsole | Target::EbsEncryptionByDefault => {
                 prop_assert_eq!(a.region.as_str(), d["awsRegion"].as_str().unwrap());
             }
+            // Exactly the group the call named, in its region; every range revoked is one the
+            // call added, and the world's (shadow: opt-in).
+            Target::Ingress { group_id, ranges } => {
+                prop_assert_eq!(
+                    d["requestParameters"]["groupId"].as_str(),
+                    Some(group_id.as_str())
+                );
+                prop_assert_eq!(a.region.as_str(), d["awsRegion"].as_str().unwrap());
+                let request = d["requestParameters"].to_string();
+                for r in ranges {
+                    prop_assert!(mamoru::decide::facts::world_cidr(&r.cidr), "{}", r.cidr);
+                    prop_assert!(request.contains(&format!("\"{}\"", r.cidr)), "{}", r.cidr);
+                }
+                prop_assert!(p.shadow);
+            }
         }
         // Nothing is remediated for a failed call, an archived or a sample finding.
         prop_assert!(d["errorCode"].is_null());

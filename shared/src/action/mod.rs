@@ -165,6 +165,7 @@ registry! {
     UnshareImageAccounts => unshare_image_accounts,
     DisableSerialConsoleAccess => disable_serial_console_access,
     EnableEbsEncryptionByDefault => enable_ebs_encryption_by_default,
+    RevokeAddedIngress => revoke_added_ingress,
 }
 
 impl ActionKind {
@@ -455,6 +456,11 @@ pub enum Target {
         public: bool,
         accounts: Vec<String>,
     },
+    /// The world-open admin-port ranges an AuthorizeSecurityGroupIngress call added to a group.
+    Ingress {
+        group_id: String,
+        ranges: Vec<crate::decide::facts::IngressRange>,
+    },
 }
 
 impl Target {
@@ -533,6 +539,7 @@ impl Action {
             }
             Target::Snapshot { snapshot_id, .. } => format!("EBS snapshot {snapshot_id}"),
             Target::Image { image_id, .. } => format!("AMI {image_id}"),
+            Target::Ingress { group_id, .. } => format!("security group {group_id}"),
         }
     }
 
@@ -564,6 +571,7 @@ impl Action {
             Target::Object { bucket, .. } => format!("object in {bucket}"),
             Target::Snapshot { snapshot_id, .. } => snapshot_id.clone(),
             Target::Image { image_id, .. } => image_id.clone(),
+            Target::Ingress { group_id, .. } => group_id.clone(),
         })
     }
 

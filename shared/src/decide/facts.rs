@@ -2,7 +2,7 @@
 //! the security-relevant signals in Config item changes.
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::event::guardduty::Action;
 use crate::event::{ConfigItemChange, Event, EventKind};
@@ -105,7 +105,8 @@ pub enum Signal {
     TrailLoggingWeakened,
     /// A managed admin policy (AdministratorAccess, IAMFullAccess) attached to an IAM user.
     AdminPolicyAttachedToUser,
-    /// An ingress rule open to 0.0.0.0/0 or ::/0 on an admin port (22, 3389).
+    /// An ingress rule open to 0.0.0.0/0 or ::/0 on an admin port (22, 3389): added in a Config
+    /// item change, or by an AuthorizeSecurityGroupIngress call.
     SecurityGroupWorldOpenAdminPort,
     /// A PutEventSelectors call leaving the trail without management events (it still says
     /// "logging").
@@ -264,6 +265,11 @@ fn call_signals(call: &crate::event::CloudTrailCall) -> Vec<Signal> {
         _ if added_shares(call).is_some_and(|s| s.public) => {
             out.push(Signal::SharedPublicly);
         }
+        ("ec2.amazonaws.com", "AuthorizeSecurityGroupIngress")
+            if added_world_open_ingress(call).is_some() =>
+        {
+            out.push(Signal::SecurityGroupWorldOpenAdminPort);
+        }
         ("guardduty.amazonaws.com", "UpdateDetector") if disables_features(call) => {
             out.push(Signal::DetectorFeaturesDisabled);
         }
@@ -349,6 +355,113 @@ pub fn added_shares(call: &crate::event::CloudTrailCall) -> Option<Shares> {
     }
     shares.public = public;
     (shares.public || !shares.accounts.is_empty()).then_some(shares)
+}
+
+/// One ingress permission an AuthorizeSecurityGroupIngress call added, open to the world on an
+/// admin port: the protocol and ports as the call gave them and one world-open range (IPv4 or
+/// IPv6). The other ranges of the same call are not in it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IngressRange {
+    /// `tcp`, `udp`, `icmp`, or `-1` (every protocol); numbers as EC2 names them.
+    pub protocol: String,
+    /// Absent for `-1`.
+    pub from_port: Option<i32>,
+    pub to_port: Option<i32>,
+    /// `0.0.0.0/0`, `::/0`, or another range [`world_cidr`] counts as the world.
+    pub cidr: String,
+}
+
+impl IngressRange {
+    pub fn is_ipv6(&self) -> bool {
+        self.cidr.contains(':')
+    }
+}
+
+/// The protocol as EC2 describes a group's rules: `6` is `tcp`, `17` `udp`, `1` `icmp`, `all`
+/// `-1`; anything else as given.
+pub fn ec2_protocol(p: &str) -> String {
+    match p.trim().to_ascii_lowercase().as_str() {
+        "6" => "tcp".into(),
+        "17" => "udp".into(),
+        "1" => "icmp".into(),
+        "all" => "-1".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The world-open admin-port ranges an `ec2:AuthorizeSecurityGroupIngress` call added, in both
+/// forms CloudTrail records: the flat one (`cidrIp`, `ipProtocol`, `fromPort`, `toPort`, as the
+/// CLI's `--cidr --port` sends it) and `ipPermissions.items[]` with `ipRanges.items[].cidrIp` and
+/// `ipv6Ranges.items[].cidrIpv6`. Ranges that are not the world, and permissions on other ports,
+/// are left out. `None` for another call, or one that opens no admin port to the world.
+pub fn added_world_open_ingress(call: &crate::event::CloudTrailCall) -> Option<Vec<IngressRange>> {
+    if call.event_source != "ec2.amazonaws.com"
+        || call.event_name != "AuthorizeSecurityGroupIngress"
+    {
+        return None;
+    }
+    let p = &call.request_parameters;
+    let port = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_i64)
+            .and_then(|n| i32::try_from(n).ok())
+    };
+    let mut out: Vec<IngressRange> = Vec::new();
+    let mut take = |perm: &Value, v4: Vec<&str>, v6: Vec<&str>| {
+        let Some(protocol) = perm.get("ipProtocol").and_then(Value::as_str) else {
+            return;
+        };
+        let protocol = ec2_protocol(protocol);
+        let every = protocol == "-1";
+        let (from, to) = if every {
+            (None, None)
+        } else {
+            (port(perm, "fromPort"), port(perm, "toPort"))
+        };
+        for cidr in v4.into_iter().chain(v6) {
+            if !world_cidr(cidr) {
+                continue;
+            }
+            let shape = json!({
+                "ipProtocol": protocol, "fromPort": from, "toPort": to, "ipRanges": [cidr]
+            });
+            let range = IngressRange {
+                protocol: protocol.clone(),
+                from_port: from,
+                to_port: to,
+                cidr: cidr.trim().to_string(),
+            };
+            if world_open_admin_port(&shape) && !out.contains(&range) {
+                out.push(range);
+            }
+        }
+    };
+    if let Some(cidr) = p.get("cidrIp").and_then(Value::as_str) {
+        take(p, vec![cidr], Vec::new());
+    }
+    let items = p
+        .pointer("/ipPermissions/items")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for perm in items {
+        let list = |path: &str, member: &str| -> Vec<&str> {
+            perm.pointer(path)
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|r| r.get(member).and_then(Value::as_str))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        take(
+            perm,
+            list("/ipRanges/items", "cidrIp"),
+            list("/ipv6Ranges/items", "cidrIpv6"),
+        );
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 /// Whether a policy document (as CloudTrail records it: JSON text, possibly URL-encoded) has an
@@ -755,6 +868,76 @@ mod tests {
         ] {
             assert_eq!(added_shares(&quiet), None, "{:?}", quiet.request_parameters);
             assert!(!call_signals(&quiet).contains(&Signal::SharedPublicly));
+        }
+    }
+
+    #[test]
+    fn ingress_calls_yield_exactly_their_world_open_admin_ranges() {
+        // The flat form (the CLI's --cidr/--port, as Stratus Red Team's detonation records it).
+        let flat = call(
+            "ec2.amazonaws.com",
+            "AuthorizeSecurityGroupIngress",
+            json!({"groupId": "sg-1", "cidrIp": "0.0.0.0/0", "ipProtocol": "tcp",
+                   "fromPort": 22, "toPort": 22, "ipPermissions": {}}),
+        );
+        let r = |p: &str, f: Option<i32>, t: Option<i32>, c: &str| IngressRange {
+            protocol: p.into(),
+            from_port: f,
+            to_port: t,
+            cidr: c.into(),
+        };
+        assert_eq!(
+            added_world_open_ingress(&flat),
+            Some(vec![r("tcp", Some(22), Some(22), "0.0.0.0/0")])
+        );
+        assert!(call_signals(&flat).contains(&Signal::SecurityGroupWorldOpenAdminPort));
+        // The items form: IPv6 on RDP, every protocol, and ranges that are not the world or
+        // ports that are not admin ports, which are left out.
+        let items = call(
+            "ec2.amazonaws.com",
+            "AuthorizeSecurityGroupIngress",
+            json!({"groupId": "sg-1", "ipPermissions": {"items": [
+                {"ipProtocol": "6", "fromPort": 3389, "toPort": 3389,
+                 "ipRanges": {"items": [{"cidrIp": "198.51.100.0/24"}]},
+                 "ipv6Ranges": {"items": [{"cidrIpv6": "::/0"}]}},
+                {"ipProtocol": "-1", "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}},
+                {"ipProtocol": "tcp", "fromPort": 443, "toPort": 443,
+                 "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}
+            ]}}),
+        );
+        let got = added_world_open_ingress(&items).unwrap();
+        assert_eq!(
+            got,
+            vec![
+                r("tcp", Some(3389), Some(3389), "::/0"),
+                r("-1", None, None, "0.0.0.0/0"),
+            ]
+        );
+        assert!(got[0].is_ipv6() && !got[1].is_ipv6());
+        // Nothing world-open on an admin port, another call, or egress: no ranges, no signal.
+        for quiet in [
+            call(
+                "ec2.amazonaws.com",
+                "AuthorizeSecurityGroupIngress",
+                json!({"groupId": "sg-1", "ipPermissions": {"items": [{"ipProtocol": "tcp",
+                    "fromPort": 22, "toPort": 22,
+                    "ipRanges": {"items": [{"cidrIp": "127.0.0.1/32"}]}}]}}),
+            ),
+            call(
+                "ec2.amazonaws.com",
+                "AuthorizeSecurityGroupIngress",
+                json!({"groupId": "sg-1", "cidrIp": "0.0.0.0/0", "ipProtocol": "udp",
+                       "fromPort": 53, "toPort": 53}),
+            ),
+            call(
+                "ec2.amazonaws.com",
+                "AuthorizeSecurityGroupEgress",
+                json!({"groupId": "sg-1", "cidrIp": "0.0.0.0/0", "ipProtocol": "tcp",
+                       "fromPort": 22, "toPort": 22}),
+            ),
+        ] {
+            assert_eq!(added_world_open_ingress(&quiet), None);
+            assert!(!call_signals(&quiet).contains(&Signal::SecurityGroupWorldOpenAdminPort));
         }
     }
 
