@@ -13,6 +13,9 @@ REGION = cfn.PSEUDO_PARAMETERS["AWS::Region"]
 OTHER_RESOURCE = {
     "iam:UpdateAccessKey": f"arn:aws:iam::{ACCOUNT}:user/alice",
     "iam:PutUserPolicy": f"arn:aws:iam::{ACCOUNT}:user/alice",
+    "iam:DeleteLoginProfile": f"arn:aws:iam::{ACCOUNT}:user/alice",
+    "iam:GetLoginProfile": f"arn:aws:iam::{ACCOUNT}:user/alice",
+    "iam:GetUser": f"arn:aws:iam::{ACCOUNT}:user/alice",
     "iam:PutRolePolicy": f"arn:aws:iam::{ACCOUNT}:role/app/exfiltrated-app",
     "cloudtrail:StartLogging": f"arn:aws:cloudtrail:eu-west-1:{ACCOUNT}:trail/org-trail",
     "cloudtrail:GetTrailStatus": f"arn:aws:cloudtrail:eu-west-1:{ACCOUNT}:trail/org-trail",

@@ -157,7 +157,16 @@ EXPECTED: dict[str, str | None] = {
     "tamper/iam-put-user-policy-deny-all.json": CLOUDTRAIL,  # the function ignores it
     "tamper/iam-add-user-to-group.json": CLOUDTRAIL,
     "tamper/iam-create-user.json": None,
-    "aws.iam/ct-create-access-key.json": None,
+    # Keys and passwords given to a user, role trust policies: whoever the user or the principal
+    # (the function decides whether it is another user, an outside account or everyone).
+    "aws.iam/ct-create-access-key.json": CLOUDTRAIL,
+    "aws.iam/ct-create-access-key-own.json": CLOUDTRAIL,
+    "aws.iam/ct-create-login-profile-other-user.json": CLOUDTRAIL,
+    "aws.iam/ct-update-login-profile-other-user.json": CLOUDTRAIL,
+    "aws.iam/ct-update-login-profile-own.json": CLOUDTRAIL,
+    "aws.iam/ct-create-role-trust-outside.json": CLOUDTRAIL,
+    "aws.iam/ct-update-assume-role-policy-trust-outside.json": CLOUDTRAIL,
+    "aws.iam/ct-update-assume-role-policy-trust-everyone.json": CLOUDTRAIL,
     # mamoru itself: its rules, functions and topics, named exactly (the fixtures' names are the
     # test deployment's, OWN_NAMES); failed calls included.
     "tamper/events-disable-rule-mamoru.json": CLOUDTRAIL,

@@ -561,6 +561,57 @@ async fn every_action_calls_exactly_what_it_is_granted() {
         "done"
     );
 
+    // A key and a console password given to another user, and the calls that did it.
+    let backdoored = "stratus-red-team-backdoor-u-user";
+    iam.create_user()
+        .user_name(backdoored)
+        .send()
+        .await
+        .unwrap();
+    let key = iam
+        .create_access_key()
+        .user_name(backdoored)
+        .send()
+        .await
+        .unwrap()
+        .access_key
+        .unwrap()
+        .access_key_id;
+    let ev = event_with("aws.iam/ct-create-access-key.json", |v| {
+        v["detail"]["responseElements"]["accessKey"]["accessKeyId"] = json!(key);
+    });
+    assert_eq!(
+        status(
+            &w.run("key for another user", &ev, true),
+            "deactivate_created_key"
+        ),
+        "done"
+    );
+    let profiled = "stratus-red-team-login-profile-user";
+    iam.create_user().user_name(profiled).send().await.unwrap();
+    iam.create_login_profile()
+        .user_name(profiled)
+        .password("correct-horse-battery-9A!")
+        .send()
+        .await
+        .unwrap();
+    let ev = event_with("aws.iam/ct-create-login-profile-other-user.json", |_| {});
+    assert_eq!(
+        status(
+            &w.run("password for another user", &ev, true),
+            "delete_login_profile"
+        ),
+        "done"
+    );
+    // Already gone: the read of the user (GetUser) says it still exists.
+    assert_eq!(
+        status(
+            &w.run("password already gone", &ev, true),
+            "delete_login_profile"
+        ),
+        "already_done"
+    );
+
     // moto serves no serial-console API: the call is made and fails, and the proxy still sees
     // (and maps) the request, as for the IP set above.
     let ev = event_with("aws.ec2/ct-enable-serial-console-access.json", |v| {

@@ -4,7 +4,8 @@
 //! shadow rule is promoted; trusted and earlier shares kept), and EBS encryption by default
 //! turned on again in the region of the call only. EC2 serial console access is not served by
 //! moto: its executor is tested in process (shared/src/action/exec_tests.rs). A security group
-//! opened to the world on SSH loses exactly the range the call added once the rule is promoted.
+//! opened to the world on SSH loses exactly the range the call added once the rule is promoted;
+//! a key or a console password given to another IAM user is taken back once promoted.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -522,6 +523,172 @@ async fn a_security_group_that_does_not_exist_is_a_failure_not_done() {
     );
     let report = execute(&moto, &event, true, "");
     let o = outcome(&report, "ec2:RevokeSecurityGroupIngress");
+    assert_eq!(o["status"], "failed", "{o}");
+    assert_eq!(o["error_code"], "NotFound", "{o}");
+}
+
+async fn iam(moto: &Moto) -> aws_sdk_iam::Client {
+    aws_sdk_iam::Client::new(&moto.sdk(REGION).await)
+}
+
+/// The status of each access key of a user, by key ID, as moto holds them.
+async fn key_statuses(moto: &Moto, user: &str) -> Vec<(String, String)> {
+    let out = iam(moto)
+        .await
+        .list_access_keys()
+        .user_name(user)
+        .send()
+        .await
+        .unwrap();
+    let mut keys: Vec<(String, String)> = out
+        .access_key_metadata()
+        .iter()
+        .map(|k| {
+            (
+                k.access_key_id().unwrap().to_string(),
+                k.status().unwrap().as_str().to_string(),
+            )
+        })
+        .collect();
+    keys.sort();
+    keys
+}
+
+// proves: iam-access-key-for-another-user
+#[tokio::test]
+async fn a_key_created_for_another_user_is_deactivated_once_promoted_and_only_that_key() {
+    // GIVEN a user with an older key and the key the call created
+    let moto = Moto::start();
+    let client = iam(&moto).await;
+    let user = "stratus-red-team-backdoor-u-user";
+    client.create_user().user_name(user).send().await.unwrap();
+    let older = client
+        .create_access_key()
+        .user_name(user)
+        .send()
+        .await
+        .unwrap()
+        .access_key
+        .unwrap()
+        .access_key_id;
+    let new = client
+        .create_access_key()
+        .user_name(user)
+        .send()
+        .await
+        .unwrap()
+        .access_key
+        .unwrap()
+        .access_key_id;
+    let event = event_with("aws.iam/ct-create-access-key.json", |v| {
+        v["detail"]["responseElements"]["accessKey"]["accessKeyId"] = json!(new);
+    });
+
+    // Shadow as shipped: reported, both keys stay active.
+    let shadow = execute(&moto, &event, false, "");
+    assert_eq!(
+        outcome(&shadow, "iam:UpdateAccessKey")["status"],
+        "would_do"
+    );
+    let mut active = vec![
+        (older.clone(), "Active".to_string()),
+        (new.clone(), "Active".to_string()),
+    ];
+    active.sort();
+    assert_eq!(key_statuses(&moto, user).await, active);
+
+    // WHEN promoted
+    let report = execute(&moto, &event, true, "");
+    assert_eq!(outcome(&report, "iam:UpdateAccessKey")["status"], "done");
+
+    // THEN the new key is Inactive, the older one still Active
+    let mut want = vec![
+        (older.clone(), "Active".to_string()),
+        (new.clone(), "Inactive".to_string()),
+    ];
+    want.sort();
+    assert_eq!(key_statuses(&moto, user).await, want);
+
+    // AND a key of a user that does not exist is a failure
+    let missing = event_with("aws.iam/ct-create-access-key.json", |v| {
+        v["detail"]["requestParameters"]["userName"] = json!("nobody");
+        v["detail"]["responseElements"]["accessKey"]["userName"] = json!("nobody");
+    });
+    let report = execute(&moto, &missing, true, "");
+    let o = outcome(&report, "iam:UpdateAccessKey");
+    assert_eq!(o["status"], "failed", "{o}");
+    assert_eq!(o["error_code"], "NotFound", "{o}");
+}
+
+async fn has_login_profile(moto: &Moto, user: &str) -> bool {
+    iam(moto)
+        .await
+        .get_login_profile()
+        .user_name(user)
+        .send()
+        .await
+        .is_ok()
+}
+
+// proves: iam-login-profile-for-another-user
+#[tokio::test]
+async fn a_password_set_for_another_user_is_deleted_once_promoted_and_the_user_kept() {
+    // GIVEN a user with a key and the console password the call created, and another user with
+    // a password of its own
+    let moto = Moto::start();
+    let client = iam(&moto).await;
+    let user = "stratus-red-team-login-profile-user";
+    for u in [user, "alice"] {
+        client.create_user().user_name(u).send().await.unwrap();
+        client
+            .create_login_profile()
+            .user_name(u)
+            .password("correct-horse-battery-9A!")
+            .send()
+            .await
+            .unwrap();
+    }
+    client
+        .create_access_key()
+        .user_name(user)
+        .send()
+        .await
+        .unwrap();
+    let event = event_with("aws.iam/ct-create-login-profile-other-user.json", |_| {});
+
+    // Shadow as shipped: reported, the password stays.
+    let shadow = execute(&moto, &event, false, "");
+    assert_eq!(
+        outcome(&shadow, "iam:DeleteLoginProfile")["status"],
+        "would_do"
+    );
+    assert!(has_login_profile(&moto, user).await);
+
+    // WHEN promoted
+    let report = execute(&moto, &event, true, "");
+    let o = outcome(&report, "iam:DeleteLoginProfile");
+    assert_eq!(o["status"], "done", "{o}");
+    assert_eq!(o["before"]["LoginProfile"], true);
+    assert_eq!(o["after"]["LoginProfile"], false);
+
+    // THEN the user has no console password, keeps its key, and alice keeps hers
+    assert!(!has_login_profile(&moto, user).await);
+    assert_eq!(key_statuses(&moto, user).await.len(), 1);
+    assert!(has_login_profile(&moto, "alice").await);
+
+    // AND a second delivery finds it already gone
+    let again = execute(&moto, &event, true, "");
+    assert_eq!(
+        outcome(&again, "iam:DeleteLoginProfile")["status"],
+        "already_done"
+    );
+
+    // AND a user that does not exist is a failure, not "already done"
+    let missing = event_with("aws.iam/ct-update-login-profile-other-user.json", |v| {
+        v["detail"]["requestParameters"]["userName"] = json!("nobody");
+    });
+    let report = execute(&moto, &missing, true, "");
+    let o = outcome(&report, "iam:DeleteLoginProfile");
     assert_eq!(o["status"], "failed", "{o}");
     assert_eq!(o["error_code"], "NotFound", "{o}");
 }

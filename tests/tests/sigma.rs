@@ -63,7 +63,7 @@ fn plan(rules: &RuleSet, event: &str) -> mamoru::decide::Plan {
 #[test]
 fn a_match_names_the_sigma_rule_with_its_level_title_and_false_positives() {
     let rules = rules_with_sigma();
-    let p = plan(&rules, "aws.iam/ct-create-access-key.json");
+    let p = plan(&rules, "aws.iam/ct-create-access-key-own.json");
     assert_eq!(p.rule_ids, vec![BACKDOOR_KEY.to_string()]);
     assert_eq!(p.disposition, Disposition::Notify);
     assert_eq!(p.severity.band, Band::Medium);
@@ -356,7 +356,7 @@ fn routes_include_the_sigma_calls_and_name_the_rules_that_need_a_broad_route() {
 
 #[test]
 fn replay_and_render_take_sigma_from_the_flag_and_from_mamoru_sigma_path() {
-    let event = root().join("tests/fixtures/events/aws.iam/ct-create-access-key.json");
+    let event = root().join("tests/fixtures/events/aws.iam/ct-create-access-key-own.json");
     let event = event.to_str().unwrap();
     let dir = sigma_dir();
     let dir = dir.to_str().unwrap();

@@ -166,6 +166,8 @@ registry! {
     DisableSerialConsoleAccess => disable_serial_console_access,
     EnableEbsEncryptionByDefault => enable_ebs_encryption_by_default,
     RevokeAddedIngress => revoke_added_ingress,
+    DeactivateCreatedKey => deactivate_created_key,
+    DeleteLoginProfile => delete_login_profile,
 }
 
 impl ActionKind {

@@ -134,10 +134,22 @@ pub enum Signal {
     /// the resource's own, not mamoru's hub, not one of the organization's accounts mamoru acts
     /// in, not in `MAMORU_TRUSTED_ACCOUNTS` (decided with the settings, in `decide`).
     SharedOutside,
+    /// `iam:CreateAccessKey`, `CreateLoginProfile` or `UpdateLoginProfile` on an IAM user other
+    /// than the caller (a role session, the root user or another user giving someone else's
+    /// user a key or a password).
+    ForAnotherUser,
+    /// `iam:CreateRole` or `UpdateAssumeRolePolicy` whose trust policy lets an account outside
+    /// assume the role (an account ID or ARN that is not the role's own, mamoru's hub, one of
+    /// the organization's accounts mamoru acts in or in `MAMORU_TRUSTED_ACCOUNTS`; or `*` under
+    /// a condition). Decided with the settings, in `decide`.
+    TrustsOutside,
+    /// The same, trusting every AWS principal (`"AWS": "*"` or `"Principal": "*"`) without a
+    /// condition.
+    TrustsEveryone,
 }
 
 impl Signal {
-    pub const ALL: [Signal; 13] = [
+    pub const ALL: [Signal; 16] = [
         Signal::TrailMadeSingleRegion,
         Signal::TrailLoggingWeakened,
         Signal::AdminPolicyAttachedToUser,
@@ -151,6 +163,9 @@ impl Signal {
         Signal::InlineAdminPolicy,
         Signal::SharedPublicly,
         Signal::SharedOutside,
+        Signal::ForAnotherUser,
+        Signal::TrustsOutside,
+        Signal::TrustsEveryone,
     ];
 
     pub fn name(self) -> &'static str {
@@ -170,6 +185,9 @@ impl Signal {
             Signal::InlineAdminPolicy => "inline_admin_policy",
             Signal::SharedPublicly => "shared_publicly",
             Signal::SharedOutside => "shared_outside",
+            Signal::ForAnotherUser => "for_another_user",
+            Signal::TrustsOutside => "trusts_outside",
+            Signal::TrustsEveryone => "trusts_everyone",
         }
     }
 
@@ -264,6 +282,16 @@ fn call_signals(call: &crate::event::CloudTrailCall) -> Vec<Signal> {
         }
         _ if added_shares(call).is_some_and(|s| s.public) => {
             out.push(Signal::SharedPublicly);
+        }
+        ("iam.amazonaws.com", "CreateAccessKey" | "CreateLoginProfile" | "UpdateLoginProfile")
+            if other_user(call).is_some() =>
+        {
+            out.push(Signal::ForAnotherUser);
+        }
+        ("iam.amazonaws.com", "CreateRole" | "UpdateAssumeRolePolicy")
+            if trusted_principals(call).is_some_and(|t| t.everyone) =>
+        {
+            out.push(Signal::TrustsEveryone);
         }
         ("ec2.amazonaws.com", "AuthorizeSecurityGroupIngress")
             if added_world_open_ingress(call).is_some() =>
@@ -462,6 +490,102 @@ pub fn added_world_open_ingress(call: &crate::event::CloudTrailCall) -> Option<V
         );
     }
     (!out.is_empty()).then_some(out)
+}
+
+/// The IAM user a CreateAccessKey, CreateLoginProfile or UpdateLoginProfile call acts on, when
+/// it is not the caller: `requestParameters.userName` given (without it the call acts on the
+/// caller itself) and either the caller is no IAM user (a role session, root) or another one
+/// (its `userIdentity.userName`, as AWS authenticated it). Names compare without regard to case,
+/// as IAM's do.
+pub fn other_user(call: &crate::event::CloudTrailCall) -> Option<&str> {
+    if call.event_source != "iam.amazonaws.com"
+        || !matches!(
+            call.event_name.as_str(),
+            "CreateAccessKey" | "CreateLoginProfile" | "UpdateLoginProfile"
+        )
+    {
+        return None;
+    }
+    let target = call.request_str("userName").filter(|u| !u.is_empty())?;
+    let id = &call.user_identity;
+    let caller = (id.identity_type.as_deref() == Some("IAMUser"))
+        .then_some(id.user_name.as_deref())
+        .flatten();
+    match caller {
+        Some(me) if me.eq_ignore_ascii_case(target) => None,
+        _ => Some(target),
+    }
+}
+
+/// Whom a role's trust policy lets assume it, from the `Allow` statements' `AWS` principals.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Trust {
+    /// `*` without a condition: every AWS principal.
+    pub everyone: bool,
+    /// `*` under a condition (the condition may or may not hold it to the organization: mamoru
+    /// does not judge it).
+    pub conditional_everyone: bool,
+    /// The accounts of the account IDs and ARNs named (`arn:aws:iam::ACCOUNT:…`).
+    pub accounts: Vec<String>,
+}
+
+/// The trust policy of `iam:CreateRole` (`assumeRolePolicyDocument`) or
+/// `UpdateAssumeRolePolicy` (`policyDocument`), as CloudTrail records it (JSON text, possibly
+/// URL-encoded). `None` for another call or a document that does not parse.
+pub fn trusted_principals(call: &crate::event::CloudTrailCall) -> Option<Trust> {
+    let member = match (call.event_source.as_str(), call.event_name.as_str()) {
+        ("iam.amazonaws.com", "CreateRole") => "assumeRolePolicyDocument",
+        ("iam.amazonaws.com", "UpdateAssumeRolePolicy") => "policyDocument",
+        _ => return None,
+    };
+    let doc = call.request_str(member)?;
+    let decoded = crate::action::percent_decode_if_encoded(doc);
+    let v: Value = serde_json::from_str(&decoded).ok()?;
+    let statements: Vec<&Value> = match v.get("Statement") {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(one @ Value::Object(_)) => vec![one],
+        _ => return None,
+    };
+    let mut trust = Trust::default();
+    for st in statements {
+        if st.get("Effect").and_then(Value::as_str) != Some("Allow") {
+            continue;
+        }
+        let conditional = st.get("Condition").is_some_and(|c| !c.is_null());
+        let principals: Vec<&str> = match st.get("Principal") {
+            Some(Value::String(s)) => vec![s.as_str()],
+            Some(Value::Object(o)) => match o.get("AWS") {
+                Some(Value::String(s)) => vec![s.as_str()],
+                Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        for p in principals {
+            let p = p.trim();
+            if p == "*" {
+                if conditional {
+                    trust.conditional_everyone = true;
+                } else {
+                    trust.everyone = true;
+                }
+                continue;
+            }
+            let account = if p.len() == 12 && p.bytes().all(|b| b.is_ascii_digit()) {
+                Some(p)
+            } else {
+                p.strip_prefix("arn:")
+                    .and_then(|rest| rest.split(':').nth(3))
+                    .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+            };
+            if let Some(a) = account
+                && !trust.accounts.iter().any(|x| x == a)
+            {
+                trust.accounts.push(a.to_string());
+            }
+        }
+    }
+    Some(trust)
 }
 
 /// Whether a policy document (as CloudTrail records it: JSON text, possibly URL-encoded) has an
@@ -869,6 +993,102 @@ mod tests {
             assert_eq!(added_shares(&quiet), None, "{:?}", quiet.request_parameters);
             assert!(!call_signals(&quiet).contains(&Signal::SharedPublicly));
         }
+    }
+
+    fn iam_call(name: &str, identity: Value, params: Value) -> crate::event::CloudTrailCall {
+        serde_json::from_value(json!({
+            "eventSource": "iam.amazonaws.com", "eventName": name, "awsRegion": "us-east-1",
+            "userIdentity": identity, "requestParameters": params
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn keys_and_passwords_for_another_user_are_flagged_and_ones_own_are_not() {
+        let alice = json!({"type": "IAMUser", "userName": "alice"});
+        let role =
+            json!({"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/ops/s"});
+        for name in [
+            "CreateAccessKey",
+            "CreateLoginProfile",
+            "UpdateLoginProfile",
+        ] {
+            let other = iam_call(name, alice.clone(), json!({"userName": "bob"}));
+            assert_eq!(other_user(&other), Some("bob"));
+            assert!(call_signals(&other).contains(&Signal::ForAnotherUser));
+            let by_role = iam_call(name, role.clone(), json!({"userName": "alice"}));
+            assert_eq!(other_user(&by_role), Some("alice"));
+            for own in [
+                iam_call(name, alice.clone(), json!({"userName": "Alice"})),
+                iam_call(name, alice.clone(), json!({})),
+                iam_call(name, alice.clone(), Value::Null),
+            ] {
+                assert_eq!(other_user(&own), None, "{name}");
+                assert!(!call_signals(&own).contains(&Signal::ForAnotherUser));
+            }
+        }
+        let delete = iam_call("DeleteLoginProfile", alice, json!({"userName": "bob"}));
+        assert_eq!(other_user(&delete), None);
+    }
+
+    #[test]
+    fn trust_policies_name_their_accounts_and_everyone() {
+        let doc = |principal: Value, condition: Option<Value>| {
+            let mut st =
+                json!({"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"});
+            if let Some(c) = condition {
+                st["Condition"] = c;
+            }
+            json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"},
+                st
+            ]})
+            .to_string()
+        };
+        let create = |d: String| {
+            iam_call(
+                "CreateRole",
+                json!({"type": "IAMUser"}),
+                json!({"roleName": "r", "assumeRolePolicyDocument": d}),
+            )
+        };
+        let update = |d: String| {
+            iam_call(
+                "UpdateAssumeRolePolicy",
+                json!({"type": "IAMUser"}),
+                json!({"roleName": "r", "policyDocument": d}),
+            )
+        };
+        let t = trusted_principals(&create(doc(
+            json!({"AWS": ["arn:aws:iam::444455556666:root", "111122223333"]}),
+            None,
+        )))
+        .unwrap();
+        assert_eq!(t.accounts, ["444455556666", "111122223333"]);
+        assert!(!t.everyone && !t.conditional_everyone);
+        let star = update(doc(json!({"AWS": "*"}), None));
+        assert!(trusted_principals(&star).unwrap().everyone);
+        assert!(call_signals(&star).contains(&Signal::TrustsEveryone));
+        let bare = update(doc(json!("*"), None));
+        assert!(trusted_principals(&bare).unwrap().everyone);
+        let org = update(doc(
+            json!({"AWS": "*"}),
+            Some(json!({"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}})),
+        ));
+        let t = trusted_principals(&org).unwrap();
+        assert!(!t.everyone && t.conditional_everyone);
+        assert!(!call_signals(&org).contains(&Signal::TrustsEveryone));
+        // URL-encoded, as CloudTrail records some documents.
+        let encoded = update("%7B%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22AWS%22%3A%22arn%3Aaws%3Aiam%3A%3A444455556666%3Aroot%22%7D%7D%5D%7D".into());
+        assert_eq!(
+            trusted_principals(&encoded).unwrap().accounts,
+            ["444455556666"]
+        );
+        // A Deny names no one trusted; a service principal is no account.
+        let deny = update(
+            json!({"Statement": [{"Effect": "Deny", "Principal": {"AWS": "*"}}]}).to_string(),
+        );
+        assert_eq!(trusted_principals(&deny), Some(Trust::default()));
     }
 
     #[test]

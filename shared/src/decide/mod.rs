@@ -639,6 +639,16 @@ fn decide_unmasked(
     {
         subject.signals.push(Signal::SharedOutside);
     }
+    if let Some(call) = event.cloudtrail()
+        && facts::trusted_principals(call).is_some_and(|t| {
+            t.conditional_everyone
+                || t.accounts
+                    .iter()
+                    .any(|a| !settings.is_trusted_account(a, event.owner_account()))
+        })
+    {
+        subject.signals.push(Signal::TrustsOutside);
+    }
     plan.principal = subject.principal.clone();
     plan.signals = subject.signals.clone();
 

@@ -1,0 +1,154 @@
+//! `delete_login_profile` (opt-in): `iam:DeleteLoginProfile` of the IAM user a
+//! CreateLoginProfile or UpdateLoginProfile call gave a console password, when the caller was
+//! another principal, in the call's account. The user keeps its access keys, policies and groups;
+//! only console sign-in goes (an administrator sets a new password with CreateLoginProfile).
+
+use serde_json::{Value, json};
+
+use crate::action::{Action, ActionDef, Grant, Target, Words, call_is, required};
+use crate::decide::facts::other_user;
+use crate::event::{CloudTrailCall, DT_CLOUDTRAIL_CALL, Event, EventKind};
+
+pub struct Def;
+
+impl ActionDef for Def {
+    fn name(&self) -> &'static str {
+        "delete_login_profile"
+    }
+    fn summary(&self) -> &'static str {
+        "Delete the console password a CreateLoginProfile or UpdateLoginProfile call set for another IAM user (opt-in)"
+    }
+    fn api(&self) -> &'static str {
+        "iam:DeleteLoginProfile"
+    }
+    fn grants(&self) -> &'static [Grant] {
+        const GRANTS: &[Grant] = &[Grant::on(
+            &["iam:GetUser", "iam:GetLoginProfile", "iam:DeleteLoginProfile"],
+            &[Grant::IAM_USERS],
+        )];
+        GRANTS
+    }
+    fn detail_types(&self) -> &'static [&'static str] {
+        &[DT_CLOUDTRAIL_CALL]
+    }
+    fn words(&self) -> Words {
+        Words {
+            done: "console password deleted",
+            already: "no console password left",
+            would: "would delete console password",
+            noun: "console password deletion",
+            withheld: "delete the user's console password",
+        }
+    }
+    fn bind(&self, event: &Event) -> Result<(String, Target), String> {
+        let EventKind::CloudTrailCall(c) = &event.kind else {
+            return Err(self.unsupported(event));
+        };
+        if !(call_is(c, "iam.amazonaws.com", "CreateLoginProfile")
+            || call_is(c, "iam.amazonaws.com", "UpdateLoginProfile"))
+        {
+            return Err(format!(
+                "{} acts on CreateLoginProfile and UpdateLoginProfile calls, not {}",
+                self.name(),
+                c.event_name
+            ));
+        }
+        let user_name = required(c, "userName")?;
+        if other_user(c).is_none() {
+            return Err("the password is the caller's own".into());
+        }
+        Ok((c.aws_region.clone(), Target::User { user_name }))
+    }
+    fn params(&self, target: &Target) -> Value {
+        match target {
+            Target::User { user_name } => json!({ "UserName": user_name }),
+            _ => Value::Null,
+        }
+    }
+    fn describe(&self, action: &Action) -> String {
+        format!("delete the console password of {}", action.resource())
+    }
+    fn restores(&self, call: &CloudTrailCall) -> Option<bool> {
+        call_is(call, "iam.amazonaws.com", "DeleteLoginProfile").then_some(true)
+    }
+}
+
+#[cfg(feature = "aws")]
+mod exec {
+    use aws_sdk_iam::operation::delete_login_profile::DeleteLoginProfileError;
+    use aws_sdk_iam::operation::get_login_profile::GetLoginProfileError;
+    use aws_sdk_iam::operation::get_user::GetUserError;
+    use aws_smithy_runtime_api::client::result::SdkError;
+    use serde_json::json;
+
+    use crate::action::exec::{Clients, Execute, failure, service_failure};
+    use crate::action::{Action, Outcome, Status, Target};
+
+    impl Execute for super::Def {
+        /// Reads the user, then its login profile. A user that does not exist is a failure; a
+        /// user without a console password is "already done".
+        async fn execute(&self, clients: &Clients, action: &Action) -> Outcome {
+            let Target::User { user_name: user } = &action.target else {
+                return Outcome::wrong_target(action);
+            };
+            let none = json!({"LoginProfile": false});
+            match clients.iam.get_user().user_name(user).send().await {
+                Ok(_) => {}
+                Err(SdkError::ServiceError(ctx)) => {
+                    return match ctx.into_err() {
+                        GetUserError::NoSuchEntityException(_) => {
+                            Outcome::not_found(action, &format!("IAM user {user}"))
+                        }
+                        other => Outcome::failed(action, service_failure("iam:GetUser", &other)),
+                    };
+                }
+                Err(other) => return Outcome::failed(action, failure("iam:GetUser", other)),
+            }
+            match clients.iam.get_login_profile().user_name(user).send().await {
+                Ok(_) => {}
+                Err(SdkError::ServiceError(ctx)) => {
+                    return match ctx.into_err() {
+                        GetLoginProfileError::NoSuchEntityException(_) => Outcome::new(
+                            action,
+                            Status::AlreadyDone,
+                            format!("IAM user {user} has no console password"),
+                        )
+                        .with_state(Some(none.clone()), Some(none)),
+                        other => Outcome::failed(
+                            action,
+                            service_failure("iam:GetLoginProfile", &other),
+                        ),
+                    };
+                }
+                Err(other) => {
+                    return Outcome::failed(action, failure("iam:GetLoginProfile", other));
+                }
+            }
+            let before = Some(json!({"LoginProfile": true}));
+            match clients.iam.delete_login_profile().user_name(user).send().await {
+                Ok(_) => Outcome::new(
+                    action,
+                    Status::Done,
+                    format!("console password of IAM user {user} deleted; its keys and policies kept"),
+                )
+                .with_state(before, Some(none)),
+                Err(SdkError::ServiceError(ctx)) => match ctx.into_err() {
+                    // Gone between the read and the delete: someone else removed it.
+                    DeleteLoginProfileError::NoSuchEntityException(_) => Outcome::new(
+                        action,
+                        Status::AlreadyDone,
+                        format!("IAM user {user} has no console password"),
+                    )
+                    .with_state(before, Some(none)),
+                    other => Outcome::failed(
+                        action,
+                        service_failure("iam:DeleteLoginProfile", &other),
+                    )
+                    .with_state(before, None),
+                },
+                Err(other) => Outcome::failed(action, failure("iam:DeleteLoginProfile", other))
+                    .with_state(before, None),
+            }
+        }
+    }
+}
