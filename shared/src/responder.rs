@@ -189,7 +189,12 @@ impl Responder {
             account,
             self.settings.budget_per_account,
         )];
-        if let Some(arn) = plan.principal.as_ref().and_then(|p| p.arn.clone()) {
+        // A role's sessions share the role's budget: a session name is the caller's to choose.
+        if let Some(arn) = plan
+            .principal
+            .as_ref()
+            .and_then(|p| p.issuer_arn.clone().or_else(|| p.arn.clone()))
+        {
             scopes.push((
                 format!("for {arn}"),
                 arn,

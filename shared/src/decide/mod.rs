@@ -203,10 +203,12 @@ impl Pending {
             Some(v) => v.to_string(),
         };
         let by = match &t.by {
+            // A role's sessions count as the role: the session name is the caller's to choose,
+            // and a new one per call must not start a new count.
             rules::By::Principal => s
                 .principal
                 .as_ref()
-                .and_then(|p| p.arn.clone())
+                .and_then(|p| p.issuer_arn.clone().or_else(|| p.arn.clone()))
                 .unwrap_or_else(|| "(unknown principal)".to_string()),
             rules::By::Account => s.event.owner_account().to_string(),
             rules::By::Field(p) => text(s.field(p)),
@@ -1013,6 +1015,40 @@ fn protected_target(action: &Action, subject: &Subject<'_>, settings: &Settings)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_threshold_counts_a_roles_sessions_as_the_role() {
+        // GIVEN the published GetPasswordData record (an assumed-role session), twice, each
+        // with a session name of the caller's choosing
+        let text =
+            include_str!("../../../tests/fixtures/events/aws.volume/ct-get-password-data.json");
+        let rules = RuleSet::builtin().unwrap();
+        let by = |session: &str| {
+            let mut v: serde_json::Value = serde_json::from_str(text).unwrap();
+            let arn = format!(
+                "arn:aws:sts::123456789012:assumed-role/stratus-red-team-ec2-get-password-data-role/{session}"
+            );
+            v["detail"]["userIdentity"]["arn"] = arn.into();
+            let event = Event::from_json(&v.to_string()).unwrap();
+            let plan = decide(&event, None, &rules, &Settings::default());
+            let p = plan
+                .thresholds
+                .iter()
+                .find(|p| p.rule_id == "volume-ec2-password-data")
+                .unwrap()
+                .clone();
+            (p.by, p.members)
+        };
+        // THEN both count under the role, each with its instance
+        let (a, members) = by("session-1");
+        let (b, _) = by("session-2");
+        assert_eq!(
+            a,
+            "arn:aws:iam::123456789012:role/stratus-red-team-ec2-get-password-data-role"
+        );
+        assert_eq!(a, b);
+        assert_eq!(members, vec!["i-aq9pmsueolxr81r5".to_string()]);
+    }
 
     #[test]
     fn only_the_cloudtrail_function_uses_its_own_role() {
