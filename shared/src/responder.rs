@@ -240,7 +240,10 @@ impl Responder {
             let at = p.at.unwrap_or_else(|| chrono::Utc::now().timestamp());
             let window = at.div_euclid(p.window.max(1));
             let key = crate::state::threshold_key(plan.handler.name(), &p.rule_id, window, &p.by);
-            let expires = (window + 2) * p.window;
+            // Kept a window past the later of its end and now: an event delivered late (or
+            // replayed) still finds its window's count.
+            let now = chrono::Utc::now().timestamp();
+            let expires = ((window + 1) * p.window).max(now) + p.window;
             match store.tally(&key, &p.members, p.count, expires).await {
                 Ok(Tally::Crossed) => crossed.push(p.rule_id.clone()),
                 Ok(Tally::Below(n)) => tracing::debug!(
