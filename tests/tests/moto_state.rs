@@ -74,6 +74,18 @@ fn start(
     proxy: &FaultProxy,
     moto: &Moto,
     topic: &str,
+    setting: (&str, &str),
+) -> (RuntimeApi, FunctionProcess) {
+    start_binary("mamoru-guardduty", proxy, moto, topic, setting)
+}
+
+/// The function `name` in enforce mode with one more setting, its AWS calls going through the
+/// proxy.
+fn start_binary(
+    name: &str,
+    proxy: &FaultProxy,
+    moto: &Moto,
+    topic: &str,
     (var, value): (&str, &str),
 ) -> (RuntimeApi, FunctionProcess) {
     let api = RuntimeApi::start();
@@ -86,7 +98,7 @@ fn start(
     env.push(("MAMORU_MODE".into(), "enforce".into()));
     env.push(("MAMORU_TOPIC_ARN".into(), topic.into()));
     env.push((var.into(), value.into()));
-    let p = FunctionProcess::start(&binary("mamoru-guardduty"), &api, &env);
+    let p = FunctionProcess::start(&binary(name), &api, &env);
     (api, p)
 }
 
@@ -549,18 +561,13 @@ fn cloudtrail_behind(
     moto: &Moto,
     topic: &str,
 ) -> (RuntimeApi, FunctionProcess) {
-    let api = RuntimeApi::start();
-    let mut env = moto.env(REGION);
-    for (k, v) in env.iter_mut() {
-        if k == "AWS_ENDPOINT_URL" {
-            *v = proxy.endpoint();
-        }
-    }
-    env.push(("MAMORU_MODE".into(), "enforce".into()));
-    env.push(("MAMORU_TOPIC_ARN".into(), topic.into()));
-    env.push(("MAMORU_STATE_TABLE".into(), TABLE.into()));
-    let p = FunctionProcess::start(&binary("mamoru-cloudtrail"), &api, &env);
-    (api, p)
+    start_binary(
+        "mamoru-cloudtrail",
+        proxy,
+        moto,
+        topic,
+        ("MAMORU_STATE_TABLE", TABLE),
+    )
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 //! from its request), in the call's account. That key only: the user's other keys stay, and the
 //! key is not deleted (the user or an administrator can turn it on again).
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::action::{Action, ActionDef, Grant, Target, Words, call_is, required};
 use crate::decide::facts::other_user;
@@ -84,25 +84,15 @@ impl ActionDef for Def {
             },
         ))
     }
+    /// The same request as `deactivate_access_key`'s.
     fn params(&self, target: &Target) -> Value {
-        match target {
-            Target::AccessKey {
-                user_name,
-                access_key_id,
-            } => json!({
-                "UserName": user_name,
-                "AccessKeyId": access_key_id,
-                "Status": "Inactive",
-            }),
-            _ => Value::Null,
-        }
+        super::deactivate_access_key::Def.params(target)
     }
     fn describe(&self, action: &Action) -> String {
         format!("deactivate the new {}", action.resource())
     }
     fn restores(&self, call: &CloudTrailCall) -> Option<bool> {
-        call_is(call, "iam.amazonaws.com", "UpdateAccessKey")
-            .then(|| call.request_str("status") == Some("Inactive"))
+        super::deactivate_access_key::Def.restores(call)
     }
 }
 
