@@ -54,6 +54,9 @@ pub struct SigmaRule {
     /// The route's calls in lower case (the engine compares case-insensitively); `None` for a
     /// broad route.
     calls: Option<Vec<(String, String)>>,
+    /// The top-level members of the record that the rule's selections read; `None` when a
+    /// selection searches every value (keywords).
+    keys: Option<BTreeSet<String>>,
     engine: Arc<sigma_rust::Rule>,
 }
 
@@ -66,20 +69,30 @@ impl SigmaRule {
     /// Whether the rule can match a call of this eventSource and eventName, by its route: the
     /// rules that cannot are not evaluated. The route covers every call the rule matches, so
     /// this never hides a match.
-    pub fn may_match(&self, event_source: &str, event_name: &str) -> bool {
+    ///
+    /// `event_source` and `event_name` are in lower case ([`Call::lowered`]): the caller lowers
+    /// them once per event rather than once per rule.
+    pub fn may_match(&self, call: &Call) -> bool {
         let Some(calls) = &self.calls else {
             return true;
         };
+        let (event_source, event_name) = (call.event_source.as_str(), call.event_name.as_str());
         let part = |pattern: &str, value: &str| {
             pattern == "*"
                 || match pattern.strip_suffix('*') {
-                    Some(stem) => value.to_lowercase().starts_with(stem),
-                    None => value.to_lowercase() == pattern,
+                    Some(stem) => value.starts_with(stem),
+                    None => value == pattern,
                 }
         };
         calls
             .iter()
             .any(|(s, n)| part(s, event_source) && part(n, event_name))
+    }
+
+    /// The top-level members of the record the rule reads; `None` when it searches every
+    /// value (keywords).
+    pub fn keys(&self) -> Option<&BTreeSet<String>> {
+        self.keys.as_ref()
     }
 
     /// The id as it appears in `rule_ids`.
@@ -88,34 +101,129 @@ impl SigmaRule {
     }
 }
 
+/// A CloudTrail call's eventSource and eventName in lower case, as [`SigmaRule::may_match`]
+/// compares them (the engine compares case-insensitively).
+pub struct Call {
+    event_source: String,
+    event_name: String,
+}
+
+impl Call {
+    pub fn lowered(event_source: &str, event_name: &str) -> Call {
+        Call {
+            event_source: event_source.to_lowercase(),
+            event_name: event_name.to_lowercase(),
+        }
+    }
+}
+
+/// The top-level record members a set of rules reads: the union of their
+/// [`SigmaRule`] keys, `None` (every member) when one of them searches keywords.
+pub fn keys_of<'a>(rules: impl IntoIterator<Item = &'a SigmaRule>) -> Option<BTreeSet<String>> {
+    let mut all = BTreeSet::new();
+    for rule in rules {
+        all.extend(rule.keys.as_ref()?.iter().cloned());
+    }
+    Some(all)
+}
+
+/// The top-level record members the detection's selections read: a field `a.b|mod` is looked
+/// up by the engine as the member `a.b`, or nested under the member `a`, so both are kept.
+/// `None` when a selection is a keyword search (a scalar or a list of scalars), which reads
+/// every value.
+fn keys_read(detection: &serde_norway::Mapping) -> Option<BTreeSet<String>> {
+    fn fields(map: &serde_norway::Mapping, keys: &mut BTreeSet<String>) {
+        for field in map.keys().filter_map(Yaml::as_str) {
+            let field = field.split('|').next().unwrap_or(field);
+            keys.insert(field.to_string());
+            if let Some((top, _)) = field.split_once('.') {
+                keys.insert(top.to_string());
+            }
+        }
+    }
+    let mut keys = BTreeSet::new();
+    for (name, selection) in detection {
+        if name.as_str() == Some("condition") {
+            continue;
+        }
+        match selection {
+            Yaml::Mapping(map) => fields(map, &mut keys),
+            Yaml::Sequence(items) => {
+                for item in items {
+                    match item {
+                        Yaml::Mapping(map) => fields(map, &mut keys),
+                        _ => return None,
+                    }
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some(keys)
+}
+
 /// A CloudTrail record (an EventBridge `detail`) as the engine reads it. `None` when the detail
-/// is not a JSON object.
+/// is not a JSON object. With `keys`, only those top-level members are copied: the rules to
+/// be evaluated read no other ([`keys_of`]), and the copy is most of the cost.
 ///
 /// Two normalisations make the engine read a record the way Sigma rules for CloudTrail are
 /// written (see [`normalise_detection`] for the rule side): a member whose value is `null` is
 /// the same as an absent one (`errorCode: null` selects successful calls), and booleans are
 /// compared as text (`requestParameters.enable: 'false'` and `: false` both select
 /// `"enable": false`).
-pub fn record(detail: &serde_json::Value) -> Option<sigma_rust::Event> {
-    fn normalise(v: &serde_json::Value) -> serde_json::Value {
-        use serde_json::Value as J;
-        match v {
-            J::Bool(b) => J::String(b.to_string()),
-            J::Array(items) => J::Array(items.iter().map(normalise).collect()),
-            J::Object(members) => J::Object(
-                members
-                    .iter()
-                    .filter(|(_, v)| !v.is_null())
-                    .map(|(k, v)| (k.clone(), normalise(v)))
-                    .collect(),
-            ),
-            other => other.clone(),
-        }
-    }
-    if !detail.is_object() {
+pub fn record(
+    detail: &serde_json::Value,
+    keys: Option<&BTreeSet<String>>,
+) -> Option<sigma_rust::Event> {
+    let serde_json::Value::Object(members) = detail else {
         return None;
+    };
+    let kept = members
+        .iter()
+        .filter(|(k, v)| !v.is_null() && keys.is_none_or(|keys| keys.contains(k.as_str())))
+        .map(|(k, v)| (k.clone(), normalise(v.clone())))
+        .collect();
+    sigma_rust::Event::try_from(serde_json::Value::Object(kept)).ok()
+}
+
+/// [`record`] of an event's detail, parsing only the members in `keys` from the event's text
+/// (the others are skipped over unparsed). `None` when the detail is not a JSON object.
+pub fn record_of(
+    event: &crate::event::Event,
+    keys: Option<&BTreeSet<String>>,
+) -> Option<sigma_rust::Event> {
+    let Some(keys) = keys else {
+        return record(event.detail_value(), None);
+    };
+    let mut kept = serde_json::Map::new();
+    for (name, raw) in event.detail_members()? {
+        if !keys.contains(name.as_ref()) {
+            continue;
+        }
+        // A later member of the same name replaces an earlier one, as in a parsed object.
+        match serde_json::from_str::<serde_json::Value>(raw.get()) {
+            Ok(v) if !v.is_null() => kept.insert(name.into_owned(), normalise(v)),
+            _ => kept.remove(name.as_ref()),
+        };
     }
-    sigma_rust::Event::try_from(normalise(detail)).ok()
+    sigma_rust::Event::try_from(serde_json::Value::Object(kept)).ok()
+}
+
+/// The record side of the normalisations [`record`] describes, in place of a copy.
+fn normalise(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        J::Bool(b) => J::String(b.to_string()),
+        J::Array(items) => J::Array(items.into_iter().map(normalise).collect()),
+        J::Object(members) => J::Object(
+            members
+                .into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, normalise(v)))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 /// The rule side of [`record`]'s normalisations: in the selections, a field compared with
@@ -319,8 +427,10 @@ pub fn parse(file: &str, text: &str) -> Result<SigmaRule, Unsupported> {
                 .collect(),
         ),
     };
+    let keys = keys_read(&detection);
     Ok(SigmaRule {
         calls,
+        keys,
         id: id.to_string(),
         title: engine.title.clone(),
         description: engine.description.clone(),
@@ -630,11 +740,13 @@ pub fn support_matrix() -> Vec<Support> {
             let result = parse("probe.yml", &text)
                 .map_err(|u| u.reason)
                 .and_then(|rule| {
+                    // The record as decide builds it: cut to the members the rule reads.
+                    let keys = keys_of([&rule]);
                     let read = |json: &str| {
                         serde_json::from_str::<serde_json::Value>(json)
                             .ok()
                             .as_ref()
-                            .and_then(record)
+                            .and_then(|d| record(d, keys.as_ref()))
                     };
                     let hit = read(p.matches).is_some_and(|r| rule.matches(&r));
                     let miss = read(p.differs).is_some_and(|r| !rule.matches(&r));
@@ -1018,6 +1130,41 @@ mod tests {
     }
 
     #[test]
+    fn the_record_keeps_what_the_rule_reads() {
+        let fields = parse(
+            "f.yml",
+            &rule("  sel:\n    eventName|startswith: Delete\n    userIdentity.arn|re: '.*:root'\n  other:\n    - requestParameters.bucketName: b\n  condition: sel and not other"),
+        )
+        .unwrap();
+        let keys = keys_of([&fields]).unwrap();
+        let want = [
+            "eventName",
+            "requestParameters",
+            "requestParameters.bucketName",
+            "userIdentity",
+            "userIdentity.arn",
+        ];
+        assert_eq!(keys.iter().map(String::as_str).collect::<Vec<_>>(), want);
+        let detail = serde_json::json!({
+            "eventName": "DeleteTrail",
+            "userIdentity": {"arn": "arn:aws:iam::111122223333:root"},
+            "sourceIPAddress": "192.0.2.1",
+            "requestParameters": {"bucketName": "c"}
+        });
+        let cut = record(&detail, Some(&keys)).unwrap();
+        assert!(cut.get("sourceIPAddress").is_none());
+        assert!(cut.get("userIdentity.arn").is_some());
+        assert!(fields.matches(&cut));
+        // A keyword search reads every value: nothing is cut.
+        let words = parse(
+            "k.yml",
+            &rule("  keywords:\n    - StopLogging\n  condition: keywords"),
+        )
+        .unwrap();
+        assert!(keys_of([&fields, &words]).is_none());
+    }
+
+    #[test]
     fn metadata_is_read() {
         let r = parse(
             "t.yml",
@@ -1168,14 +1315,14 @@ mod tests {
             "userIdentity": {"arn": "arn:aws:iam::111122223333:user/Alice"},
             "requestParameters": {"name": "org-trail"}
         });
-        assert!(r.matches(&record(&detail).unwrap()));
+        assert!(r.matches(&record(&detail, None).unwrap()));
         let other = serde_json::json!({
             "eventSource": "cloudtrail.amazonaws.com",
             "userIdentity": {"arn": "arn:aws:iam::111122223333:user/bob"},
             "requestParameters": {"name": "org-trail"}
         });
-        assert!(!r.matches(&record(&other).unwrap()));
-        assert!(record(&serde_json::json!([1])).is_none());
+        assert!(!r.matches(&record(&other, None).unwrap()));
+        assert!(record(&serde_json::json!([1]), None).is_none());
     }
 
     #[test]
@@ -1189,10 +1336,10 @@ mod tests {
         let explicit_null = serde_json::json!({"eventName": "UpdateDetector", "errorCode": null, "requestParameters": {"enable": false}});
         let failed = serde_json::json!({"eventName": "UpdateDetector", "errorCode": "AccessDenied", "requestParameters": {"enable": false}});
         let enabled = serde_json::json!({"eventName": "UpdateDetector", "requestParameters": {"enable": true}});
-        assert!(r.matches(&record(&ok).unwrap()));
-        assert!(r.matches(&record(&explicit_null).unwrap()));
-        assert!(!r.matches(&record(&failed).unwrap()));
-        assert!(!r.matches(&record(&enabled).unwrap()));
+        assert!(r.matches(&record(&ok, None).unwrap()));
+        assert!(r.matches(&record(&explicit_null, None).unwrap()));
+        assert!(!r.matches(&record(&failed, None).unwrap()));
+        assert!(!r.matches(&record(&enabled, None).unwrap()));
 
         // `|exists` keeps its boolean.
         let r = parse(
@@ -1200,7 +1347,7 @@ mod tests {
             &rule("  sel:\n    eventName: UpdateDetector\n  failed:\n    errorCode|exists: true\n  condition: sel and not failed"),
         )
         .unwrap();
-        assert!(r.matches(&record(&ok).unwrap()));
-        assert!(!r.matches(&record(&failed).unwrap()));
+        assert!(r.matches(&record(&ok, None).unwrap()));
+        assert!(!r.matches(&record(&failed, None).unwrap()));
     }
 }

@@ -209,6 +209,11 @@ impl Rule {
 
 impl Matcher {
     fn matches(&self, s: &Subject<'_>) -> bool {
+        // First: a rule attached to Sigma matches (each loaded Sigma rule is one) is decided by
+        // the list the event already has, before anything costlier.
+        if !self.sigma.is_empty() && !self.sigma.iter().any(|id| s.sigma.contains(id)) {
+            return false;
+        }
         let e = s.event;
         let ct = e.cloudtrail();
         let finding = match &e.kind {
@@ -264,9 +269,6 @@ impl Matcher {
             }
         }
         if !self.signal.is_empty() && !self.signal.iter().any(|sig| s.signals.contains(sig)) {
-            return false;
-        }
-        if !self.sigma.is_empty() && !self.sigma.iter().any(|id| s.sigma.contains(id)) {
             return false;
         }
         self.field.iter().all(|f| f.holds(s))

@@ -228,6 +228,11 @@ pub enum Match {
 pub struct RuleSet {
     rules: Vec<Rule>,
     sigma: Vec<super::sigma::SigmaRule>,
+    /// The record members the loaded Sigma rules read, all together, kept with the rules so
+    /// that an event does not gather them; `sigma_keywords` when one of them searches every
+    /// value.
+    sigma_keys: std::collections::BTreeSet<String>,
+    sigma_keywords: bool,
     sigma_unsupported: Vec<super::sigma::Unsupported>,
 }
 
@@ -264,6 +269,10 @@ impl RuleSet {
             Ok(rule) => {
                 self.rules.insert(self.sigma.len(), Rule::from_sigma(&rule));
                 self.sigma.push(rule);
+                match self.sigma.last().and_then(|r| r.keys()) {
+                    Some(keys) => self.sigma_keys.extend(keys.iter().cloned()),
+                    None => self.sigma_keywords = true,
+                }
             }
             Err(why) => self.sigma_unsupported.push(why),
         }
@@ -328,15 +337,14 @@ impl RuleSet {
         let Some(call) = event.cloudtrail() else {
             return Vec::new();
         };
-        let candidates: Vec<&super::sigma::SigmaRule> = self
-            .sigma
-            .iter()
-            .filter(|r| r.may_match(&call.event_source, &call.event_name))
-            .collect();
+        let call = super::sigma::Call::lowered(&call.event_source, &call.event_name);
+        let candidates: Vec<&super::sigma::SigmaRule> =
+            self.sigma.iter().filter(|r| r.may_match(&call)).collect();
         if candidates.is_empty() {
             return Vec::new();
         }
-        let Some(record) = super::sigma::record(event.detail_value()) else {
+        let keys = (!self.sigma_keywords).then_some(&self.sigma_keys);
+        let Some(record) = super::sigma::record_of(event, keys) else {
             return Vec::new();
         };
         candidates
