@@ -1,18 +1,21 @@
 //! Micro-benchmarks of the pure pipeline: parse plus decide for each event family, notification
 //! rendering, and the start-up cost of compiling the built-in rules.
 //!
-//! `cargo bench -p mamoru` runs them (one core, criterion's defaults); the throughput lines are
-//! events per second. These are benchmarks, not tests: CI only checks that they compile
+//! `cargo bench -p mamoru` runs them (criterion's defaults, measured in the thread's CPU time:
+//! one core); the throughput lines are events per second. These are benchmarks, not tests: CI only checks that they compile
 //! (`cargo bench --no-run -p mamoru`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
 
+mod support;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mamoru::action::{Outcome, Status};
 use mamoru::notify::render;
 use mamoru::{Event, Handler, Mode, Report, RuleSet, Settings, decide};
+use support::{ThreadCpu, cpu_time};
 
 macro_rules! fixture {
     ($path:literal) => {
@@ -54,7 +57,7 @@ fn settings() -> Settings {
     }
 }
 
-fn parse_decide(c: &mut Criterion) {
+fn parse_decide(c: &mut Criterion<ThreadCpu>) {
     let rules = RuleSet::builtin().expect("built-in rules");
     let settings = settings();
     let mut group = c.benchmark_group("parse_decide");
@@ -81,7 +84,7 @@ fn parse_decide(c: &mut Criterion) {
 /// Where parse plus decide spends its time: the parse alone, the decision alone (on a fresh
 /// clone of a parsed event, so that nothing cached from an earlier iteration is reused), and the
 /// generic `serde_json::Value` of the detail that field-path conditions read.
-fn breakdown(c: &mut Criterion) {
+fn breakdown(c: &mut Criterion<ThreadCpu>) {
     let rules = RuleSet::builtin().expect("built-in rules");
     let settings = settings();
     let mut group = c.benchmark_group("breakdown");
@@ -122,7 +125,7 @@ fn report_for(text: &str, handler: Handler) -> Report {
     Report::new(plan, outcomes, Mode::Enforce)
 }
 
-fn notification(c: &mut Criterion) {
+fn notification(c: &mut Criterion<ThreadCpu>) {
     let mut group = c.benchmark_group("render");
     group.throughput(Throughput::Elements(1));
     for (name, handler, text) in [EVENTS[0], EVENTS[1]] {
@@ -137,7 +140,7 @@ fn notification(c: &mut Criterion) {
 
 /// Adversarial 240 KB values in a CloudTrail call (its user agent): shapes that made masking
 /// quadratic before, decided and rendered. Target: render at most 50 ms in release.
-fn adversarial(c: &mut Criterion) {
+fn adversarial(c: &mut Criterion<ThreadCpu>) {
     let mut group = c.benchmark_group("adversarial_240k");
     group.sample_size(10);
     let base: serde_json::Value =
@@ -176,16 +179,13 @@ fn adversarial(c: &mut Criterion) {
     group.finish();
 }
 
-fn startup(c: &mut Criterion) {
+fn startup(c: &mut Criterion<ThreadCpu>) {
     c.bench_function("init/builtin_rules", |b| b.iter(RuleSet::builtin));
 }
 
-criterion_group!(
-    benches,
-    parse_decide,
-    breakdown,
-    notification,
-    adversarial,
-    startup
-);
+criterion_group! {
+    name = benches;
+    config = cpu_time();
+    targets = parse_decide, breakdown, notification, adversarial, startup
+}
 criterion_main!(benches);

@@ -10,12 +10,11 @@
 
 use std::hint::black_box;
 
-use std::time::Duration;
+mod support;
 
-use cpu_time::ThreadTime;
-use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mamoru::{Event, Handler, RuleSet, Settings, decide};
+use support::{ThreadCpu, cpu_time};
 
 macro_rules! fixture {
     ($path:literal) => {
@@ -141,39 +140,6 @@ fn parse_decide(c: &mut Criterion<ThreadCpu>) {
 fn startup(c: &mut Criterion<ThreadCpu>) {
     c.bench_function("init/builtin_rules", |b| b.iter(RuleSet::builtin));
     c.bench_function("init/builtin_rules_plus_150_sigma", |b| b.iter(with_sigma));
-}
-
-/// The measuring thread's CPU time instead of the wall clock: "on one core", and steady on a
-/// machine that other work shares (a busy machine stretches wall time, not this thread's CPU
-/// time, apart from what cache sharing costs). Values are nanoseconds, formatted as durations.
-struct ThreadCpu(WallTime);
-
-impl Measurement for ThreadCpu {
-    type Intermediate = ThreadTime;
-    type Value = Duration;
-
-    fn start(&self) -> ThreadTime {
-        ThreadTime::now()
-    }
-    fn end(&self, started: ThreadTime) -> Duration {
-        started.elapsed()
-    }
-    fn add(&self, a: &Duration, b: &Duration) -> Duration {
-        *a + *b
-    }
-    fn zero(&self) -> Duration {
-        Duration::ZERO
-    }
-    fn to_f64(&self, value: &Duration) -> f64 {
-        value.as_nanos() as f64
-    }
-    fn formatter(&self) -> &dyn ValueFormatter {
-        self.0.formatter()
-    }
-}
-
-fn cpu_time() -> Criterion<ThreadCpu> {
-    Criterion::default().with_measurement(ThreadCpu(WallTime))
 }
 
 criterion_group! {
