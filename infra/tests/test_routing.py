@@ -79,10 +79,20 @@ EXPECTED: dict[str, str | None] = {
     "tamper/cloudtrail-put-event-selectors-exclude-kms.json": CLOUDTRAIL,
     "tamper/cloudtrail-put-event-selectors-keeps-management.json": CLOUDTRAIL,
     "tamper/cloudtrail-put-event-selectors-read-only.json": CLOUDTRAIL,
-    # Lifecycle and policy of CloudTrail buckets (bucketName *cloudtrail*) only.
+    # Lifecycle of CloudTrail buckets (bucketName *cloudtrail*) only; bucket policies and ACLs of
+    # every bucket (the function decides whether they are public or outside), bucket logging
+    # whatever it sets (the function decides whether it was emptied), every deleted bucket.
     "tamper/s3-put-bucket-lifecycle-trail-bucket.json": CLOUDTRAIL,
     "tamper/s3-put-bucket-policy-trail-bucket.json": CLOUDTRAIL,
-    "tamper/s3-put-bucket-policy-other-bucket.json": None,
+    "tamper/s3-put-bucket-policy-other-bucket.json": CLOUDTRAIL,
+    "aws.s3/ct-put-bucket-policy-public.json": CLOUDTRAIL,
+    "aws.s3/ct-put-bucket-policy-outside.json": CLOUDTRAIL,
+    "aws.s3/ct-put-bucket-acl-public-read.json": CLOUDTRAIL,
+    "aws.s3/ct-put-bucket-acl-private.json": CLOUDTRAIL,
+    "aws.s3/ct-put-bucket-logging-disabled.json": CLOUDTRAIL,
+    "aws.s3/ct-put-bucket-logging-enabled.json": CLOUDTRAIL,
+    "aws.s3/ct-delete-bucket.json": CLOUDTRAIL,
+    "aws.s3/ct-delete-bucket-not-empty.json": CLOUDTRAIL,
     # Config tampering.
     "aws.config/ct-stop-configuration-recorder.json": CLOUDTRAIL,
     "aws.config/ct-delete-configuration-recorder.json": CLOUDTRAIL,
@@ -546,13 +556,13 @@ NEGATIVE_VARIANTS = {
         "aws.cloudtrail/ct-update-trail.json",
         {"detail__eventName": "CreateTrail"},
     ),
-    "bucket policy of a bucket that is not a trail bucket": (
-        "tamper/s3-put-bucket-policy-trail-bucket.json",
+    "bucket lifecycle of a bucket that is not a trail bucket": (
+        "tamper/s3-put-bucket-lifecycle-trail-bucket.json",
         {"detail__requestParameters__bucketName": "website-assets-123456789012"},
     ),
-    "trail bucket call other than lifecycle or policy (PutBucketAcl)": (
+    "trail bucket call no rule answers (PutBucketCors)": (
         "tamper/s3-put-bucket-policy-trail-bucket.json",
-        {"detail__eventName": "PutBucketAcl"},
+        {"detail__eventName": "PutBucketCors"},
     ),
     "trail bucket lifecycle call without bucketName": (
         "tamper/s3-put-bucket-lifecycle-trail-bucket.json",
@@ -1638,12 +1648,13 @@ def test_patterns_filter_each_call_exactly_as_the_rules_do(template, overrides):
 
 def test_the_condition_comparison_sees_a_broader_pattern(template):
     """GIVEN the template without the bucketName filter of the trail-bucket rule, THEN the
-    comparison reports the S3 calls."""
+    comparison reports the S3 calls it routes (lifecycle; bucket policies are routed for every
+    bucket by the catalog rule)."""
     t = copy.deepcopy(template)
     del t["Resources"]["TrailBucketTamperingRule"]["Properties"]["EventPattern"]["detail"][
         "requestParameters"
     ]
     got = template_conditions(t)
     want = rule_conditions(template)
-    assert got[("s3.amazonaws.com", "PutBucketPolicy")] == {frozenset()}
-    assert got[("s3.amazonaws.com", "PutBucketPolicy")] != want[("s3.amazonaws.com", "PutBucketPolicy")]
+    assert got[("s3.amazonaws.com", "PutBucketLifecycle")] == {frozenset()}
+    assert got[("s3.amazonaws.com", "PutBucketLifecycle")] != want[("s3.amazonaws.com", "PutBucketLifecycle")]

@@ -146,10 +146,20 @@ pub enum Signal {
     /// The same, trusting every AWS principal (`"AWS": "*"` or `"Principal": "*"`) without a
     /// condition.
     TrustsEveryone,
+    /// `s3:PutBucketPolicy` allowing every principal (`*`) without a condition, or
+    /// `s3:PutBucketAcl` granting the AllUsers or AuthenticatedUsers group (a canned ACL
+    /// `public-read`, `public-read-write` or `authenticated-read`, a grant header or a grant in
+    /// the ACL document).
+    BucketMadePublic,
+    /// `s3:PutBucketPolicy` allowing an account outside (an account ID or ARN that is not the
+    /// bucket's own, mamoru's hub, one of the organization's accounts mamoru acts in or in
+    /// `MAMORU_TRUSTED_ACCOUNTS`), or `*` under a condition mamoru does not judge. Decided with
+    /// the settings, in `decide`.
+    BucketSharedOutside,
 }
 
 impl Signal {
-    pub const ALL: [Signal; 16] = [
+    pub const ALL: [Signal; 18] = [
         Signal::TrailMadeSingleRegion,
         Signal::TrailLoggingWeakened,
         Signal::AdminPolicyAttachedToUser,
@@ -166,6 +176,8 @@ impl Signal {
         Signal::ForAnotherUser,
         Signal::TrustsOutside,
         Signal::TrustsEveryone,
+        Signal::BucketMadePublic,
+        Signal::BucketSharedOutside,
     ];
 
     pub fn name(self) -> &'static str {
@@ -188,6 +200,8 @@ impl Signal {
             Signal::ForAnotherUser => "for_another_user",
             Signal::TrustsOutside => "trusts_outside",
             Signal::TrustsEveryone => "trusts_everyone",
+            Signal::BucketMadePublic => "bucket_made_public",
+            Signal::BucketSharedOutside => "bucket_shared_outside",
         }
     }
 
@@ -292,6 +306,11 @@ fn call_signals(call: &crate::event::CloudTrailCall) -> Vec<Signal> {
             if trusted_principals(call).is_some_and(|t| t.everyone) =>
         {
             out.push(Signal::TrustsEveryone);
+        }
+        ("s3.amazonaws.com", "PutBucketPolicy" | "PutBucketAcl")
+            if bucket_grants(call).is_some_and(|g| g.public) =>
+        {
+            out.push(Signal::BucketMadePublic);
         }
         ("ec2.amazonaws.com", "AuthorizeSecurityGroupIngress")
             if added_world_open_ingress(call).is_some() =>
@@ -541,6 +560,14 @@ pub fn trusted_principals(call: &crate::event::CloudTrailCall) -> Option<Trust> 
     let doc = call.request_str(member)?;
     let decoded = crate::action::percent_decode_if_encoded(doc);
     let v: Value = serde_json::from_str(&decoded).ok()?;
+    policy_principals(&v)
+}
+
+/// Whom a policy document's `Allow` statements name as principals: `*` (with or without a
+/// condition) and the accounts of the `AWS` account IDs and ARNs. An `Allow` with `NotPrincipal`
+/// grants everyone but those named: it counts as `*`. Service and canonical-user principals are
+/// no account. `None` when the document has no statements.
+fn policy_principals(v: &Value) -> Option<Trust> {
     let statements: Vec<&Value> = match v.get("Statement") {
         Some(Value::Array(a)) => a.iter().collect(),
         Some(one @ Value::Object(_)) => vec![one],
@@ -552,16 +579,26 @@ pub fn trusted_principals(call: &crate::event::CloudTrailCall) -> Option<Trust> 
             continue;
         }
         let conditional = st.get("Condition").is_some_and(|c| !c.is_null());
-        let principals: Vec<&str> = match st.get("Principal") {
-            Some(Value::String(s)) => vec![s.as_str()],
-            Some(Value::Object(o)) => match o.get("AWS") {
-                Some(Value::String(s)) => vec![s.as_str()],
-                Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+        let aws = |p: Option<&'_ Value>| -> Vec<String> {
+            match p {
+                Some(Value::String(s)) => vec![s.clone()],
+                Some(Value::Object(o)) => match o.get("AWS") {
+                    Some(Value::String(s)) => vec![s.clone()],
+                    Some(Value::Array(a)) => a
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect(),
+                    _ => Vec::new(),
+                },
                 _ => Vec::new(),
-            },
-            _ => Vec::new(),
+            }
         };
-        for p in principals {
+        let mut principals = aws(st.get("Principal"));
+        if st.get("NotPrincipal").is_some_and(|n| !n.is_null()) {
+            principals.push("*".to_string());
+        }
+        for p in &principals {
             let p = p.trim();
             if p == "*" {
                 if conditional {
@@ -586,6 +623,108 @@ pub fn trusted_principals(call: &crate::event::CloudTrailCall) -> Option<Trust> 
         }
     }
     Some(trust)
+}
+
+/// What an `s3:PutBucketPolicy` or `PutBucketAcl` call grants beyond the bucket's owner, as
+/// CloudTrail records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BucketGrants {
+    /// Everyone: a policy allowing `*` without a condition, or an ACL granting the AllUsers or
+    /// AuthenticatedUsers group (any AWS account is anyone).
+    pub public: bool,
+    /// A policy allowing `*` under a condition (the condition may or may not hold it to the
+    /// organization or a VPC endpoint: mamoru does not judge it).
+    pub conditional_public: bool,
+    /// The accounts a policy names (account IDs and ARNs). ACL grants name canonical user IDs,
+    /// which no event maps to an account: they are not judged.
+    pub accounts: Vec<String>,
+}
+
+/// The S3 groups whose grant makes a bucket public.
+const PUBLIC_GROUPS: [&str; 2] = [
+    "acs.amazonaws.com/groups/global/AllUsers",
+    "acs.amazonaws.com/groups/global/AuthenticatedUsers",
+];
+
+/// The canned ACLs that grant one of [`PUBLIC_GROUPS`].
+const PUBLIC_CANNED_ACLS: [&str; 3] = ["public-read", "public-read-write", "authenticated-read"];
+
+/// The grant headers of `PutBucketAcl` (`uri="…"`, `id="…"`, `emailAddress="…"` lists).
+const GRANT_HEADERS: [&str; 5] = [
+    "x-amz-grant-read",
+    "x-amz-grant-write",
+    "x-amz-grant-read-acp",
+    "x-amz-grant-write-acp",
+    "x-amz-grant-full-control",
+];
+
+/// The grants of `s3:PutBucketPolicy` (`requestParameters.bucketPolicy`, the policy as an
+/// object, or as JSON text) and `s3:PutBucketAcl` (the canned ACL `x-amz-acl`, the grant headers,
+/// or `AccessControlPolicy.AccessControlList.Grant`, one grant or a list). `None` for another
+/// call, or a policy that does not parse.
+pub fn bucket_grants(call: &crate::event::CloudTrailCall) -> Option<BucketGrants> {
+    if call.event_source != "s3.amazonaws.com" {
+        return None;
+    }
+    let p = &call.request_parameters;
+    match call.event_name.as_str() {
+        "PutBucketPolicy" => {
+            let parsed;
+            let policy = match p.get("bucketPolicy") {
+                Some(v @ Value::Object(_)) => v,
+                Some(Value::String(text)) => {
+                    let decoded = crate::action::percent_decode_if_encoded(text);
+                    parsed = serde_json::from_str::<Value>(&decoded).ok()?;
+                    &parsed
+                }
+                _ => return None,
+            };
+            let t = policy_principals(policy)?;
+            Some(BucketGrants {
+                public: t.everyone,
+                conditional_public: t.conditional_everyone,
+                accounts: t.accounts,
+            })
+        }
+        "PutBucketAcl" => {
+            // CloudTrail records headers as a list of strings, some as a string.
+            let texts = |v: Option<&Value>| -> Vec<String> {
+                match v {
+                    Some(Value::String(s)) => vec![s.clone()],
+                    Some(Value::Array(a)) => a
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect(),
+                    _ => Vec::new(),
+                }
+            };
+            let names_public_group = |s: &str| PUBLIC_GROUPS.iter().any(|g| s.contains(g));
+            let canned = texts(p.get("x-amz-acl"))
+                .iter()
+                .any(|a| PUBLIC_CANNED_ACLS.contains(&a.trim().to_ascii_lowercase().as_str()));
+            let header = GRANT_HEADERS
+                .iter()
+                .flat_map(|h| texts(p.get(*h)))
+                .any(|v| names_public_group(&v));
+            let grants: Vec<&Value> =
+                match p.pointer("/AccessControlPolicy/AccessControlList/Grant") {
+                    Some(Value::Array(a)) => a.iter().collect(),
+                    Some(one @ Value::Object(_)) => vec![one],
+                    _ => Vec::new(),
+                };
+            let document = grants.iter().any(|g| {
+                g.pointer("/Grantee/URI")
+                    .and_then(Value::as_str)
+                    .is_some_and(names_public_group)
+            });
+            Some(BucketGrants {
+                public: canned || header || document,
+                ..BucketGrants::default()
+            })
+        }
+        _ => None,
+    }
 }
 
 /// Whether a policy document (as CloudTrail records it: JSON text, possibly URL-encoded) has an
@@ -1089,6 +1228,127 @@ mod tests {
             json!({"Statement": [{"Effect": "Deny", "Principal": {"AWS": "*"}}]}).to_string(),
         );
         assert_eq!(trusted_principals(&deny), Some(Trust::default()));
+    }
+
+    #[test]
+    fn bucket_policies_and_acls_name_public_and_outside_grants() {
+        let s3 = |name: &str, params: Value| call("s3.amazonaws.com", name, params);
+        let policy = |statement: Value| {
+            s3(
+                "PutBucketPolicy",
+                json!({"bucketName": "b", "bucketPolicy": {"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject"},
+                    {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+                    statement
+                ]}}),
+            )
+        };
+        // Stratus Red Team's backdoor: one outside account, as an ARN.
+        let outside = policy(
+            json!({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:root"}, "Action": "s3:GetObject"}),
+        );
+        let g = bucket_grants(&outside).unwrap();
+        assert_eq!(g.accounts, ["444455556666"]);
+        assert!(!g.public && !g.conditional_public);
+        assert!(!call_signals(&outside).contains(&Signal::BucketMadePublic));
+        for public in [
+            json!("*"),
+            json!({"AWS": "*"}),
+            json!({"AWS": ["111122223333", "*"]}),
+        ] {
+            let c =
+                policy(json!({"Effect": "Allow", "Principal": public, "Action": "s3:GetObject"}));
+            assert!(bucket_grants(&c).unwrap().public);
+            assert!(call_signals(&c).contains(&Signal::BucketMadePublic));
+        }
+        // Allow with NotPrincipal: everyone but those named.
+        let not = policy(
+            json!({"Effect": "Allow", "NotPrincipal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "s3:GetObject"}),
+        );
+        assert!(bucket_grants(&not).unwrap().public);
+        let vpce = policy(
+            json!({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+            "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}}),
+        );
+        let g = bucket_grants(&vpce).unwrap();
+        assert!(!g.public && g.conditional_public);
+        assert!(!call_signals(&vpce).contains(&Signal::BucketMadePublic));
+        // The policy as JSON text; a service principal and the Deny name no one.
+        let text = s3(
+            "PutBucketPolicy",
+            json!({"bucketPolicy": json!({"Statement": {"Effect": "Allow", "Principal": {"AWS": "444455556666"}}}).to_string()}),
+        );
+        assert_eq!(bucket_grants(&text).unwrap().accounts, ["444455556666"]);
+        let own = policy(
+            json!({"Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"}}),
+        );
+        assert_eq!(bucket_grants(&own), Some(BucketGrants::default()));
+        assert_eq!(
+            bucket_grants(&s3("PutBucketPolicy", json!({"bucketPolicy": "{"}))),
+            None
+        );
+
+        // ACLs: the canned ACL header, a grant header, a grant in the document.
+        let acl = |params: Value| s3("PutBucketAcl", params);
+        for public in [
+            acl(json!({"bucketName": "b", "x-amz-acl": ["public-read"]})),
+            acl(json!({"bucketName": "b", "x-amz-acl": "authenticated-read"})),
+            acl(
+                json!({"x-amz-grant-read": ["uri=\"http://acs.amazonaws.com/groups/global/AllUsers\""]}),
+            ),
+            acl(
+                json!({"AccessControlPolicy": {"AccessControlList": {"Grant": [
+                    {"Grantee": {"xsi:type": "CanonicalUser", "ID": "abc"}, "Permission": "FULL_CONTROL"},
+                    {"Grantee": {"xsi:type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"}, "Permission": "READ"}
+                ]}}}),
+            ),
+            acl(
+                json!({"AccessControlPolicy": {"AccessControlList": {"Grant":
+                    {"Grantee": {"xsi:type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"}, "Permission": "WRITE"}
+                }}}),
+            ),
+        ] {
+            assert!(
+                bucket_grants(&public).unwrap().public,
+                "{:?}",
+                public.request_parameters
+            );
+            assert!(call_signals(&public).contains(&Signal::BucketMadePublic));
+        }
+        for private in [
+            acl(json!({"bucketName": "b", "acl": [""], "x-amz-acl": ["private"]})),
+            acl(
+                json!({"x-amz-grant-read": ["id=\"79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be\""]}),
+            ),
+            acl(
+                json!({"AccessControlPolicy": {"AccessControlList": {"Grant":
+                    {"Grantee": {"xsi:type": "Group", "URI": "http://acs.amazonaws.com/groups/s3/LogDelivery"}, "Permission": "WRITE"}
+                }}}),
+            ),
+        ] {
+            assert!(
+                !bucket_grants(&private).unwrap().public,
+                "{:?}",
+                private.request_parameters
+            );
+            assert!(!call_signals(&private).contains(&Signal::BucketMadePublic));
+        }
+        // Another call, or another service's call of the same name, grants nothing.
+        assert_eq!(
+            bucket_grants(&s3(
+                "PutBucketLogging",
+                json!({"x-amz-acl": ["public-read"]})
+            )),
+            None
+        );
+        assert_eq!(
+            bucket_grants(&call(
+                "s3control.amazonaws.com",
+                "PutBucketPolicy",
+                json!({"bucketPolicy": {"Statement": {"Effect": "Allow", "Principal": "*"}}})
+            )),
+            None
+        );
     }
 
     #[test]

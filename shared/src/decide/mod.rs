@@ -651,6 +651,16 @@ fn decide_unmasked(
     {
         subject.signals.push(Signal::TrustsOutside);
     }
+    if let Some(call) = event.cloudtrail()
+        && facts::bucket_grants(call).is_some_and(|g| {
+            g.conditional_public
+                || g.accounts
+                    .iter()
+                    .any(|a| !settings.is_trusted_account(a, event.owner_account()))
+        })
+    {
+        subject.signals.push(Signal::BucketSharedOutside);
+    }
     plan.principal = subject.principal.clone();
     plan.signals = subject.signals.clone();
 
