@@ -220,8 +220,30 @@ def hub_only_actions() -> frozenset[str]:
         st["action"]
         for statements in mamoru_json("permissions", "--grants").values()
         for st in statements
-        if st.get("by") == ["write_back"]
+        if st.get("by") in (["write_back"], ["publish_findings"])
     )
+
+
+@functools.cache
+def gated_grants() -> dict[str, dict[str, str]]:
+    """Function -> {IAM action: template condition} of the registry's grants that exist only
+    under a stack condition (`mamoru permissions --grants`, the statements' `when`: the
+    Security Hub import under PublishFindingsOn)."""
+    out: dict[str, dict[str, str]] = {}
+    for function, statements in mamoru_json("permissions", "--grants").items():
+        for st in statements:
+            if st.get("when"):
+                out.setdefault(function, {})[st["action"]] = st["when"]
+    return out
+
+
+def gated_off(template: dict, params: dict[str, str]) -> dict[str, set[str]]:
+    """Function -> the IAM actions of gated grants (`gated_grants`) whose condition is false
+    under `params`: the role must not grant them."""
+    return {
+        function: {a for a, cond in actions.items() if not evaluate_condition(template, params, cond)}
+        for function, actions in gated_grants().items()
+    }
 
 
 def union_of_grants(permissions: dict, containment: bool) -> set[str]:
@@ -374,6 +396,9 @@ def compare_permissions(
     params = parameter_values(template, params)
     containment = evaluate_condition(template, params, "ContainmentOn")
     wanted = expected_actions(permissions, containment)
+    for function, off in gated_off(template, params).items():
+        if function in wanted:
+            wanted[function] = wanted[function] - off
     problems = []
     roles = function_roles(template)
     for name in sorted(set(roles) | set(permissions)):

@@ -38,6 +38,7 @@ OTHER_RESOURCE = {
     "dynamodb:UpdateItem": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/mamoru-mamoru-state",
     # The hub of the stack's account and region (Security Hub's write-back).
     "securityhub:BatchUpdateFindings": f"arn:aws:securityhub:{REGION}:{ACCOUNT}:hub/default",
+    "securityhub:BatchImportFindings": f"arn:aws:securityhub:{REGION}:{ACCOUNT}:product/{ACCOUNT}/default",
     # Snapshot and AMI ARNs name no account.
     "ec2:DescribeSnapshotAttribute": f"arn:aws:ec2:{REGION}::snapshot/snap-0123456789abcdef0",
     "ec2:ModifySnapshotAttribute": f"arn:aws:ec2:{REGION}::snapshot/snap-0123456789abcdef0",

@@ -91,12 +91,16 @@ def _condition(st: dict) -> dict | None:
     return {"stack_region": STACK_REGION}[st["condition"]]
 
 
-def registry_grants(grants: dict, function: str, containment: bool) -> set[tuple]:
+def registry_grants(grants: dict, function: str, containment: bool, gates: dict[str, bool] | None = None) -> set[tuple]:
     """(IAM action, resources, condition) for every statement the registry declares for a
-    function, the containment ones only when containment is on."""
+    function, the containment ones only when containment is on, and those under a stack
+    condition (`when`) only when `gates` says it holds (default: every such condition holds,
+    as at the parameters' defaults)."""
     out = set()
     for st in grants[function]:
         if st["containment"] and not containment:
+            continue
+        if st.get("when") and not (gates or {}).get(st["when"], True):
             continue
         resources = [r if r == "*" else {"Fn::Sub": r} for r in st["resources"]]
         condition = _condition(st)
@@ -120,9 +124,39 @@ def template_grants(template: dict, role_id: str, params: dict[str, str]) -> set
 ALL = cfn.CONTAINMENT_ON
 
 
-@pytest.mark.parametrize("overrides", [{}, cfn.CONTAINMENT_OFF, cfn.CONTAINMENT_ON], ids=["defaults", "off", "on"])
+PUBLISH_OFF = {"PublishFindings": "off"}
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, cfn.CONTAINMENT_OFF, cfn.CONTAINMENT_ON, PUBLISH_OFF],
+    ids=["defaults", "off", "on", "publish-off"],
+)
 def test_roles_grant_exactly_the_declared_permissions(template, permissions, overrides):
     assert cfn.compare_permissions(template, permissions, overrides) == []
+
+
+def test_publishing_findings_is_on_by_default_and_granted_only_when_on(template, grants):
+    """The cloudtrail function's Security Hub import: the stack parameter PublishFindings is on
+    by default; its grant is the registry's (`by: publish_findings`, under PublishFindingsOn),
+    on the default product of the stack's account and region, in the cloudtrail role only when
+    on, and the function is told (MAMORU_PUBLISH_FINDINGS)."""
+    p = template["Parameters"]["PublishFindings"]
+    assert p["Default"] == "on" and sorted(p["AllowedValues"]) == ["off", "on"]
+    (st,) = [s for s in grants["cloudtrail"] if s["by"] == ["publish_findings"]]
+    assert st["action"] == "securityhub:BatchImportFindings"
+    assert st["when"] == "PublishFindingsOn"
+    assert st["resources"] == [
+        "arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default"
+    ]
+    roles = cfn.function_roles(template)
+    for value, granted in [("on", True), ("off", False)]:
+        params = cfn.parameter_values(template, {**cfn.CONTAINMENT_ON, "PublishFindings": value})
+        for function, role_id in roles.items():
+            has = "securityhub:BatchImportFindings" in cfn.granted_actions(template, role_id, params)
+            assert has == (granted and function == "cloudtrail"), (value, function)
+        env = cfn.environment(template, params, "CloudTrailFunction")
+        assert env["MAMORU_PUBLISH_FINDINGS"] == value
 
 
 def test_containment_is_off_by_default(template):
@@ -160,7 +194,10 @@ def test_containment_statements_are_conditional_as_a_whole(template, permissions
     for function, role_id in cfn.function_roles(template).items():
         for policy in template["Resources"][role_id]["Properties"]["Policies"]:
             for st in policy["PolicyDocument"]["Statement"]:
-                if "Fn::If" in st:
+                if "Fn::If" in st and st["Fn::If"][0] == "PublishFindingsOn":
+                    # The Security Hub import, under its own parameter (not containment).
+                    assert st["Fn::If"][1]["Action"] == "securityhub:BatchImportFindings", st
+                elif "Fn::If" in st:
                     cond, yes, no = st["Fn::If"]
                     assert cond == "ContainmentOn" and no == {"Ref": "AWS::NoValue"}, st
                     actions = set(yes["Action"] if isinstance(yes["Action"], list) else [yes["Action"]])

@@ -163,6 +163,9 @@ def test_function_settings_come_from_the_parameters(template):
             "MAMORU_SELF_ROLE_ARNS",
             "MAMORU_SELF_RESOURCES",  # test_every_function_lists_exactly_the_stacks_own_resources
             *ORGANIZATION_SETTINGS,
+            # The cloudtrail function imports its detections into Security Hub
+            # (test_permissions: test_publishing_findings_is_on_by_default_and_granted_only_when_on).
+            *(["MAMORU_PUBLISH_FINDINGS"] if fid == "CloudTrailFunction" else []),
         }
 
 

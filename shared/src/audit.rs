@@ -56,6 +56,9 @@ pub fn line(report: &Report, notification_id: Option<&str>, duration: Duration) 
     if let Some(w) = &report.write_back {
         v["write_back"] = json!(w);
     }
+    if let Some(p) = &report.published {
+        v["published"] = json!(p);
+    }
     crate::redact::value(&mut v);
     v
 }

@@ -91,6 +91,7 @@ async fn build(handler: Handler) -> Result<Responder, InitError> {
             ),
         }
     }
+    let settings_publish = publish_home(&sdk, &settings);
     let actor = Actor::new(&sdk, &settings);
     let notifier = settings
         .topic_arn
@@ -124,11 +125,48 @@ async fn build(handler: Handler) -> Result<Responder, InitError> {
         Some(table) => responder.with_state(Arc::new(table)),
         None => responder,
     };
+    // The cloudtrail function imports its detections into Security Hub, in its own account
+    // and region, when the stack turned that on.
+    let responder = match (handler, settings_publish) {
+        (Handler::Cloudtrail, Some(home)) => {
+            responder.with_publisher(Arc::new(crate::publish::hub::Importer::new(&sdk, home)))
+        }
+        _ => responder,
+    };
     // The securityhub function writes back to the findings it decides.
     Ok(if handler == Handler::Securityhub {
         responder.with_write_back(Arc::new(crate::writeback::hub::Hub::new(&sdk)))
     } else {
         responder
+    })
+}
+
+/// Where the cloudtrail function imports its detections, when `MAMORU_PUBLISH_FINDINGS` is on:
+/// its own account (the stack's, from its roles) and region. `None` when it is off, or when
+/// the account or region is unknown (said once at start-up).
+fn publish_home(sdk: &aws_config::SdkConfig, settings: &Settings) -> Option<crate::publish::Home> {
+    if !settings.publish_findings {
+        return None;
+    }
+    let region = sdk.region().map(ToString::to_string);
+    let account = settings.hub_account.clone();
+    let (Some(region), Some(account)) = (region, account) else {
+        tracing::warn!(
+            "MAMORU_PUBLISH_FINDINGS is on, but the function's account or region is unknown: detections are not imported"
+        );
+        return None;
+    };
+    let partition = settings
+        .self_role_arns
+        .first()
+        .and_then(|arn| arn.split(':').nth(1))
+        .filter(|p| !p.is_empty())
+        .unwrap_or("aws")
+        .to_string();
+    Some(crate::publish::Home {
+        partition,
+        account,
+        region,
     })
 }
 
@@ -229,6 +267,13 @@ fn answer(report: &crate::report::Report) -> Value {
             "status": w.status,
             "workflow": w.update.workflow,
             "message": w.message,
+        });
+    }
+    if let Some(p) = &report.published {
+        v["published"] = serde_json::json!({
+            "status": p.status,
+            "finding_id": p.finding_id,
+            "message": p.message,
         });
     }
     crate::redact::value(&mut v);

@@ -22,6 +22,7 @@ pub mod function;
 pub mod logging;
 pub mod metrics;
 pub mod notify;
+pub mod publish;
 pub mod redact;
 pub mod report;
 #[cfg(feature = "aws")]

@@ -22,6 +22,10 @@ pub struct Report {
     /// For a Security Hub finding: what mamoru wrote back to it ([`crate::writeback`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub write_back: Option<crate::writeback::WriteBackOutcome>,
+    /// For a detection of the cloudtrail function: its import into Security Hub
+    /// ([`crate::publish`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published: Option<crate::publish::PublishOutcome>,
 }
 
 impl Report {
@@ -33,6 +37,7 @@ impl Report {
             plan,
             outcomes,
             write_back: None,
+            published: None,
         }
     }
 

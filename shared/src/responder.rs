@@ -11,6 +11,7 @@ use crate::action::{Hold, Outcome, Status};
 use crate::decide::{Disposition, Handler, Planned, RuleSet, decide, decide_crossed};
 use crate::event::{Event, EventKind, ParseError};
 use crate::notify::{NotifyError, render};
+use crate::publish::{Import, PublishOutcome, PublishStatus};
 use crate::report::Report;
 use crate::settings::{Mode, Settings};
 use crate::state::{Claim, EVENT_MEMORY_SECONDS, Sight, Sighting, Store, Tally};
@@ -84,6 +85,7 @@ pub struct Responder {
     notifier: Option<Arc<dyn Publish>>,
     state: Option<Arc<dyn Store>>,
     write_back: Option<Arc<dyn WriteBack>>,
+    publisher: Option<Arc<dyn Import>>,
 }
 
 /// What the state store says of an event before it is handled.
@@ -146,7 +148,46 @@ impl Responder {
             notifier,
             state: None,
             write_back: None,
+            publisher: None,
         }
+    }
+
+    /// Gives the responder a Security Hub import ([`crate::publish`]): each detection of a
+    /// CloudTrail call it notifies or acts on is imported as a finding.
+    pub fn with_publisher(mut self, publisher: Arc<dyn Import>) -> Responder {
+        self.publisher = Some(publisher);
+        self
+    }
+
+    /// Imports the event's detection into Security Hub ([`crate::publish`]). Never fails the
+    /// event: a failure is in the outcome, which the audit line records. Nothing is imported in
+    /// dry-run.
+    async fn publish(&self, event: &Event, report: &Report) -> Option<PublishOutcome> {
+        let port = self.publisher.as_ref()?;
+        let detection = match crate::publish::detection_for(event, report, port.home()) {
+            Ok(Some(d)) => d,
+            Ok(None) => return None,
+            Err(reason) => {
+                return Some(PublishOutcome::new(None, PublishStatus::Skipped, reason));
+            }
+        };
+        if self.settings.mode == Mode::DryRun {
+            return Some(PublishOutcome::new(
+                Some(detection.id),
+                PublishStatus::WouldImport,
+                "dry-run: would import the detection into Security Hub",
+            ));
+        }
+        let outcome = port.import(&detection).await;
+        if outcome.status == PublishStatus::Failed {
+            tracing::warn!(
+                event_id = %report.plan.event_id,
+                error_code = outcome.error_code.as_deref().unwrap_or(""),
+                error = %outcome.message,
+                "Security Hub import failed: the event is still handled"
+            );
+        }
+        Some(outcome)
     }
 
     /// Gives the responder a Security Hub write-back ([`crate::writeback`]): each decided
@@ -663,6 +704,7 @@ impl Responder {
         report.write_back = self
             .write_back(event, &report, notify_error.is_some())
             .await;
+        report.published = self.publish(event, &report).await;
         crate::audit::record_with_metrics(
             &report,
             crate::metrics::Context::new(&self.rules, &self.settings),

@@ -32,6 +32,10 @@ pub const DEFAULT_BUDGET_PRINCIPAL: u64 = 3;
 /// Set by Lambda: the function's own name.
 pub const ENV_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
 pub const ENV_TRUSTED_ACCOUNTS: &str = "MAMORU_TRUSTED_ACCOUNTS";
+/// `on`: the cloudtrail function imports its detections into Security Hub
+/// ([`crate::publish`]); `off` or unset: it does not (the stack sets it from its parameter
+/// `PublishFindings`, on by default, and grants the import only then).
+pub const ENV_PUBLISH_FINDINGS: &str = "MAMORU_PUBLISH_FINDINGS";
 
 /// Default for `MAMORU_MIN_REMEDIATION_SEVERITY`.
 pub const DEFAULT_MIN_REMEDIATION_SEVERITY: f64 = 7.0;
@@ -112,6 +116,9 @@ pub struct Settings {
     /// Accounts a snapshot, an image or a role may be shared with or trust without being
     /// "outside" (`MAMORU_TRUSTED_ACCOUNTS`); see [`Settings::is_trusted_account`].
     pub trusted_accounts: Vec<String>,
+    /// Whether the cloudtrail function imports its detections into Security Hub
+    /// (`MAMORU_PUBLISH_FINDINGS`).
+    pub publish_findings: bool,
 }
 
 impl Default for Settings {
@@ -136,6 +143,7 @@ impl Default for Settings {
             budget_per_account: DEFAULT_BUDGET_ACCOUNT,
             budget_per_principal: DEFAULT_BUDGET_PRINCIPAL,
             trusted_accounts: Vec::new(),
+            publish_findings: false,
         }
     }
 }
@@ -363,6 +371,16 @@ impl Settings {
         };
         let budget_per_account = budget(ENV_BUDGET_ACCOUNT, DEFAULT_BUDGET_ACCOUNT)?;
         let budget_per_principal = budget(ENV_BUDGET_PRINCIPAL, DEFAULT_BUDGET_PRINCIPAL)?;
+        let publish_findings = match present(ENV_PUBLISH_FINDINGS).as_deref().map(str::trim) {
+            None | Some("off") => false,
+            Some("on") => true,
+            Some(v) => {
+                return Err(err(
+                    ENV_PUBLISH_FINDINGS,
+                    format!("`{v}` is not `on` or `off`"),
+                ));
+            }
+        };
         let rules_paths = list(get(ENV_RULES_PATH))
             .into_iter()
             .map(PathBuf::from)
@@ -390,6 +408,7 @@ impl Settings {
             budget_per_account,
             budget_per_principal,
             trusted_accounts,
+            publish_findings,
         })
     }
 
@@ -437,6 +456,13 @@ impl Settings {
 
     /// Adds a role ARN to the set of mamoru's own roles (loop prevention).
     pub fn add_self_role(&mut self, arn: String) {
+        if self.hub_account.is_none() {
+            self.hub_account = arn
+                .split(':')
+                .nth(4)
+                .filter(|a| is_account_id(a))
+                .map(str::to_string);
+        }
         if !self.self_role_arns.contains(&arn) {
             self.self_role_arns.push(arn);
         }

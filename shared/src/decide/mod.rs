@@ -685,7 +685,7 @@ fn decide_unmasked(
         return plan.ignore("the finding is archived");
     }
     let approved = match &event.kind {
-        EventKind::SecurityHub(sh) => match securityhub_guard(event, sh) {
+        EventKind::SecurityHub(sh) => match securityhub_guard(event, sh, settings) {
             Ok(approved) => approved,
             Err(reason) => return plan.ignore(reason),
         },
@@ -889,9 +889,14 @@ fn decide_unmasked(
 }
 
 /// The guards of Security Hub events no rule can lift: one finding per decision; findings
-/// resolved, suppressed or archived are not acted on again. `Ok(true)`
-/// when the event is mamoru's custom action, which approves the finding's opt-in actions.
-fn securityhub_guard(event: &Event, sh: &crate::event::SecurityHubEvent) -> Result<bool, String> {
+/// resolved, suppressed or archived are not acted on again; mamoru's own published detections
+/// ([`crate::publish::is_own_finding`]) are not decided again. `Ok(true)` when the event is
+/// mamoru's custom action, which approves the finding's opt-in actions.
+fn securityhub_guard(
+    event: &Event,
+    sh: &crate::event::SecurityHubEvent,
+    settings: &Settings,
+) -> Result<bool, String> {
     use crate::event::securityhub::ACTION_TARGET_ID;
     let Some(f) = sh.finding() else {
         return Err(format!(
@@ -901,6 +906,17 @@ fn securityhub_guard(event: &Event, sh: &crate::event::SecurityHubEvent) -> Resu
     };
     if f.archived() {
         return Err("the finding is archived".to_string());
+    }
+    // mamoru's own detection, imported by the cloudtrail function: the call was decided,
+    // notified and acted on when it happened. Recognised by the product and the owning account
+    // (the stack's own: only its principals can import there) and mamoru's generator.
+    if let Some(hub) = settings.hub_account.as_deref()
+        && crate::publish::is_own_finding(f, hub)
+    {
+        return Err(
+            "the finding is mamoru's own detection, published to Security Hub by its cloudtrail function (default product of the stack's account): already decided and notified when the call happened"
+                .to_string(),
+        );
     }
     if event.detail_type == DT_SECURITYHUB_CUSTOM_ACTION {
         // Only mamoru's own action target approves; another custom action is not a request to

@@ -31,6 +31,9 @@ pub fn permissions(rules: &RuleSet) -> BTreeMap<&'static str, BTreeSet<&'static 
     if let Some(set) = out.get_mut(Handler::Securityhub.name()) {
         set.extend(crate::writeback::GRANT.actions);
     }
+    if let Some(set) = out.get_mut(crate::publish::PUBLISHER.name()) {
+        set.extend(crate::publish::GRANT.actions);
+    }
     out
 }
 
@@ -96,6 +99,10 @@ pub struct Statement {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub leading_keys: Vec<String>,
     pub containment: bool,
+    /// The template condition the statement is granted under, beside containment (a stack
+    /// parameter that turns a feature on: `PublishFindingsOn`); `None`: always.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub when: Option<&'static str>,
     pub by: BTreeSet<&'static str>,
 }
 
@@ -129,6 +136,7 @@ pub fn grants(rules: &RuleSet) -> BTreeMap<&'static str, Vec<Statement>> {
                             condition,
                             leading_keys: Vec::new(),
                             containment: true,
+                            when: None,
                             by: BTreeSet::new(),
                         });
                         st.containment &= kind.is_containment();
@@ -148,6 +156,7 @@ pub fn grants(rules: &RuleSet) -> BTreeMap<&'static str, Vec<Statement>> {
                     condition: Some(LEADING_KEYS),
                     leading_keys: crate::state::leading_keys(h),
                     containment: false,
+                    when: None,
                     by: BTreeSet::from(["state"]),
                 });
             }
@@ -160,7 +169,23 @@ pub fn grants(rules: &RuleSet) -> BTreeMap<&'static str, Vec<Statement>> {
                         condition: None,
                         leading_keys: Vec::new(),
                         containment: false,
+                        when: None,
                         by: BTreeSet::from(["write_back"]),
+                    });
+                }
+            }
+            // The cloudtrail function imports its detections into its own account's default
+            // product, when the stack parameter PublishFindings is on.
+            if h == crate::publish::PUBLISHER.name() {
+                for action in crate::publish::GRANT.actions {
+                    v.push(Statement {
+                        action,
+                        resources: crate::publish::GRANT.resources.to_vec(),
+                        condition: None,
+                        leading_keys: Vec::new(),
+                        containment: false,
+                        when: Some(crate::publish::PARAMETER_CONDITION),
+                        by: BTreeSet::from(["publish_findings"]),
                     });
                 }
             }
