@@ -483,6 +483,7 @@ fn summary(file: &str, report: &Report, execute: bool) -> Value {
         "severity": plan.severity.band,
         "severity_score": plan.severity.score,
         "title": plan.title,
+        "resource": plan.resource,
         "rule_ids": plan.rule_ids,
         "actions": plan.actions,
         "withheld": plan.withheld,

@@ -322,7 +322,10 @@ impl Responder {
         // What the update names: its resource, its actor and what it would act on. A new one
         // alerts (attacker-chosen text can only make more alerts here, never fewer).
         let mut subject = vec![
-            plan.resource.clone().unwrap_or_default(),
+            plan.resource
+                .as_ref()
+                .map(crate::decide::Resource::label)
+                .unwrap_or_default(),
             plan.principal
                 .as_ref()
                 .and_then(|p| p.arn.clone())

@@ -63,6 +63,26 @@ fn a_bad_file_is_reported_and_the_others_still_processed() {
 }
 
 #[test]
+fn the_resource_is_typed_with_the_account_and_region_that_own_it() {
+    // A StopLogging call made in us-east-1 naming, by ARN, a trail whose home is eu-west-1.
+    let file = fixtures().join("constructed/ct-stop-logging-trail-in-other-region.json");
+    let (ok, lines, err) = replay(&["--json", file.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        lines[0]["resource"],
+        serde_json::json!({
+            "kind": "trail",
+            "id": "arn:aws:cloudtrail:eu-west-1:123456789012:trail/org-trail",
+            "name": "org-trail",
+            "arn": "arn:aws:cloudtrail:eu-west-1:123456789012:trail/org-trail",
+            "account": "123456789012",
+            "region": "eu-west-1",
+        })
+    );
+    assert_eq!(lines[0]["actions"][0]["region"], "eu-west-1");
+}
+
+#[test]
 fn every_fixture_replays_in_dry_run() {
     let files = mamoru_tests::all_fixtures();
     let paths: Vec<String> = files

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 
 use mamoru::action::{Hold, Outcome, Status, Target};
 use mamoru::decide::Principal;
+use mamoru::decide::resource::{Kind, Resource};
 use mamoru::notify::{MESSAGE_BUDGET, render, sanitize_subject, subject};
 use mamoru::{Mode, Report};
 use mamoru_tests::fixture;
@@ -115,7 +116,18 @@ fn build(h: &Hostile) -> Report {
     let mut report = bases()[h.base % bases().len()].clone();
     let plan = &mut report.plan;
     plan.title = h.title.clone();
-    plan.resource = Some(h.resource.clone());
+    // Every text of the typed resource is hostile: its type, identifiers, owner and location.
+    let hostile = Some(h.resource.clone());
+    plan.resource = Some(Resource {
+        type_name: hostile.clone(),
+        id: hostile.clone(),
+        name: hostile.clone(),
+        arn: hostile.clone(),
+        owner: hostile.clone(),
+        account: hostile.clone(),
+        region: hostile,
+        ..Resource::of_kind(Kind::Other)
+    });
     plan.account = h.account.clone();
     plan.region = h.region.clone();
     plan.description = Some(h.message.clone());

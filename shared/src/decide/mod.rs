@@ -4,6 +4,7 @@ pub mod cases;
 pub mod details;
 pub mod facts;
 pub mod refs;
+pub mod resource;
 pub mod routing;
 pub mod rules;
 pub mod severity;
@@ -14,6 +15,7 @@ use serde::Serialize;
 
 pub use facts::{Principal, Signal};
 pub use refs::Refs;
+pub use resource::Resource;
 pub use rules::{Match, Rule, RuleError, RuleMode, RuleSet, SeveritySpec, Subject};
 pub use severity::{Band, Severity};
 
@@ -149,9 +151,10 @@ pub struct Plan {
     pub notify: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub principal: Option<Principal>,
-    /// The resource the event is about (trail, key, detector, group…), for people.
+    /// The resource the event is about (trail, key, detector, group…), typed: notifications
+    /// format it with [`Resource::label`].
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub resource: Option<String>,
+    pub resource: Option<Resource>,
     /// What the event says happened, in its own words (a finding's description, a compliance
     /// transition, the changed properties of a configuration item).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -249,10 +252,13 @@ impl Plan {
         for s in [&mut self.title, &mut self.reason, &mut self.event_kind] {
             text_in_place(s);
         }
-        for s in [&mut self.resource, &mut self.description, &mut self.time]
+        for s in [&mut self.description, &mut self.time]
             .into_iter()
             .flatten()
         {
+            text_in_place(s);
+        }
+        for s in self.resource.iter_mut().flat_map(Resource::texts_mut) {
             text_in_place(s);
         }
         if let Some(p) = &mut self.principal {
@@ -298,7 +304,7 @@ impl Plan {
             withheld: Vec::new(),
             notify: false,
             principal: None,
-            resource: resource_of(event),
+            resource: Resource::of(event),
             description: description_of(event),
             runbook: Vec::new(),
             signals: Vec::new(),
@@ -400,152 +406,6 @@ fn description_of(event: &Event) -> Option<String> {
                 Some(url) => format!("{what} Remediation: {url}"),
                 None => what,
             })
-        }
-        EventKind::Unhandled => None,
-    }
-}
-
-/// The resource an event is about, for people.
-/// The resource a CloudTrail call acts on, typed by the service and parameter that name it: the
-/// kind for people and the identifier. A parameter name means different things in different
-/// services (`name` is a trail in CloudTrail, a rule in EventBridge, an IP list in GuardDuty's
-/// CreateIPSet), so the service decides first.
-pub fn call_resource(c: &crate::event::CloudTrailCall) -> Option<(&'static str, String)> {
-    let param = |k: &str| {
-        c.request_parameters
-            .get(k)
-            .and_then(|v| v.as_str())
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
-    let response = |k: &str| {
-        c.response_elements
-            .get(k)
-            .and_then(|v| v.as_str())
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
-    let first = |table: &[(&'static str, &'static str)]| {
-        table
-            .iter()
-            .find_map(|(key, kind)| param(key).map(|v| (*kind, v)))
-    };
-    let name = c.event_name.as_str();
-    match c.event_source.as_str() {
-        "cloudtrail.amazonaws.com" => first(&[("name", "trail"), ("trailName", "trail")]),
-        "guardduty.amazonaws.com" => {
-            if name.contains("IPSet") {
-                param("ipSetId")
-                    .or_else(|| response("ipSetId"))
-                    .or_else(|| param("name"))
-                    .map(|v| ("GuardDuty trusted IP list", v))
-            } else if name.contains("ThreatIntelSet") {
-                param("threatIntelSetId")
-                    .or_else(|| response("threatIntelSetId"))
-                    .or_else(|| param("name"))
-                    .map(|v| ("GuardDuty threat list", v))
-            } else if name.contains("Filter") {
-                param("filterName")
-                    .or_else(|| param("name"))
-                    .map(|v| ("GuardDuty filter", v))
-            } else {
-                first(&[("detectorId", "GuardDuty detector")])
-            }
-        }
-        "config.amazonaws.com" => first(&[
-            ("configurationRecorderName", "configuration recorder"),
-            ("deliveryChannelName", "delivery channel"),
-            ("configRuleName", "Config rule"),
-        ]),
-        "events.amazonaws.com" => first(&[("name", "EventBridge rule")]),
-        "iam.amazonaws.com" => first(&[
-            ("userName", "IAM user"),
-            ("roleName", "IAM role"),
-            ("groupName", "IAM group"),
-        ]),
-        "ec2.amazonaws.com" => first(&[("groupId", "security group")]),
-        "s3.amazonaws.com" => first(&[("bucketName", "S3 bucket")]),
-        "sns.amazonaws.com" => first(&[("topicArn", "SNS topic")]),
-        "lambda.amazonaws.com" => first(&[("functionName", "Lambda function")]),
-        "logs.amazonaws.com" => first(&[("logGroupName", "log group")]),
-        "securityhub.amazonaws.com" => first(&[("standardsSubscriptionArns", "standard")]),
-        _ => None,
-    }
-}
-
-fn resource_of(event: &Event) -> Option<String> {
-    match &event.kind {
-        EventKind::GuardDutyFinding(f) => {
-            let r = &f.resource;
-            if let Some(k) = &r.access_key_details {
-                let user = k.user_name.as_deref().unwrap_or("?");
-                return Some(match k.access_key_id.as_deref() {
-                    Some(key) => format!(
-                        "{} {user}, access key {key}",
-                        k.user_type.as_deref().unwrap_or("principal")
-                    ),
-                    None => format!("{} {user}", k.user_type.as_deref().unwrap_or("principal")),
-                });
-            }
-            if let Some(i) = r
-                .instance_details
-                .as_ref()
-                .and_then(|i| i.instance_id.as_deref())
-            {
-                return Some(format!("EC2 instance {i}"));
-            }
-            if let Some(b) = r.s3_bucket_details.first().and_then(|b| b.name.as_deref()) {
-                return Some(format!("S3 bucket {b}"));
-            }
-            Some(r.resource_type.clone())
-        }
-        EventKind::CloudTrailCall(c) => call_resource(c).map(|(kind, id)| format!("{kind} {id}")),
-        EventKind::ConsoleSignIn(_) => Some("AWS Management Console".to_string()),
-        EventKind::GuardDutyService(s) => match s.as_ref() {
-            crate::event::ServiceEvent::ObjectScanResult(r) => Some(format!(
-                "S3 object {}/{}",
-                r.s3_object_details.bucket_name, r.s3_object_details.object_key
-            )),
-            crate::event::ServiceEvent::RuntimeProtectionHealth(h) => {
-                let d = h.resource_details.as_ref();
-                let kind = d
-                    .and_then(|d| d.resource_type.as_deref())
-                    .unwrap_or("resource");
-                let name = d
-                    .and_then(|d| d.eks_cluster_details.as_ref())
-                    .and_then(|e| e.cluster_name.as_deref());
-                Some(match name {
-                    Some(n) => format!("{kind} cluster {n}"),
-                    None => format!("{kind} resource"),
-                })
-            }
-            crate::event::ServiceEvent::PostScanActionFailed(p) => match (p.bucket(), p.key()) {
-                (Some(b), Some(k)) => Some(format!("S3 object {b}/{k}")),
-                (Some(b), None) => Some(format!("S3 bucket {b}")),
-                _ => None,
-            },
-        },
-        EventKind::ConfigItemChange(c) => {
-            let ci = &c.configuration_item;
-            let name = ci
-                .resource_name
-                .as_deref()
-                .or(ci.resource_id.as_deref())
-                .unwrap_or("?");
-            Some(format!("{} {name}", ci.resource_type))
-        }
-        EventKind::ConfigComplianceChange(c) => Some(format!(
-            "{} {}",
-            c.evaluated_resource_type().unwrap_or("resource"),
-            c.evaluated_resource_id().unwrap_or("?")
-        )),
-        EventKind::SecurityHub(sh) => {
-            let r = sh.finding()?.resources.first()?;
-            Some(format!(
-                "{} {}",
-                r.resource_type.as_deref().unwrap_or("resource"),
-                r.id.as_deref().unwrap_or("?")
-            ))
         }
         EventKind::Unhandled => None,
     }
@@ -777,14 +637,13 @@ fn decide_unmasked(
         Some(f) if f.is_sample() => Severity::from_band(Band::Info),
         _ => sev,
     };
+    let resource = plan.resource.as_ref().map(Resource::label);
     plan.title = titles
         .pop()
-        .map(|t| {
-            t.1.render(&subject, plan.resource.as_deref(), final_severity)
-        })
+        .map(|t| t.1.render(&subject, resource.as_deref(), final_severity))
         .unwrap_or_else(|| event.kind_name());
     for r in runbooks {
-        let text = r.render(&subject, plan.resource.as_deref(), final_severity);
+        let text = r.render(&subject, resource.as_deref(), final_severity);
         if !plan.runbook.contains(&text) {
             plan.runbook.push(text);
         }

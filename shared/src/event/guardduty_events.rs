@@ -321,7 +321,7 @@ mod tests {
             if names_object {
                 assert_eq!(labels, ["S3 bucket", "Object key", "Version"]);
                 assert_eq!(
-                    plan.resource.as_deref(),
+                    plan.resource.as_ref().map(|r| r.label()).as_deref(),
                     Some("S3 object amzn-s3-demo-bucket/dl/sample.pdf")
                 );
             } else {

@@ -72,7 +72,7 @@ pub(crate) fn payload(report: &Report, subject: &str, links: &Links, lim: Limits
         code(&plan.region, lim)
     );
     if let Some(r) = &plan.resource {
-        let _ = write!(d, ", {}", code(r, lim));
+        let _ = write!(d, ", {}", code(&r.label(), lim));
     }
     d.push('\n');
     for detail in plan.details.iter().take(lim.items) {

@@ -135,7 +135,17 @@ pub(crate) fn document(
             "region": lim.clip(&plan.region),
         },
         "principal": principal,
-        "resource": opt(plan.resource.as_deref(), lim),
+        "resource": opt(plan.resource.as_ref().map(|r| r.label()).as_deref(), lim),
+        "resource_ref": plan.resource.as_ref().map_or(Value::Null, |r| json!({
+            "kind": r.kind,
+            "type": opt(r.type_name.as_deref(), lim),
+            "id": opt(r.id.as_deref(), lim),
+            "name": opt(r.name.as_deref(), lim),
+            "arn": opt(r.arn.as_deref(), lim),
+            "owner": opt(r.owner.as_deref(), lim),
+            "account": opt(r.account.as_deref(), lim),
+            "region": opt(r.region.as_deref(), lim),
+        })),
         "refs": {
             "partition": opt(refs.partition.as_deref(), lim),
             "finding_id": opt(refs.finding_id.as_deref(), lim),

@@ -11,6 +11,7 @@ use super::links::{Links, links};
 use super::phrase::OUTCOME_MAX;
 pub use super::phrase::{outcome, outcome_phrase};
 use crate::action::trail_name;
+use crate::decide::resource::Kind;
 use crate::decide::{Disposition, Plan};
 use crate::redact;
 use crate::report::Report;
@@ -156,13 +157,14 @@ fn subject_resource(plan: &Plan) -> Option<String> {
     {
         return Some(format!("{name} {key}"));
     }
-    let resource = plan.resource.as_deref()?;
-    if let Some(name) = resource.strip_prefix("trail ") {
-        return Some(trail_name(name).to_string());
+    let resource = plan.resource.as_ref()?;
+    match resource.kind {
+        // A trail by its name (the location says where it lives).
+        Kind::Trail => resource.name.clone().or_else(|| resource.id.clone()),
+        // An account-wide resource is named by the location; the console by the title.
+        Kind::Account | Kind::Console => None,
+        _ => Some(resource.label()),
     }
-    // An account-wide resource is named by the location; the console by the title.
-    (!resource.starts_with("AWS::::Account") && resource != "AWS Management Console")
-        .then(|| resource.to_string())
 }
 
 /// Where the Subject says it happened: the action's account and region (a trail's home
@@ -314,6 +316,8 @@ pub fn render(report: &Report) -> Message {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
     use super::*;
 
     #[test]
@@ -331,6 +335,68 @@ mod tests {
     fn short_subjects_are_kept() {
         assert_eq!(sanitize_subject("[LOW] ok"), "[LOW] ok");
         assert_eq!(sanitize_subject("  spaced   out  "), "spaced out");
+    }
+
+    /// The notification of a Security Hub fixture changed by `change`, decided by the built-in
+    /// rules (nothing executed).
+    fn securityhub_message(name: &str, change: impl FnOnce(&mut serde_json::Value)) -> Message {
+        use crate::decide::{Handler, RuleSet, decide};
+        let event = crate::event::securityhub::fixture_event(name, change);
+        let rules = RuleSet::builtin().unwrap();
+        let settings = crate::settings::Settings::default();
+        let plan = decide(&event, Some(Handler::Securityhub), &rules, &settings);
+        render(&Report::new(
+            plan,
+            Vec::new(),
+            crate::settings::Mode::DryRun,
+        ))
+    }
+
+    #[test]
+    fn a_whole_account_is_named_by_the_location_whichever_service_names_it() {
+        // Security Hub names the account `AwsAccount AWS::::Account:…` (Config:
+        // `AWS::::Account …`): the Subject says the account once, as the location.
+        let m = securityhub_message("imported-config-1.json", |v| {
+            v["detail"]["findings"][0]["Title"] = "Config.1 short".into();
+        });
+        assert_eq!(
+            m.subject,
+            "[INFO] Security Hub control failed: Config.1 short (111122223333/us-east-1)"
+        );
+        assert!(
+            m.body
+                .contains("Resource:   AwsAccount AWS::::Account:111122223333\n"),
+            "{}",
+            m.body
+        );
+        assert_eq!(m.document["resource_ref"]["kind"], "account");
+        assert_eq!(m.document["resource_ref"]["account"], "111122223333");
+    }
+
+    #[test]
+    fn a_type_the_event_names_is_never_read_as_a_trail() {
+        // A finding's producer chooses its resource types: one called `trail`, with an id that
+        // has a space, is that type and id, not a trail called `audit logs`.
+        let m = securityhub_message("imported-config-1.json", |v| {
+            let f = &mut v["detail"]["findings"][0];
+            f["Title"] = "Config.1 short".into();
+            f["Resources"][0]["Type"] = "trail".into();
+            f["Resources"][0]["Id"] = "audit logs".into();
+        });
+        assert_eq!(
+            m.subject,
+            "[INFO] Security Hub control failed: Config.1 short: trail audit logs \
+             (111122223333/us-east-1)"
+        );
+        assert!(
+            m.body.contains("Resource:   trail audit logs\n"),
+            "{}",
+            m.body
+        );
+        assert_eq!(m.document["resource"], "trail audit logs");
+        assert_eq!(m.document["resource_ref"]["kind"], "other");
+        assert_eq!(m.document["resource_ref"]["type"], "trail");
+        assert_eq!(m.document["resource_ref"]["id"], "audit logs");
     }
 
     #[test]

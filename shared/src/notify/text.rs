@@ -86,7 +86,7 @@ pub(crate) fn body(report: &Report, subject: &str, links: &Links, lim: Limits) -
     field(&mut out, "Account", &lim.line(&plan.account));
     field(&mut out, "Region", &lim.line(&plan.region));
     if let Some(r) = &plan.resource {
-        field(&mut out, "Resource", &lim.line(r));
+        field(&mut out, "Resource", &lim.line(&r.label()));
     }
     if !plan.details.is_empty() {
         out.push_str("\nDETAILS\n");
