@@ -192,7 +192,11 @@ def check_functions(dep: Deployment) -> None:
             "MAMORU_SELF_ROLE_ARNS",
             "MAMORU_SELF_RESOURCES",
             *ORGANIZATION_SETTINGS,
+            # The cloudtrail function imports its detections into Security Hub.
+            *(["MAMORU_PUBLISH_FINDINGS"] if fid == "CloudTrailFunction" else []),
         }
+        if fid == "CloudTrailFunction":
+            assert env["MAMORU_PUBLISH_FINDINGS"] == dep.params["PublishFindings"]
         assert str(env["MAMORU_BUDGET_PER_ACCOUNT"]) == dep.params["RemediationBudgetPerAccount"]
         assert str(env["MAMORU_BUDGET_PER_PRINCIPAL"]) == dep.params["RemediationBudgetPerPrincipal"]
         assert str(env["MAMORU_REPEAT_QUIET_HOURS"]) == dep.params["RepeatQuietHours"]
