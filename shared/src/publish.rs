@@ -28,6 +28,7 @@
 
 use serde::Serialize;
 
+use crate::decide::resource::Kind;
 use crate::decide::{Band, Disposition, Handler};
 use crate::event::{AsffFinding, Event};
 use crate::report::Report;
@@ -220,16 +221,19 @@ pub fn detection_for(
             id: bounded(&crate::redact::text(trail), 512),
         });
     }
-    if let Some(r) = plan.resource.as_deref().filter(|r| !r.is_empty())
-        && plan
-            .refs
-            .trail_arn
+    if let Some(r) = &plan.resource
+        && !(r.kind == Kind::Trail && plan.refs.trail_arn.is_some())
+        && r.kind != Kind::Account
+        && let Some(id) = r
+            .arn
             .as_deref()
-            .is_none_or(|t| !r.contains(t))
+            .or(r.id.as_deref())
+            .or(r.name.as_deref())
+            .filter(|i| !i.is_empty())
     {
         resources.push(FindingResource {
-            resource_type: "Other".into(),
-            id: bounded(&crate::redact::text(r), 512),
+            resource_type: asff_type(r.kind).into(),
+            id: bounded(&crate::redact::text(id), 512),
         });
     }
     resources.push(FindingResource {
@@ -274,6 +278,25 @@ pub fn detection_for(
             .or_else(|| plan.time.clone())
             .unwrap_or_default(),
     }))
+}
+
+/// The ASFF resource type of a kind of resource (`Other` for a kind ASFF has no type for).
+fn asff_type(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Trail => "AwsCloudTrailTrail",
+        Kind::IamUser => "AwsIamUser",
+        Kind::IamRole => "AwsIamRole",
+        Kind::IamGroup => "AwsIamGroup",
+        Kind::AccessKey => "AwsIamAccessKey",
+        Kind::SecurityGroup => "AwsEc2SecurityGroup",
+        Kind::S3Bucket => "AwsS3Bucket",
+        Kind::S3Object => "AwsS3Object",
+        Kind::SnsTopic => "AwsSnsTopic",
+        Kind::LambdaFunction => "AwsLambdaFunction",
+        Kind::Ec2Instance => "AwsEc2Instance",
+        Kind::EksCluster => "AwsEksCluster",
+        _ => "Other",
+    }
 }
 
 /// The ASFF type of every detection: a watched call made by a principal (`Unusual
