@@ -51,6 +51,7 @@ OTHER_RESOURCE = {
             "guardduty:ListDetectors",
             "guardduty:CreateDetector",
             "config:StartConfigurationRecorder",
+            "config:DescribeConfigurationRecorderStatus",
             "ec2:DescribeInstances",
             "ec2:DescribeSecurityGroups",
             "ec2:GetEbsEncryptionByDefault",

@@ -24,6 +24,7 @@ NO_RESOURCE_TYPE = {
     "guardduty:ListDetectors",
     "guardduty:CreateDetector",
     "config:StartConfigurationRecorder",
+    "config:DescribeConfigurationRecorderStatus",
     "ec2:DescribeInstances",
     "ec2:DescribeSecurityGroups",
     # Settings of an account and region (the Service Authorization Reference lists no resource

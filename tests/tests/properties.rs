@@ -229,7 +229,10 @@ fn check_plan(v: &Value) -> Result<(), TestCaseError> {
                 );
                 prop_assert_eq!(a.region.as_str(), d["awsRegion"].as_str().unwrap());
             }
-            Target::StoppedTrails | Target::RegionDetectors | Target::NewDetector => {
+            Target::StoppedTrails
+            | Target::StoppedRecorders
+            | Target::RegionDetectors
+            | Target::NewDetector => {
                 prop_assert_eq!(&a.region, &event.region);
             }
             Target::EventSelectors { trail } => {

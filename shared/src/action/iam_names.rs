@@ -37,6 +37,11 @@ pub const IAM_ACTIONS: &[IamAction] = &[
     ),
     a("cloudtrail:StartLogging", "CloudTrail", "StartLogging"),
     a(
+        "config:DescribeConfigurationRecorderStatus",
+        "Config Service",
+        "DescribeConfigurationRecorderStatus",
+    ),
+    a(
         "config:StartConfigurationRecorder",
         "Config Service",
         "StartConfigurationRecorder",

@@ -168,6 +168,7 @@ registry! {
     RevokeAddedIngress => revoke_added_ingress,
     DeactivateCreatedKey => deactivate_created_key,
     DeleteLoginProfile => delete_login_profile,
+    StartStoppedRecorders => start_stopped_recorders,
 }
 
 impl ActionKind {
@@ -406,6 +407,8 @@ pub enum Target {
         name: String,
     },
     StoppedTrails,
+    /// Every AWS Config recorder of the action's account and region that is not recording.
+    StoppedRecorders,
     RegionDetectors,
     EventSelectors {
         trail: String,
@@ -517,6 +520,9 @@ impl Action {
             Target::Detector { detector_id } => format!("GuardDuty detector {detector_id}"),
             Target::Recorder { name } => format!("configuration recorder {name}"),
             Target::StoppedTrails => format!("stopped trails in {}", self.region),
+            Target::StoppedRecorders => {
+                format!("stopped configuration recorders in {}", self.region)
+            }
             Target::RegionDetectors => format!("GuardDuty detectors in {}", self.region),
             Target::EventSelectors { trail } => {
                 format!("event selectors of trail {}", trail_name(trail))
@@ -558,6 +564,7 @@ impl Action {
             Target::Detector { detector_id } => format!("detector {detector_id}"),
             Target::Recorder { name } => format!("recorder {name}"),
             Target::StoppedTrails
+            | Target::StoppedRecorders
             | Target::RegionDetectors
             | Target::NewDetector
             | Target::SerialConsole

@@ -157,6 +157,7 @@ fn iam_names_are_sdk_operations() {
         meta(aws_sdk_cloudtrail::operation::put_event_selectors::PutEventSelectors::new()),
         meta(aws_sdk_cloudtrail::operation::start_logging::StartLogging::new()),
         meta(aws_sdk_config::operation::start_configuration_recorder::StartConfigurationRecorder::new()),
+        meta(aws_sdk_config::operation::describe_configuration_recorder_status::DescribeConfigurationRecorderStatus::new()),
         meta(aws_sdk_ec2::operation::create_security_group::CreateSecurityGroup::new()),
         meta(aws_sdk_ec2::operation::describe_instances::DescribeInstances::new()),
         meta(aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroups::new()),

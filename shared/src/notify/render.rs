@@ -356,12 +356,14 @@ mod tests {
     fn a_whole_account_is_named_by_the_location_whichever_service_names_it() {
         // Security Hub names the account `AwsAccount AWS::::Account:…` (Config:
         // `AWS::::Account …`): the Subject says the account once, as the location.
+        // (Made a control that only notifies: Config.1 starts the region's recorders.)
         let m = securityhub_message("imported-config-1.json", |v| {
-            v["detail"]["findings"][0]["Title"] = "Config.1 short".into();
+            v["detail"]["findings"][0]["Title"] = "Account.1 short".into();
+            v["detail"]["findings"][0]["ProductFields"]["ControlId"] = "Account.1".into();
         });
         assert_eq!(
             m.subject,
-            "[INFO] Security Hub control failed: Config.1 short (111122223333/us-east-1)"
+            "[INFO] Security Hub control failed: Account.1 short (111122223333/us-east-1)"
         );
         assert!(
             m.body
@@ -379,13 +381,14 @@ mod tests {
         // has a space, is that type and id, not a trail called `audit logs`.
         let m = securityhub_message("imported-config-1.json", |v| {
             let f = &mut v["detail"]["findings"][0];
-            f["Title"] = "Config.1 short".into();
+            f["Title"] = "Account.1 short".into();
+            f["ProductFields"]["ControlId"] = "Account.1".into();
             f["Resources"][0]["Type"] = "trail".into();
             f["Resources"][0]["Id"] = "audit logs".into();
         });
         assert_eq!(
             m.subject,
-            "[INFO] Security Hub control failed: Config.1 short: trail audit logs \
+            "[INFO] Security Hub control failed: Account.1 short: trail audit logs \
              (111122223333/us-east-1)"
         );
         assert!(

@@ -90,8 +90,10 @@ fn resolved_only_after_every_action_succeeded_and_read_its_state() {
     // A failure is named in the note.
     let failed = update_for(&e, &report(&e, Status::Failed, false)).unwrap();
     assert!(failed.note.contains("FAILED"), "{}", failed.note);
-    // A finding with no action (Config.1 notifies only) is never RESOLVED.
-    let config = event("imported-config-1.json", |_| {});
+    // A finding with no action (a control that only notifies) is never RESOLVED.
+    let config = event("imported-config-1.json", |v| {
+        v["detail"]["findings"][0]["ProductFields"]["ControlId"] = "Account.1".into();
+    });
     let r = report(&config, Status::Done, true);
     assert!(r.outcomes.is_empty());
     let u = update_for(&config, &r).unwrap();
