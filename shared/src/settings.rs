@@ -427,6 +427,9 @@ impl Settings {
     /// GuardDuty findings carry no IAM path, so the ARN is compared without its path and
     /// without regard to case (the globs were checked to have no path at start-up).
     pub fn is_protected(&self, arn: &str) -> bool {
+        if self.protected_principals.is_empty() {
+            return false;
+        }
         let key = principal_key(arn);
         self.protected_principals.iter().any(|g| g.matches(&key))
     }

@@ -866,10 +866,12 @@ fn withhold_reason(event: &Event, finding: Option<&crate::event::Finding>) -> Op
 /// key, its sessions, its policies) is withheld; restoring a control it changed is not.
 fn protected_target(action: &Action, subject: &Subject<'_>, settings: &Settings) -> Option<String> {
     use crate::action::Target;
-    if !matches!(
-        action.target,
-        Target::AccessKey { .. } | Target::User { .. } | Target::Role { .. }
-    ) {
+    if settings.protected_principals.is_empty()
+        || !matches!(
+            action.target,
+            Target::AccessKey { .. } | Target::User { .. } | Target::Role { .. }
+        )
+    {
         return None;
     }
     // The principal the action acts on, by its own ARN (paths do not count in the comparison):
