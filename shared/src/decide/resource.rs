@@ -545,6 +545,34 @@ mod tests {
     }
 
     #[test]
+    fn every_text_of_the_resource_is_masked_in_the_plan() {
+        // A finding's producer writes its resource's type and id: a secret in them is masked
+        // before any notification, audit line or CLI output sees the plan.
+        let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        let event =
+            crate::event::securityhub::fixture_event("imported-ec2-13-ssh-world.json", |v| {
+                let r = &mut v["detail"]["findings"][0]["Resources"][0];
+                r["Type"] = format!("AwsThing{secret}").into();
+                r["Id"] = format!("arn:aws:ec2:us-east-1:111122223333:thing/{secret}").into();
+            });
+        let rules = crate::decide::RuleSet::builtin().unwrap();
+        let plan = crate::decide::decide(
+            &event,
+            Some(crate::decide::Handler::Securityhub),
+            &rules,
+            &crate::settings::Settings::default(),
+        );
+        let mut r = plan.resource.unwrap();
+        assert_eq!(r.kind, Kind::Other);
+        let texts: Vec<String> = r.texts_mut().map(|s| s.clone()).collect();
+        assert!(texts.len() >= 4, "{texts:?}");
+        for t in texts {
+            assert!(!t.contains(secret), "{t}");
+        }
+        assert!(!r.label().contains(secret), "{}", r.label());
+    }
+
+    #[test]
     fn each_kind_has_its_phrase_or_the_events_words() {
         let key = Resource {
             id: Some("AKIAIOSFODNN7EXAMPLE".into()),
