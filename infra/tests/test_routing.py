@@ -93,6 +93,31 @@ EXPECTED: dict[str, str | None] = {
     "aws.s3/ct-put-bucket-logging-enabled.json": CLOUDTRAIL,
     "aws.s3/ct-delete-bucket.json": CLOUDTRAIL,
     "aws.s3/ct-delete-bucket-not-empty.json": CLOUDTRAIL,
+    # Attack-catalog calls, failed ones included (the function records them); only the calls the
+    # playbook names: not the profile made with a trust anchor, not a Macie session update, not a
+    # Macie filter that does not archive.
+    "aws.rolesanywhere/ct-create-trust-anchor.json": CLOUDTRAIL,
+    "aws.rolesanywhere/ct-create-profile.json": None,
+    "aws.sts/ct-get-federation-token.json": CLOUDTRAIL,
+    "aws.sts/ct-get-federation-token-denied.json": CLOUDTRAIL,
+    "aws.macie2/ct-disable-macie.json": CLOUDTRAIL,
+    "aws.macie2/ct-disassociate-from-administrator-account.json": CLOUDTRAIL,
+    "aws.macie2/ct-archive-findings.json": CLOUDTRAIL,
+    "aws.macie2/ct-create-findings-filter-archive.json": CLOUDTRAIL,
+    "aws.macie2/ct-create-findings-filter-noop.json": None,
+    "aws.macie2/ct-update-macie-session.json": None,
+    "aws.route53resolver/ct-delete-resolver-query-log-config.json": CLOUDTRAIL,
+    "aws.route53resolver/ct-disassociate-resolver-query-log-config.json": CLOUDTRAIL,
+    "aws.route53resolver/ct-delete-resolver-query-log-config-denied.json": CLOUDTRAIL,
+    "aws.account/ct-enable-region.json": CLOUDTRAIL,
+    "aws.account/ct-enable-region-denied.json": CLOUDTRAIL,
+    "aws.iam/ct-delete-saml-provider.json": CLOUDTRAIL,
+    "aws.iam/ct-delete-saml-provider-missing.json": CLOUDTRAIL,
+    "aws.kms/ct-disable-key.json": CLOUDTRAIL,
+    "aws.kms/ct-schedule-key-deletion.json": CLOUDTRAIL,
+    "aws.kms/ct-disable-key-not-found.json": CLOUDTRAIL,
+    "aws.logs/ct-delete-log-group.json": CLOUDTRAIL,
+    "aws.logs/ct-delete-log-group-missing.json": CLOUDTRAIL,
     # Config tampering.
     "aws.config/ct-stop-configuration-recorder.json": CLOUDTRAIL,
     "aws.config/ct-delete-configuration-recorder.json": CLOUDTRAIL,
@@ -559,6 +584,14 @@ NEGATIVE_VARIANTS = {
     "bucket lifecycle of a bucket that is not a trail bucket": (
         "tamper/s3-put-bucket-lifecycle-trail-bucket.json",
         {"detail__requestParameters__bucketName": "website-assets-123456789012"},
+    ),
+    "federation token of a session key (ASIA): no long-term key": (
+        "aws.sts/ct-get-federation-token.json",
+        {"detail__userIdentity__accessKeyId": "ASIAIOSFODNN7EXAMPLE"},
+    ),
+    "Macie filter that does not archive": (
+        "aws.macie2/ct-create-findings-filter-archive.json",
+        {"detail__requestParameters__action": "NOOP"},
     ),
     "trail bucket call no rule answers (PutBucketCors)": (
         "tamper/s3-put-bucket-policy-trail-bucket.json",
