@@ -44,6 +44,11 @@ OTHER_RESOURCE = {
     "ec2:ModifySnapshotAttribute": f"arn:aws:ec2:{REGION}::snapshot/snap-0123456789abcdef0",
     "ec2:DescribeImageAttribute": f"arn:aws:ec2:{REGION}::image/ami-0123456789abcdef0",
     "ec2:ModifyImageAttribute": f"arn:aws:ec2:{REGION}::image/ami-0123456789abcdef0",
+    # RDS snapshot ARNs name the account; the identifier follows a colon.
+    "rds:DescribeDBSnapshotAttributes": f"arn:aws:rds:{REGION}:{ACCOUNT}:snapshot:exfiltration",
+    "rds:ModifyDBSnapshotAttribute": f"arn:aws:rds:{REGION}:{ACCOUNT}:snapshot:exfiltration",
+    "rds:DescribeDBClusterSnapshotAttributes": f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster-snapshot:exfiltration",
+    "rds:ModifyDBClusterSnapshotAttribute": f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster-snapshot:exfiltration",
     **{
         a: "*"
         for a in [

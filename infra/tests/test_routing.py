@@ -171,6 +171,12 @@ EXPECTED: dict[str, str | None] = {
     "aws.ec2/ct-modify-image-attribute-public.json": CLOUDTRAIL,
     "aws.ec2/ct-modify-image-attribute-public-error.json": CLOUDTRAIL,
     "aws.ec2/ct-modify-image-attribute-share-account.json": CLOUDTRAIL,
+    # RDS DB snapshots and DB cluster snapshots shared, whatever the call adds (an empty
+    # valuesToAdd too: the function decides).
+    "aws.rds/ct-modify-db-snapshot-attribute-public.json": CLOUDTRAIL,
+    "aws.rds/ct-modify-db-snapshot-attribute-share-account.json": CLOUDTRAIL,
+    "aws.rds/ct-modify-db-snapshot-attribute-no-accounts.json": CLOUDTRAIL,
+    "constructed/ct-modify-db-cluster-snapshot-attribute-share.json": CLOUDTRAIL,
     "aws.ec2/ct-enable-serial-console-access.json": CLOUDTRAIL,
     "aws.ec2/ct-enable-serial-console-access-denied.json": CLOUDTRAIL,  # an attempt
     "aws.ec2/ct-disable-ebs-encryption-by-default.json": CLOUDTRAIL,

@@ -612,6 +612,95 @@ async fn every_action_calls_exactly_what_it_is_granted() {
         "already_done"
     );
 
+    // RDS DB snapshots and DB cluster snapshots shared with everyone and with an outside account.
+    let rds = aws_sdk_rds::Client::new(&w.moto.sdk(REGION).await);
+    rds.create_db_instance()
+        .db_instance_identifier("orders")
+        .db_instance_class("db.t3.micro")
+        .engine("postgres")
+        .allocated_storage(20)
+        .master_username("orders_admin")
+        .master_user_password("not-a-real-password-1")
+        .send()
+        .await
+        .unwrap();
+    rds.create_db_snapshot()
+        .db_instance_identifier("orders")
+        .db_snapshot_identifier("exfiltration")
+        .send()
+        .await
+        .unwrap();
+    rds.create_db_cluster()
+        .db_cluster_identifier("orders-cluster")
+        .engine("aurora-postgresql")
+        .master_username("orders_admin")
+        .master_user_password("not-a-real-password-1")
+        .send()
+        .await
+        .unwrap();
+    rds.create_db_cluster_snapshot()
+        .db_cluster_identifier("orders-cluster")
+        .db_cluster_snapshot_identifier("exfiltration")
+        .send()
+        .await
+        .unwrap();
+    let shared = || Some(vec!["all".to_string(), "444455556666".to_string()]);
+    for (label, file, action, cluster, add) in [
+        (
+            "db snapshot public",
+            "aws.rds/ct-modify-db-snapshot-attribute-public.json",
+            "make_db_snapshot_private",
+            false,
+            "all",
+        ),
+        (
+            "db snapshot outside",
+            "aws.rds/ct-modify-db-snapshot-attribute-share-account.json",
+            "unshare_db_snapshot_accounts",
+            false,
+            "444455556666",
+        ),
+        (
+            "db cluster snapshot public",
+            "constructed/ct-modify-db-cluster-snapshot-attribute-share.json",
+            "make_db_cluster_snapshot_private",
+            true,
+            "all",
+        ),
+        (
+            "db cluster snapshot outside",
+            "constructed/ct-modify-db-cluster-snapshot-attribute-share.json",
+            "unshare_db_cluster_snapshot_accounts",
+            true,
+            "444455556666",
+        ),
+    ] {
+        // Shared again before each run, so that each removal changes something.
+        if cluster {
+            rds.modify_db_cluster_snapshot_attribute()
+                .db_cluster_snapshot_identifier("exfiltration")
+                .attribute_name("restore")
+                .set_values_to_add(shared())
+                .send()
+                .await
+                .unwrap();
+        } else {
+            rds.modify_db_snapshot_attribute()
+                .db_snapshot_identifier("exfiltration")
+                .attribute_name("restore")
+                .set_values_to_add(shared())
+                .send()
+                .await
+                .unwrap();
+        }
+        let ev = event_with(file, move |v| {
+            v["region"] = json!(REGION);
+            v["detail"]["awsRegion"] = json!(REGION);
+            v["detail"]["requestParameters"]["valuesToAdd"] = json!([add]);
+        });
+        assert_eq!(status(&w.run(label, &ev, true), action), "done", "{label}");
+    }
+
     // moto serves no serial-console API: the call is made and fails, and the proxy still sees
     // (and maps) the request, as for the IP set above.
     let ev = event_with("aws.ec2/ct-enable-serial-console-access.json", |v| {

@@ -692,3 +692,268 @@ async fn a_password_set_for_another_user_is_deleted_once_promoted_and_the_user_k
     assert_eq!(o["status"], "failed", "{o}");
     assert_eq!(o["error_code"], "NotFound", "{o}");
 }
+
+// --- RDS DB snapshots and DB cluster snapshots ------------------------------------------------
+
+async fn rds(moto: &Moto) -> aws_sdk_rds::Client {
+    aws_sdk_rds::Client::new(&moto.sdk(REGION).await)
+}
+
+/// A manual DB snapshot (or DB cluster snapshot) whose `restore` attribute holds `all`, the
+/// outside account and an earlier account.
+async fn shared_db_snapshot(moto: &Moto, cluster: bool) -> String {
+    let rds = rds(moto).await;
+    let values = ["all", OUTSIDE, EARLIER].map(String::from).to_vec();
+    if cluster {
+        rds.create_db_cluster()
+            .db_cluster_identifier("orders")
+            .engine("aurora-postgresql")
+            .master_username("orders_admin")
+            .master_user_password("not-a-real-password-1")
+            .send()
+            .await
+            .unwrap();
+        rds.create_db_cluster_snapshot()
+            .db_cluster_identifier("orders")
+            .db_cluster_snapshot_identifier("orders-final")
+            .send()
+            .await
+            .unwrap();
+        rds.modify_db_cluster_snapshot_attribute()
+            .db_cluster_snapshot_identifier("orders-final")
+            .attribute_name("restore")
+            .set_values_to_add(Some(values))
+            .send()
+            .await
+            .unwrap();
+        "orders-final".into()
+    } else {
+        rds.create_db_instance()
+            .db_instance_identifier("orders")
+            .db_instance_class("db.t3.micro")
+            .engine("postgres")
+            .allocated_storage(20)
+            .master_username("orders_admin")
+            .master_user_password("not-a-real-password-1")
+            .send()
+            .await
+            .unwrap();
+        rds.create_db_snapshot()
+            .db_instance_identifier("orders")
+            .db_snapshot_identifier("exfiltration")
+            .send()
+            .await
+            .unwrap();
+        rds.modify_db_snapshot_attribute()
+            .db_snapshot_identifier("exfiltration")
+            .attribute_name("restore")
+            .set_values_to_add(Some(values))
+            .send()
+            .await
+            .unwrap();
+        "exfiltration".into()
+    }
+}
+
+/// The `restore` values of a snapshot, sorted, as moto holds them.
+async fn db_snapshot_restore(moto: &Moto, cluster: bool, id: &str) -> Vec<String> {
+    let rds = rds(moto).await;
+    let attributes: Vec<(Option<String>, Vec<String>)> = if cluster {
+        rds.describe_db_cluster_snapshot_attributes()
+            .db_cluster_snapshot_identifier(id)
+            .send()
+            .await
+            .unwrap()
+            .db_cluster_snapshot_attributes_result()
+            .unwrap()
+            .db_cluster_snapshot_attributes()
+            .iter()
+            .map(|a| {
+                (
+                    a.attribute_name().map(str::to_string),
+                    a.attribute_values().to_vec(),
+                )
+            })
+            .collect()
+    } else {
+        rds.describe_db_snapshot_attributes()
+            .db_snapshot_identifier(id)
+            .send()
+            .await
+            .unwrap()
+            .db_snapshot_attributes_result()
+            .unwrap()
+            .db_snapshot_attributes()
+            .iter()
+            .map(|a| {
+                (
+                    a.attribute_name().map(str::to_string),
+                    a.attribute_values().to_vec(),
+                )
+            })
+            .collect()
+    };
+    let mut values: Vec<String> = attributes
+        .into_iter()
+        .filter(|(name, _)| name.as_deref() == Some("restore"))
+        .flat_map(|(_, v)| v)
+        .collect();
+    values.sort();
+    values
+}
+
+fn sorted(values: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = values.iter().map(|s| s.to_string()).collect();
+    v.sort();
+    v
+}
+
+// proves: rds-snapshot-made-public
+#[tokio::test]
+async fn a_public_db_snapshot_loses_its_all_value_only() {
+    // GIVEN a DB snapshot restorable by everyone, an outside account and an earlier account
+    let moto = Moto::start();
+    let snap = shared_db_snapshot(&moto, false).await;
+    assert_eq!(
+        db_snapshot_restore(&moto, false, &snap).await,
+        sorted(&["all", OUTSIDE, EARLIER])
+    );
+
+    // WHEN the call that made it public arrives (the built-in rule enforces)
+    let event = event_with("aws.rds/ct-modify-db-snapshot-attribute-public.json", |v| {
+        in_region(v);
+    });
+    let report = execute(&moto, &event, false, "");
+    let o = outcome(&report, "rds:ModifyDBSnapshotAttribute");
+    assert_eq!(o["status"], "done", "{o}");
+    assert_eq!(o["before"]["Public"], true);
+    assert_eq!(o["after"]["Public"], false);
+
+    // THEN only `all` went; both accounts keep their permission
+    assert_eq!(
+        db_snapshot_restore(&moto, false, &snap).await,
+        sorted(&[OUTSIDE, EARLIER])
+    );
+
+    // AND a second delivery finds it already private
+    let again = execute(&moto, &event, false, "");
+    assert_eq!(
+        outcome(&again, "rds:ModifyDBSnapshotAttribute")["status"],
+        "already_done"
+    );
+}
+
+// proves: rds-snapshot-shared-outside
+#[tokio::test]
+async fn a_db_snapshot_shared_outside_loses_that_account_once_promoted() {
+    let moto = Moto::start();
+    let snap = shared_db_snapshot(&moto, false).await;
+    let event = event_with(
+        "aws.rds/ct-modify-db-snapshot-attribute-share-account.json",
+        in_region,
+    );
+    let all = sorted(&["all", OUTSIDE, EARLIER]);
+
+    // Shadow as shipped: reported, nothing changes.
+    let shadow = execute(&moto, &event, false, "");
+    assert_eq!(
+        outcome(&shadow, "rds:ModifyDBSnapshotAttribute")["status"],
+        "would_do"
+    );
+    assert_eq!(db_snapshot_restore(&moto, false, &snap).await, all);
+
+    // Trusted: not outside, no action at all.
+    let trusted = execute(&moto, &event, true, OUTSIDE);
+    assert_eq!(trusted["outcomes"], json!([]), "{trusted}");
+    assert_eq!(db_snapshot_restore(&moto, false, &snap).await, all);
+
+    // Promoted: exactly the outside account the call added goes; `all` stays for its own rule,
+    // the earlier account stays.
+    let report = execute(&moto, &event, true, "");
+    let o = outcome(&report, "rds:ModifyDBSnapshotAttribute");
+    assert_eq!(o["status"], "done", "{o}");
+    assert_eq!(
+        db_snapshot_restore(&moto, false, &snap).await,
+        sorted(&["all", EARLIER])
+    );
+}
+
+#[tokio::test]
+async fn a_db_snapshot_that_does_not_exist_is_a_failure_not_done() {
+    let moto = Moto::start();
+    let event = event_with("aws.rds/ct-modify-db-snapshot-attribute-public.json", |v| {
+        in_region(v);
+        v["detail"]["requestParameters"]["dBSnapshotIdentifier"] = json!("gone");
+    });
+    let report = execute(&moto, &event, false, "");
+    let o = outcome(&report, "rds:ModifyDBSnapshotAttribute");
+    assert_eq!(o["status"], "failed", "{o}");
+    assert_eq!(o["error_code"], "NotFound", "{o}");
+}
+
+// proves: rds-cluster-snapshot-made-public
+#[tokio::test]
+async fn a_public_db_cluster_snapshot_loses_its_all_value_only() {
+    let moto = Moto::start();
+    let snap = shared_db_snapshot(&moto, true).await;
+    let event = event_with(
+        "constructed/ct-modify-db-cluster-snapshot-attribute-share.json",
+        |v| {
+            in_region(v);
+            v["detail"]["requestParameters"]["dBClusterSnapshotIdentifier"] = json!(snap);
+        },
+    );
+    let report = execute(&moto, &event, false, "");
+    let o = outcome(&report, "rds:ModifyDBClusterSnapshotAttribute");
+    assert_eq!(o["status"], "done", "{o}");
+    assert_eq!(
+        db_snapshot_restore(&moto, true, &snap).await,
+        sorted(&[OUTSIDE, EARLIER])
+    );
+    let again = execute(&moto, &event, false, "");
+    assert_eq!(
+        outcome(&again, "rds:ModifyDBClusterSnapshotAttribute")["status"],
+        "already_done"
+    );
+
+    // A cluster snapshot that does not exist is a failure.
+    let gone = event_with(
+        "constructed/ct-modify-db-cluster-snapshot-attribute-share.json",
+        |v| {
+            in_region(v);
+            v["detail"]["requestParameters"]["dBClusterSnapshotIdentifier"] = json!("gone");
+        },
+    );
+    let report = execute(&moto, &gone, false, "");
+    let o = outcome(&report, "rds:ModifyDBClusterSnapshotAttribute");
+    assert_eq!(o["status"], "failed", "{o}");
+    assert_eq!(o["error_code"], "NotFound", "{o}");
+}
+
+// proves: rds-cluster-snapshot-shared-outside
+#[tokio::test]
+async fn a_db_cluster_snapshot_shared_outside_loses_that_account_once_promoted() {
+    let moto = Moto::start();
+    let snap = shared_db_snapshot(&moto, true).await;
+    // The cluster form of the call that shared it with the outside account.
+    let event = event_with(
+        "constructed/ct-modify-db-cluster-snapshot-attribute-share.json",
+        |v| {
+            in_region(v);
+            v["detail"]["requestParameters"]["dBClusterSnapshotIdentifier"] = json!(snap);
+            v["detail"]["requestParameters"]["valuesToAdd"] = json!([OUTSIDE]);
+        },
+    );
+    let shadow = execute(&moto, &event, false, "");
+    assert_eq!(
+        outcome(&shadow, "rds:ModifyDBClusterSnapshotAttribute")["status"],
+        "would_do"
+    );
+    let report = execute(&moto, &event, true, "");
+    let o = outcome(&report, "rds:ModifyDBClusterSnapshotAttribute");
+    assert_eq!(o["status"], "done", "{o}");
+    assert_eq!(
+        db_snapshot_restore(&moto, true, &snap).await,
+        sorted(&["all", EARLIER])
+    );
+}

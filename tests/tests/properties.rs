@@ -165,6 +165,51 @@ fn sharing_call() -> impl Strategy<Value = Value> {
         )
 }
 
+/// A call sharing an RDS DB snapshot or DB cluster snapshot through its `restore` attribute,
+/// with random identifiers (valid or not), regions, outcome, attribute and values.
+fn db_sharing_call() -> impl Strategy<Value = Value> {
+    (
+        prop_oneof![
+            Just((
+                "aws.rds/ct-modify-db-snapshot-attribute-share-account.json",
+                "dBSnapshotIdentifier"
+            )),
+            Just((
+                "constructed/ct-modify-db-cluster-snapshot-attribute-share.json",
+                "dBClusterSnapshotIdentifier"
+            )),
+        ],
+        prop_oneof!["[a-z][a-z0-9-]{0,20}", "[ -~]{0,30}"],
+        prop::collection::vec(
+            prop_oneof![
+                Just(json!("all")),
+                Just(json!("123456789012")),
+                Just(json!("444455556666")),
+                "[0-9]{12}".prop_map(|a| json!(a)),
+            ],
+            0..4,
+        ),
+        prop_oneof![Just("valuesToAdd"), Just("valuesToRemove")],
+        prop_oneof![Just("restore"), Just("other")],
+        region(),
+        prop::option::of("[A-Za-z.]{3,30}"),
+    )
+        .prop_map(
+            |((file, param), id, values, op, attribute, call_region, error)| {
+                let mut v: Value = serde_json::from_str(&fixture(file)).unwrap();
+                let d = &mut v["detail"];
+                d["requestParameters"] =
+                    json!({ param: id, "attributeName": attribute, op: values });
+                d["awsRegion"] = json!(call_region);
+                if let Some(code) = error {
+                    d["errorCode"] = json!(code);
+                }
+                v["region"] = json!(call_region);
+                v
+            },
+        )
+}
+
 /// The items a generated sharing call adds: whether `all`, and the accounts.
 fn added(d: &Value, attribute: &str) -> (bool, Vec<String>) {
     let items = d["requestParameters"][attribute]["add"]["items"]
@@ -320,6 +365,35 @@ fn check_plan(v: &Value) -> Result<(), TestCaseError> {
                 // Removing the public permission is enforced; removing accounts is shadow.
                 prop_assert_eq!(p.shadow, !*public);
             }
+            // Exactly the RDS snapshot the call named, in its region; only values the call added
+            // to `restore` are taken back, never the owner's own account.
+            Target::DbSnapshot {
+                cluster,
+                identifier,
+                public,
+                accounts,
+            } => {
+                let param = if *cluster {
+                    "dBClusterSnapshotIdentifier"
+                } else {
+                    "dBSnapshotIdentifier"
+                };
+                let r = &d["requestParameters"];
+                prop_assert_eq!(r[param].as_str(), Some(identifier.as_str()));
+                prop_assert_eq!(r["attributeName"].as_str(), Some("restore"));
+                prop_assert_eq!(a.region.as_str(), d["awsRegion"].as_str().unwrap());
+                let added: Vec<&str> = r["valuesToAdd"]
+                    .as_array()
+                    .map(|v| v.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                prop_assert!(!*public || added.contains(&"all"));
+                prop_assert!(*public || !accounts.is_empty());
+                for acct in accounts {
+                    prop_assert!(added.contains(&acct.as_str()), "{} was not added", acct);
+                    prop_assert_ne!(acct.as_str(), event.account.as_str());
+                }
+                prop_assert_eq!(p.shadow, !*public);
+            }
             Target::SerialConsole | Target::EbsEncryptionByDefault => {
                 prop_assert_eq!(a.region.as_str(), d["awsRegion"].as_str().unwrap());
             }
@@ -361,6 +435,11 @@ proptest! {
 
     #[test]
     fn sharing_calls_take_back_only_what_they_shared_of_the_named_resource(v in sharing_call()) {
+        check_plan(&v)?;
+    }
+
+    #[test]
+    fn db_sharing_calls_take_back_only_what_they_shared_of_the_named_snapshot(v in db_sharing_call()) {
         check_plan(&v)?;
     }
 }

@@ -204,6 +204,7 @@ pub(crate) struct Clients {
     pub(crate) ec2: Regional<aws_sdk_ec2::Client>,
     pub(crate) s3: Regional<aws_sdk_s3::Client>,
     pub(crate) lambda: Regional<aws_sdk_lambda::Client>,
+    pub(crate) rds: Regional<aws_sdk_rds::Client>,
 }
 
 impl Clients {
@@ -234,6 +235,7 @@ impl Clients {
             lambda: Regional::new(sdk, |b, r| {
                 aws_sdk_lambda::Client::new(&region_config(b, r))
             }),
+            rds: Regional::new(sdk, |b, r| aws_sdk_rds::Client::new(&region_config(b, r))),
         }
     }
 }

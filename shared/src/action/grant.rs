@@ -64,6 +64,12 @@ impl Grant {
     pub const SNAPSHOTS: &'static str = "arn:${AWS::Partition}:ec2:${AWS::Region}::snapshot/*";
     pub const IMAGES: &'static str = "arn:${AWS::Partition}:ec2:${AWS::Region}::image/*";
 
+    /// RDS DB snapshots and DB cluster snapshots of the account in the region.
+    pub const DB_SNAPSHOTS: &'static str =
+        "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:snapshot:*";
+    pub const DB_CLUSTER_SNAPSHOTS: &'static str =
+        "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:cluster-snapshot:*";
+
     /// `actions` on `resources`.
     pub const fn on(actions: &'static [&'static str], resources: &'static [&'static str]) -> Grant {
         Grant {

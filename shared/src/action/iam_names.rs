@@ -126,6 +126,26 @@ pub const IAM_ACTIONS: &[IamAction] = &[
         "Lambda",
         "PutFunctionConcurrency",
     ),
+    a(
+        "rds:DescribeDBClusterSnapshotAttributes",
+        "RDS",
+        "DescribeDBClusterSnapshotAttributes",
+    ),
+    a(
+        "rds:DescribeDBSnapshotAttributes",
+        "RDS",
+        "DescribeDBSnapshotAttributes",
+    ),
+    a(
+        "rds:ModifyDBClusterSnapshotAttribute",
+        "RDS",
+        "ModifyDBClusterSnapshotAttribute",
+    ),
+    a(
+        "rds:ModifyDBSnapshotAttribute",
+        "RDS",
+        "ModifyDBSnapshotAttribute",
+    ),
     // The operation PutPublicAccessBlock is authorised by an IAM action of another name.
     a(
         "s3:PutBucketPublicAccessBlock",

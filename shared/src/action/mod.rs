@@ -169,6 +169,10 @@ registry! {
     DeactivateCreatedKey => deactivate_created_key,
     DeleteLoginProfile => delete_login_profile,
     StartStoppedRecorders => start_stopped_recorders,
+    MakeDbSnapshotPrivate => make_db_snapshot_private,
+    UnshareDbSnapshotAccounts => unshare_db_snapshot_accounts,
+    MakeDbClusterSnapshotPrivate => make_db_cluster_snapshot_private,
+    UnshareDbClusterSnapshotAccounts => unshare_db_cluster_snapshot_accounts,
 }
 
 impl ActionKind {
@@ -461,6 +465,14 @@ pub enum Target {
         public: bool,
         accounts: Vec<String>,
     },
+    /// What to take back of an RDS DB snapshot's (or DB cluster snapshot's) `restore`
+    /// attribute: everyone (`all`), and accounts.
+    DbSnapshot {
+        cluster: bool,
+        identifier: String,
+        public: bool,
+        accounts: Vec<String>,
+    },
     /// The world-open admin-port ranges an AuthorizeSecurityGroupIngress call added to a group.
     Ingress {
         group_id: String,
@@ -547,6 +559,11 @@ impl Action {
             }
             Target::Snapshot { snapshot_id, .. } => format!("EBS snapshot {snapshot_id}"),
             Target::Image { image_id, .. } => format!("AMI {image_id}"),
+            Target::DbSnapshot {
+                cluster,
+                identifier,
+                ..
+            } => kinds::make_db_snapshot_private::db_snapshot_resource(*cluster, identifier),
             Target::Ingress { group_id, .. } => format!("security group {group_id}"),
         }
     }
@@ -580,6 +597,7 @@ impl Action {
             Target::Object { bucket, .. } => format!("object in {bucket}"),
             Target::Snapshot { snapshot_id, .. } => snapshot_id.clone(),
             Target::Image { image_id, .. } => image_id.clone(),
+            Target::DbSnapshot { identifier, .. } => identifier.clone(),
             Target::Ingress { group_id, .. } => group_id.clone(),
         })
     }

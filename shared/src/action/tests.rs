@@ -189,6 +189,10 @@ fn iam_names_are_sdk_operations() {
         meta(aws_sdk_s3::operation::put_object_tagging::PutObjectTagging::new()),
         meta(aws_sdk_lambda::operation::get_function_concurrency::GetFunctionConcurrency::new()),
         meta(aws_sdk_lambda::operation::put_function_concurrency::PutFunctionConcurrency::new()),
+        meta(aws_sdk_rds::operation::describe_db_snapshot_attributes::DescribeDBSnapshotAttributes::new()),
+        meta(aws_sdk_rds::operation::modify_db_snapshot_attribute::ModifyDBSnapshotAttribute::new()),
+        meta(aws_sdk_rds::operation::describe_db_cluster_snapshot_attributes::DescribeDBClusterSnapshotAttributes::new()),
+        meta(aws_sdk_rds::operation::modify_db_cluster_snapshot_attribute::ModifyDBClusterSnapshotAttribute::new()),
     ]
     .into_iter()
     .collect();
