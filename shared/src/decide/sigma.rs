@@ -132,12 +132,31 @@ pub fn keys_of<'a>(rules: impl IntoIterator<Item = &'a SigmaRule>) -> Option<BTr
 /// `None` when a selection is a keyword search (a scalar or a list of scalars), which reads
 /// every value.
 fn keys_read(detection: &serde_norway::Mapping) -> Option<BTreeSet<String>> {
+    fn add(field: &str, keys: &mut BTreeSet<String>) {
+        keys.insert(field.to_string());
+        if let Some((top, _)) = field.split_once('.') {
+            keys.insert(top.to_string());
+        }
+    }
     fn fields(map: &serde_norway::Mapping, keys: &mut BTreeSet<String>) {
-        for field in map.keys().filter_map(Yaml::as_str) {
-            let field = field.split('|').next().unwrap_or(field);
-            keys.insert(field.to_string());
-            if let Some((top, _)) = field.split_once('.') {
-                keys.insert(top.to_string());
+        for (key, value) in map {
+            let Some(key) = key.as_str() else { continue };
+            let mut parts = key.split('|');
+            add(parts.next().unwrap_or(key), keys);
+            // `|fieldref`: the values are the names of other fields, read too.
+            if parts.any(|m| m == "fieldref") {
+                match value {
+                    Yaml::Sequence(names) => {
+                        for name in names.iter().filter_map(Yaml::as_str) {
+                            add(name, keys);
+                        }
+                    }
+                    other => {
+                        if let Some(name) = other.as_str() {
+                            add(name, keys);
+                        }
+                    }
+                }
             }
         }
     }
@@ -1155,6 +1174,23 @@ mod tests {
         assert!(cut.get("sourceIPAddress").is_none());
         assert!(cut.get("userIdentity.arn").is_some());
         assert!(fields.matches(&cut));
+        // `|fieldref` reads the field it names as well.
+        let refs = parse(
+            "r.yml",
+            &rule("  s:\n    userIdentity.userName|fieldref: requestParameters.userName\n  condition: s"),
+        )
+        .unwrap();
+        let keys = keys_of([&refs]).unwrap();
+        assert!(
+            keys.contains("requestParameters") && keys.contains("userIdentity"),
+            "{keys:?}"
+        );
+        let same = serde_json::json!({
+            "userIdentity": {"userName": "alice"},
+            "eventName": "CreateAccessKey",
+            "requestParameters": {"userName": "alice"}
+        });
+        assert!(refs.matches(&record(&same, Some(&keys)).unwrap()));
         // A keyword search reads every value: nothing is cut.
         let words = parse(
             "k.yml",
