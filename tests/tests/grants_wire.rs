@@ -290,6 +290,20 @@ async fn every_action_calls_exactly_what_it_is_granted() {
         "done"
     );
 
+    // Security Hub's Config.1: every recorder of the finding's account and region that is not
+    // recording is started.
+    scenario::stopped_recorder(&w.moto, REGION, "default").await;
+    let ev = event_with("aws.securityhub/imported-config-1.json", |v| {
+        let text = v
+            .to_string()
+            .replace("111122223333", mamoru_tests::moto::ACCOUNT);
+        *v = serde_json::from_str(&text).unwrap();
+    });
+    assert_eq!(
+        status(&w.run("config.1", &ev, true), "start_stopped_recorders"),
+        "done"
+    );
+
     let ev = mamoru_tests::fixture("aws.config/compliance-cloudtrail-enabled-noncompliant.json");
     assert_eq!(
         status(
