@@ -288,11 +288,9 @@ pub(crate) const GRANTS_CLUSTER: &[crate::action::Grant] = &[crate::action::Gran
 
 #[cfg(feature = "aws")]
 mod exec {
-    use aws_smithy_runtime_api::client::result::SdkError;
-    use aws_smithy_types::error::metadata::ProvideErrorMetadata;
     use serde_json::{Value, json};
 
-    use crate::action::exec::{Clients, Execute, Failure, failure, service_failure};
+    use crate::action::exec::{Clients, Execute, Failure, failure};
     use crate::action::{Action, Outcome, Status, Target};
 
     impl Execute for super::Def {
@@ -322,8 +320,9 @@ mod exec {
         } else {
             "rds:DescribeDBSnapshotAttributes"
         };
-        let classify = |code: Option<&str>, f: Failure| {
-            if code.is_some_and(|c| NOT_FOUND.contains(&c)) {
+        // `failure` keeps the service's error code: a missing snapshot is "not found".
+        let classify = |f: Failure| {
+            if f.code.as_deref().is_some_and(|c| NOT_FOUND.contains(&c)) {
                 Outcome::not_found(action, &super::db_snapshot_resource(cluster, id))
             } else {
                 Outcome::failed(action, f)
@@ -344,11 +343,7 @@ mod exec {
                     .filter(|a| a.attribute_name() == Some("restore"))
                     .flat_map(|a| a.attribute_values().iter().cloned())
                     .collect(),
-                Err(SdkError::ServiceError(ctx)) => {
-                    let err = ctx.into_err();
-                    return Err(classify(err.code(), service_failure(api, &err)));
-                }
-                Err(other) => return Err(Outcome::failed(action, failure(api, other))),
+                Err(err) => return Err(classify(failure(api, err))),
             }
         } else {
             match client
@@ -365,11 +360,7 @@ mod exec {
                     .filter(|a| a.attribute_name() == Some("restore"))
                     .flat_map(|a| a.attribute_values().iter().cloned())
                     .collect(),
-                Err(SdkError::ServiceError(ctx)) => {
-                    let err = ctx.into_err();
-                    return Err(classify(err.code(), service_failure(api, &err)));
-                }
-                Err(other) => return Err(Outcome::failed(action, failure(api, other))),
+                Err(err) => return Err(classify(failure(api, err))),
             }
         };
         let public = values.iter().any(|v| v == "all");
