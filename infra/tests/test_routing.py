@@ -42,6 +42,7 @@ EXPECTED: dict[str, str | None] = {
     "aws.securityhub/imported-cloudtrail-2-consolidated.json": SECURITYHUB,
     "aws.securityhub/imported-config-1.json": SECURITYHUB,
     "aws.securityhub/imported-ec2-13-ssh-world.json": SECURITYHUB,
+    "aws.securityhub/imported-ec2-19-high-risk.json": SECURITYHUB,
     "aws.securityhub/imported-guardduty-1.json": SECURITYHUB,
     "aws.securityhub/imported-s3-8.json": SECURITYHUB,
     "aws.securityhub/imported-ec2-13-notified-by-mamoru.json": SECURITYHUB,

@@ -367,6 +367,39 @@ async fn every_action_calls_exactly_what_it_is_granted() {
         "done"
     );
 
+    // Security Hub EC2.19 on the same group, now also world-open on 5432.
+    ec2.authorize_security_group_ingress()
+        .group_id(&group)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(5432)
+                .to_port(5432)
+                .ip_ranges(
+                    aws_sdk_ec2::types::IpRange::builder()
+                        .cidr_ip("0.0.0.0/0")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let ev = event_with("aws.securityhub/imported-ec2-19-high-risk.json", |v| {
+        let text = v
+            .to_string()
+            .replace("sg-47dddc34c51b4be58", &group)
+            .replace("us-east-2", REGION);
+        *v = serde_json::from_str(&text).unwrap();
+    });
+    assert_eq!(
+        status(
+            &w.run("world-open high-risk port", &ev, true),
+            "revoke_world_open_high_risk_ingress"
+        ),
+        "done"
+    );
+
     let ev = event_with("findings/cryptocurrency-ec2-bitcointool.json", |v| {
         v["detail"]["resource"]["instanceDetails"]["instanceId"] = json!(instance);
     });

@@ -124,6 +124,85 @@ async fn the_custom_action_runs_the_findings_shadow_revoke_once_and_keeps_the_re
     );
 }
 
+// proves: securityhub-world-open-high-risk-ports
+#[tokio::test]
+async fn the_custom_action_on_ec2_19_revokes_every_world_open_high_risk_port_and_keeps_the_rest() {
+    // GIVEN the web group of the EC2.13 test in the EC2.19 finding's region, also open to the
+    // world on TCP 5432 (and to a private range on it), on UDP 1434, and on TCP 8000-9000
+    use aws_sdk_ec2::types::{IpPermission, IpRange};
+    let region = "us-east-2";
+    let moto = Moto::start();
+    let (topic, _queue) = moto.topic_with_queue(REGION, "alerts").await;
+    let group = scenario::world_open_group(&moto, region, "db").await;
+    let perm = |proto: &str, from: i32, to: i32, cidrs: &[&str]| {
+        let mut p = IpPermission::builder()
+            .ip_protocol(proto)
+            .from_port(from)
+            .to_port(to);
+        for c in cidrs {
+            p = p.ip_ranges(IpRange::builder().cidr_ip(*c).build());
+        }
+        p.build()
+    };
+    aws_sdk_ec2::Client::new(&moto.sdk(region).await)
+        .authorize_security_group_ingress()
+        .group_id(&group)
+        .ip_permissions(perm("tcp", 5432, 5432, &["0.0.0.0/0", "10.0.0.0/8"]))
+        .ip_permissions(perm("udp", 1434, 1434, &["0.0.0.0/0"]))
+        .ip_permissions(perm("tcp", 8000, 9000, &["0.0.0.0/0"]))
+        .send()
+        .await
+        .unwrap();
+    let f = start(&moto, &topic);
+
+    // WHEN an analyst chooses mamoru's custom action on the EC2.19 finding
+    let event: Value = serde_json::from_str(&mamoru_tests::fixture(
+        "aws.securityhub/imported-ec2-19-high-risk.json",
+    ))
+    .unwrap();
+    let mut finding = event["detail"]["findings"][0].clone();
+    in_moto(&mut finding, &group);
+    let approved = event_with("aws.securityhub/custom-action-ec2-13-ssh-world.json", |v| {
+        v["detail"]["findings"] = serde_json::json!([finding]);
+    });
+    let r = f.api.invoke(&approved);
+    let answers = responses(&r);
+
+    // THEN the high-risk revoke ran in the finding's region: the world-open ranges on 22 (IPv4
+    // and IPv6), TCP 5432 and UDP 1434 are gone; 443 (not high-risk), 3389 and 5432 from known
+    // ranges, and the wider 8000-9000 range (reported for a person) are kept
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    let outcome = &answers[0]["outcomes"][0];
+    assert_eq!(
+        outcome["api"], "ec2:RevokeSecurityGroupIngress",
+        "{answers:?}"
+    );
+    assert!(
+        outcome["message"]
+            .as_str()
+            .unwrap()
+            .contains("revoked 4 world-open range(s) on the high-risk ports"),
+        "{answers:?}"
+    );
+    assert_eq!(outcome["status"], "done", "{answers:?}");
+    assert!(
+        outcome["message"]
+            .as_str()
+            .unwrap()
+            .contains("tcp 8000-9000"),
+        "{answers:?}"
+    );
+    assert_eq!(
+        scenario::ingress(&moto, region, &group).await,
+        rules(&[
+            ("tcp", 443, "0.0.0.0/0"),
+            ("tcp", 3389, "198.51.100.0/24"),
+            ("tcp", 5432, "10.0.0.0/8"),
+            ("tcp", 8000, "0.0.0.0/0"),
+        ])
+    );
+}
+
 #[tokio::test]
 async fn each_finding_is_handled_on_its_own_and_a_failing_one_drops_no_other() {
     // GIVEN a custom action on two findings: the EC2.13 group (in moto) and the S3.8 bucket

@@ -155,6 +155,7 @@ registry! {
     RevokeRoleSessions => revoke_role_sessions,
     QuarantineUser => quarantine_user,
     RevokeWorldOpenAdminIngress => revoke_world_open_admin_ingress,
+    RevokeWorldOpenHighRiskIngress => revoke_world_open_high_risk_ingress,
     IsolateInstance => isolate_instance,
     RestoreBucketPublicAccessBlock => restore_bucket_public_access_block,
     ContainLambdaFunction => contain_lambda_function,

@@ -213,6 +213,13 @@ impl Signal {
 /// Admin ports: a world-open ingress rule covering one of these is flagged.
 pub const ADMIN_PORTS: [i64; 2] = [22, 3389];
 
+/// The high-risk ports of Security Hub control EC2.19 ("Security groups should not allow
+/// unrestricted access to ports with high risk"), as the control reference lists them.
+pub const HIGH_RISK_PORTS: [i64; 24] = [
+    20, 21, 22, 23, 25, 110, 135, 143, 445, 1433, 1434, 3000, 3306, 3389, 4333, 5000, 5432, 5500,
+    5601, 8080, 8088, 8888, 9200, 9300,
+];
+
 const ADMIN_POLICIES: [&str; 2] = [":policy/AdministratorAccess", ":policy/IAMFullAccess"];
 
 /// The signals an event carries.

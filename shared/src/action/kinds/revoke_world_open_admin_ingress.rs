@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use crate::action::{
     Action, ActionDef, Grant, Target, Words, asff_resource_home, call_is, securityhub_finding,
 };
+use crate::decide::facts::ADMIN_PORTS;
 use crate::event::{
     CloudTrailCall, DT_CONFIG_COMPLIANCE_CHANGE, DT_CONFIG_ITEM_CHANGE,
     DT_SECURITYHUB_CUSTOM_ACTION, DT_SECURITYHUB_IMPORTED, Event, EventKind,
@@ -56,59 +57,7 @@ impl ActionDef for Def {
         }
     }
     fn bind(&self, event: &Event) -> Result<(String, Target), String> {
-        match &event.kind {
-            EventKind::ConfigComplianceChange(c) => {
-                let group = c
-                    .evaluated_resource_id()
-                    .filter(|id| id.starts_with("sg-"))
-                    .ok_or("the compliance result names no security group (sg-…)")?;
-                let region = c.aws_region.clone().unwrap_or_else(|| event.region.clone());
-                Ok((
-                    region,
-                    Target::SecurityGroup {
-                        group_id: group.to_string(),
-                    },
-                ))
-            }
-            EventKind::ConfigItemChange(c) => {
-                let ci = &c.configuration_item;
-                if ci.resource_type != "AWS::EC2::SecurityGroup" {
-                    return Err("the configuration item is not a security group".into());
-                }
-                let group = ci
-                    .resource_id
-                    .clone()
-                    .filter(|id| id.starts_with("sg-"))
-                    .ok_or("the configuration item names no security group (sg-…)")?;
-                let region = ci
-                    .aws_region
-                    .clone()
-                    .unwrap_or_else(|| event.region.clone());
-                Ok((region, Target::SecurityGroup { group_id: group }))
-            }
-            EventKind::SecurityHub(_) => {
-                let f = securityhub_finding(event).ok_or("the event carries no single finding")?;
-                let arn = f
-                    .resource("AwsEc2SecurityGroup")
-                    .and_then(|r| r.id.as_deref())
-                    .ok_or("the finding names no security group (AwsEc2SecurityGroup)")?;
-                let group = arn
-                    .rsplit_once(":security-group/")
-                    .map(|(_, id)| id)
-                    .filter(|id| {
-                        id.starts_with("sg-") && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                    })
-                    .ok_or("the finding's security group is not an sg-… ARN")?;
-                let region = asff_resource_home(f, arn)?.unwrap_or_else(|| event.region.clone());
-                Ok((
-                    region,
-                    Target::SecurityGroup {
-                        group_id: group.to_string(),
-                    },
-                ))
-            }
-            _ => Err(self.unsupported(event)),
-        }
+        bind_group(self, event)
     }
     fn params(&self, target: &Target) -> Value {
         match target {
@@ -130,17 +79,103 @@ impl ActionDef for Def {
     }
 }
 
+/// The ports a world-open ingress revocation covers.
+pub(super) struct PortSet {
+    /// The ports whose world-open single-port rules are revoked.
+    pub ports: &'static [i64],
+    /// UDP rules too, or TCP only.
+    pub udp: bool,
+    /// How outcomes name the set: "ports 22 and 3389".
+    pub label: &'static str,
+}
+
+/// The admin ports (SSH, RDP), TCP.
+pub(super) const ADMIN: PortSet = PortSet {
+    ports: &ADMIN_PORTS,
+    udp: false,
+    label: "ports 22 and 3389",
+};
+
+/// The security group an event names, in the region that owns it: a Config compliance result or
+/// item, or a Security Hub finding's `AwsEc2SecurityGroup` resource.
+pub(super) fn bind_group(def: &dyn ActionDef, event: &Event) -> Result<(String, Target), String> {
+    match &event.kind {
+        EventKind::ConfigComplianceChange(c) => {
+            let group = c
+                .evaluated_resource_id()
+                .filter(|id| id.starts_with("sg-"))
+                .ok_or("the compliance result names no security group (sg-…)")?;
+            let region = c.aws_region.clone().unwrap_or_else(|| event.region.clone());
+            Ok((
+                region,
+                Target::SecurityGroup {
+                    group_id: group.to_string(),
+                },
+            ))
+        }
+        EventKind::ConfigItemChange(c) => {
+            let ci = &c.configuration_item;
+            if ci.resource_type != "AWS::EC2::SecurityGroup" {
+                return Err("the configuration item is not a security group".into());
+            }
+            let group = ci
+                .resource_id
+                .clone()
+                .filter(|id| id.starts_with("sg-"))
+                .ok_or("the configuration item names no security group (sg-…)")?;
+            let region = ci
+                .aws_region
+                .clone()
+                .unwrap_or_else(|| event.region.clone());
+            Ok((region, Target::SecurityGroup { group_id: group }))
+        }
+        EventKind::SecurityHub(_) => {
+            let f = securityhub_finding(event).ok_or("the event carries no single finding")?;
+            let arn = f
+                .resource("AwsEc2SecurityGroup")
+                .and_then(|r| r.id.as_deref())
+                .ok_or("the finding names no security group (AwsEc2SecurityGroup)")?;
+            let group = arn
+                .rsplit_once(":security-group/")
+                .map(|(_, id)| id)
+                .filter(|id| {
+                    id.starts_with("sg-") && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                })
+                .ok_or("the finding's security group is not an sg-… ARN")?;
+            let region = asff_resource_home(f, arn)?.unwrap_or_else(|| event.region.clone());
+            Ok((
+                region,
+                Target::SecurityGroup {
+                    group_id: group.to_string(),
+                },
+            ))
+        }
+        _ => Err(def.unsupported(event)),
+    }
+}
+
 #[cfg(feature = "aws")]
-mod exec {
+pub(super) mod exec {
     use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range};
     use serde_json::json;
 
+    use super::PortSet;
     use crate::action::exec::{Clients, Execute, failure};
     use crate::action::{Action, Outcome, Status, Target};
-    use crate::decide::facts::ADMIN_PORTS;
 
     impl Execute for super::Def {
         async fn execute(&self, clients: &Clients, action: &Action) -> Outcome {
+            revoke_world_open(clients, action, &super::ADMIN).await
+        }
+    }
+
+    /// Revokes exactly the world-open ranges of the group's single-port rules on one of `set`'s
+    /// ports; a wider world-open rule covering one of them is reported for a person, never cut.
+    pub(in crate::action) async fn revoke_world_open(
+        clients: &Clients,
+        action: &Action,
+        set: &PortSet,
+    ) -> Outcome {
             let Target::SecurityGroup { group_id: group } = &action.target else {
                 return Outcome::wrong_target(action);
             };
@@ -178,13 +213,14 @@ mod exec {
                     continue;
                 }
                 let tcp = protocol == "tcp" || protocol == "6";
-                let exact = tcp
+                let udp = set.udp && (protocol == "udp" || protocol == "17");
+                let exact = (tcp || udp)
                     && from.is_some()
                     && from == to
-                    && ADMIN_PORTS.contains(&i64::from(from.unwrap_or(-1)));
+                    && set.ports.contains(&i64::from(from.unwrap_or(-1)));
                 let covers = protocol == "-1"
-                    || (tcp
-                        && ADMIN_PORTS.iter().any(|p| {
+                    || ((tcp || udp)
+                        && set.ports.iter().any(|p| {
                             from.is_some_and(|f| i64::from(f) <= *p)
                                 && to.is_some_and(|t| i64::from(t) >= *p)
                         }));
@@ -230,30 +266,31 @@ mod exec {
                     ));
                 }
             }
-            let before =
-                Some(json!({"WorldOpenAdminRules": removed, "WiderWorldOpenRules": wider}));
+            let before = Some(json!({"WorldOpenRules": removed, "WiderWorldOpenRules": wider}));
             let note = if wider.is_empty() {
                 String::new()
             } else {
                 format!(
-                    "; left in place, wider than an admin port (review by hand): {}",
+                    "; left in place, wider than one of {} (review by hand): {}",
+                    set.label,
                     wider.join(", ")
                 )
             };
             if revoke.is_empty() {
                 let (status, what) = if wider.is_empty() {
-                    (
-                        Status::AlreadyDone,
-                        "no world-open ingress on ports 22 or 3389",
-                    )
+                    (Status::AlreadyDone, "no world-open ingress on")
                 } else {
                     (
                         Status::Skipped,
-                        "no rule open to the world on exactly port 22 or 3389",
+                        "no rule open to the world on exactly one of",
                     )
                 };
-                return Outcome::new(action, status, format!("{group}: {what}{note}"))
-                    .with_state(before, None);
+                return Outcome::new(
+                    action,
+                    status,
+                    format!("{group}: {what} {}{note}", set.label),
+                )
+                .with_state(before, None);
             }
             match client
                 .revoke_security_group_ingress()
@@ -266,14 +303,14 @@ mod exec {
                     action,
                     Status::Done,
                     format!(
-                        "{group}: revoked {} world-open admin range(s), kept every other rule{note}",
-                        removed.len()
+                        "{group}: revoked {} world-open range(s) on {}, kept every other rule{note}",
+                        removed.len(),
+                        set.label
                     ),
                 )
                 .with_state(before, Some(json!({ "Revoked": removed }))),
                 Err(e) => Outcome::failed(action, failure("ec2:RevokeSecurityGroupIngress", e))
                     .with_state(before, None),
             }
-        }
     }
 }
