@@ -79,7 +79,8 @@ impl ActionDef for Def {
     }
 }
 
-/// The ports a world-open ingress revocation covers.
+/// The ports a world-open ingress revocation covers (read by the executors, behind `aws`).
+#[cfg_attr(not(feature = "aws"), allow(dead_code))]
 pub(super) struct PortSet {
     /// The ports whose world-open single-port rules are revoked.
     pub ports: &'static [i64],
@@ -90,6 +91,7 @@ pub(super) struct PortSet {
 }
 
 /// The admin ports (SSH, RDP), TCP.
+#[cfg_attr(not(feature = "aws"), allow(dead_code))]
 pub(super) const ADMIN: PortSet = PortSet {
     ports: &ADMIN_PORTS,
     udp: false,
