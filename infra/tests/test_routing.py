@@ -43,6 +43,15 @@ EXPECTED: dict[str, str | None] = {
     "aws.securityhub/imported-config-1.json": SECURITYHUB,
     "aws.securityhub/imported-ec2-13-ssh-world.json": SECURITYHUB,
     "aws.securityhub/imported-ec2-19-high-risk.json": SECURITYHUB,
+    # The new Security Hub (OCSF): its own products are routed; GuardDuty's copy is not.
+    "aws.securityhub/v2-exposure-lambda.json": SECURITYHUB,
+    "aws.securityhub/v2-exposure-lambda-resolved.json": SECURITYHUB,
+    "aws.securityhub/v2-coverage-guardduty-pass.json": SECURITYHUB,
+    "aws.securityhub/v2-coverage-guardduty-fail.json": SECURITYHUB,
+    "aws.securityhub/v2-control-config-1.json": SECURITYHUB,
+    "aws.securityhub/v2-control-guardduty-1.json": SECURITYHUB,
+    "aws.securityhub/v2-control-cloudtrail-1.json": SECURITYHUB,
+    "aws.securityhub/v2-guardduty-product.json": None,
     "aws.securityhub/imported-guardduty-1.json": SECURITYHUB,
     "aws.securityhub/imported-s3-8.json": SECURITYHUB,
     "aws.securityhub/imported-ec2-13-notified-by-mamoru.json": SECURITYHUB,
@@ -417,6 +426,13 @@ class Bus:
         stack's physical names: a requestParameter equal to one, or an ARN with one between its
         colons (`...:function:mamoru-guardduty`, `...:mamoru-alerts:<subscription id>`)."""
         event = copy.deepcopy(event)
+        # EventBridge matches a pattern member inside an array of objects when any element
+        # matches; moto 5.2.5 does not descend into arrays of objects. A Findings Imported V2
+        # event carries one finding: delivered here as that object, it matches exactly as the
+        # array does on EventBridge.
+        findings = (event.get("detail") or {}).get("findings")
+        if event.get("detail-type") == "Findings Imported V2" and isinstance(findings, list) and len(findings) == 1:
+            event["detail"]["findings"] = findings[0]
         params = (event.get("detail") or {}).get("requestParameters")
         if isinstance(params, dict):
             for key in RESOURCE_PARAMETERS:
@@ -1151,6 +1167,7 @@ NOT_FORWARDED = {
     "SelfFunctionsTamperingRule": _HUB_ONLY,
     "SelfTopicTamperingRule": _HUB_ONLY,
     "SecurityHubFindingsRule": "member accounts' findings reach the hub's default bus through Security Hub's administrator account (and cross-Region aggregation)",
+    "SecurityHubFindingsV2Rule": "member accounts' findings reach the hub's default bus through Security Hub's delegated administrator (and the aggregation Region)",
     "SecurityHubActionRule": "the custom action is chosen in the hub's own Security Hub console",
     "ReadOnlyCallsRule": "not forwarded yet: each member's forwarding rule would need the ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS state",
 }

@@ -9,7 +9,7 @@ use std::time::Instant;
 use crate::action::port::{Publish, Remediate};
 use crate::action::{Hold, Outcome, Status};
 use crate::decide::{Disposition, Handler, Planned, RuleSet, decide, decide_crossed};
-use crate::event::{Event, EventKind, ParseError};
+use crate::event::{Event, ParseError};
 use crate::notify::{NotifyError, render};
 use crate::publish::{Import, PublishOutcome, PublishStatus};
 use crate::report::Report;
@@ -436,14 +436,13 @@ impl Responder {
     async fn echo(&self, event: &Event, plan: &crate::decide::Plan) -> Option<String> {
         let store = self.state.as_ref()?;
         if plan.disposition == Disposition::Ignore
-            || event.detail_type != crate::event::DT_SECURITYHUB_IMPORTED
+            || (event.detail_type != crate::event::DT_SECURITYHUB_IMPORTED
+                && event.detail_type != crate::event::DT_SECURITYHUB_V2)
         {
             return None;
         }
-        let EventKind::SecurityHub(sh) = &event.kind else {
-            return None;
-        };
-        let key = crate::writeback::incoming_key(sh.finding()?);
+        let now = crate::writeback::FindingState::of_event(event)?;
+        let key = crate::writeback::incoming_key(&now);
         let now = chrono::Utc::now().timestamp();
         match store.claim(&key, now, now + 60).await {
             Ok(Claim::Held) => Some(
@@ -490,9 +489,8 @@ impl Responder {
                 "not written: the notification failed (the retry writes it)",
             ));
         }
-        if let EventKind::SecurityHub(sh) = &event.kind
-            && let Some(f) = sh.finding()
-            && crate::writeback::already_shown(f, &update)
+        if let Some(now) = crate::writeback::FindingState::of_event(event)
+            && crate::writeback::already_shown(&now, &update)
         {
             return Some(WriteBackOutcome::new(
                 update,

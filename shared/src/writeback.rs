@@ -1,7 +1,9 @@
-//! Writing back to Security Hub what mamoru did about a finding (`BatchUpdateFindings`): the
-//! workflow status NOTIFIED, or RESOLVED only after every action ran, succeeded and its state was
-//! read, and a note of what mamoru did (at most 512 characters, `UpdatedBy` naming mamoru and
-//! its version).
+//! Writing back to Security Hub what mamoru did about a finding: the workflow status NOTIFIED,
+//! or RESOLVED only after every action ran, succeeded and its state was read, and a note of what
+//! mamoru did (at most 512 characters). ASFF findings get `BatchUpdateFindings` (`UpdatedBy`
+//! naming mamoru and its version); the new Security Hub's OCSF findings get
+//! `BatchUpdateFindingsV2`, which has no workflow NOTIFIED and no author: status In Progress (2)
+//! or Resolved (4), and the note as the finding's comment.
 //!
 //! What to write is decided here, purely, from the event and its report; the call is made by a
 //! [`WriteBack`] port (the AWS one, [`hub::Hub`], with the `aws` feature). A failed write-back is
@@ -16,11 +18,14 @@ use serde::Serialize;
 
 use crate::action::Status;
 use crate::decide::Disposition;
-use crate::event::{AsffFinding, DT_SECURITYHUB_CUSTOM_ACTION, Event, EventKind};
+use crate::event::{AsffFinding, DT_SECURITYHUB_CUSTOM_ACTION, Event, EventKind, OcsfFinding};
 use crate::report::Report;
 
-/// The IAM action the write-back needs.
+/// The IAM action the write-back needs, for both formats: the Security Hub API reference says
+/// `BatchUpdateFindingsV2` is authorized by `securityhub:BatchUpdateFindings` too.
 pub const API: &str = "securityhub:BatchUpdateFindings";
+/// The operation that writes back OCSF findings (named in outcomes, not an IAM action).
+pub const API_V2: &str = "securityhub:BatchUpdateFindingsV2";
 
 /// The write-back's grant: the hub of the account and region the function runs in, where
 /// Security Hub delivered the finding's event (`BatchUpdateFindings`' resource type is `hub` in
@@ -47,21 +52,63 @@ pub enum Workflow {
 }
 
 impl Workflow {
-    /// The status as the API writes it.
+    /// The status as `BatchUpdateFindings` writes it.
     pub fn as_str(self) -> &'static str {
         match self {
             Workflow::Notified => "NOTIFIED",
             Workflow::Resolved => "RESOLVED",
         }
     }
+
+    /// The OCSF `status_id` `BatchUpdateFindingsV2` writes: In Progress (people were notified
+    /// and are on it; OCSF has no "notified"), or Resolved.
+    pub fn status_id(self) -> i64 {
+        match self {
+            Workflow::Notified => crate::event::ocsf::STATUS_IN_PROGRESS,
+            Workflow::Resolved => crate::event::ocsf::STATUS_RESOLVED,
+        }
+    }
+
+    /// The status as a finding of `schema` shows it.
+    fn shown(self, schema: Schema) -> String {
+        match schema {
+            Schema::Asff => self.as_str().to_string(),
+            Schema::Ocsf => self.status_id().to_string(),
+        }
+    }
+}
+
+impl FindingUpdate {
+    /// The API the write-back calls.
+    pub fn api(&self) -> &'static str {
+        match self.schema {
+            Schema::Asff => API,
+            Schema::Ocsf => API_V2,
+        }
+    }
+}
+
+/// The format of a finding, which chooses the write-back's API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Schema {
+    /// AWS Security Finding Format: `BatchUpdateFindings`.
+    Asff,
+    /// OCSF, the new Security Hub: `BatchUpdateFindingsV2`.
+    Ocsf,
 }
 
 /// One finding's write-back: which finding, the status and the note.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FindingUpdate {
-    /// The finding's `Id` and `ProductArn`: the identifiers `BatchUpdateFindings` takes.
+    pub schema: Schema,
+    /// ASFF: the finding's `Id` and `ProductArn`, the identifiers `BatchUpdateFindings` takes.
+    /// OCSF: `finding_info.uid` and `metadata.product.uid`, which with `account` make
+    /// `BatchUpdateFindingsV2`'s `OcsfFindingIdentifier`.
     pub finding_id: String,
     pub product_arn: String,
+    /// The finding's account (`AwsAccountId`, `cloud.account.uid`).
+    pub account: String,
     pub workflow: Workflow,
     /// At most [`NOTE_MAX`] characters, secrets masked.
     pub note: String,
@@ -127,7 +174,38 @@ pub struct FindingState {
 }
 
 impl FindingState {
-    /// The state of a finding as received.
+    /// The state of the event's finding as received, for either format.
+    pub fn of_event(event: &Event) -> Option<FindingState> {
+        match &event.kind {
+            EventKind::SecurityHub(sh) => sh.finding().map(FindingState::of),
+            EventKind::SecurityHubOcsf(sh) => sh.finding().map(FindingState::of_ocsf),
+            _ => None,
+        }
+    }
+
+    /// The state of an OCSF finding as received: its status id, comment (no author: OCSF has
+    /// none), severity and compliance status.
+    pub fn of_ocsf(f: &OcsfFinding) -> FindingState {
+        FindingState {
+            finding_id: f.finding_info.uid.clone(),
+            workflow: f.status_id().map(|s| s.to_string()).unwrap_or_default(),
+            note: f.comment.clone().unwrap_or_default(),
+            updated_by: String::new(),
+            severity: f
+                .severity_id
+                .map(|s| s.to_string())
+                .or_else(|| f.severity.clone())
+                .unwrap_or_default(),
+            compliance: f
+                .compliance
+                .as_ref()
+                .and_then(|c| c.status.clone())
+                .unwrap_or_default(),
+            record_state: String::new(),
+        }
+    }
+
+    /// The state of an ASFF finding as received.
     pub fn of(f: &AsffFinding) -> FindingState {
         let note = f.note.as_ref();
         FindingState {
@@ -148,9 +226,12 @@ impl FindingState {
     /// The state the finding will have once `update` is applied to it.
     fn after(&self, update: &FindingUpdate) -> FindingState {
         FindingState {
-            workflow: update.workflow.as_str().to_string(),
+            workflow: update.workflow.shown(update.schema),
             note: update.note.clone(),
-            updated_by: update.updated_by.clone(),
+            updated_by: match update.schema {
+                Schema::Asff => update.updated_by.clone(),
+                Schema::Ocsf => String::new(),
+            },
             ..self.clone()
         }
     }
@@ -168,8 +249,8 @@ pub fn echo_key(update: &FindingUpdate) -> String {
 }
 
 /// The key an incoming finding would have if it were mamoru's echo ([`echo_key`]).
-pub fn incoming_key(f: &AsffFinding) -> String {
-    key_of(&FindingState::of(f))
+pub fn incoming_key(now: &FindingState) -> String {
+    key_of(now)
 }
 
 fn key_of(s: &FindingState) -> String {
@@ -220,10 +301,28 @@ pub fn updated_by() -> String {
 /// Hub finding, or ignored (nothing to say, and writing would answer an echo with another
 /// write).
 pub fn update_for(event: &Event, report: &Report) -> Option<FindingUpdate> {
-    let EventKind::SecurityHub(sh) = &event.kind else {
-        return None;
+    let (schema, finding_id, product_arn, account) = match &event.kind {
+        EventKind::SecurityHub(sh) => {
+            let f = sh.finding()?;
+            (
+                Schema::Asff,
+                f.id.clone(),
+                f.product_arn.clone(),
+                f.aws_account_id.clone(),
+            )
+        }
+        EventKind::SecurityHubOcsf(sh) => {
+            let f = sh.finding()?;
+            (
+                Schema::Ocsf,
+                f.finding_info.uid.clone(),
+                f.metadata.product.uid.clone(),
+                f.cloud.account.uid.clone(),
+            )
+        }
+        _ => return None,
     };
-    let f = sh.finding()?;
+    let decided = FindingState::of_event(event)?;
     let plan = &report.plan;
     if plan.disposition == Disposition::Ignore
         || plan.disposition == Disposition::Error
@@ -242,12 +341,14 @@ pub fn update_for(event: &Event, report: &Report) -> Option<FindingUpdate> {
     };
     let approved = event.detail_type == DT_SECURITYHUB_CUSTOM_ACTION;
     Some(FindingUpdate {
-        finding_id: f.id.clone(),
-        product_arn: f.product_arn.clone(),
+        schema,
+        finding_id,
+        product_arn,
+        account,
         workflow,
         note: note(report, workflow, approved),
         updated_by: updated_by(),
-        decided: FindingState::of(f),
+        decided,
     })
 }
 
@@ -289,13 +390,11 @@ fn bounded(text: &str, max: usize) -> String {
     out
 }
 
-/// Whether the finding as received already shows `update` (its status and note): writing it
-/// again would change nothing.
-pub fn already_shown(f: &AsffFinding, update: &FindingUpdate) -> bool {
-    let now = FindingState::of(f);
-    now.workflow == update.workflow.as_str()
-        && now.note == update.note
-        && now.updated_by == update.updated_by
+/// Whether the finding as received (`now`) already shows `update` (its status and note):
+/// writing it again would change nothing.
+pub fn already_shown(now: &FindingState, update: &FindingUpdate) -> bool {
+    let after = now.after(update);
+    now.workflow == after.workflow && now.note == after.note && now.updated_by == after.updated_by
 }
 
 /// The port that writes back. Never panics: every error is a `Failed` outcome.

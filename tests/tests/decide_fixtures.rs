@@ -83,9 +83,9 @@ fn every_plan_is_routed_and_acts_in_the_events_account() {
             | "GuardDuty Malware Protection Post Scan Action Failed" => Guardduty,
             "AWS API Call via CloudTrail" | "AWS Console Sign In via CloudTrail" => Cloudtrail,
             "Config Configuration Item Change" | "Config Rules Compliance Change" => Config,
-            "Security Hub Findings - Imported" | "Security Hub Findings - Custom Action" => {
-                Securityhub
-            }
+            "Security Hub Findings - Imported"
+            | "Security Hub Findings - Custom Action"
+            | "Findings Imported V2" => Securityhub,
             "EC2 Instance State-change Notification" => Unhandled,
             other => panic!("{f}: detail-type {other:?} has no expected handler here: add it"),
         };

@@ -392,8 +392,10 @@ const PRODUCT_ARN: &str = "arn:aws:securityhub:us-east-1::product/aws/securityhu
 
 fn finding_update() -> crate::writeback::FindingUpdate {
     crate::writeback::FindingUpdate {
+        schema: crate::writeback::Schema::Asff,
         finding_id: FINDING_ID.into(),
         product_arn: PRODUCT_ARN.into(),
+        account: "111122223333".into(),
         workflow: crate::writeback::Workflow::Resolved,
         note: "mamoru: remediated (HIGH); revoke ...: done.".into(),
         updated_by: crate::writeback::updated_by(),
@@ -440,6 +442,101 @@ async fn the_write_back_sends_the_finding_its_status_and_the_note() {
                 "UpdatedBy": format!("mamoru/{}", crate::VERSION)
             }
         })
+    );
+}
+
+const BATCH_UPDATE_V2: &str = "PATCH /findingsv2/batchupdatev2";
+const OCSF_FINDING_UID: &str = "arn:aws:securityhub:us-east-1:123456789012:security-control/Config.1/finding/a1b2c3d4-5678-90ab-cdef-EXAMPLE33333";
+const OCSF_PRODUCT_UID: &str = "arn:aws:securityhub:us-east-1::productv2/aws/securityhub";
+
+fn ocsf_update(workflow: crate::writeback::Workflow) -> crate::writeback::FindingUpdate {
+    crate::writeback::FindingUpdate {
+        schema: crate::writeback::Schema::Ocsf,
+        finding_id: OCSF_FINDING_UID.into(),
+        product_arn: OCSF_PRODUCT_UID.into(),
+        account: "123456789012".into(),
+        workflow,
+        ..finding_update()
+    }
+}
+
+#[tokio::test]
+async fn an_ocsf_finding_is_written_back_with_batch_update_findings_v2() {
+    // BatchUpdateFindingsV2 takes the OCSF identifier (account, finding, product), a status id
+    // and a comment: In Progress (2) for notified, Resolved (4) after a verified remediation.
+    use crate::writeback::{Workflow, WriteBack};
+    let processed: &'static str = Box::leak(
+        serde_json::json!({
+            "ProcessedFindings": [{"FindingIdentifier": {
+                "CloudAccountUid": "123456789012",
+                "FindingInfoUid": OCSF_FINDING_UID,
+                "MetadataProductUid": OCSF_PRODUCT_UID
+            }}],
+            "UnprocessedFindings": []
+        })
+        .to_string()
+        .into_boxed_str(),
+    );
+    for (workflow, status) in [(Workflow::Notified, 2), (Workflow::Resolved, 4)] {
+        let canned = Canned::new(&[(BATCH_UPDATE_V2, 200, processed)]);
+        let hub = crate::writeback::hub::Hub::new(&sdk(&canned).await);
+        let out = hub.write_back(&ocsf_update(workflow)).await;
+        assert_eq!(
+            out.status,
+            crate::writeback::WriteStatus::Written,
+            "{}",
+            out.message
+        );
+        let seen = canned.seen();
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        let (op, body) = &seen[0];
+        assert_eq!(op, BATCH_UPDATE_V2);
+        let body: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "FindingIdentifiers": [{
+                    "CloudAccountUid": "123456789012",
+                    "FindingInfoUid": OCSF_FINDING_UID,
+                    "MetadataProductUid": OCSF_PRODUCT_UID
+                }],
+                "StatusId": status,
+                "Comment": "mamoru: remediated (HIGH); revoke ...: done."
+            })
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_ocsf_finding_security_hub_did_not_process_is_a_failed_write_back() {
+    use crate::writeback::{Workflow, WriteBack};
+    let unprocessed: &'static str = Box::leak(
+        serde_json::json!({
+            "ProcessedFindings": [],
+            "UnprocessedFindings": [{
+                "FindingIdentifier": {
+                    "CloudAccountUid": "123456789012",
+                    "FindingInfoUid": OCSF_FINDING_UID,
+                    "MetadataProductUid": OCSF_PRODUCT_UID
+                },
+                "ErrorCode": "ResourceNotFoundException",
+                "ErrorMessage": "Finding not found"
+            }]
+        })
+        .to_string()
+        .into_boxed_str(),
+    );
+    let canned = Canned::new(&[(BATCH_UPDATE_V2, 200, unprocessed)]);
+    let hub = crate::writeback::hub::Hub::new(&sdk(&canned).await);
+    let out = hub.write_back(&ocsf_update(Workflow::Notified)).await;
+    assert_eq!(out.status, crate::writeback::WriteStatus::Failed);
+    assert_eq!(out.error_code.as_deref(), Some("ResourceNotFoundException"));
+    assert_eq!(out.retryable, Some(false));
+    assert!(
+        out.message
+            .starts_with("securityhub:BatchUpdateFindingsV2 did not update the finding"),
+        "{}",
+        out.message
     );
 }
 

@@ -23,8 +23,8 @@ use crate::action::Action;
 use crate::event::{
     DT_CLOUDTRAIL_CALL, DT_CONFIG_COMPLIANCE_CHANGE, DT_CONFIG_ITEM_CHANGE, DT_CONSOLE_SIGN_IN,
     DT_GUARDDUTY_FINDING, DT_MALWARE_OBJECT_SCAN_RESULT, DT_MALWARE_POST_SCAN_ACTION_FAILED,
-    DT_RUNTIME_PROTECTION_UNHEALTHY, DT_SECURITYHUB_CUSTOM_ACTION, DT_SECURITYHUB_IMPORTED, Event,
-    EventKind,
+    DT_RUNTIME_PROTECTION_UNHEALTHY, DT_SECURITYHUB_CUSTOM_ACTION, DT_SECURITYHUB_IMPORTED,
+    DT_SECURITYHUB_V2, Event, EventKind,
 };
 use crate::settings::Settings;
 
@@ -49,7 +49,9 @@ impl Handler {
             | DT_MALWARE_POST_SCAN_ACTION_FAILED => Handler::Guardduty,
             DT_CLOUDTRAIL_CALL | DT_CONSOLE_SIGN_IN => Handler::Cloudtrail,
             DT_CONFIG_ITEM_CHANGE | DT_CONFIG_COMPLIANCE_CHANGE => Handler::Config,
-            DT_SECURITYHUB_IMPORTED | DT_SECURITYHUB_CUSTOM_ACTION => Handler::Securityhub,
+            DT_SECURITYHUB_IMPORTED | DT_SECURITYHUB_CUSTOM_ACTION | DT_SECURITYHUB_V2 => {
+                Handler::Securityhub
+            }
             _ => Handler::Unhandled,
         }
     }
@@ -65,7 +67,11 @@ impl Handler {
             ],
             Handler::Cloudtrail => &[DT_CLOUDTRAIL_CALL, DT_CONSOLE_SIGN_IN],
             Handler::Config => &[DT_CONFIG_ITEM_CHANGE, DT_CONFIG_COMPLIANCE_CHANGE],
-            Handler::Securityhub => &[DT_SECURITYHUB_IMPORTED, DT_SECURITYHUB_CUSTOM_ACTION],
+            Handler::Securityhub => &[
+                DT_SECURITYHUB_IMPORTED,
+                DT_SECURITYHUB_CUSTOM_ACTION,
+                DT_SECURITYHUB_V2,
+            ],
             Handler::Unhandled => &[],
         }
     }
@@ -407,6 +413,15 @@ fn description_of(event: &Event) -> Option<String> {
                 None => what,
             })
         }
+        EventKind::SecurityHubOcsf(sh) => {
+            let f = sh.finding()?;
+            let info = &f.finding_info;
+            let what = info.desc.clone().or_else(|| info.title.clone())?;
+            Some(match f.remediation_url() {
+                Some(url) => format!("{what} Remediation: {url}"),
+                None => what,
+            })
+        }
         EventKind::Unhandled => None,
     }
 }
@@ -475,7 +490,9 @@ fn decide_unmasked(
         | DT_RUNTIME_PROTECTION_UNHEALTHY
         | DT_MALWARE_POST_SCAN_ACTION_FAILED => event.source == "aws.guardduty",
         DT_CONFIG_ITEM_CHANGE | DT_CONFIG_COMPLIANCE_CHANGE => event.source == "aws.config",
-        DT_SECURITYHUB_IMPORTED | DT_SECURITYHUB_CUSTOM_ACTION => event.source == "aws.securityhub",
+        DT_SECURITYHUB_IMPORTED | DT_SECURITYHUB_CUSTOM_ACTION | DT_SECURITYHUB_V2 => {
+            event.source == "aws.securityhub"
+        }
         _ => event.source.starts_with("aws."),
     };
     if !expected_source {
@@ -547,6 +564,10 @@ fn decide_unmasked(
     let approved = match &event.kind {
         EventKind::SecurityHub(sh) => match securityhub_guard(event, sh, settings) {
             Ok(approved) => approved,
+            Err(reason) => return plan.ignore(reason),
+        },
+        EventKind::SecurityHubOcsf(sh) => match ocsf_guard(sh) {
+            Ok(()) => false,
             Err(reason) => return plan.ignore(reason),
         },
         _ => false,
@@ -745,6 +766,23 @@ fn decide_unmasked(
     }
     plan.reason = reasons.join("; ");
     plan
+}
+
+/// The guards of the new Security Hub's (OCSF) events no rule can lift: one finding per decision;
+/// findings suppressed, resolved, archived or deleted are not acted on again. mamoru's own
+/// write-back coming back is recognised by the responder from what it recorded writing, as for
+/// ASFF.
+fn ocsf_guard(sh: &crate::event::OcsfEvent) -> Result<(), String> {
+    let Some(f) = sh.finding() else {
+        return Err(format!(
+            "the event carries {} findings: each is decided on its own (the securityhub function splits them)",
+            sh.findings.len()
+        ));
+    };
+    if let Some(status) = f.closed() {
+        return Err(format!("the finding's status is {status}"));
+    }
+    Ok(())
 }
 
 /// The guards of Security Hub events no rule can lift: one finding per decision; findings

@@ -105,6 +105,12 @@ impl Refs {
                     .and_then(|f| arn_partition(&f.product_arn))
                     .map(str::to_string);
             }
+            EventKind::SecurityHubOcsf(sh) => {
+                refs.partition = sh
+                    .finding()
+                    .and_then(|f| arn_partition(&f.metadata.product.uid))
+                    .map(str::to_string);
+            }
             EventKind::ConfigComplianceChange(_)
             | EventKind::GuardDutyService(_)
             | EventKind::Unhandled => {}

@@ -331,6 +331,21 @@ impl Resource {
                 r.account = r.account.or_else(|| non_empty(Some(&f.aws_account_id)));
                 Some(r)
             }
+            EventKind::SecurityHubOcsf(sh) => {
+                let f = sh.finding()?;
+                let first = f.resources.first()?;
+                let type_name = first.resource_type.as_deref();
+                let mut r = Resource::typed(account_kind(type_name.unwrap_or_default()), type_name);
+                r.id = non_empty(first.uid.as_deref());
+                if let Some(arn) = r.id.as_deref().and_then(Arn::parse) {
+                    r.arn = r.id.clone();
+                    r.region = non_empty(Some(arn.region));
+                    r.account = non_empty(Some(arn.account));
+                }
+                r.region = r.region.or_else(|| non_empty(first.region.as_deref()));
+                r.account = r.account.or_else(|| non_empty(Some(&f.cloud.account.uid)));
+                Some(r)
+            }
             EventKind::Unhandled => None,
         }
     }

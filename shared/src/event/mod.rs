@@ -9,6 +9,7 @@ pub mod cloudtrail;
 pub mod config;
 pub mod guardduty;
 pub mod guardduty_events;
+pub mod ocsf;
 pub mod securityhub;
 pub mod sequence;
 
@@ -27,6 +28,7 @@ pub use guardduty_events::{
     DT_MALWARE_OBJECT_SCAN_RESULT, DT_MALWARE_POST_SCAN_ACTION_FAILED,
     DT_RUNTIME_PROTECTION_UNHEALTHY, ServiceEvent,
 };
+pub use ocsf::{DT_SECURITYHUB_V2, OcsfEvent, OcsfFinding};
 pub use securityhub::{
     AsffFinding, DT_SECURITYHUB_CUSTOM_ACTION, DT_SECURITYHUB_IMPORTED, SecurityHubEvent,
 };
@@ -129,6 +131,8 @@ pub enum EventKind {
     GuardDutyService(Box<ServiceEvent>),
     /// Security Hub findings (ASFF), imported or sent by a custom action.
     SecurityHub(Box<SecurityHubEvent>),
+    /// The new Security Hub's findings (OCSF), `Findings Imported V2`.
+    SecurityHubOcsf(Box<OcsfEvent>),
     /// A detail-type mamoru does not model. Its detail is not parsed.
     Unhandled,
 }
@@ -266,7 +270,7 @@ impl Event {
                 (c.aws_account_id.as_ref(), c.aws_region.as_ref())
             }
             EventKind::GuardDutyService(g) => (g.account(), None),
-            EventKind::SecurityHub(_) => (None, None),
+            EventKind::SecurityHub(_) | EventKind::SecurityHubOcsf(_) => (None, None),
             EventKind::Unhandled => (None, None),
         };
         let account = account
@@ -277,6 +281,10 @@ impl Event {
         // that received it (the aggregation region, in an organization).
         let finding_region = match &kind {
             EventKind::SecurityHub(sh) => sh
+                .finding()
+                .and_then(|f| f.home_region())
+                .map(str::to_string),
+            EventKind::SecurityHubOcsf(sh) => sh
                 .finding()
                 .and_then(|f| f.home_region())
                 .map(str::to_string),
@@ -420,6 +428,7 @@ impl Event {
             EventKind::ConfigComplianceChange(c) => c.aws_account_id.as_deref(),
             EventKind::GuardDutyService(g) => g.account().map(String::as_str),
             EventKind::SecurityHub(sh) => sh.finding().map(|f| f.aws_account_id.as_str()),
+            EventKind::SecurityHubOcsf(sh) => sh.finding().map(|f| f.cloud.account.uid.as_str()),
             EventKind::Unhandled => None,
         };
         owner
@@ -451,6 +460,15 @@ impl Event {
                     "securityhub:{}",
                     f.control_id()
                         .or(f.product_name.as_deref())
+                        .unwrap_or("finding")
+                ),
+                None => format!("securityhub:{} findings", sh.findings.len()),
+            },
+            EventKind::SecurityHubOcsf(sh) => match sh.finding() {
+                Some(f) => format!(
+                    "securityhub:{}",
+                    f.control()
+                        .or(f.metadata.product.name.as_deref())
                         .unwrap_or("finding")
                 ),
                 None => format!("securityhub:{} findings", sh.findings.len()),
@@ -600,6 +618,7 @@ fn kind_from_raw(detail_type: &str, raw: &RawValue) -> Result<EventKind, ParseEr
         DT_SECURITYHUB_IMPORTED | DT_SECURITYHUB_CUSTOM_ACTION => {
             EventKind::SecurityHub(parse_detail(raw)?)
         }
+        DT_SECURITYHUB_V2 => EventKind::SecurityHubOcsf(parse_detail(raw)?),
         _ => EventKind::Unhandled,
     })
 }
@@ -718,6 +737,7 @@ impl<'de> de::DeserializeSeed<'de> for DetailSeed<'_> {
             DT_SECURITYHUB_IMPORTED | DT_SECURITYHUB_CUSTOM_ACTION => {
                 EventKind::SecurityHub(Box::new(SecurityHubEvent::deserialize(d)?))
             }
+            DT_SECURITYHUB_V2 => EventKind::SecurityHubOcsf(Box::new(OcsfEvent::deserialize(d)?)),
             _ => {
                 IgnoredAny::deserialize(d)?;
                 EventKind::Unhandled

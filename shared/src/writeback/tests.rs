@@ -134,18 +134,80 @@ fn the_note_is_at_most_512_characters_and_masks_secrets() {
 fn already_shown_compares_status_note_and_author() {
     let e = event("imported-ec2-13-ssh-world.json", |_| {});
     let u = update_for(&e, &report(&e, Status::WouldDo, false)).unwrap();
-    assert!(!already_shown(finding(&e), &u));
+    assert!(!already_shown(&FindingState::of(finding(&e)), &u));
     let shown = event("imported-ec2-13-ssh-world.json", |v| {
         let f = &mut v["detail"]["findings"][0];
         f["Workflow"]["Status"] = "NOTIFIED".into();
         f["Note"] = serde_json::json!({"Text": u.note, "UpdatedBy": u.updated_by, "UpdatedAt": "2020-06-11T15:53:21.000Z"});
     });
-    assert!(already_shown(finding(&shown), &u));
+    assert!(already_shown(&FindingState::of(finding(&shown)), &u));
     // Another author's identical text is not mamoru's note.
     let theirs = event("imported-ec2-13-ssh-world.json", |v| {
         let f = &mut v["detail"]["findings"][0];
         f["Workflow"]["Status"] = "NOTIFIED".into();
         f["Note"] = serde_json::json!({"Text": u.note, "UpdatedBy": "analyst"});
     });
-    assert!(!already_shown(finding(&theirs), &u));
+    assert!(!already_shown(&FindingState::of(finding(&theirs)), &u));
+}
+
+#[test]
+fn an_ocsf_finding_is_written_back_in_progress_then_resolved_with_its_identifier() {
+    // Config.1 failed (OCSF): the stopped recorders are started.
+    let e = event("v2-control-config-1.json", |_| {});
+    let notified = update_for(&e, &report(&e, Status::Failed, false)).unwrap();
+    assert_eq!(notified.schema, Schema::Ocsf);
+    assert_eq!(notified.api(), "securityhub:BatchUpdateFindingsV2");
+    assert_eq!(notified.workflow, Workflow::Notified);
+    assert_eq!(notified.workflow.status_id(), 2);
+    assert_eq!(
+        notified.finding_id,
+        "arn:aws:securityhub:us-east-1:123456789012:security-control/Config.1/finding/a1b2c3d4-5678-90ab-cdef-EXAMPLE33333"
+    );
+    assert_eq!(
+        notified.product_arn,
+        "arn:aws:securityhub:us-east-1::productv2/aws/securityhub"
+    );
+    assert_eq!(notified.account, "123456789012");
+    let resolved = update_for(&e, &report(&e, Status::Done, true)).unwrap();
+    assert_eq!(resolved.workflow.status_id(), 4);
+    assert!(
+        resolved.note.starts_with("mamoru: remediated (CRITICAL); "),
+        "{}",
+        resolved.note
+    );
+}
+
+#[test]
+fn the_echo_of_an_ocsf_write_back_is_recognised_and_another_update_is_not() {
+    let e = event("v2-control-config-1.json", |_| {});
+    let u = update_for(&e, &report(&e, Status::Done, true)).unwrap();
+    let now = FindingState::of_event(&e).unwrap();
+    assert!(!already_shown(&now, &u));
+    // Security Hub's Findings Imported V2 event of the updated finding: status Resolved (4) and
+    // the comment mamoru wrote.
+    let echo = event("v2-control-config-1.json", |v| {
+        let f = &mut v["detail"]["findings"][0];
+        f["status_id"] = 4.into();
+        f["status"] = "Resolved".into();
+        f["comment"] = u.note.clone().into();
+    });
+    let echoed = FindingState::of_event(&echo).unwrap();
+    assert!(already_shown(&echoed, &u));
+    assert_eq!(incoming_key(&echoed), echo_key(&u));
+    // The same comment with another status, or a raised severity, is not mamoru's echo.
+    for change in [
+        |f: &mut serde_json::Value| f["status_id"] = 2.into(),
+        |f: &mut serde_json::Value| f["severity_id"] = 6.into(),
+    ] {
+        let other = event("v2-control-config-1.json", |v| {
+            let f = &mut v["detail"]["findings"][0];
+            f["status_id"] = 4.into();
+            f["comment"] = u.note.clone().into();
+            change(f);
+        });
+        assert_ne!(
+            incoming_key(&FindingState::of_event(&other).unwrap()),
+            echo_key(&u)
+        );
+    }
 }

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::action::{Action, ActionDef, Grant, Target, Words};
 use crate::event::{
-    CloudTrailCall, DT_CONFIG_COMPLIANCE_CHANGE, DT_SECURITYHUB_CUSTOM_ACTION, DT_SECURITYHUB_IMPORTED,
+    CloudTrailCall, DT_CONFIG_COMPLIANCE_CHANGE, DT_SECURITYHUB_CUSTOM_ACTION, DT_SECURITYHUB_IMPORTED, DT_SECURITYHUB_V2,
     Event, EventKind,
 };
 
@@ -37,6 +37,7 @@ impl ActionDef for Def {
             DT_CONFIG_COMPLIANCE_CHANGE,
             DT_SECURITYHUB_IMPORTED,
             DT_SECURITYHUB_CUSTOM_ACTION,
+            DT_SECURITYHUB_V2,
         ]
     }
     fn words(&self) -> Words {
@@ -54,7 +55,9 @@ impl ActionDef for Def {
                 Ok((event.region.clone(), Target::RegionDetectors))
             }
             // The finding's region (Event::region reads it from the finding).
-            EventKind::SecurityHub(_) => Ok((event.region.clone(), Target::RegionDetectors)),
+            EventKind::SecurityHub(_) | EventKind::SecurityHubOcsf(_) => {
+                Ok((event.region.clone(), Target::RegionDetectors))
+            }
             _ => Err(self.unsupported(event)),
         }
     }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::action::{Action, ActionDef, Grant, Target, Words};
 use crate::event::{
-    CloudTrailCall, DT_SECURITYHUB_CUSTOM_ACTION, DT_SECURITYHUB_IMPORTED, Event, EventKind,
+    CloudTrailCall, DT_SECURITYHUB_CUSTOM_ACTION, DT_SECURITYHUB_IMPORTED, DT_SECURITYHUB_V2, Event, EventKind,
 };
 
 pub struct Def;
@@ -32,7 +32,11 @@ impl ActionDef for Def {
         GRANTS
     }
     fn detail_types(&self) -> &'static [&'static str] {
-        &[DT_SECURITYHUB_IMPORTED, DT_SECURITYHUB_CUSTOM_ACTION]
+        &[
+            DT_SECURITYHUB_IMPORTED,
+            DT_SECURITYHUB_CUSTOM_ACTION,
+            DT_SECURITYHUB_V2,
+        ]
     }
     fn words(&self) -> Words {
         Words {
@@ -46,7 +50,9 @@ impl ActionDef for Def {
     fn bind(&self, event: &Event) -> Result<(String, Target), String> {
         match &event.kind {
             // The finding's region (Event::region reads it from the finding).
-            EventKind::SecurityHub(_) => Ok((event.region.clone(), Target::StoppedRecorders)),
+            EventKind::SecurityHub(_) | EventKind::SecurityHubOcsf(_) => {
+                Ok((event.region.clone(), Target::StoppedRecorders))
+            }
             _ => Err(self.unsupported(event)),
         }
     }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::action::{Action, ActionDef, Grant, Target, Words};
 use crate::event::{
-    CloudTrailCall, DT_CONFIG_COMPLIANCE_CHANGE, DT_SECURITYHUB_CUSTOM_ACTION, DT_SECURITYHUB_IMPORTED,
+    CloudTrailCall, DT_CONFIG_COMPLIANCE_CHANGE, DT_SECURITYHUB_CUSTOM_ACTION, DT_SECURITYHUB_IMPORTED, DT_SECURITYHUB_V2,
     Event, EventKind,
 };
 
@@ -38,6 +38,7 @@ impl ActionDef for Def {
             DT_CONFIG_COMPLIANCE_CHANGE,
             DT_SECURITYHUB_IMPORTED,
             DT_SECURITYHUB_CUSTOM_ACTION,
+            DT_SECURITYHUB_V2,
         ]
     }
     fn words(&self) -> Words {
@@ -55,7 +56,9 @@ impl ActionDef for Def {
                 Ok((event.region.clone(), Target::StoppedTrails))
             }
             // The finding's region (Event::region reads it from the finding).
-            EventKind::SecurityHub(_) => Ok((event.region.clone(), Target::StoppedTrails)),
+            EventKind::SecurityHub(_) | EventKind::SecurityHubOcsf(_) => {
+                Ok((event.region.clone(), Target::StoppedTrails))
+            }
             _ => Err(self.unsupported(event)),
         }
     }

@@ -136,6 +136,9 @@ pub fn event_severity(event: &Event) -> Severity {
         EventKind::SecurityHub(sh) => sh
             .finding()
             .map_or(Severity::from_band(Band::Medium), |f| f.severity()),
+        EventKind::SecurityHubOcsf(sh) => sh
+            .finding()
+            .map_or(Severity::from_band(Band::Medium), |f| f.severity()),
         _ => Severity::from_band(Band::Medium),
     }
 }
