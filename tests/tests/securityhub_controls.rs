@@ -92,3 +92,65 @@ async fn config_1_in_a_region_without_a_recorder_is_a_failure_not_already_done()
         "{text}"
     );
 }
+
+// proves: securityhub-v2-config-recorder-stopped
+#[tokio::test]
+async fn an_ocsf_config_1_finding_starts_the_recorder_and_is_written_back_with_batch_update_findings_v2()
+ {
+    // moto 5.2.5 serves no BatchUpdateFindingsV2: the write-back goes to a local endpoint
+    // (AWS_ENDPOINT_URL_SECURITYHUB) that answers as Security Hub does and keeps the SDK's real
+    // request. The recorder's state is moto's; the write-back is a request-shape test.
+    let moto = Moto::start();
+    let (topic, _queue) = moto.topic_with_queue(REGION, "alerts").await;
+    scenario::stopped_recorder(&moto, REGION, "default").await;
+    let event = in_moto("aws.securityhub/v2-control-config-1.json");
+    let finding = serde_json::from_str::<Value>(&event).unwrap()["detail"]["findings"][0].clone();
+    let identifier = serde_json::json!({
+        "CloudAccountUid": finding["cloud"]["account"]["uid"],
+        "FindingInfoUid": finding["finding_info"]["uid"],
+        "MetadataProductUid": finding["metadata"]["product"]["uid"],
+    });
+    let hub = mamoru_tests::HttpSink::answering(
+        &serde_json::json!({
+            "ProcessedFindings": [{"FindingIdentifier": identifier}],
+            "UnprocessedFindings": []
+        })
+        .to_string(),
+    );
+    let api = RuntimeApi::start();
+    let mut env = moto.env(REGION);
+    env.push(("MAMORU_MODE".into(), "enforce".into()));
+    env.push(("MAMORU_TOPIC_ARN".into(), topic.clone()));
+    env.push(("AWS_ENDPOINT_URL_SECURITYHUB".into(), hub.url("")));
+    let _process = FunctionProcess::start(&binary("mamoru-securityhub"), &api, &env);
+
+    // WHEN the new Security Hub reports Config.1 failed (OCSF)
+    let a = one(&api.invoke(&event));
+
+    // THEN the recorder of the finding's region records again
+    assert_eq!(a["disposition"], "remediate", "{a}");
+    assert_eq!(a["outcomes"][0]["status"], "done", "{a}");
+    assert!(scenario::recorder_recording(&moto, REGION, "default").await);
+    // AND the finding is written back Resolved (4) with BatchUpdateFindingsV2, naming the finding
+    // by its OCSF identifier, the note as its comment
+    assert_eq!(a["write_back"]["status"], "written", "{a}");
+    let bodies = hub.bodies(
+        "/findingsv2/batchupdatev2",
+        1,
+        std::time::Duration::from_secs(5),
+    );
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    let sent: Value = serde_json::from_str(&bodies[0]).unwrap();
+    assert_eq!(sent["FindingIdentifiers"], serde_json::json!([identifier]));
+    assert_eq!(sent["StatusId"], 4);
+    let comment = sent["Comment"].as_str().unwrap();
+    assert!(
+        comment.starts_with("mamoru: remediated (CRITICAL); "),
+        "{comment}"
+    );
+    assert!(comment.chars().count() <= 512);
+    assert!(
+        sent.get("Workflow").is_none() && sent.get("Note").is_none(),
+        "{sent}"
+    );
+}
