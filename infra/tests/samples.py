@@ -63,6 +63,8 @@ OTHER_RESOURCE = {
             "ec2:GetSerialConsoleAccessStatus",
             "ec2:DisableSerialConsoleAccess",
             "ec2:EnableEbsEncryptionByDefault",
+            "s3:GetAccountPublicAccessBlock",
+            "s3:PutAccountPublicAccessBlock",
         ]
     },
 }

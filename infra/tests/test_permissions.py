@@ -33,6 +33,9 @@ NO_RESOURCE_TYPE = {
     "ec2:GetSerialConsoleAccessStatus",
     "ec2:DisableSerialConsoleAccess",
     "ec2:EnableEbsEncryptionByDefault",
+    # The account's S3 Block Public Access setting (S3 Control).
+    "s3:GetAccountPublicAccessBlock",
+    "s3:PutAccountPublicAccessBlock",
 }
 # Of those, the ones that change something: held to the stack's region by a condition.
 NO_RESOURCE_TYPE_WRITES = {
@@ -40,6 +43,7 @@ NO_RESOURCE_TYPE_WRITES = {
     "config:StartConfigurationRecorder",
     "ec2:DisableSerialConsoleAccess",
     "ec2:EnableEbsEncryptionByDefault",
+    "s3:PutAccountPublicAccessBlock",
 }
 
 USERS = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*"}

@@ -54,6 +54,7 @@ EXPECTED: dict[str, str | None] = {
     "aws.securityhub/v2-guardduty-product.json": None,
     "aws.securityhub/imported-guardduty-1.json": SECURITYHUB,
     "aws.securityhub/imported-s3-8.json": SECURITYHUB,
+    "aws.securityhub/imported-s3-1.json": SECURITYHUB,
     "aws.securityhub/imported-ec2-13-notified-by-mamoru.json": SECURITYHUB,
     "aws.securityhub/imported-guardduty-product-dga.json": None,  # GuardDuty's own event acts
     "aws.securityhub/imported-ec2-13-passed.json": SECURITYHUB,

@@ -43,6 +43,23 @@ pub fn iam_action(seen: &Seen) -> Result<Option<String>, String> {
         }
         // REST-XML, path style: the subresource names the operation, and IAM names the bucket
         // configuration calls `…Bucket…` (Amazon S3 "Actions, resources, and condition keys").
+        // S3 Control signs as `s3` too; its operations are under `/v20180820/`. The account's
+        // public access block: GetPublicAccessBlock needs s3:GetAccountPublicAccessBlock,
+        // PutPublicAccessBlock and DeletePublicAccessBlock s3:PutAccountPublicAccessBlock (Amazon
+        // S3 API reference, S3 Control).
+        "s3" if seen.path.starts_with("/v20180820/") => {
+            let path = seen.path.split('?').next().unwrap_or_default();
+            let op = match (seen.method.as_str(), path) {
+                ("GET", "/v20180820/configuration/publicAccessBlock") => {
+                    "GetAccountPublicAccessBlock"
+                }
+                ("PUT" | "DELETE", "/v20180820/configuration/publicAccessBlock") => {
+                    "PutAccountPublicAccessBlock"
+                }
+                _ => return unmapped(),
+            };
+            Ok(Some(format!("s3:{op}")))
+        }
         "s3" => {
             let query = seen.path.split_once('?').map(|(_, q)| q).unwrap_or("");
             let sub: BTreeSet<&str> = query

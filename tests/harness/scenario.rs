@@ -372,3 +372,69 @@ pub async fn state_table(moto: &Moto, region: &str, table: &str) -> aws_sdk_dyna
         .unwrap();
     ddb
 }
+
+/// An S3 Control client on moto. The SDK's endpoint rules put the account in the host name
+/// (`<account>.s3-control.<region>.amazonaws.com`), which moto on loopback does not serve: its
+/// endpoint is used as it is (moto routes S3 Control by the `/v20180820/` path).
+async fn s3control(moto: &Moto, region: &str) -> aws_sdk_s3control::Client {
+    use aws_sdk_s3control::config::endpoint::{Endpoint, EndpointFuture, Params, ResolveEndpoint};
+    #[derive(Debug)]
+    struct AsIs(String);
+    impl ResolveEndpoint for AsIs {
+        fn resolve_endpoint<'a>(&'a self, _: &'a Params) -> EndpointFuture<'a> {
+            EndpointFuture::ready(Ok(Endpoint::builder().url(self.0.clone()).build()))
+        }
+    }
+    let conf = aws_sdk_s3control::config::Builder::from(&moto.sdk(region).await)
+        .endpoint_resolver(AsIs(moto.endpoint()))
+        .build();
+    aws_sdk_s3control::Client::from_conf(conf)
+}
+
+/// The account's four S3 Block Public Access settings (BlockPublicAcls, IgnorePublicAcls,
+/// BlockPublicPolicy, RestrictPublicBuckets), or `None` when the account has none set.
+pub async fn account_public_access_block(moto: &Moto, region: &str) -> Option<[bool; 4]> {
+    match s3control(moto, region)
+        .await
+        .get_public_access_block()
+        .account_id(ACCOUNT)
+        .send()
+        .await
+    {
+        Ok(out) => {
+            let c = out.public_access_block_configuration.unwrap();
+            Some([
+                c.block_public_acls.unwrap_or(false),
+                c.ignore_public_acls.unwrap_or(false),
+                c.block_public_policy.unwrap_or(false),
+                c.restrict_public_buckets.unwrap_or(false),
+            ])
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_no_such_public_access_block_configuration()) =>
+        {
+            None
+        }
+        Err(e) => panic!("s3control GetPublicAccessBlock: {e:?}"),
+    }
+}
+
+/// Sets the account's four S3 Block Public Access settings, in the order of
+/// [`account_public_access_block`].
+pub async fn set_account_public_access_block(moto: &Moto, region: &str, settings: [bool; 4]) {
+    let config = aws_sdk_s3control::types::PublicAccessBlockConfiguration::builder()
+        .block_public_acls(settings[0])
+        .ignore_public_acls(settings[1])
+        .block_public_policy(settings[2])
+        .restrict_public_buckets(settings[3])
+        .build();
+    s3control(moto, region)
+        .await
+        .put_public_access_block()
+        .account_id(ACCOUNT)
+        .public_access_block_configuration(config)
+        .send()
+        .await
+        .unwrap();
+}

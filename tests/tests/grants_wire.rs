@@ -417,6 +417,26 @@ async fn every_action_calls_exactly_what_it_is_granted() {
         "done"
     );
 
+    // Security Hub S3.1: the account's public access block, partly on, read, put, read again.
+    scenario::set_account_public_access_block(&w.moto, REGION, [true, false, false, true]).await;
+    let ev = event_with("aws.securityhub/imported-s3-1.json", |v| {
+        let text = v
+            .to_string()
+            .replace("111122223333", mamoru_tests::moto::ACCOUNT);
+        *v = serde_json::from_str(&text).unwrap();
+    });
+    assert_eq!(
+        status(
+            &w.run("account public access", &ev, true),
+            "restore_account_public_access_block"
+        ),
+        "done"
+    );
+    assert_eq!(
+        scenario::account_public_access_block(&w.moto, REGION).await,
+        Some([true; 4])
+    );
+
     scenario::lambda_function(&w.moto, REGION, "invoice-renderer").await;
     let ev = mamoru_tests::fixture("constructed/finding-lambda-backdoor-ccactivity.json");
     assert_eq!(

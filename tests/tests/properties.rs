@@ -397,6 +397,12 @@ fn check_plan(v: &Value) -> Result<(), TestCaseError> {
             Target::SerialConsole | Target::EbsEncryptionByDefault => {
                 prop_assert_eq!(a.region.as_str(), d["awsRegion"].as_str().unwrap());
             }
+            // Security Hub S3.1: the finding's own account, in the finding's region.
+            Target::AccountPublicAccessBlock => {
+                let f = &d["findings"][0];
+                prop_assert_eq!(Some(a.account.as_str()), f["AwsAccountId"].as_str());
+                prop_assert_eq!(&a.region, &event.region);
+            }
             // Exactly the group the call named, in its region; every range revoked is one the
             // call added, and the world's (shadow: opt-in).
             Target::Ingress { group_id, ranges } => {

@@ -203,6 +203,140 @@ async fn the_custom_action_on_ec2_19_revokes_every_world_open_high_risk_port_and
     );
 }
 
+// proves: securityhub-account-public-access
+#[tokio::test]
+async fn the_custom_action_on_s3_1_turns_the_accounts_public_access_block_on_once() {
+    // GIVEN an account with no account-level S3 Block Public Access set, and the published S3.1
+    // finding on it (moto's account)
+    let moto = Moto::start();
+    let (topic, queue) = moto.topic_with_queue(REGION, "alerts").await;
+    assert_eq!(
+        scenario::account_public_access_block(&moto, REGION).await,
+        None
+    );
+    let f = start(&moto, &topic);
+    let event: Value =
+        serde_json::from_str(&mamoru_tests::fixture("aws.securityhub/imported-s3-1.json")).unwrap();
+    let mut finding = event["detail"]["findings"][0].clone();
+    in_moto(&mut finding, FIXTURE_GROUP);
+    assert_eq!(
+        finding["Resources"][0]["Id"],
+        format!("AWS::::Account:{ACCOUNT}")
+    );
+
+    // WHEN Security Hub imports the finding THEN the put is only reported (shadow): nothing set
+    let imported = event_with("aws.securityhub/imported-s3-1.json", |v| {
+        v["detail"]["findings"] = serde_json::json!([finding.clone()]);
+    });
+    let answers = responses(&f.api.invoke(&imported));
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert_eq!(answers[0]["disposition"], "notify", "{answers:?}");
+    let outcome = &answers[0]["outcomes"][0];
+    assert_eq!(
+        outcome["api"], "s3control:PutPublicAccessBlock",
+        "{answers:?}"
+    );
+    assert_eq!(outcome["status"], "would_do", "{answers:?}");
+    assert_eq!(
+        scenario::account_public_access_block(&moto, REGION).await,
+        None
+    );
+
+    // WHEN an analyst chooses mamoru's custom action on it THEN the account's four settings are
+    // on, read before (none set) and after
+    let approved = event_with("aws.securityhub/custom-action-ec2-13-ssh-world.json", |v| {
+        v["detail"]["findings"] = serde_json::json!([finding.clone()]);
+    });
+    let answers = responses(&f.api.invoke(&approved));
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert_eq!(answers[0]["disposition"], "remediate", "{answers:?}");
+    let outcome = &answers[0]["outcomes"][0];
+    assert_eq!(
+        outcome["api"], "s3control:PutPublicAccessBlock",
+        "{answers:?}"
+    );
+    assert_eq!(outcome["status"], "done", "{answers:?}");
+    assert_eq!(
+        outcome["message"],
+        format!("account {ACCOUNT} blocks all public access"),
+        "{answers:?}"
+    );
+    assert_eq!(
+        scenario::account_public_access_block(&moto, REGION).await,
+        Some([true; 4])
+    );
+
+    // AND approving it again changes nothing and says so
+    let answers = responses(&f.api.invoke(&approved));
+    assert_eq!(
+        answers[0]["outcomes"][0]["status"], "already_done",
+        "{answers:?}"
+    );
+    assert_eq!(
+        scenario::account_public_access_block(&moto, REGION).await,
+        Some([true; 4])
+    );
+
+    // AND each run was notified, naming the account
+    let notes = scenario::notifications(&moto, REGION, &queue).await;
+    assert_eq!(notes.len(), 3, "{notes:?}");
+    assert!(
+        notes
+            .iter()
+            .all(|n| n["Message"].as_str().unwrap().contains(ACCOUNT)),
+        "{notes:?}"
+    );
+}
+
+/// An account whose settings are partly on: the put turns on the rest, and the finding of another
+/// account's resource is refused without a call.
+// proves: securityhub-account-public-access
+#[tokio::test]
+async fn the_s3_1_put_completes_partial_settings_and_never_acts_for_another_account() {
+    let moto = Moto::start();
+    let (topic, queue) = moto.topic_with_queue(REGION, "alerts").await;
+    scenario::set_account_public_access_block(&moto, REGION, [true, false, true, false]).await;
+    let f = start(&moto, &topic);
+    let event: Value =
+        serde_json::from_str(&mamoru_tests::fixture("aws.securityhub/imported-s3-1.json")).unwrap();
+    let mut finding = event["detail"]["findings"][0].clone();
+    in_moto(&mut finding, FIXTURE_GROUP);
+
+    // WHEN the finding's AwsAccount resource is another account than its AwsAccountId THEN
+    // nothing is put
+    let mut foreign = finding.clone();
+    foreign["Resources"][0]["Id"] = "AWS::::Account:444455556666".into();
+    let approved = event_with("aws.securityhub/custom-action-ec2-13-ssh-world.json", |v| {
+        v["detail"]["findings"] = serde_json::json!([foreign]);
+    });
+    let answers = responses(&f.api.invoke(&approved));
+    assert_eq!(answers[0]["outcomes"], serde_json::json!([]), "{answers:?}");
+    assert_eq!(
+        scenario::account_public_access_block(&moto, REGION).await,
+        Some([true, false, true, false])
+    );
+    // AND the notification says why: the resource's account is not the finding's
+    let notes = scenario::notifications(&moto, REGION, &queue).await;
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    let message = notes[0]["Message"].as_str().unwrap();
+    assert!(
+        message.contains("444455556666") && message.contains("withheld"),
+        "{message}"
+    );
+
+    // WHEN the analyst approves the account's own finding THEN the two settings that were off
+    // are on too
+    let approved = event_with("aws.securityhub/custom-action-ec2-13-ssh-world.json", |v| {
+        v["detail"]["findings"] = serde_json::json!([finding]);
+    });
+    let answers = responses(&f.api.invoke(&approved));
+    assert_eq!(answers[0]["outcomes"][0]["status"], "done", "{answers:?}");
+    assert_eq!(
+        scenario::account_public_access_block(&moto, REGION).await,
+        Some([true; 4])
+    );
+}
+
 #[tokio::test]
 async fn each_finding_is_handled_on_its_own_and_a_failing_one_drops_no_other() {
     // GIVEN a custom action on two findings: the EC2.13 group (in moto) and the S3.8 bucket

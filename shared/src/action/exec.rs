@@ -205,6 +205,7 @@ pub(crate) struct Clients {
     pub(crate) s3: Regional<aws_sdk_s3::Client>,
     pub(crate) lambda: Regional<aws_sdk_lambda::Client>,
     pub(crate) rds: Regional<aws_sdk_rds::Client>,
+    pub(crate) s3control: Regional<aws_sdk_s3control::Client>,
 }
 
 impl Clients {
@@ -236,7 +237,35 @@ impl Clients {
                 aws_sdk_lambda::Client::new(&region_config(b, r))
             }),
             rds: Regional::new(sdk, |b, r| aws_sdk_rds::Client::new(&region_config(b, r))),
+            s3control: Regional::new(sdk, |b, r| {
+                let conf = aws_sdk_s3control::config::Builder::from(&region_config(b, r));
+                // A custom endpoint (an emulator) has no per-account host names
+                // (`<account>.s3-control.<region>.amazonaws.com`): its URL is used as it is.
+                let conf = match b.endpoint_url() {
+                    Some(url) => conf.endpoint_resolver(AsIs(url.to_string())),
+                    None => conf,
+                };
+                aws_sdk_s3control::Client::from_conf(conf.build())
+            }),
         }
+    }
+}
+
+/// An endpoint used as it is, for S3 Control behind an emulator: the SDK's own rules put the
+/// account in the host name, which a local endpoint does not serve.
+#[derive(Debug)]
+struct AsIs(String);
+
+impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for AsIs {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        _params: &'a aws_sdk_s3control::config::endpoint::Params,
+    ) -> aws_sdk_s3control::config::endpoint::EndpointFuture<'a> {
+        aws_sdk_s3control::config::endpoint::EndpointFuture::ready(Ok(
+            aws_sdk_s3control::config::endpoint::Endpoint::builder()
+                .url(self.0.clone())
+                .build(),
+        ))
     }
 }
 

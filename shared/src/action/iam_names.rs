@@ -152,6 +152,17 @@ pub const IAM_ACTIONS: &[IamAction] = &[
         "S3",
         "PutPublicAccessBlock",
     ),
+    // The S3 Control operations on the account's public access block are authorised by these.
+    a(
+        "s3:GetAccountPublicAccessBlock",
+        "S3 Control",
+        "GetPublicAccessBlock",
+    ),
+    a(
+        "s3:PutAccountPublicAccessBlock",
+        "S3 Control",
+        "PutPublicAccessBlock",
+    ),
     // GetObjectTagging and PutObjectTagging on an object version are authorised by these.
     a("s3:GetObjectVersionTagging", "S3", "GetObjectTagging"),
     a("s3:PutObjectVersionTagging", "S3", "PutObjectTagging"),
@@ -165,6 +176,18 @@ pub fn authorising(api: &str) -> Vec<&'static IamAction> {
     };
     IAM_ACTIONS
         .iter()
-        .filter(|a| a.operation == op && a.iam.split_once(':').map(|(p, _)| p) == Some(prefix))
+        .filter(|a| a.operation == op && a.api_prefix() == prefix)
         .collect()
+}
+
+impl IamAction {
+    /// The prefix an action's `api()` gives this operation: the IAM prefix, except for S3
+    /// Control, whose operations IAM names under `s3` (`s3control:PutPublicAccessBlock`, not
+    /// S3's own `s3:PutPublicAccessBlock`).
+    pub fn api_prefix(&self) -> &'static str {
+        if self.service == "S3 Control" {
+            return "s3control";
+        }
+        self.iam.split_once(':').map_or("", |(p, _)| p)
+    }
 }

@@ -158,6 +158,7 @@ registry! {
     RevokeWorldOpenHighRiskIngress => revoke_world_open_high_risk_ingress,
     IsolateInstance => isolate_instance,
     RestoreBucketPublicAccessBlock => restore_bucket_public_access_block,
+    RestoreAccountPublicAccessBlock => restore_account_public_access_block,
     ContainLambdaFunction => contain_lambda_function,
     TagMaliciousObject => tag_malicious_object,
     UnsharePublicSnapshot => unshare_public_snapshot,
@@ -454,6 +455,8 @@ pub enum Target {
     SerialConsole,
     /// The EBS encryption-by-default setting of the action's account and region.
     EbsEncryptionByDefault,
+    /// The S3 Block Public Access setting of the action's account (S3 Control).
+    AccountPublicAccessBlock,
     /// What to take back of an EBS snapshot's create-volume permissions: everyone, and accounts.
     Snapshot {
         snapshot_id: String,
@@ -558,6 +561,12 @@ impl Action {
             Target::EbsEncryptionByDefault => {
                 format!("EBS encryption by default in {}", self.region)
             }
+            Target::AccountPublicAccessBlock => {
+                format!(
+                    "the account-level S3 Block Public Access of account {}",
+                    self.account
+                )
+            }
             Target::Snapshot { snapshot_id, .. } => format!("EBS snapshot {snapshot_id}"),
             Target::Image { image_id, .. } => format!("AMI {image_id}"),
             Target::DbSnapshot {
@@ -586,7 +595,8 @@ impl Action {
             | Target::RegionDetectors
             | Target::NewDetector
             | Target::SerialConsole
-            | Target::EbsEncryptionByDefault => return None,
+            | Target::EbsEncryptionByDefault
+            | Target::AccountPublicAccessBlock => return None,
             Target::Rule { name, .. } => format!("rule {name}"),
             Target::IpSet { ip_set_id, .. } => format!("IP set {ip_set_id}"),
             Target::Role { role_name } => format!("role {role_name}"),

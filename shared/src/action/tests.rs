@@ -186,6 +186,8 @@ fn iam_names_are_sdk_operations() {
         meta(aws_sdk_iam::operation::update_access_key::UpdateAccessKey::new()),
         meta(aws_sdk_s3::operation::put_public_access_block::PutPublicAccessBlock::new()),
         meta(aws_sdk_s3::operation::get_object_tagging::GetObjectTagging::new()),
+        meta(aws_sdk_s3control::operation::get_public_access_block::GetPublicAccessBlock::new()),
+        meta(aws_sdk_s3control::operation::put_public_access_block::PutPublicAccessBlock::new()),
         meta(aws_sdk_s3::operation::put_object_tagging::PutObjectTagging::new()),
         meta(aws_sdk_lambda::operation::get_function_concurrency::GetFunctionConcurrency::new()),
         meta(aws_sdk_lambda::operation::put_function_concurrency::PutFunctionConcurrency::new()),
@@ -378,4 +380,56 @@ fn own_calls_are_restoring_and_weakening_uses_of_the_same_api_are_not() {
             c.request_parameters
         );
     }
+}
+
+/// Security Hub S3.1: the account's public access block, bound to the finding's own account and
+/// region; an `AwsAccount` resource of another account, a malformed one, or none is a typed
+/// error naming the field.
+#[test]
+fn account_public_access_block_binds_to_the_findings_own_account() {
+    use crate::event::securityhub::fixture_event;
+    let kind = ActionKind::RestoreAccountPublicAccessBlock;
+    let ok = kind
+        .bind(&fixture_event("imported-s3-1.json", |_| {}))
+        .expect("bound");
+    assert_eq!(ok.account, "111122223333");
+    assert_eq!(ok.region, "us-east-1");
+    assert_eq!(ok.target, Target::AccountPublicAccessBlock);
+    assert_eq!(
+        ok.params()["PublicAccessBlockConfiguration"],
+        serde_json::json!({"BlockPublicAcls": true, "IgnorePublicAcls": true,
+            "BlockPublicPolicy": true, "RestrictPublicBuckets": true})
+    );
+
+    // The finding's region, not the envelope's (the aggregation region).
+    let moved = kind
+        .bind(&fixture_event("imported-s3-1.json", |v| {
+            v["region"] = "eu-west-1".into();
+            v["detail"]["findings"][0]["Region"] = "ap-northeast-1".into();
+        }))
+        .expect("bound");
+    assert_eq!(moved.region, "ap-northeast-1");
+
+    let other = kind
+        .bind(&fixture_event("imported-s3-1.json", |v| {
+            v["detail"]["findings"][0]["Resources"][0]["Id"] = "AWS::::Account:444455556666".into();
+        }))
+        .expect_err("another account's resource");
+    assert!(
+        other.contains("444455556666") && other.contains("AwsAccountId"),
+        "{other}"
+    );
+
+    let malformed = kind
+        .bind(&fixture_event("imported-s3-1.json", |v| {
+            v["detail"]["findings"][0]["Resources"][0]["Id"] =
+                "arn:aws:iam::111122223333:root".into();
+        }))
+        .expect_err("not an AwsAccount Id");
+    assert!(malformed.contains("AwsAccount resource Id"), "{malformed}");
+
+    let none = kind
+        .bind(&fixture_event("imported-s3-8.json", |_| {}))
+        .expect_err("a bucket finding names no account resource");
+    assert!(none.contains("AwsAccount"), "{none}");
 }

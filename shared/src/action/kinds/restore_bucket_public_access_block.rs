@@ -19,6 +19,25 @@ const SETTINGS: [&str; 4] = [
     "RestrictPublicBuckets",
 ];
 
+/// The four Block Public Access settings, all on (a bucket's, or an account's).
+pub(crate) fn all_four_on() -> Value {
+    json!({
+        "BlockPublicAcls": true, "IgnorePublicAcls": true,
+        "BlockPublicPolicy": true, "RestrictPublicBuckets": true
+    })
+}
+
+/// Whether a CloudTrail call's `PublicAccessBlockConfiguration` turns all four settings on.
+pub(crate) fn turns_all_four_on(call: &CloudTrailCall) -> bool {
+    call.request_parameters
+        .get("PublicAccessBlockConfiguration")
+        .is_some_and(|c| {
+            SETTINGS
+                .iter()
+                .all(|k| c.get(*k).and_then(Value::as_bool) == Some(true))
+        })
+}
+
 impl ActionDef for Def {
     fn name(&self) -> &'static str {
         "restore_bucket_public_access_block"
@@ -96,10 +115,7 @@ impl ActionDef for Def {
         match target {
             Target::Bucket { name } => json!({
                 "Bucket": name,
-                "PublicAccessBlockConfiguration": {
-                    "BlockPublicAcls": true, "IgnorePublicAcls": true,
-                    "BlockPublicPolicy": true, "RestrictPublicBuckets": true
-                }
+                "PublicAccessBlockConfiguration": all_four_on(),
             }),
             _ => Value::Null,
         }
@@ -108,22 +124,14 @@ impl ActionDef for Def {
         format!("block all public access to {}", action.resource())
     }
     fn restores(&self, call: &CloudTrailCall) -> Option<bool> {
-        call_is(call, "s3.amazonaws.com", "PutBucketPublicAccessBlock").then(|| {
-            call.request_parameters
-                .get("PublicAccessBlockConfiguration")
-                .is_some_and(|c| {
-                    SETTINGS
-                        .iter()
-                        .all(|k| c.get(*k).and_then(Value::as_bool) == Some(true))
-                })
-        })
+        call_is(call, "s3.amazonaws.com", "PutBucketPublicAccessBlock")
+            .then(|| turns_all_four_on(call))
     }
 }
 
 #[cfg(feature = "aws")]
 mod exec {
     use aws_sdk_s3::types::PublicAccessBlockConfiguration;
-    use serde_json::json;
 
     use crate::action::exec::{Clients, Execute, failure};
     use crate::action::{Action, Outcome, Status, Target};
@@ -148,7 +156,7 @@ mod exec {
                 .await
             {
                 Ok(_) => Outcome::new(action, Status::Done, format!("bucket {bucket} blocks all public access"))
-                    .with_state(None, Some(json!({"BlockPublicAcls": true, "IgnorePublicAcls": true, "BlockPublicPolicy": true, "RestrictPublicBuckets": true}))),
+                    .with_state(None, Some(super::all_four_on())),
                 Err(e) => Outcome::failed(action, failure("s3:PutPublicAccessBlock", e)),
             }
         }
