@@ -30,6 +30,8 @@ OTHER_RESOURCE = {
     "ec2:CreateSecurityGroup": f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc/vpc-0123456789abcdef0",
     "ec2:ModifyInstanceAttribute": f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/i-0123456789abcdef0",
     "s3:PutBucketPublicAccessBlock": "arn:aws:s3:::customer-data",
+    "s3:GetBucketVersioning": "arn:aws:s3:::customer-data",
+    "s3:PutBucketVersioning": "arn:aws:s3:::customer-data",
     "lambda:GetFunctionConcurrency": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:invoice-renderer",
     "lambda:PutFunctionConcurrency": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:invoice-renderer",
     "s3:GetObjectVersionTagging": "arn:aws:s3:::customer-data/uploads/report.pdf",

@@ -104,6 +104,9 @@ EXPECTED: dict[str, str | None] = {
     "aws.s3/ct-put-bucket-logging-enabled.json": CLOUDTRAIL,
     "aws.s3/ct-delete-bucket.json": CLOUDTRAIL,
     "aws.s3/ct-delete-bucket-not-empty.json": CLOUDTRAIL,
+    "aws.s3/ct-put-bucket-versioning-suspended.json": CLOUDTRAIL,
+    "aws.s3/ct-put-bucket-versioning-enabled.json": None,
+    "aws.s3/ct-put-bucket-versioning-suspended-denied.json": CLOUDTRAIL,
     # Attack-catalog calls, failed ones included (the function records them); only the calls the
     # playbook names: not the profile made with a trust anchor, not a Macie session update, not a
     # Macie filter that does not archive.

@@ -306,6 +306,48 @@ fn forward(head: &[String], body: &[u8], upstream_port: u16) -> Option<Vec<u8>> 
     Some(resp)
 }
 
+/// moto (5.2.5) answers GetBucketVersioning with the root element `GetBucketVersioningResponse`;
+/// S3 answers with `VersioningConfiguration` (S3 API reference, GetBucketVersioning), and the AWS
+/// SDK for Rust refuses any other root. Only that element's name is changed, and Content-Length
+/// with it: the status and MFA Delete in the body are moto's.
+fn fix_moto_xml_roots(resp: Vec<u8>) -> Vec<u8> {
+    const WRONG: &str = "GetBucketVersioningResponse";
+    const RIGHT: &str = "VersioningConfiguration";
+    let Some(split) = resp.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return resp;
+    };
+    let (head, body) = resp.split_at(split + 4);
+    let Ok(text) = std::str::from_utf8(body) else {
+        return resp;
+    };
+    if !text.contains(&format!("<{WRONG}")) {
+        return resp;
+    }
+    let fixed = text
+        .replace(&format!("<{WRONG}"), &format!("<{RIGHT}"))
+        .replace(&format!("</{WRONG}>"), &format!("</{RIGHT}>"));
+    let head = String::from_utf8_lossy(head);
+    let mut out = String::new();
+    for line in head.split("\r\n") {
+        if line.is_empty() {
+            continue;
+        }
+        if line
+            .split_once(':')
+            .is_some_and(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        {
+            out.push_str(&format!("Content-Length: {}\r\n", fixed.len()));
+        } else {
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str("\r\n");
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(fixed.as_bytes());
+    bytes
+}
+
 fn serve(client: TcpStream, upstream_port: u16, sh: &Shared) {
     let _ = client.set_nonblocking(false);
     let Ok(read_half) = client.try_clone() else {
@@ -346,7 +388,7 @@ fn serve(client: TcpStream, upstream_port: u16, sh: &Shared) {
         path,
     });
     let answer = match fault {
-        Fault::Forwarded => forward(&head, &body, upstream_port),
+        Fault::Forwarded => forward(&head, &body, upstream_port).map(fix_moto_xml_roots),
         Fault::Throttled => Some(throttling(&head)),
         Fault::Denied => Some(access_denied()),
         Fault::Status500 => Some(status(500, "Internal Server Error")),

@@ -84,6 +84,14 @@ pub fn iam_action(seen: &Seen) -> Result<Option<String>, String> {
                     "PUT" | "DELETE" => "PutBucketPublicAccessBlock",
                     _ => return unmapped(),
                 }
+            } else if sub.contains("versioning") {
+                // GetBucketVersioning and PutBucketVersioning are authorized by the IAM actions
+                // of the same names.
+                match seen.method.as_str() {
+                    "GET" => "GetBucketVersioning",
+                    "PUT" => "PutBucketVersioning",
+                    _ => return unmapped(),
+                }
             } else {
                 return unmapped();
             };

@@ -768,6 +768,41 @@ async fn every_action_calls_exactly_what_it_is_granted() {
         assert_eq!(status(&w.run(label, &ev, true), action), "done", "{label}");
     }
 
+    // A bucket whose versioning was suspended: read, turned on again, read back.
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&w.moto.sdk(REGION).await)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket()
+        .bucket("important-files-bucket")
+        .send()
+        .await
+        .unwrap();
+    for status in ["Enabled", "Suspended"] {
+        s3.put_bucket_versioning()
+            .bucket("important-files-bucket")
+            .versioning_configuration(
+                aws_sdk_s3::types::VersioningConfiguration::builder()
+                    .status(aws_sdk_s3::types::BucketVersioningStatus::from(status))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let ev = event_with("aws.s3/ct-put-bucket-versioning-suspended.json", |v| {
+        v["region"] = json!(REGION);
+        v["detail"]["awsRegion"] = json!(REGION);
+    });
+    assert_eq!(
+        status(
+            &w.run("bucket versioning suspended", &ev, true),
+            "enable_bucket_versioning"
+        ),
+        "done"
+    );
+
     // moto serves no serial-console API: the call is made and fails, and the proxy still sees
     // (and maps) the request, as for the IP set above.
     let ev = event_with("aws.ec2/ct-enable-serial-console-access.json", |v| {

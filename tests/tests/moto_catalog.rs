@@ -5,7 +5,11 @@
 //! turned on again in the region of the call only. EC2 serial console access is not served by
 //! moto: its executor is tested in process (shared/src/action/exec_tests.rs). A security group
 //! opened to the world on SSH loses exactly the range the call added once the rule is promoted;
-//! a key or a console password given to another IAM user is taken back once promoted.
+//! a key or a console password given to another IAM user is taken back once promoted. A bucket
+//! whose versioning was suspended gets it back once promoted (moto keeps no MFA Delete: a bucket
+//! with it enabled is tested in process, shared/src/action/exec_tests.rs; the S3 calls go through
+//! the recording proxy, which renames the XML root moto gives GetBucketVersioning to the one S3
+//! gives).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -16,6 +20,7 @@ use aws_sdk_ec2::types::{
     ImageAttributeName, LaunchPermission, LaunchPermissionModifications, OperationType,
     PermissionGroup, SnapshotAttributeName,
 };
+use mamoru_tests::faults::{FaultMix, FaultProxy};
 use mamoru_tests::scenario::event_with;
 use mamoru_tests::{Moto, binary};
 use serde_json::{Value, json};
@@ -37,6 +42,17 @@ fn promoted_rules() -> PathBuf {
 }
 
 fn execute(moto: &Moto, event: &str, promote: bool, trusted: &str) -> Value {
+    execute_at(moto, None, event, promote, trusted)
+}
+
+/// As [`execute`], with the SDK's calls sent to `endpoint` (a proxy in front of moto).
+fn execute_at(
+    moto: &Moto,
+    endpoint: Option<&str>,
+    event: &str,
+    promote: bool,
+    trusted: &str,
+) -> Value {
     let dir = std::env::temp_dir().join(format!(
         "mamoru-catalog-{}-{}",
         std::process::id(),
@@ -51,6 +67,9 @@ fn execute(moto: &Moto, event: &str, promote: bool, trusted: &str) -> Value {
         .envs(moto.env(REGION))
         .env("MAMORU_TRUSTED_ACCOUNTS", trusted)
         .args(["replay", "--json", "--execute"]);
+    if let Some(endpoint) = endpoint {
+        cmd.env("AWS_ENDPOINT_URL", endpoint);
+    }
     if promote {
         cmd.arg("--rules").arg(promoted_rules());
     }
@@ -956,4 +975,128 @@ async fn a_db_cluster_snapshot_shared_outside_loses_that_account_once_promoted()
         db_snapshot_restore(&moto, true, &snap).await,
         sorted(&["all", EARLIER])
     );
+}
+
+/// moto answers GetBucketVersioning under another XML root than S3 does, which the SDK refuses:
+/// the S3 calls go through the recording proxy, which renames only that root
+/// (`mamoru_tests::faults`).
+fn s3_proxy(moto: &Moto) -> FaultProxy {
+    FaultProxy::start(moto.port(), FaultMix::none())
+}
+
+async fn s3(moto: &Moto, proxy: &FaultProxy) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&moto.sdk(REGION).await)
+            .endpoint_url(proxy.endpoint())
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// The versioning status of a bucket as moto holds it (`None`: never set).
+async fn versioning(moto: &Moto, proxy: &FaultProxy, bucket: &str) -> Option<String> {
+    s3(moto, proxy)
+        .await
+        .get_bucket_versioning()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap()
+        .status
+        .map(|s| s.as_str().to_string())
+}
+
+async fn set_versioning(moto: &Moto, proxy: &FaultProxy, bucket: &str, status: &str) {
+    s3(moto, proxy)
+        .await
+        .put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::from(status))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+fn versioning_event(bucket: &str) -> String {
+    event_with("aws.s3/ct-put-bucket-versioning-suspended.json", |v| {
+        in_region(v);
+        v["detail"]["requestParameters"]["bucketName"] = json!(bucket);
+    })
+}
+
+// proves: s3-bucket-versioning-suspended
+#[tokio::test]
+async fn a_suspended_bucket_gets_versioning_back_once_promoted_and_no_other_bucket_changes() {
+    // GIVEN two versioned buckets, both suspended
+    let moto = Moto::start();
+    let proxy = s3_proxy(&moto);
+    let at = Some(proxy.endpoint());
+    let at = at.as_deref();
+    let client = s3(&moto, &proxy).await;
+    for bucket in ["important-files-bucket", "other-bucket"] {
+        client.create_bucket().bucket(bucket).send().await.unwrap();
+        set_versioning(&moto, &proxy, bucket, "Enabled").await;
+        set_versioning(&moto, &proxy, bucket, "Suspended").await;
+        assert_eq!(
+            versioning(&moto, &proxy, bucket).await.as_deref(),
+            Some("Suspended")
+        );
+    }
+    let event = versioning_event("important-files-bucket");
+
+    // WHEN the call arrives with the rule as shipped (shadow) THEN it is reported, nothing changes
+    let shadow = execute_at(&moto, at, &event, false, "");
+    assert_eq!(
+        outcome(&shadow, "s3:PutBucketVersioning")["status"],
+        "would_do"
+    );
+    assert_eq!(
+        versioning(&moto, &proxy, "important-files-bucket")
+            .await
+            .as_deref(),
+        Some("Suspended")
+    );
+
+    // WHEN promoted THEN versioning of that bucket is on again, read before and after
+    let report = execute_at(&moto, at, &event, true, "");
+    let o = outcome(&report, "s3:PutBucketVersioning");
+    assert_eq!(o["status"], "done", "{o}");
+    assert_eq!(o["before"]["Status"], "Suspended", "{o}");
+    assert_eq!(o["after"]["Status"], "Enabled", "{o}");
+    assert_eq!(
+        versioning(&moto, &proxy, "important-files-bucket")
+            .await
+            .as_deref(),
+        Some("Enabled")
+    );
+    // AND the other bucket was not touched
+    assert_eq!(
+        versioning(&moto, &proxy, "other-bucket").await.as_deref(),
+        Some("Suspended")
+    );
+
+    // AND a second delivery finds it already in the target state
+    let again = execute_at(&moto, at, &event, true, "");
+    let o = outcome(&again, "s3:PutBucketVersioning");
+    assert_eq!(o["status"], "already_done", "{o}");
+}
+
+#[tokio::test]
+async fn versioning_of_a_bucket_that_does_not_exist_is_a_failure_not_done() {
+    let moto = Moto::start();
+    let proxy = s3_proxy(&moto);
+    let report = execute_at(
+        &moto,
+        Some(&proxy.endpoint()),
+        &versioning_event("gone-bucket"),
+        true,
+        "",
+    );
+    let o = outcome(&report, "s3:PutBucketVersioning");
+    assert_eq!(o["status"], "failed", "{o}");
+    assert_eq!(o["error_code"], "NotFound", "{o}");
 }

@@ -383,6 +383,37 @@ async fn serial_console_access_denied_is_a_failure_a_retry_cannot_fix() {
     assert_eq!(canned.seen().len(), 2, "not retried");
 }
 
+// moto does not model MFA Delete (it keeps only the versioning status): a bucket whose MFA Delete
+// is enabled is answered here as GetBucketVersioning answers it (S3 API reference).
+#[tokio::test]
+async fn versioning_of_a_bucket_with_mfa_delete_needs_a_person_and_nothing_is_written() {
+    let canned = Canned::new(&[(
+        "GET /",
+        200,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Status>Suspended</Status><MfaDelete>Enabled</MfaDelete></VersioningConfiguration>",
+    )]);
+    let action = Action {
+        kind: ActionKind::EnableBucketVersioning,
+        account: "111122223333".into(),
+        region: "us-east-1".into(),
+        target: Target::Bucket {
+            name: "important-files-bucket".into(),
+        },
+    };
+    let out = run(&canned, &action).await;
+    assert_eq!(out.status, Status::Failed, "{}", out.message);
+    assert_eq!(out.error_code.as_deref(), Some("NeedsPerson"));
+    assert_eq!(out.retryable, Some(false));
+    assert!(out.message.contains("MFA Delete"), "{}", out.message);
+    assert_eq!(
+        out.before,
+        Some(serde_json::json!({"Status": "Suspended", "MFADelete": "Enabled"}))
+    );
+    // Only the read: no PutBucketVersioning was sent.
+    let ops: Vec<String> = canned.seen().into_iter().map(|(op, _)| op).collect();
+    assert_eq!(ops, ["GET /"]);
+}
+
 // The Security Hub write-back (crate::writeback::hub): Security Hub's API is REST, so the canned
 // connector answers it by method and path.
 

@@ -146,6 +146,8 @@ pub const IAM_ACTIONS: &[IamAction] = &[
         "RDS",
         "ModifyDBSnapshotAttribute",
     ),
+    a("s3:GetBucketVersioning", "S3", "GetBucketVersioning"),
+    a("s3:PutBucketVersioning", "S3", "PutBucketVersioning"),
     // The operation PutPublicAccessBlock is authorised by an IAM action of another name.
     a(
         "s3:PutBucketPublicAccessBlock",

@@ -175,6 +175,7 @@ registry! {
     UnshareDbSnapshotAccounts => unshare_db_snapshot_accounts,
     MakeDbClusterSnapshotPrivate => make_db_cluster_snapshot_private,
     UnshareDbClusterSnapshotAccounts => unshare_db_cluster_snapshot_accounts,
+    EnableBucketVersioning => enable_bucket_versioning,
 }
 
 impl ActionKind {

@@ -185,6 +185,8 @@ fn iam_names_are_sdk_operations() {
         meta(aws_sdk_iam::operation::put_user_policy::PutUserPolicy::new()),
         meta(aws_sdk_iam::operation::update_access_key::UpdateAccessKey::new()),
         meta(aws_sdk_s3::operation::put_public_access_block::PutPublicAccessBlock::new()),
+        meta(aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioning::new()),
+        meta(aws_sdk_s3::operation::put_bucket_versioning::PutBucketVersioning::new()),
         meta(aws_sdk_s3::operation::get_object_tagging::GetObjectTagging::new()),
         meta(aws_sdk_s3control::operation::get_public_access_block::GetPublicAccessBlock::new()),
         meta(aws_sdk_s3control::operation::put_public_access_block::PutPublicAccessBlock::new()),
@@ -217,6 +219,22 @@ fn own_calls_are_restoring_and_weakening_uses_of_the_same_api_are_not() {
         .expect("a CloudTrail record")
     };
     let cases = [
+        (
+            call(
+                "s3.amazonaws.com",
+                "PutBucketVersioning",
+                serde_json::json!({"bucketName": "b", "VersioningConfiguration": {"Status": "Enabled"}}),
+            ),
+            true,
+        ),
+        (
+            call(
+                "s3.amazonaws.com",
+                "PutBucketVersioning",
+                serde_json::json!({"bucketName": "b", "VersioningConfiguration": {"Status": "Suspended"}}),
+            ),
+            false,
+        ),
         (
             call(
                 "iam.amazonaws.com",
