@@ -128,10 +128,7 @@ async fn restricted_ssh_noncompliance_reads_the_group_then_revokes() {
     let report = execute(&moto, &event, true);
     let o = outcome(&report, "ec2:RevokeSecurityGroupIngress");
     assert_eq!(o["status"], "done", "{o}");
-    assert_eq!(
-        o["before"]["WorldOpenAdminRules"].as_array().unwrap().len(),
-        2
-    );
+    assert_eq!(o["before"]["WorldOpenRules"].as_array().unwrap().len(), 2);
     assert_eq!(
         scenario::ingress(&moto, REGION, &group).await,
         expected_after()
