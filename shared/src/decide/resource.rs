@@ -319,32 +319,22 @@ impl Resource {
             EventKind::SecurityHub(sh) => {
                 let f = sh.finding()?;
                 let first = f.resources.first()?;
-                let type_name = first.resource_type.as_deref();
-                let mut r = Resource::typed(account_kind(type_name.unwrap_or_default()), type_name);
-                r.id = non_empty(first.id.as_deref());
-                if let Some(arn) = r.id.as_deref().and_then(Arn::parse) {
-                    r.arn = r.id.clone();
-                    r.region = non_empty(Some(arn.region));
-                    r.account = non_empty(Some(arn.account));
-                }
-                r.region = r.region.or_else(|| non_empty(first.region.as_deref()));
-                r.account = r.account.or_else(|| non_empty(Some(&f.aws_account_id)));
-                Some(r)
+                Some(finding_resource(
+                    first.resource_type.as_deref(),
+                    first.id.as_deref(),
+                    first.region.as_deref(),
+                    &f.aws_account_id,
+                ))
             }
             EventKind::SecurityHubOcsf(sh) => {
                 let f = sh.finding()?;
                 let first = f.resources.first()?;
-                let type_name = first.resource_type.as_deref();
-                let mut r = Resource::typed(account_kind(type_name.unwrap_or_default()), type_name);
-                r.id = non_empty(first.uid.as_deref());
-                if let Some(arn) = r.id.as_deref().and_then(Arn::parse) {
-                    r.arn = r.id.clone();
-                    r.region = non_empty(Some(arn.region));
-                    r.account = non_empty(Some(arn.account));
-                }
-                r.region = r.region.or_else(|| non_empty(first.region.as_deref()));
-                r.account = r.account.or_else(|| non_empty(Some(&f.cloud.account.uid)));
-                Some(r)
+                Some(finding_resource(
+                    first.resource_type.as_deref(),
+                    first.uid.as_deref(),
+                    first.region.as_deref(),
+                    &f.cloud.account.uid,
+                ))
             }
             EventKind::Unhandled => None,
         }
@@ -487,6 +477,27 @@ impl<'a> Arn<'a> {
 
 fn non_empty(s: Option<&str>) -> Option<String> {
     s.filter(|s| !s.trim().is_empty()).map(str::to_string)
+}
+
+/// A Security Hub finding's first resource (ASFF `Resources[0]` or OCSF `resources[0]`): its
+/// type and id; account and region from the id when it is an ARN, else the resource's region
+/// and the finding's account.
+fn finding_resource(
+    type_name: Option<&str>,
+    id: Option<&str>,
+    region: Option<&str>,
+    finding_account: &str,
+) -> Resource {
+    let mut r = Resource::typed(account_kind(type_name.unwrap_or_default()), type_name);
+    r.id = non_empty(id);
+    if let Some(arn) = r.id.as_deref().and_then(Arn::parse) {
+        r.arn = r.id.clone();
+        r.region = non_empty(Some(arn.region));
+        r.account = non_empty(Some(arn.account));
+    }
+    r.region = r.region.or_else(|| non_empty(region));
+    r.account = r.account.or_else(|| non_empty(Some(finding_account)));
+    r
 }
 
 #[cfg(test)]

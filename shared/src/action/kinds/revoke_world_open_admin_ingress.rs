@@ -14,6 +14,24 @@ use crate::event::{
     DT_SECURITYHUB_CUSTOM_ACTION, DT_SECURITYHUB_IMPORTED, Event, EventKind,
 };
 
+/// Read the group the event names; revoke only on security groups. Shared with
+/// `revoke_world_open_high_risk_ingress`.
+pub(super) const GRANTS: &[Grant] = &[
+    Grant::anywhere(&["ec2:DescribeSecurityGroups"]),
+    Grant::on(
+        &["ec2:RevokeSecurityGroupIngress"],
+        &[Grant::SECURITY_GROUPS],
+    ),
+];
+
+/// The events that name a security group ([`bind_group`]).
+pub(super) const DETAIL_TYPES: &[&str] = &[
+    DT_CONFIG_ITEM_CHANGE,
+    DT_CONFIG_COMPLIANCE_CHANGE,
+    DT_SECURITYHUB_IMPORTED,
+    DT_SECURITYHUB_CUSTOM_ACTION,
+];
+
 pub struct Def;
 
 impl ActionDef for Def {
@@ -27,25 +45,13 @@ impl ActionDef for Def {
         "ec2:RevokeSecurityGroupIngress"
     }
     fn grants(&self) -> &'static [Grant] {
-        const GRANTS: &[Grant] = &[
-            Grant::anywhere(&["ec2:DescribeSecurityGroups"]),
-            Grant::on(
-                &["ec2:RevokeSecurityGroupIngress"],
-                &[Grant::SECURITY_GROUPS],
-            ),
-        ];
         GRANTS
     }
     fn containment(&self) -> bool {
         true
     }
     fn detail_types(&self) -> &'static [&'static str] {
-        &[
-            DT_CONFIG_ITEM_CHANGE,
-            DT_CONFIG_COMPLIANCE_CHANGE,
-            DT_SECURITYHUB_IMPORTED,
-            DT_SECURITYHUB_CUSTOM_ACTION,
-        ]
+        DETAIL_TYPES
     }
     fn words(&self) -> Words {
         Words {

@@ -8,10 +8,7 @@ use serde_json::{Value, json};
 use super::revoke_world_open_admin_ingress::{PortSet, bind_group};
 use crate::action::{Action, ActionDef, Grant, Target, Words, call_is};
 use crate::decide::facts::HIGH_RISK_PORTS;
-use crate::event::{
-    CloudTrailCall, DT_CONFIG_COMPLIANCE_CHANGE, DT_CONFIG_ITEM_CHANGE,
-    DT_SECURITYHUB_CUSTOM_ACTION, DT_SECURITYHUB_IMPORTED, Event,
-};
+use crate::event::{CloudTrailCall, Event};
 
 /// EC2.19's ports, TCP and UDP.
 const HIGH_RISK: PortSet = PortSet {
@@ -33,25 +30,13 @@ impl ActionDef for Def {
         "ec2:RevokeSecurityGroupIngress"
     }
     fn grants(&self) -> &'static [Grant] {
-        const GRANTS: &[Grant] = &[
-            Grant::anywhere(&["ec2:DescribeSecurityGroups"]),
-            Grant::on(
-                &["ec2:RevokeSecurityGroupIngress"],
-                &[Grant::SECURITY_GROUPS],
-            ),
-        ];
-        GRANTS
+        super::revoke_world_open_admin_ingress::GRANTS
     }
     fn containment(&self) -> bool {
         true
     }
     fn detail_types(&self) -> &'static [&'static str] {
-        &[
-            DT_CONFIG_ITEM_CHANGE,
-            DT_CONFIG_COMPLIANCE_CHANGE,
-            DT_SECURITYHUB_IMPORTED,
-            DT_SECURITYHUB_CUSTOM_ACTION,
-        ]
+        super::revoke_world_open_admin_ingress::DETAIL_TYPES
     }
     fn words(&self) -> Words {
         Words {
