@@ -409,9 +409,11 @@ fn replay_and_render_take_sigma_from_the_flag_and_from_mamoru_sigma_path() {
 #[test]
 fn the_route_prefilter_never_hides_a_match() {
     // Every CloudTrail fixture against every Sigma rule here and each probe rule of the support
-    // matrix's shapes: a rule the engine matches is one its route lets through.
+    // matrix's shapes: a rule the engine matches is one its route and its field guard let
+    // through.
     let rules = rules_with_sigma();
     let mut matched = 0;
+    let mut guarded = 0;
     for f in all_fixtures() {
         let event = Event::from_json(&fixture(&f)).unwrap();
         let Some(call) = event.cloudtrail() else {
@@ -432,6 +434,14 @@ fn the_route_prefilter_never_hides_a_match() {
                     r.rule_id(),
                     r.route
                 );
+                let mut probe = mamoru::decide::sigma::FieldProbe::new(&event);
+                assert!(
+                    r.may_match_fields(&mut probe),
+                    "{f}: {} matches but its field guard would skip it",
+                    r.rule_id()
+                );
+            } else if !r.may_match_fields(&mut mamoru::decide::sigma::FieldProbe::new(&event)) {
+                guarded += 1;
             }
         }
         // And the decision agrees with evaluating every rule.
@@ -444,4 +454,6 @@ fn the_route_prefilter_never_hides_a_match() {
         assert_eq!(rules.sigma_matches(&event), all, "{f}");
     }
     assert!(matched >= 8, "{matched}");
+    // The guards do skip rules: fields like `userIdentity.type: Root` fail most events.
+    assert!(guarded >= 500, "{guarded}");
 }

@@ -57,6 +57,8 @@ pub struct SigmaRule {
     /// The top-level members of the record that the rule's selections read; `None` when a
     /// selection searches every value (keywords).
     keys: Option<BTreeSet<String>>,
+    /// What the rule requires of text fields; `None` when nothing is known.
+    guard: Option<Guard>,
     engine: Arc<sigma_rust::Rule>,
 }
 
@@ -87,6 +89,12 @@ impl SigmaRule {
         calls
             .iter()
             .any(|(s, n)| part(s, event_source) && part(n, event_name))
+    }
+
+    /// Whether the event's fields pass the rule's guard (see "Guards" below): the rules that
+    /// do not are not evaluated. The guard covers every event the rule matches.
+    pub fn may_match_fields(&self, probe: &mut FieldProbe<'_>) -> bool {
+        self.guard.as_ref().is_none_or(|g| g.holds(probe))
     }
 
     /// The top-level members of the record the rule reads; `None` when it searches every
@@ -214,14 +222,22 @@ pub fn record_of(
     let Some(keys) = keys else {
         return record(event.detail_value(), None);
     };
+    record_of_members(&event.detail_members()?, keys)
+}
+
+/// [`record_of`] from the detail's members, already scanned ([`FieldProbe::members`]).
+pub fn record_of_members(
+    members: &crate::event::Members<'_>,
+    keys: &BTreeSet<String>,
+) -> Option<sigma_rust::Event> {
     let mut kept = serde_json::Map::new();
-    for (name, raw) in event.detail_members()? {
+    for (name, raw) in members {
         if !keys.contains(name.as_ref()) {
             continue;
         }
         // A later member of the same name replaces an earlier one, as in a parsed object.
         match serde_json::from_str::<serde_json::Value>(raw.get()) {
-            Ok(v) if !v.is_null() => kept.insert(name.into_owned(), normalise(v)),
+            Ok(v) if !v.is_null() => kept.insert(name.to_string(), normalise(v)),
             _ => kept.remove(name.as_ref()),
         };
     }
@@ -447,9 +463,11 @@ pub fn parse(file: &str, text: &str) -> Result<SigmaRule, Unsupported> {
         ),
     };
     let keys = keys_read(&detection);
+    let guard = condition.and_then(|c| guard_of(&detection, c));
     Ok(SigmaRule {
         calls,
         keys,
+        guard,
         id: id.to_string(),
         title: engine.title.clone(),
         description: engine.description.clone(),
@@ -930,13 +948,43 @@ fn selection_boxes(selection: &Yaml) -> Boxes {
     }
 }
 
-struct ConditionParser<'a> {
-    tokens: Vec<String>,
-    pos: usize,
-    selections: &'a BTreeMap<String, Boxes>,
+/// What a condition is approximated by: call boxes for routes ([`Boxes`]), field tests for
+/// guards ([`Guard`]). Both over-approximate: `any` is what nothing is known of.
+trait Approx: Clone + PartialEq {
+    /// Anything may match.
+    fn any() -> Self;
+    /// Both hold.
+    fn and(&self, other: &Self) -> Self;
+    /// Either holds.
+    fn or(self, other: Self) -> Self;
 }
 
-impl ConditionParser<'_> {
+impl Approx for Boxes {
+    fn any() -> Self {
+        vec![CallBox::any()]
+    }
+    fn and(&self, other: &Self) -> Self {
+        intersect(self, other)
+    }
+    fn or(mut self, other: Self) -> Self {
+        for b in other {
+            if !self.contains(&b) {
+                self.push(b);
+            }
+        }
+        self
+    }
+}
+
+/// The condition grammar (`and`, `or`, `not`, parentheses, `1 of`/`any of`/`all of` a pattern
+/// or `them`), evaluated over an approximation of each selection.
+struct ConditionParser<'a, T> {
+    tokens: Vec<String>,
+    pos: usize,
+    selections: &'a BTreeMap<String, T>,
+}
+
+impl<T: Approx> ConditionParser<'_, T> {
     fn peek(&self) -> Option<&str> {
         self.tokens.get(self.pos).map(String::as_str)
     }
@@ -951,38 +999,39 @@ impl ConditionParser<'_> {
         self.peek().is_some_and(|t| t.eq_ignore_ascii_case(word))
     }
 
-    fn expr(&mut self) -> Option<Boxes> {
+    /// The whole condition; `None` when it cannot be read.
+    fn read(mut self) -> Option<T> {
+        let out = self.expr()?;
+        (self.pos == self.tokens.len()).then_some(out)
+    }
+
+    fn expr(&mut self) -> Option<T> {
         let mut out = self.term()?;
         while self.keyword("or") {
             self.next();
-            let rhs = self.term()?;
-            for b in rhs {
-                if !out.contains(&b) {
-                    out.push(b);
-                }
-            }
+            out = out.or(self.term()?);
         }
         Some(out)
     }
 
-    fn term(&mut self) -> Option<Boxes> {
+    fn term(&mut self) -> Option<T> {
         let mut out = self.factor()?;
         while self.keyword("and") {
             self.next();
             let rhs = self.factor()?;
-            out = intersect(&out, &rhs);
+            out = out.and(&rhs);
         }
         Some(out)
     }
 
-    fn factor(&mut self) -> Option<Boxes> {
+    fn factor(&mut self) -> Option<T> {
         let token = self.next()?;
         let lower = token.to_ascii_lowercase();
         match lower.as_str() {
             "not" => {
                 // Whatever it negates, the negation can hold for any call.
                 self.factor()?;
-                Some(vec![CallBox::any()])
+                Some(T::any())
             }
             "(" => {
                 let inner = self.expr()?;
@@ -995,7 +1044,7 @@ impl ConditionParser<'_> {
                 self.next();
                 let target = self.next()?;
                 let all = lower == "all";
-                let members: Vec<&Boxes> = if target.eq_ignore_ascii_case("them") {
+                let members: Vec<&T> = if target.eq_ignore_ascii_case("them") {
                     self.selections
                         .iter()
                         // `all of them` counts on the named selections only.
@@ -1010,20 +1059,14 @@ impl ConditionParser<'_> {
                         .map(|(_, b)| b)
                         .collect()
                 };
-                if members.is_empty() {
-                    return None;
-                }
-                let mut out = members[0].clone();
-                for m in &members[1..] {
-                    if all {
-                        out = intersect(&out, m);
+                let (first, rest) = members.split_first()?;
+                let mut out = (*first).clone();
+                for m in rest {
+                    out = if all {
+                        out.and(m)
                     } else {
-                        for b in m.iter() {
-                            if !out.contains(b) {
-                                out.push(b.clone());
-                            }
-                        }
-                    }
+                        out.or((*m).clone())
+                    };
                 }
                 Some(out)
             }
@@ -1063,15 +1106,12 @@ fn route_of(detection: &serde_norway::Mapping, condition: &str) -> Option<Route>
             (k != "condition").then(|| (k.to_string(), selection_boxes(v)))
         })
         .collect();
-    let mut parser = ConditionParser {
+    let boxes = ConditionParser {
         tokens: tokenize(condition),
         pos: 0,
         selections: &selections,
-    };
-    let boxes = parser.expr()?;
-    if parser.pos != parser.tokens.len() {
-        return None;
     }
+    .read()?;
     let mut calls = BTreeSet::new();
     for b in boxes {
         match (b.sources, b.names) {
@@ -1088,6 +1128,296 @@ fn route_of(detection: &serde_norway::Mapping, condition: &str) -> Option<Route>
         }
     }
     Some(Route::Calls(calls))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Guards: the field values a rule needs, checked before the engine runs.
+//
+// A rule that selects on other fields than eventSource and eventName (`userIdentity.type: Root`,
+// `userAgent|contains: …`) has a broad route: every call reaches it. Its guard is what its
+// selections require of plain text fields (equal to, starting with, ending with, containing one
+// or all of some literals), combined by the condition as routes are. An event whose fields fail
+// the guard cannot match, so the engine is not run (nor the record built when no rule is left).
+// The guard over-approximates the engine: a modifier it does not model (`re`, `cidr`, `exists`,
+// `base64`, `fieldref`, …), a wildcard, a non-text value, a negation or a field that is not text
+// in the event passes; only an absent field or a text value that cannot match fails, exactly
+// as the engine compares (case-insensitively, character by character).
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Compare {
+    Equals,
+    StartsWith,
+    EndsWith,
+    Contains,
+}
+
+/// One field condition of a selection, with its literals in lower case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FieldTest {
+    field: String,
+    compare: Compare,
+    /// Every literal must match (`|all`), else one.
+    all: bool,
+    values: Vec<String>,
+}
+
+/// Any of these conjunctions of field tests may hold; one empty conjunction is "anything".
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Guard(Vec<Vec<FieldTest>>);
+
+/// Past this many alternatives a guard says "anything" rather than grow.
+const GUARD_ALTERNATIVES: usize = 32;
+
+impl Guard {
+    fn is_any(&self) -> bool {
+        self.0.iter().any(Vec::is_empty)
+    }
+}
+
+impl Approx for Guard {
+    fn any() -> Self {
+        Guard(vec![Vec::new()])
+    }
+    fn and(&self, other: &Self) -> Self {
+        if self.0.len() * other.0.len() > GUARD_ALTERNATIVES {
+            return Guard::any();
+        }
+        let mut out = Vec::new();
+        for a in &self.0 {
+            for b in &other.0 {
+                let mut both = a.clone();
+                both.extend(b.iter().filter(|t| !a.contains(t)).cloned());
+                if !out.contains(&both) {
+                    out.push(both);
+                }
+            }
+        }
+        Guard(out)
+    }
+    fn or(mut self, other: Self) -> Self {
+        if self.is_any() || other.is_any() || self.0.len() + other.0.len() > GUARD_ALTERNATIVES {
+            return Guard::any();
+        }
+        for c in other.0 {
+            if !self.0.contains(&c) {
+                self.0.push(c);
+            }
+        }
+        self
+    }
+}
+
+/// Lower case as the engine's comparisons make it: character by character.
+fn lowered(s: &str) -> String {
+    s.chars().flat_map(char::to_lowercase).collect()
+}
+
+/// The test a field condition makes of the record; `None` when the guard cannot model it.
+fn field_test(key: &str, value: &Yaml) -> Option<FieldTest> {
+    let mut parts = key.split('|');
+    let field = parts.next()?;
+    let mut compare = Compare::Equals;
+    let mut all = false;
+    for modifier in parts {
+        match modifier.to_ascii_lowercase().as_str() {
+            // A case-sensitive match is also a case-insensitive one.
+            "cased" => {}
+            "all" => all = true,
+            "startswith" if compare == Compare::Equals => compare = Compare::StartsWith,
+            "endswith" if compare == Compare::Equals => compare = Compare::EndsWith,
+            "contains" if compare == Compare::Equals => compare = Compare::Contains,
+            _ => return None,
+        }
+    }
+    let literals: Vec<&str> = match value {
+        Yaml::String(s) => vec![s.as_str()],
+        Yaml::Sequence(items) if !items.is_empty() => {
+            items.iter().map(Yaml::as_str).collect::<Option<_>>()?
+        }
+        _ => return None,
+    };
+    if literals.iter().any(|v| is_pattern(v)) {
+        return None;
+    }
+    Some(FieldTest {
+        field: field.to_string(),
+        compare,
+        all,
+        values: literals.into_iter().map(lowered).collect(),
+    })
+}
+
+fn selection_guard(selection: &Yaml) -> Guard {
+    match selection {
+        Yaml::Mapping(fields) => Guard(vec![
+            fields
+                .iter()
+                .filter_map(|(k, v)| field_test(k.as_str()?, v))
+                .collect(),
+        ]),
+        // A list of mappings: any one of them.
+        Yaml::Sequence(items) if items.iter().all(Yaml::is_mapping) && !items.is_empty() => items
+            .iter()
+            .map(selection_guard)
+            .reduce(Approx::or)
+            .unwrap_or_else(Guard::any),
+        // Keywords, or anything else.
+        _ => Guard::any(),
+    }
+}
+
+/// The guard of a detection; `None` when it says nothing (anything passes).
+fn guard_of(detection: &serde_norway::Mapping, condition: &str) -> Option<Guard> {
+    let selections: BTreeMap<String, Guard> = detection
+        .iter()
+        .filter_map(|(k, v)| {
+            let k = k.as_str()?;
+            (k != "condition").then(|| (k.to_string(), selection_guard(v)))
+        })
+        .collect();
+    let guard = ConditionParser {
+        tokens: tokenize(condition),
+        pos: 0,
+        selections: &selections,
+    }
+    .read()?;
+    (!guard.is_any()).then_some(guard)
+}
+
+/// A field of the record, as a guard sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seen {
+    /// Absent (or null, which the record drops).
+    Absent,
+    /// Text (booleans are text in the record), in lower case.
+    Text(String),
+    /// A number, list or object: the guard passes it.
+    Other,
+}
+
+/// One event's fields, read once for all the guards of the rules it reaches: the detail's
+/// members are scanned once, and each top-level member a guard reads is parsed once.
+pub struct FieldProbe<'e> {
+    members: Option<crate::event::Members<'e>>,
+    parsed: Vec<(String, Option<serde_json::Value>)>,
+    seen: Vec<(String, Seen)>,
+}
+
+impl<'e> FieldProbe<'e> {
+    pub fn new(event: &'e crate::event::Event) -> FieldProbe<'e> {
+        FieldProbe::of_detail(event.raw_detail())
+    }
+
+    /// The probe of a detail's JSON text.
+    pub fn of_detail(detail: &'e str) -> FieldProbe<'e> {
+        FieldProbe {
+            members: crate::event::members(detail),
+            parsed: Vec::new(),
+            seen: Vec::new(),
+        }
+    }
+
+    /// The detail's members, scanned once ([`record_of_members`] reads them too).
+    pub fn members(&self) -> Option<&crate::event::Members<'e>> {
+        self.members.as_ref()
+    }
+
+    /// The top-level member `name`, parsed; `None` when absent or null. The last member of a
+    /// name wins, as in a parsed object.
+    fn top(&mut self, name: &str) -> Option<&serde_json::Value> {
+        let i = match self.parsed.iter().position(|(n, _)| n == name) {
+            Some(i) => i,
+            None => {
+                let value = self
+                    .members
+                    .as_ref()?
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| k == name)
+                    .and_then(|(_, raw)| serde_json::from_str::<serde_json::Value>(raw.get()).ok())
+                    .filter(|v| !v.is_null());
+                self.parsed.push((name.to_string(), value));
+                self.parsed.len() - 1
+            }
+        };
+        self.parsed[i].1.as_ref()
+    }
+
+    fn field(&mut self, name: &str) -> &Seen {
+        if let Some(i) = self.seen.iter().position(|(n, _)| n == name) {
+            return &self.seen[i].1;
+        }
+        let value = self.lookup(name);
+        self.seen.push((name.to_string(), value));
+        &self.seen[self.seen.len() - 1].1
+    }
+
+    /// The engine's lookup of a field (`sigma_rust::Event::get`): the member named `key`,
+    /// else, below the member named by its first dotted part, the rest looked up the same way.
+    fn lookup(&mut self, key: &str) -> Seen {
+        if let Some(v) = self.top(key) {
+            return seen(v);
+        }
+        let Some((head, tail)) = key.split_once('.') else {
+            return Seen::Absent;
+        };
+        match self.top(head) {
+            Some(serde_json::Value::Object(inner)) => below(inner, tail),
+            _ => Seen::Absent,
+        }
+    }
+}
+
+/// [`FieldProbe::lookup`] inside an object.
+fn below(members: &serde_json::Map<String, serde_json::Value>, key: &str) -> Seen {
+    if let Some(v) = members.get(key).filter(|v| !v.is_null()) {
+        return seen(v);
+    }
+    let Some((head, tail)) = key.split_once('.') else {
+        return Seen::Absent;
+    };
+    match members.get(head) {
+        Some(serde_json::Value::Object(inner)) => below(inner, tail),
+        _ => Seen::Absent,
+    }
+}
+
+fn seen(v: &serde_json::Value) -> Seen {
+    match v {
+        serde_json::Value::String(s) => Seen::Text(lowered(s)),
+        serde_json::Value::Bool(b) => Seen::Text(b.to_string()),
+        serde_json::Value::Null => Seen::Absent,
+        _ => Seen::Other,
+    }
+}
+
+impl FieldTest {
+    fn holds(&self, probe: &mut FieldProbe<'_>) -> bool {
+        let text = match probe.field(&self.field) {
+            Seen::Absent => return false,
+            Seen::Other => return true,
+            Seen::Text(t) => t,
+        };
+        let one = |v: &String| match self.compare {
+            Compare::Equals => text == v,
+            Compare::StartsWith => text.starts_with(v.as_str()),
+            Compare::EndsWith => text.ends_with(v.as_str()),
+            Compare::Contains => text.contains(v.as_str()),
+        };
+        if self.all {
+            self.values.iter().all(one)
+        } else {
+            self.values.iter().any(one)
+        }
+    }
+}
+
+impl Guard {
+    fn holds(&self, probe: &mut FieldProbe<'_>) -> bool {
+        self.0
+            .iter()
+            .any(|conj| conj.iter().all(|t| t.holds(probe)))
+    }
 }
 
 #[cfg(test)]
@@ -1337,6 +1667,157 @@ mod tests {
                 .starts_with("dir/x.yml: unsupported Sigma rule `0a1b2c3d-test`: "),
             "{e}"
         );
+    }
+
+    /// Rules in the shapes the guards model and do not model.
+    const GUARDED: [&str; 12] = [
+        "  sel:\n    userIdentity.type: Root\n  filter:\n    eventType: AwsServiceEvent\n  condition: sel and not filter",
+        "  sel:\n    userAgent|contains: 'AbC'\n  condition: sel",
+        "  sel:\n    userIdentity.userName|endswith:\n      - '-X'\n      - '-y'\n  condition: sel",
+        "  sel:\n    requestParameters.name|startswith|all:\n      - 'ab'\n      - 'a'\n  condition: sel",
+        "  sel:\n    - eventName: A\n    - userAgent: b\n  condition: sel",
+        "  a:\n    x.y: V\n  b:\n    z|contains|cased: Q\n  condition: 1 of a or b",
+        "  sel_a:\n    x.y|startswith: v\n  sel_b:\n    userAgent|endswith: c\n  condition: all of sel_*",
+        "  sel:\n    eventName: 'Get*'\n    userAgent: ab\n  condition: sel",
+        "  sel:\n    errorCode: null\n    eventName: a\n  condition: sel",
+        "  sel:\n    requestParameters.enable: false\n    userAgent|re: '^a'\n  condition: sel",
+        "  sel:\n    eventName: a\n  not_this:\n    userAgent: b\n  condition: not not_this or (sel and not not_this)",
+        "  keywords:\n    - abc\n  condition: keywords",
+    ];
+
+    fn guarded() -> Vec<SigmaRule> {
+        GUARDED
+            .iter()
+            .map(|d| parse("g.yml", &rule(d)).unwrap())
+            .collect()
+    }
+
+    /// Whether the rule's guard lets the detail through, and whether the engine matches it.
+    fn guard_and_engine(r: &SigmaRule, detail: &serde_json::Value) -> (bool, bool) {
+        let text = detail.to_string();
+        let mut probe = FieldProbe::of_detail(&text);
+        (
+            r.may_match_fields(&mut probe),
+            record(detail, None).is_some_and(|rec| r.matches(&rec)),
+        )
+    }
+
+    #[test]
+    fn guards_skip_events_whose_fields_cannot_match() {
+        let rules = guarded();
+        let user = serde_json::json!({
+            "eventName": "GetObject",
+            "eventType": "AwsApiCall",
+            "userAgent": "aws-cli/2",
+            "userIdentity": {"type": "IAMUser", "userName": "alice"},
+            "requestParameters": {"name": "trail"}
+        });
+        for (i, r) in rules.iter().enumerate().take(9) {
+            assert_eq!(guard_and_engine(r, &user), (false, false), "rule {i}");
+        }
+        // What the guards cannot model (a regex, a boolean, a negation, keywords) lets
+        // everything through to the engine.
+        for (i, r) in rules.iter().enumerate().skip(9) {
+            assert!(guard_and_engine(r, &user).0, "rule {i}");
+        }
+        // A wildcard is not modelled, the rest of its selection is: `userAgent: ab` decides.
+        let wildcard = serde_json::json!({"eventName": "PutObject", "userAgent": "AB"});
+        assert_eq!(guard_and_engine(&rules[7], &wildcard), (true, false));
+        // `errorCode: null` (absent) is not modelled; `eventName: a` is.
+        let failed = serde_json::json!({"eventName": "A", "errorCode": "AccessDenied"});
+        assert_eq!(guard_and_engine(&rules[8], &failed), (true, false));
+        let root = serde_json::json!({
+            "eventType": "AwsApiCall",
+            "userAgent": "xxaBcxx",
+            "userIdentity": {"type": "ROOT", "userName": "ops-Y"},
+            "requestParameters": {"name": "Abc"},
+            "x.y": "v",
+            "z": "q"
+        });
+        // Case-insensitive, `contains`, `endswith` of a list, `startswith|all`, a dotted member.
+        for (i, r) in rules.iter().enumerate().take(4) {
+            assert_eq!(guard_and_engine(r, &root), (true, true), "rule {i}");
+        }
+        // `x.y: V` holds but the engine also needs `b`: the guard passes, the engine says no.
+        assert_eq!(guard_and_engine(&rules[5], &root), (true, true));
+        // `|cased` is modelled case-insensitively: a wider guard, never a narrower one.
+        let cased = serde_json::json!({"z": "q"});
+        assert_eq!(guard_and_engine(&rules[5], &cased), (true, false));
+        // Null is absent.
+        let null = serde_json::json!({"userIdentity": {"type": null}});
+        assert_eq!(guard_and_engine(&rules[0], &null), (false, false));
+    }
+
+    proptest::proptest! {
+        /// A guard never hides a match: whenever the engine matches a record, the guard passes.
+        #[test]
+        fn guards_never_hide_a_match(detail in detail_strategy()) {
+            for (i, r) in guarded().iter().enumerate() {
+                let (guard, engine) = guard_and_engine(r, &detail);
+                proptest::prop_assert!(guard || !engine, "rule {} hid a match of {}", i, detail);
+            }
+        }
+    }
+
+    fn detail_strategy() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        use serde_json::{Value, json};
+        let text = prop::sample::select(vec![
+            "root",
+            "Root",
+            "ROOT",
+            "AbCd",
+            "xabcx",
+            "user-X",
+            "user-x",
+            "user-Y",
+            "ab",
+            "abc",
+            "a",
+            "A",
+            "b",
+            "B",
+            "v",
+            "V",
+            "vc",
+            "q",
+            "Q",
+            "AwsServiceEvent",
+            "GetObject",
+            "get",
+            "ΣA",
+            "σa",
+            "İ",
+            "",
+        ])
+        .prop_map(|s| Value::String(s.to_string()));
+        let scalar = prop_oneof![
+            6 => text,
+            1 => Just(Value::Null),
+            1 => any::<bool>().prop_map(Value::Bool),
+            1 => (0u8..3).prop_map(|n| json!(n)),
+            1 => Just(json!(["a", "b"])),
+        ];
+        let fields = [
+            "eventName",
+            "eventType",
+            "userAgent",
+            "errorCode",
+            "x.y",
+            "z",
+            "userIdentity",
+            "requestParameters",
+            "x",
+        ];
+        let inner = ["type", "userName", "name", "enable", "y"];
+        let object =
+            prop::collection::vec((prop::sample::select(inner.to_vec()), scalar.clone()), 0..4)
+                .prop_map(|m| {
+                    Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+                });
+        let member = prop_oneof![3 => scalar, 1 => object];
+        prop::collection::vec((prop::sample::select(fields.to_vec()), member), 0..7)
+            .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()))
     }
 
     #[test]

@@ -338,13 +338,21 @@ impl RuleSet {
             return Vec::new();
         };
         let call = super::sigma::Call::lowered(&call.event_source, &call.event_name);
-        let candidates: Vec<&super::sigma::SigmaRule> =
-            self.sigma.iter().filter(|r| r.may_match(&call)).collect();
+        let mut probe = super::sigma::FieldProbe::new(event);
+        let candidates: Vec<&super::sigma::SigmaRule> = self
+            .sigma
+            .iter()
+            .filter(|r| r.may_match(&call) && r.may_match_fields(&mut probe))
+            .collect();
         if candidates.is_empty() {
             return Vec::new();
         }
-        let keys = (!self.sigma_keywords).then_some(&self.sigma_keys);
-        let Some(record) = super::sigma::record_of(event, keys) else {
+        let record = match (self.sigma_keywords, probe.members()) {
+            (false, Some(members)) => super::sigma::record_of_members(members, &self.sigma_keys),
+            (false, None) => None,
+            (true, _) => super::sigma::record_of(event, None),
+        };
+        let Some(record) = record else {
             return Vec::new();
         };
         candidates
