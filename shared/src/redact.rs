@@ -272,27 +272,90 @@ fn mask_patterns(s: &str) -> Option<String> {
 /// Whether masking could change the text at all. Most text holds none of the markers and is
 /// left untouched without building anything.
 fn may_hold_secret(s: &str) -> bool {
-    let b = s.as_bytes();
+    // A run long enough to be a secret-shaped base64 run ([`mask_runs`]).
     let mut b64 = 0;
-    for (i, &c) in b.iter().enumerate() {
+    for &c in s.as_bytes() {
         b64 = if is_b64(c) || c == b'%' { b64 + 1 } else { 0 };
         if b64 >= 40 {
             return true;
         }
-        match c {
-            b'=' | b':' | b'@' | b'-' | b'_' | b'.' => return true,
-            b'P' if b[i..].starts_with(b"PuTTY") => return true,
-            _ => {}
-        }
     }
-    false
+    // What [`PATTERNS`] needs, as plain markers. Its names are matched case-insensitively
+    // with Unicode's case folding (`ſ` is an `s`): text that is not ASCII is searched in full.
+    if !s.is_ascii() {
+        return true;
+    }
+    let Some(markers) = MARKERS.as_ref() else {
+        return true;
+    };
+    let bytes = s.as_bytes();
+    markers.find_overlapping_iter(s).any(|m| {
+        match MARKER_TEXTS[m.pattern().as_usize()] {
+            // A secret-saying name: the rest of the name, an optional quote, blanks, and `=` or
+            // `:`, as the pattern's `kv` reads it.
+            "pass" | "secret" | "key" | "token" | "pwd" => assignment_at(bytes, m.end()),
+            // A URL's user information needs an `@` after the scheme.
+            "://" => bytes[m.end()..].contains(&b'@'),
+            _ => true,
+        }
+    })
 }
+
+/// Whether a secret-saying name that reaches `i` is assigned: `[A-Za-z0-9_.-]*"?[ \t]*[=:]`
+/// follows.
+fn assignment_at(bytes: &[u8], mut i: usize) -> bool {
+    let name = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-');
+    while bytes.get(i).is_some_and(|c| name(*c)) {
+        i += 1;
+    }
+    if bytes.get(i) == Some(&b'"') {
+        i += 1;
+    }
+    while matches!(bytes.get(i), Some(b' ' | b'\t')) {
+        i += 1;
+    }
+    matches!(bytes.get(i), Some(b'=' | b':'))
+}
+
+/// Every literal one of [`PATTERNS`]' matches must contain (compared ignoring ASCII case): the
+/// secret-saying names' stems, the key block and token prefixes, and a URL's `://`.
+const MARKER_TEXTS: [&str; 17] = [
+    "pass",
+    "secret",
+    "key",
+    "token",
+    "pwd",
+    "-----BEGIN",
+    "PuTTY-User-Key-File-",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "xox",
+    "xapp-",
+    "eyJ",
+    "://",
+];
+
+static MARKERS: LazyLock<Option<aho_corasick::AhoCorasick>> = LazyLock::new(|| {
+    aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(MARKER_TEXTS)
+        .ok()
+});
 
 /// The text with secrets masked, or `None` if clean.
 fn masked(s: &str) -> Option<String> {
     if !may_hold_secret(s) {
         return None;
     }
+    masked_unfiltered(s)
+}
+
+/// [`masked`] without the [`may_hold_secret`] prefilter.
+fn masked_unfiltered(s: &str) -> Option<String> {
     let patterned = mask_patterns(s);
     let base = patterned.as_deref().unwrap_or(s);
     match mask_runs(base) {
@@ -305,6 +368,64 @@ fn masked(s: &str) -> Option<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Text made of the pieces the patterns look for (names, separators, prefixes, base64),
+    /// in any case, with filler.
+    fn texts() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            prop::sample::select(vec![
+                "password",
+                "PassWd",
+                "secret",
+                "api_key",
+                "api-Key",
+                "PRIVATE-KEY",
+                "token",
+                "access_token",
+                "pwd",
+                "Pwd",
+                "clientSecretArn",
+                "-----BEGIN RSA PRIVATE KEY-----",
+                "-----END RSA PRIVATE KEY-----",
+                "PuTTY-User-Key-File-2: ssh-rsa",
+                "Private-MAC: ab12",
+                "ghp_",
+                "github_pat_",
+                "xoxb-",
+                "xapp-1-",
+                "eyJhbGciOiJIUzI1",
+                ".eyJzdWIiOiIxMjM0",
+                "https://",
+                "user:pw@",
+                "@",
+                "=",
+                ":",
+                "\"",
+                "'",
+                " ",
+                "\t",
+                "\n",
+                "%2F",
+                "arn:aws:secretsmanager:",
+                "ſecret",
+                "K",
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                "AKIAIOSFODNN7EXAMPLE",
+            ])
+            .prop_map(str::to_string),
+            "[A-Za-z0-9/+_.-]{0,50}",
+        ];
+        prop::collection::vec(piece, 0..10).prop_map(|p| p.concat())
+    }
+
+    proptest::proptest! {
+        /// The prefilter never lets text with something to mask through unmasked.
+        #[test]
+        fn the_prefilter_never_skips_what_would_be_masked(s in texts()) {
+            proptest::prop_assert_eq!(masked(&s), masked_unfiltered(&s));
+        }
+    }
 
     const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 

@@ -16,7 +16,7 @@ pub use eval::{Subject, event_severity};
 pub use format::CallOutcome;
 use format::*;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::IpAddr;
 use std::path::Path;
@@ -233,6 +233,11 @@ pub struct RuleSet {
     /// value.
     sigma_keys: std::collections::BTreeSet<String>,
     sigma_keywords: bool,
+    /// The Sigma rules (indexes into `sigma`) whose routes are exact calls, by lower-case
+    /// eventSource and eventName; `sigma_scan` holds the others (patterns, broad routes),
+    /// held against each call.
+    sigma_by_call: HashMap<String, HashMap<String, Vec<usize>>>,
+    sigma_scan: Vec<usize>,
     sigma_unsupported: Vec<super::sigma::Unsupported>,
 }
 
@@ -268,6 +273,19 @@ impl RuleSet {
         match parsed {
             Ok(rule) => {
                 self.rules.insert(self.sigma.len(), Rule::from_sigma(&rule));
+                let index = self.sigma.len();
+                match rule.exact_calls() {
+                    Some(calls) => {
+                        for (source, name) in calls {
+                            let by_name = self.sigma_by_call.entry(source.clone()).or_default();
+                            let rules = by_name.entry(name.clone()).or_default();
+                            if !rules.contains(&index) {
+                                rules.push(index);
+                            }
+                        }
+                    }
+                    None => self.sigma_scan.push(index),
+                }
                 self.sigma.push(rule);
                 match self.sigma.last().and_then(|r| r.keys()) {
                     Some(keys) => self.sigma_keys.extend(keys.iter().cloned()),
@@ -334,15 +352,33 @@ impl RuleSet {
     /// Only the rules whose route covers the call are evaluated; the record is built only when
     /// there is one.
     pub fn sigma_matches(&self, event: &Event) -> Vec<String> {
+        if self.sigma.is_empty() {
+            return Vec::new();
+        }
         let Some(call) = event.cloudtrail() else {
             return Vec::new();
         };
         let call = super::sigma::Call::lowered(&call.event_source, &call.event_name);
+        let (source, name) = call.parts();
+        let mut reached: Vec<usize> = self
+            .sigma_by_call
+            .get(source)
+            .and_then(|by_name| by_name.get(name))
+            .cloned()
+            .unwrap_or_default();
+        reached.extend(
+            self.sigma_scan
+                .iter()
+                .copied()
+                .filter(|&i| self.sigma[i].may_match(&call)),
+        );
+        // In load order, as every rule's own evaluation would list them.
+        reached.sort_unstable();
         let mut probe = super::sigma::FieldProbe::new(event);
-        let candidates: Vec<&super::sigma::SigmaRule> = self
-            .sigma
-            .iter()
-            .filter(|r| r.may_match(&call) && r.may_match_fields(&mut probe))
+        let candidates: Vec<&super::sigma::SigmaRule> = reached
+            .into_iter()
+            .map(|i| &self.sigma[i])
+            .filter(|r| r.may_match_fields(&mut probe))
             .collect();
         if candidates.is_empty() {
             return Vec::new();
