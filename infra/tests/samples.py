@@ -67,6 +67,8 @@ OTHER_RESOURCE = {
             "ec2:EnableEbsEncryptionByDefault",
             "s3:GetAccountPublicAccessBlock",
             "s3:PutAccountPublicAccessBlock",
+            "route53domains:GetDomainDetail",
+            "route53domains:EnableDomainTransferLock",
         ]
     },
 }

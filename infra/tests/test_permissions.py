@@ -36,6 +36,9 @@ NO_RESOURCE_TYPE = {
     # The account's S3 Block Public Access setting (S3 Control).
     "s3:GetAccountPublicAccessBlock",
     "s3:PutAccountPublicAccessBlock",
+    # Route 53 Domains has no resource types at all.
+    "route53domains:GetDomainDetail",
+    "route53domains:EnableDomainTransferLock",
 }
 # Of those, the ones that change something: held to the stack's region by a condition.
 NO_RESOURCE_TYPE_WRITES = {
@@ -74,6 +77,10 @@ PLUMBING_RESOURCE_OF = {
 }
 
 STACK_REGION = {"StringEquals": {"aws:RequestedRegion": {"Ref": "AWS::Region"}}}
+# Route 53 Domains is served in us-east-1 only: its writes are held there, whatever the stack's
+# region.
+DOMAINS_REGION = {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}
+DOMAINS_WRITES = {"route53domains:EnableDomainTransferLock"}
 
 
 def _key(action: str, resources, condition) -> tuple:
@@ -93,7 +100,7 @@ def _condition(st: dict) -> dict | None:
         # The state table: the function's own key patterns, as `mamoru permissions --grants`
         # names them.
         return {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": st["leading_keys"]}}
-    return {"stack_region": STACK_REGION}[st["condition"]]
+    return {"stack_region": STACK_REGION, "domains_region": DOMAINS_REGION}[st["condition"]]
 
 
 def registry_grants(grants: dict, function: str, containment: bool, gates: dict[str, bool] | None = None) -> set[tuple]:
@@ -380,6 +387,20 @@ def test_write_on_every_resource_is_held_to_the_stack_region(template):
                 }, (role_id, actions)
                 seen |= writes
     assert seen == NO_RESOURCE_TYPE_WRITES
+
+
+def test_route53_domains_writes_are_held_to_us_east_1(template):
+    params = cfn.parameter_values(template, ALL)
+    seen = set()
+    for role_id in cfn.function_roles(template).values():
+        for st in cfn.role_statements(template, role_id, params):
+            actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            writes = set(actions) & DOMAINS_WRITES
+            if writes:
+                assert actions == [*writes], f"{role_id}: {actions}: one write per statement"
+                assert st["Condition"] == DOMAINS_REGION, (role_id, actions)
+                seen |= writes
+    assert seen == DOMAINS_WRITES
 
 
 def test_enable_rule_reaches_every_rule_of_the_stack_and_only_them(template):

@@ -803,6 +803,22 @@ async fn every_action_calls_exactly_what_it_is_granted() {
         "done"
     );
 
+    // Route 53 Domains: moto answers GetDomainDetail (InvalidInput for a domain it does not hold,
+    // so the action fails as not found) and serves no transfer-lock operation, so the write
+    // after the read is never sent here. Its request is checked on the wire against a local
+    // endpoint instead (tests/tests/route53domains_wire.rs).
+    let ev = event_with(
+        "aws.route53domains/ct-disable-domain-transfer-lock.json",
+        |_| {},
+    );
+    assert_eq!(
+        status(
+            &w.run("domain transfer lock removed", &ev, true),
+            "enable_domain_transfer_lock"
+        ),
+        "failed"
+    );
+
     // moto serves no serial-console API: the call is made and fails, and the proxy still sees
     // (and maps) the request, as for the IP set above.
     let ev = event_with("aws.ec2/ct-enable-serial-console-access.json", |v| {
@@ -827,6 +843,10 @@ async fn every_action_calls_exactly_what_it_is_granted() {
         // moto serves no serial-console API: the status read fails, so the write after it is
         // never sent here. Its request is checked in process instead
         // (`action::exec_tests`, the SDK's real request at its HTTP seam).
+        if action == "enable_domain_transfer_lock" {
+            assert!(used.contains("route53domains:GetDomainDetail"), "{used:?}");
+            unused.remove("route53domains:EnableDomainTransferLock");
+        }
         if action == "disable_serial_console_access" {
             assert!(
                 used.contains("ec2:GetSerialConsoleAccessStatus"),

@@ -418,6 +418,14 @@ fn check_plan(v: &Value) -> Result<(), TestCaseError> {
                 }
                 prop_assert!(p.shadow);
             }
+            Target::Domain { name } => {
+                // The domain the call named (a string, or an object with `name`), always acted
+                // on in us-east-1, the one region that serves Route 53 Domains.
+                let named = &d["requestParameters"]["domainName"];
+                let named = named.as_str().or_else(|| named["name"].as_str());
+                prop_assert_eq!(named.map(str::to_ascii_lowercase), Some(name.clone()));
+                prop_assert_eq!(a.region.as_str(), "us-east-1");
+            }
         }
         // Nothing is remediated for a failed call, an archived or a sample finding.
         prop_assert!(d["errorCode"].is_null());

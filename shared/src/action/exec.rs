@@ -206,6 +206,8 @@ pub(crate) struct Clients {
     pub(crate) lambda: Regional<aws_sdk_lambda::Client>,
     pub(crate) rds: Regional<aws_sdk_rds::Client>,
     pub(crate) s3control: Regional<aws_sdk_s3control::Client>,
+    /// Route 53 Domains is served in us-east-1 only, whatever region the function runs in.
+    pub(crate) route53domains: aws_sdk_route53domains::Client,
 }
 
 impl Clients {
@@ -247,6 +249,10 @@ impl Clients {
                 };
                 aws_sdk_s3control::Client::from_conf(conf.build())
             }),
+            route53domains: aws_sdk_route53domains::Client::new(&region_config(
+                sdk,
+                super::DOMAINS_REGION,
+            )),
         }
     }
 }

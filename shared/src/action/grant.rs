@@ -14,6 +14,9 @@ pub enum Condition {
     None,
     /// `aws:RequestedRegion` is the stack's region: for writes without a resource type.
     StackRegion,
+    /// `aws:RequestedRegion` is us-east-1, the only region that serves Route 53 Domains: for its
+    /// writes, which have no resource type, whatever region the stack is in.
+    DomainsRegion,
 }
 
 impl Condition {
@@ -24,9 +27,15 @@ impl Condition {
             Condition::StackRegion => Some(json!({
                 "StringEquals": {"aws:RequestedRegion": {"Ref": "AWS::Region"}}
             })),
+            Condition::DomainsRegion => Some(json!({
+                "StringEquals": {"aws:RequestedRegion": DOMAINS_REGION}
+            })),
         }
     }
 }
+
+/// The one region that serves Route 53 Domains (and where CloudTrail records its calls).
+pub const DOMAINS_REGION: &str = "us-east-1";
 
 /// One grant: `actions` on `resources`, under `condition`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +103,15 @@ impl Grant {
             actions,
             resources: &["*"],
             condition: Condition::StackRegion,
+        }
+    }
+
+    /// Route 53 Domains writes (no resource type): every resource, held to us-east-1.
+    pub const fn anywhere_in_domains_region(actions: &'static [&'static str]) -> Grant {
+        Grant {
+            actions,
+            resources: &["*"],
+            condition: Condition::DomainsRegion,
         }
     }
 

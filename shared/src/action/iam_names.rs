@@ -146,6 +146,16 @@ pub const IAM_ACTIONS: &[IamAction] = &[
         "RDS",
         "ModifyDBSnapshotAttribute",
     ),
+    a(
+        "route53domains:EnableDomainTransferLock",
+        "Route 53 Domains",
+        "EnableDomainTransferLock",
+    ),
+    a(
+        "route53domains:GetDomainDetail",
+        "Route 53 Domains",
+        "GetDomainDetail",
+    ),
     a("s3:GetBucketVersioning", "S3", "GetBucketVersioning"),
     a("s3:PutBucketVersioning", "S3", "PutBucketVersioning"),
     // The operation PutPublicAccessBlock is authorised by an IAM action of another name.

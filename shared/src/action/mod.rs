@@ -23,7 +23,7 @@ pub mod sequence_targets;
 
 #[cfg(feature = "aws")]
 pub use accounts::Actor;
-pub use grant::{Condition, Grant};
+pub use grant::{Condition, DOMAINS_REGION, Grant};
 pub use outcome::{Hold, Outcome, Status};
 
 use std::fmt;
@@ -176,6 +176,7 @@ registry! {
     MakeDbClusterSnapshotPrivate => make_db_cluster_snapshot_private,
     UnshareDbClusterSnapshotAccounts => unshare_db_cluster_snapshot_accounts,
     EnableBucketVersioning => enable_bucket_versioning,
+    EnableDomainTransferLock => enable_domain_transfer_lock,
 }
 
 impl ActionKind {
@@ -313,6 +314,7 @@ pub fn docs_table() -> String {
                     let cond = match g.condition {
                         Condition::None => "",
                         Condition::StackRegion => " in the stack's region",
+                        Condition::DomainsRegion => " in us-east-1",
                     };
                     format!("`{a}` on {on}{cond}")
                 })
@@ -478,6 +480,10 @@ pub enum Target {
         public: bool,
         accounts: Vec<String>,
     },
+    /// A domain registered with Route 53 Domains (its account's, served in us-east-1 only).
+    Domain {
+        name: String,
+    },
     /// The world-open admin-port ranges an AuthorizeSecurityGroupIngress call added to a group.
     Ingress {
         group_id: String,
@@ -576,6 +582,7 @@ impl Action {
                 ..
             } => kinds::make_db_snapshot_private::db_snapshot_resource(*cluster, identifier),
             Target::Ingress { group_id, .. } => format!("security group {group_id}"),
+            Target::Domain { name } => format!("domain {name}"),
         }
     }
 
@@ -611,6 +618,7 @@ impl Action {
             Target::Image { image_id, .. } => image_id.clone(),
             Target::DbSnapshot { identifier, .. } => identifier.clone(),
             Target::Ingress { group_id, .. } => group_id.clone(),
+            Target::Domain { name } => name.clone(),
         })
     }
 

@@ -57,7 +57,10 @@ fn every_action_declares_what_it_needs() {
                         .iter()
                         .any(|p| op.starts_with(p));
                     assert!(
-                        read || g.condition == Condition::StackRegion,
+                        read || matches!(
+                            g.condition,
+                            Condition::StackRegion | Condition::DomainsRegion
+                        ),
                         "{kind}: {a} on every resource with no condition"
                     );
                 }
@@ -185,6 +188,8 @@ fn iam_names_are_sdk_operations() {
         meta(aws_sdk_iam::operation::put_user_policy::PutUserPolicy::new()),
         meta(aws_sdk_iam::operation::update_access_key::UpdateAccessKey::new()),
         meta(aws_sdk_s3::operation::put_public_access_block::PutPublicAccessBlock::new()),
+        meta(aws_sdk_route53domains::operation::get_domain_detail::GetDomainDetail::new()),
+        meta(aws_sdk_route53domains::operation::enable_domain_transfer_lock::EnableDomainTransferLock::new()),
         meta(aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioning::new()),
         meta(aws_sdk_s3::operation::put_bucket_versioning::PutBucketVersioning::new()),
         meta(aws_sdk_s3::operation::get_object_tagging::GetObjectTagging::new()),

@@ -127,6 +127,7 @@ pub fn grants(rules: &RuleSet) -> BTreeMap<&'static str, Vec<Statement>> {
                     let condition = match g.condition {
                         crate::action::Condition::None => None,
                         crate::action::Condition::StackRegion => Some("stack_region"),
+                        crate::action::Condition::DomainsRegion => Some("domains_region"),
                     };
                     for action in g.actions {
                         let key = (*action, g.resources.to_vec(), condition);

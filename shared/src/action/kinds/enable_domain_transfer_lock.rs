@@ -1,0 +1,179 @@
+//! `enable_domain_transfer_lock`: `route53domains:EnableDomainTransferLock` on the domain a
+//! DisableDomainTransferLock call unlocked, in the call's account. Route 53 Domains is served in
+//! us-east-1 only: the call goes there whatever region the function runs in. The domain's status
+//! is read first (GetDomainDetail): a domain that is locked again (`clientTransferProhibited`) is
+//! already done. Route 53 Domains changes the lock asynchronously: the outcome gives the
+//! operation's ID, not the lock read back.
+
+use serde_json::{Value, json};
+
+use crate::action::{Action, ActionDef, DOMAINS_REGION, Grant, Target, Words};
+use crate::event::{CloudTrailCall, DT_CLOUDTRAIL_CALL, Event, EventKind};
+
+pub struct Def;
+
+/// The status Route 53 Domains gives a locked domain.
+pub(crate) const LOCKED: &str = "clientTransferProhibited";
+
+/// A domain name as Route 53 Domains accepts it: up to 255 lowercase letters, digits, hyphens
+/// and dots, with at least one dot (internationalized names arrive in their `xn--` form).
+pub(crate) fn domain_name_ok(name: &str) -> bool {
+    name.len() <= 255
+        && name.contains('.')
+        && !name.starts_with('.')
+        && !name.ends_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+}
+
+/// Whether a CloudTrail `eventName` is the operation: the Route 53 Developer Guide says CloudTrail
+/// writes domain registration actions with a lowercase first letter (`updateDomainContact`);
+/// the public catalogs' rules name them as the API does. Both are taken.
+pub(crate) fn is_operation(event_name: &str, operation: &str) -> bool {
+    event_name == operation
+        || (event_name.get(..1) == operation.get(..1).map(str::to_ascii_lowercase).as_deref()
+            && event_name.get(1..) == operation.get(1..))
+}
+
+/// The domain a Route 53 Domains call names: `requestParameters.domainName`, as a string or, as
+/// the Route 53 Developer Guide's example record gives it, an object with `name`.
+pub(crate) fn domain_of(def: &dyn ActionDef, event: &Event, operation: &str) -> Result<String, String> {
+    let EventKind::CloudTrailCall(c) = &event.kind else {
+        return Err(def.unsupported(event));
+    };
+    if c.event_source != "route53domains.amazonaws.com" || !is_operation(&c.event_name, operation) {
+        return Err(format!(
+            "{} acts on {operation} calls, not {}",
+            def.name(),
+            c.event_name
+        ));
+    }
+    let field = c
+        .request_parameters
+        .get("domainName")
+        .ok_or("requestParameters.domainName is missing")?;
+    let name = field
+        .as_str()
+        .or_else(|| field.get("name").and_then(Value::as_str))
+        .ok_or("requestParameters.domainName is not a domain name")?
+        .to_ascii_lowercase();
+    if !domain_name_ok(&name) {
+        return Err("requestParameters.domainName is not a domain name".to_string());
+    }
+    Ok(name)
+}
+
+impl ActionDef for Def {
+    fn name(&self) -> &'static str {
+        "enable_domain_transfer_lock"
+    }
+    fn summary(&self) -> &'static str {
+        "Lock the Route 53 domain a DisableDomainTransferLock call unlocked against transfers again (in us-east-1, where Route 53 Domains is served)"
+    }
+    fn api(&self) -> &'static str {
+        "route53domains:EnableDomainTransferLock"
+    }
+    fn grants(&self) -> &'static [Grant] {
+        // Route 53 Domains has no resource types: every resource, the write held to us-east-1.
+        const GRANTS: &[Grant] = &[
+            Grant::anywhere(&["route53domains:GetDomainDetail"]),
+            Grant::anywhere_in_domains_region(&["route53domains:EnableDomainTransferLock"]),
+        ];
+        GRANTS
+    }
+    fn detail_types(&self) -> &'static [&'static str] {
+        &[DT_CLOUDTRAIL_CALL]
+    }
+    fn words(&self) -> Words {
+        Words {
+            done: "domain transfer lock requested",
+            already: "domain already locked",
+            would: "would lock the domain against transfers",
+            noun: "domain transfer lock",
+            withheld: "lock the domain against transfers",
+        }
+    }
+    fn bind(&self, event: &Event) -> Result<(String, Target), String> {
+        let name = domain_of(self, event, "DisableDomainTransferLock")?;
+        Ok((DOMAINS_REGION.to_string(), Target::Domain { name }))
+    }
+    fn params(&self, target: &Target) -> Value {
+        match target {
+            Target::Domain { name } => json!({"DomainName": name}),
+            _ => Value::Null,
+        }
+    }
+    fn describe(&self, action: &Action) -> String {
+        format!("lock {} against transfers", action.resource())
+    }
+    fn restores(&self, call: &CloudTrailCall) -> Option<bool> {
+        (call.event_source == "route53domains.amazonaws.com"
+            && is_operation(&call.event_name, "EnableDomainTransferLock"))
+        .then_some(true)
+    }
+}
+
+#[cfg(feature = "aws")]
+mod exec {
+    use serde_json::json;
+
+    use crate::action::exec::{Clients, Execute, Failure, failure};
+    use crate::action::{Action, Outcome, Status, Target};
+
+    impl Execute for super::Def {
+        async fn execute(&self, clients: &Clients, action: &Action) -> Outcome {
+            let Target::Domain { name } = &action.target else {
+                return Outcome::wrong_target(action);
+            };
+            let client = &clients.route53domains;
+            let statuses: Vec<String> =
+                match client.get_domain_detail().domain_name(name).send().await {
+                    Ok(out) => out.status_list().to_vec(),
+                    Err(err) => {
+                        // Route 53 Domains answers InvalidInput for a domain the account does not
+                        // hold: not found, never "already done".
+                        let f: Failure = failure("route53domains:GetDomainDetail", err);
+                        return if f.code.as_deref() == Some("InvalidInput") {
+                            Outcome::not_found(action, &format!("domain {name}"))
+                        } else {
+                            Outcome::failed(action, f)
+                        };
+                    }
+                };
+            let before = json!({"StatusList": statuses});
+            if statuses.iter().any(|s| s == super::LOCKED) {
+                return Outcome::new(
+                    action,
+                    Status::AlreadyDone,
+                    format!("domain {name} is already locked against transfers"),
+                )
+                .with_state(Some(before.clone()), Some(before));
+            }
+            match client
+                .enable_domain_transfer_lock()
+                .domain_name(name)
+                .send()
+                .await
+            {
+                Ok(out) => Outcome::new(
+                    action,
+                    Status::Done,
+                    format!(
+                        "Route 53 Domains accepted the transfer lock of {name} (operation {}); it applies when the operation completes",
+                        out.operation_id().unwrap_or("unknown")
+                    ),
+                )
+                .with_state(
+                    Some(before),
+                    Some(json!({"OperationId": out.operation_id()})),
+                ),
+                Err(err) => Outcome::failed(
+                    action,
+                    failure("route53domains:EnableDomainTransferLock", err),
+                )
+                .with_state(Some(before), None),
+            }
+        }
+    }
+}
