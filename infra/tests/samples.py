@@ -69,6 +69,7 @@ OTHER_RESOURCE = {
             "s3:PutAccountPublicAccessBlock",
             "route53domains:GetDomainDetail",
             "route53domains:EnableDomainTransferLock",
+            "route53domains:CancelDomainTransferToAnotherAwsAccount",
         ]
     },
 }

@@ -39,6 +39,7 @@ NO_RESOURCE_TYPE = {
     # Route 53 Domains has no resource types at all.
     "route53domains:GetDomainDetail",
     "route53domains:EnableDomainTransferLock",
+    "route53domains:CancelDomainTransferToAnotherAwsAccount",
 }
 # Of those, the ones that change something: held to the stack's region by a condition.
 NO_RESOURCE_TYPE_WRITES = {
@@ -80,7 +81,10 @@ STACK_REGION = {"StringEquals": {"aws:RequestedRegion": {"Ref": "AWS::Region"}}}
 # Route 53 Domains is served in us-east-1 only: its writes are held there, whatever the stack's
 # region.
 DOMAINS_REGION = {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}
-DOMAINS_WRITES = {"route53domains:EnableDomainTransferLock"}
+DOMAINS_WRITES = {
+    "route53domains:EnableDomainTransferLock",
+    "route53domains:CancelDomainTransferToAnotherAwsAccount",
+}
 
 
 def _key(action: str, resources, condition) -> tuple:

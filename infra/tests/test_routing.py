@@ -110,6 +110,8 @@ EXPECTED: dict[str, str | None] = {
     "aws.route53domains/ct-disable-domain-transfer-lock.json": CLOUDTRAIL,
     "aws.route53domains/ct-enable-domain-transfer-lock.json": None,
     "aws.route53domains/ct-disable-domain-transfer-lock-denied.json": CLOUDTRAIL,
+    "aws.route53domains/ct-transfer-domain-to-another-aws-account.json": CLOUDTRAIL,
+    "aws.route53domains/ct-transfer-domain-to-another-aws-account-denied.json": CLOUDTRAIL,
     # Attack-catalog calls, failed ones included (the function records them); only the calls the
     # playbook names: not the profile made with a trust anchor, not a Macie session update, not a
     # Macie filter that does not archive.

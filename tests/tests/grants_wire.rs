@@ -818,6 +818,19 @@ async fn every_action_calls_exactly_what_it_is_granted() {
         ),
         "failed"
     );
+    // A transfer to another account: moto serves no cancel either; the request is sent, fails,
+    // and the proxy maps it.
+    let ev = event_with(
+        "aws.route53domains/ct-transfer-domain-to-another-aws-account.json",
+        |_| {},
+    );
+    assert_eq!(
+        status(
+            &w.run("domain offered to another account", &ev, true),
+            "cancel_domain_transfer"
+        ),
+        "failed"
+    );
 
     // moto serves no serial-console API: the call is made and fails, and the proxy still sees
     // (and maps) the request, as for the IP set above.

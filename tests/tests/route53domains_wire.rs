@@ -1,7 +1,8 @@
 //! Route 53 Domains against a local endpoint: moto (5.2.5) serves none of the transfer-lock
 //! operations, so the requests the SDK really sends are checked here, on the wire. This is a
 //! request-shape test, not a state test: the endpoint answers as Route 53 Domains' API reference
-//! gives (GetDomainDetail, EnableDomainTransferLock, their errors), and records each request.
+//! gives (GetDomainDetail, EnableDomainTransferLock, CancelDomainTransferToAnotherAwsAccount, their
+//! errors), and records each request.
 //!
 //! The function runs in eu-west-1 (`AWS_REGION`); Route 53 Domains is served in us-east-1 only,
 //! so every request must be signed for us-east-1 (the Authorization header's credential scope).
@@ -117,6 +118,27 @@ impl Drop for Domains {
 
 /// The unlocking call, run with the function in eu-west-1; the outcome of the lock.
 fn run(domains: &Domains) -> Value {
+    run_event(
+        domains,
+        "aws.route53domains/ct-disable-domain-transfer-lock.json",
+        "route53domains:EnableDomainTransferLock",
+        false,
+    )
+}
+
+/// The built-in playbook with every shadow rule promoted to enforce.
+fn promoted_rules() -> std::path::PathBuf {
+    let text = mamoru::decide::rules::BUILTIN_RULES.replace("mode = \"shadow\"\n", "");
+    let dir = std::env::temp_dir().join(format!("mamoru-domains-promoted-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("promoted.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `fixture` run with the function in eu-west-1 (its shadow rules promoted when `promote`); the
+/// outcome of `api`.
+fn run_event(domains: &Domains, fixture: &str, api: &str, promote: bool) -> Value {
     let dir = std::env::temp_dir().join(format!(
         "mamoru-domains-{}-{}",
         std::process::id(),
@@ -124,16 +146,9 @@ fn run(domains: &Domains) -> Value {
     ));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("event.json");
-    std::fs::write(
-        &file,
-        event_with(
-            "aws.route53domains/ct-disable-domain-transfer-lock.json",
-            |_| {},
-        ),
-    )
-    .unwrap();
-    let out = Command::new(binary("mamoru"))
-        .env_clear()
+    std::fs::write(&file, event_with(fixture, |_| {})).unwrap();
+    let mut cmd = Command::new(binary("mamoru"));
+    cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("AWS_ENDPOINT_URL", domains.endpoint())
         .env("AWS_REGION", "eu-west-1")
@@ -141,10 +156,11 @@ fn run(domains: &Domains) -> Value {
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .args(["replay", "--json", "--execute", "--state", "none"])
-        .arg(&file)
-        .output()
-        .unwrap();
+        .args(["replay", "--json", "--execute", "--state", "none"]);
+    if promote {
+        cmd.arg("--rules").arg(promoted_rules());
+    }
+    let out = cmd.arg(&file).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let report: Value = serde_json::from_str(stdout.lines().next().unwrap_or("null"))
         .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
@@ -152,9 +168,9 @@ fn run(domains: &Domains) -> Value {
         .as_array()
         .unwrap()
         .iter()
-        .find(|o| o["api"] == "route53domains:EnableDomainTransferLock")
+        .find(|o| o["api"] == api)
         .cloned()
-        .unwrap_or_else(|| panic!("no transfer-lock outcome in {report}"))
+        .unwrap_or_else(|| panic!("no {api} outcome in {report}"))
 }
 
 fn detail(statuses: &[&str]) -> Value {
@@ -250,4 +266,50 @@ fn a_domain_the_account_does_not_hold_is_not_found_never_already_done() {
     assert_eq!(o["error_code"], "NotFound", "{o}");
     let targets: Vec<String> = domains.seen().into_iter().map(|r| r.target).collect();
     assert_eq!(targets, ["Route53Domains_v20140515.GetDomainDetail"]);
+}
+
+const TRANSFER: &str = "aws.route53domains/ct-transfer-domain-to-another-aws-account.json";
+const CANCEL: &str = "route53domains:CancelDomainTransferToAnotherAwsAccount";
+
+// proves: route53domains-transferred-to-another-account
+#[tokio::test]
+async fn a_domain_transfer_is_cancelled_in_us_east_1_once_promoted() {
+    let domains = Domains::start(&[(
+        "CancelDomainTransferToAnotherAwsAccount",
+        200,
+        json!({"OperationId": "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"}),
+    )]);
+    // Shadow as shipped: reported, nothing sent.
+    let shadow = run_event(&domains, TRANSFER, CANCEL, false);
+    assert_eq!(shadow["status"], "would_do", "{shadow}");
+    assert!(domains.seen().is_empty(), "{:?}", domains.seen());
+
+    // Promoted: the cancel, for that domain, signed for us-east-1.
+    let o = run_event(&domains, TRANSFER, CANCEL, true);
+    assert_eq!(o["status"], "done", "{o}");
+    assert_eq!(o["region"], "us-east-1", "{o}");
+    assert_eq!(
+        o["after"]["OperationId"], "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111",
+        "{o}"
+    );
+    let seen = domains.seen();
+    let targets: Vec<&str> = seen.iter().map(|r| r.target.as_str()).collect();
+    assert_eq!(
+        targets,
+        ["Route53Domains_v20140515.CancelDomainTransferToAnotherAwsAccount"]
+    );
+    assert_us_east_1_for_the_domain(&seen);
+}
+
+#[test]
+fn a_transfer_with_nothing_to_cancel_is_a_failure_never_already_done() {
+    let domains = Domains::start(&[(
+        "CancelDomainTransferToAnotherAwsAccount",
+        400,
+        json!({"__type": "InvalidInput", "message": "The requested item is not acceptable."}),
+    )]);
+    let o = run_event(&domains, TRANSFER, CANCEL, true);
+    assert_eq!(o["status"], "failed", "{o}");
+    assert_eq!(o["error_code"], "InvalidInput", "{o}");
+    assert_eq!(o["retryable"], false, "{o}");
 }

@@ -147,6 +147,11 @@ pub const IAM_ACTIONS: &[IamAction] = &[
         "ModifyDBSnapshotAttribute",
     ),
     a(
+        "route53domains:CancelDomainTransferToAnotherAwsAccount",
+        "Route 53 Domains",
+        "CancelDomainTransferToAnotherAwsAccount",
+    ),
+    a(
         "route53domains:EnableDomainTransferLock",
         "Route 53 Domains",
         "EnableDomainTransferLock",

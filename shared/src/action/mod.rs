@@ -177,6 +177,7 @@ registry! {
     UnshareDbClusterSnapshotAccounts => unshare_db_cluster_snapshot_accounts,
     EnableBucketVersioning => enable_bucket_versioning,
     EnableDomainTransferLock => enable_domain_transfer_lock,
+    CancelDomainTransfer => cancel_domain_transfer,
 }
 
 impl ActionKind {

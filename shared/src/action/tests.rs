@@ -189,6 +189,7 @@ fn iam_names_are_sdk_operations() {
         meta(aws_sdk_iam::operation::update_access_key::UpdateAccessKey::new()),
         meta(aws_sdk_s3::operation::put_public_access_block::PutPublicAccessBlock::new()),
         meta(aws_sdk_route53domains::operation::get_domain_detail::GetDomainDetail::new()),
+        meta(aws_sdk_route53domains::operation::cancel_domain_transfer_to_another_aws_account::CancelDomainTransferToAnotherAwsAccount::new()),
         meta(aws_sdk_route53domains::operation::enable_domain_transfer_lock::EnableDomainTransferLock::new()),
         meta(aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioning::new()),
         meta(aws_sdk_s3::operation::put_bucket_versioning::PutBucketVersioning::new()),

@@ -1,0 +1,102 @@
+//! `cancel_domain_transfer`: `route53domains:CancelDomainTransferToAnotherAwsAccount` on the domain
+//! a TransferDomainToAnotherAwsAccount call offered to another account, in the call's account,
+//! before that account accepts it (it has 3 days). Route 53 Domains is served in us-east-1 only.
+//! No read first: the API offers none that says whether a transfer is pending, so a domain with
+//! none (already accepted, cancelled or expired) fails with the service's error, never "already
+//! done".
+
+use serde_json::{Value, json};
+
+use super::enable_domain_transfer_lock::{domain_of, is_operation};
+use crate::action::{Action, ActionDef, DOMAINS_REGION, Grant, Target, Words};
+use crate::event::{CloudTrailCall, DT_CLOUDTRAIL_CALL, Event};
+
+pub struct Def;
+
+impl ActionDef for Def {
+    fn name(&self) -> &'static str {
+        "cancel_domain_transfer"
+    }
+    fn summary(&self) -> &'static str {
+        "Cancel the transfer of a Route 53 domain to another AWS account that a TransferDomainToAnotherAwsAccount call started, before that account accepts it (in us-east-1)"
+    }
+    fn api(&self) -> &'static str {
+        "route53domains:CancelDomainTransferToAnotherAwsAccount"
+    }
+    fn grants(&self) -> &'static [Grant] {
+        const GRANTS: &[Grant] = &[Grant::anywhere_in_domains_region(&[
+            "route53domains:CancelDomainTransferToAnotherAwsAccount",
+        ])];
+        GRANTS
+    }
+    fn detail_types(&self) -> &'static [&'static str] {
+        &[DT_CLOUDTRAIL_CALL]
+    }
+    fn words(&self) -> Words {
+        Words {
+            done: "domain transfer cancelled",
+            already: "domain transfer already cancelled",
+            would: "would cancel the domain transfer",
+            noun: "domain transfer cancel",
+            withheld: "cancel the domain's transfer to another account",
+        }
+    }
+    fn bind(&self, event: &Event) -> Result<(String, Target), String> {
+        let name = domain_of(self, event, "TransferDomainToAnotherAwsAccount")?;
+        Ok((DOMAINS_REGION.to_string(), Target::Domain { name }))
+    }
+    fn params(&self, target: &Target) -> Value {
+        match target {
+            Target::Domain { name } => json!({"DomainName": name}),
+            _ => Value::Null,
+        }
+    }
+    fn describe(&self, action: &Action) -> String {
+        format!("cancel the transfer of {} to another account", action.resource())
+    }
+    fn restores(&self, call: &CloudTrailCall) -> Option<bool> {
+        (call.event_source == "route53domains.amazonaws.com"
+            && is_operation(&call.event_name, "CancelDomainTransferToAnotherAwsAccount"))
+        .then_some(true)
+    }
+}
+
+#[cfg(feature = "aws")]
+mod exec {
+    use serde_json::json;
+
+    use crate::action::exec::{Clients, Execute, failure};
+    use crate::action::{Action, Outcome, Status, Target};
+
+    impl Execute for super::Def {
+        async fn execute(&self, clients: &Clients, action: &Action) -> Outcome {
+            let Target::Domain { name } = &action.target else {
+                return Outcome::wrong_target(action);
+            };
+            match clients
+                .route53domains
+                .cancel_domain_transfer_to_another_aws_account()
+                .domain_name(name)
+                .send()
+                .await
+            {
+                Ok(out) => Outcome::new(
+                    action,
+                    Status::Done,
+                    format!(
+                        "the transfer of {name} to another account is cancelled (operation {})",
+                        out.operation_id().unwrap_or("unknown")
+                    ),
+                )
+                .with_state(None, Some(json!({"OperationId": out.operation_id()}))),
+                Err(err) => Outcome::failed(
+                    action,
+                    failure(
+                        "route53domains:CancelDomainTransferToAnotherAwsAccount",
+                        err,
+                    ),
+                ),
+            }
+        }
+    }
+}
