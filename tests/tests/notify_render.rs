@@ -394,3 +394,83 @@ fn an_ignored_event_renders_with_the_reason_no_notification_goes_out() {
         message.body
     );
 }
+
+#[test]
+fn a_domain_transfer_password_never_reaches_the_notification_or_the_audit_line() {
+    // GIVEN TransferDomainToAnotherAwsAccount records whose responseElements carry the transfer
+    // password the API answers with (the other account needs it to accept the domain). No
+    // published record shows whether CloudTrail keeps it; if it does, it must go nowhere.
+    let password = "Qx4#Lm9vRt2Kp7Wz";
+    let transfer = "aws.route53domains/ct-transfer-domain-to-another-aws-account.json";
+    // AND a deployment's version of the built-in rule whose title and runbook name the
+    // response's members by path
+    let mut rules = mamoru::decide::RuleSet::builtin().unwrap();
+    rules
+        .add_source(
+            "rules/domains.toml",
+            r#"
+[[rule]]
+id = "route53domains-transferred-to-another-account"
+description = "Domain transfers, with the call's response in the alert."
+mode = "shadow"
+[rule.match]
+detail_type = ["AWS API Call via CloudTrail"]
+event_source = ["route53domains.amazonaws.com"]
+event_name = ["TransferDomainToAnotherAwsAccount", "transferDomainToAnotherAwsAccount"]
+call = "succeeded"
+[rule.response]
+title = "Transfer of {detail.requestParameters.domainName.name}: {detail.responseElements.password} {detail.responseElements.Password}"
+severity = "critical"
+actions = [{ action = "cancel_domain_transfer" }]
+runbook = "Response: {detail.responseElements}; operation {detail.responseElements.operationId}."
+"#,
+            true,
+        )
+        .unwrap();
+    let responder = mamoru::Responder::new(
+        None,
+        mamoru_tests::render::golden_settings(),
+        rules,
+        None,
+        None,
+    );
+    mamoru::audit::set_sink(mamoru::audit::Sink::Off);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    for member in ["password", "Password"] {
+        let event = event_with(transfer, |v| {
+            v["detail"]["responseElements"] = serde_json::json!({
+                "operationId": "d4d7a0e1-0f4b-4b4e-9d8a-EXAMPLE11111",
+                member: password,
+            });
+        });
+        let builtin = dry_run_report(&event);
+        let custom = runtime.block_on(responder.handle_json(&event)).unwrap();
+        assert!(
+            custom.plan.title.starts_with("Transfer of example.com: "),
+            "{}",
+            custom.plan.title
+        );
+        for report in [builtin, custom] {
+            // WHEN the notification and the audit line are made
+            let message = render(&report);
+            let audit = mamoru::audit::line(&report, None, std::time::Duration::ZERO).to_string();
+            // THEN no version of either holds the password, and the rule still decided
+            assert_eq!(report.plan.severity.band.as_str(), "CRITICAL");
+            for (what, text) in [
+                ("subject", message.subject.clone()),
+                ("email body", message.body.clone()),
+                ("document", message.document.to_string()),
+                ("chat payload", message.chatbot.to_string()),
+                ("SNS message", message.sns_message().to_string()),
+                ("audit line", audit),
+            ] {
+                assert!(
+                    !text.contains(password),
+                    "{member}: the {what} leaks the transfer password:\n{text}"
+                );
+            }
+        }
+    }
+}

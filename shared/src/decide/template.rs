@@ -132,11 +132,7 @@ impl Template {
                     push_value(&mut out, value.as_deref(), name);
                 }
                 Part::Path(path) => {
-                    let value = subject.field(path).and_then(|v| match v {
-                        Value::Null => None,
-                        Value::String(s) => Some(s),
-                        other => Some(other.to_string()),
-                    });
+                    let value = subject.field(path).and_then(|v| shown(path, v));
                     push_value(&mut out, value.as_deref(), &path.join("."));
                 }
             }
@@ -194,6 +190,24 @@ fn named(
         _ => None,
     }
     .filter(|v| !v.is_empty())
+}
+
+/// A path's value as text. A member whose name says it holds a secret (`password`,
+/// `sessionToken`, `secretAccessKey`, …), or anything under one, is masked whole, whatever its
+/// shape: the transfer password TransferDomainToAnotherAwsAccount answers with looks like any
+/// other word. An object or an array has its secret members masked, as the JSON document does.
+fn shown(path: &[String], v: Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        _ if path.iter().any(|s| crate::redact::is_secret_name(s)) => {
+            Some(crate::redact::MASK.to_string())
+        }
+        Value::String(s) => Some(s),
+        mut other => {
+            crate::redact::value(&mut other);
+            Some(other.to_string())
+        }
+    }
 }
 
 /// A value from the event: secrets masked, one line, bounded; `(no NAME)` when missing.
@@ -370,6 +384,46 @@ mod tests {
         assert!(Template::parse("stray } brace").is_err());
         assert!(Template::parse("{detail.}").is_err());
         assert!(Template::parse("{detail}").is_err());
+    }
+
+    #[test]
+    fn secret_members_are_masked_whatever_their_shape() {
+        // GIVEN a call whose response carries a password that looks like any word, beside an
+        // operation id
+        let mut v: Value = serde_json::from_str(include_str!(
+            "../../../tests/fixtures/events/aws.route53domains/ct-transfer-domain-to-another-aws-account.json"
+        ))
+        .unwrap();
+        v["detail"]["responseElements"] =
+            serde_json::json!({"operationId": "op-1", "password": "tulip", "Password": "tulip"});
+        let event = crate::Event::from_json(&v.to_string()).unwrap();
+        let subject = Subject::new(&event);
+        let render = |text: &str| {
+            Template::parse(text)
+                .unwrap()
+                .render(&subject, None, Severity::default())
+        };
+        // WHEN templates name the password, its parent object, or a member beside it
+        // THEN the password is masked whole and the rest is shown
+        assert_eq!(
+            render("{detail.responseElements.password}/{detail.responseElements.Password}"),
+            format!("{MASK}/{MASK}", MASK = crate::redact::MASK)
+        );
+        let whole = render("{detail.responseElements}");
+        assert!(
+            !whole.contains("tulip") && whole.contains("op-1"),
+            "{whole}"
+        );
+        assert_eq!(render("{detail.responseElements.operationId}"), "op-1");
+        assert_eq!(
+            render("{detail.requestParameters.domainName.name}"),
+            "example.com"
+        );
+        // AND a secret member the event does not have is missing, not masked
+        assert_eq!(
+            render("{detail.requestParameters.password}"),
+            "(no detail.requestParameters.password)"
+        );
     }
 
     #[test]
