@@ -5,10 +5,10 @@
 //! none (already accepted, cancelled or expired) fails with the service's error, never "already
 //! done".
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::enable_domain_transfer_lock::{domain_of, is_operation};
-use crate::action::{Action, ActionDef, DOMAINS_REGION, Grant, Target, Words};
+use super::enable_domain_transfer_lock::{bind_domain, domain_params, is_domains_call};
+use crate::action::{Action, ActionDef, Grant, Target, Words};
 use crate::event::{CloudTrailCall, DT_CLOUDTRAIL_CALL, Event};
 
 pub struct Def;
@@ -42,22 +42,16 @@ impl ActionDef for Def {
         }
     }
     fn bind(&self, event: &Event) -> Result<(String, Target), String> {
-        let name = domain_of(self, event, "TransferDomainToAnotherAwsAccount")?;
-        Ok((DOMAINS_REGION.to_string(), Target::Domain { name }))
+        bind_domain(self, event, "TransferDomainToAnotherAwsAccount")
     }
     fn params(&self, target: &Target) -> Value {
-        match target {
-            Target::Domain { name } => json!({"DomainName": name}),
-            _ => Value::Null,
-        }
+        domain_params(target)
     }
     fn describe(&self, action: &Action) -> String {
         format!("cancel the transfer of {} to another account", action.resource())
     }
     fn restores(&self, call: &CloudTrailCall) -> Option<bool> {
-        (call.event_source == "route53domains.amazonaws.com"
-            && is_operation(&call.event_name, "CancelDomainTransferToAnotherAwsAccount"))
-        .then_some(true)
+        is_domains_call(call, "CancelDomainTransferToAnotherAwsAccount")
     }
 }
 

@@ -64,6 +64,31 @@ pub(crate) fn domain_of(def: &dyn ActionDef, event: &Event, operation: &str) -> 
     Ok(name)
 }
 
+/// Where a Route 53 Domains action acts: the domain the `operation` call names, in us-east-1.
+pub(crate) fn bind_domain(
+    def: &dyn ActionDef,
+    event: &Event,
+    operation: &str,
+) -> Result<(String, Target), String> {
+    let name = domain_of(def, event, operation)?;
+    Ok((DOMAINS_REGION.to_string(), Target::Domain { name }))
+}
+
+/// The request of a Route 53 Domains action: the domain's name.
+pub(crate) fn domain_params(target: &Target) -> Value {
+    match target {
+        Target::Domain { name } => json!({"DomainName": name}),
+        _ => Value::Null,
+    }
+}
+
+/// Whether a CloudTrail call is the Route 53 Domains `operation` (an action's own restoring call).
+pub(crate) fn is_domains_call(call: &CloudTrailCall, operation: &str) -> Option<bool> {
+    (call.event_source == "route53domains.amazonaws.com"
+        && is_operation(&call.event_name, operation))
+    .then_some(true)
+}
+
 impl ActionDef for Def {
     fn name(&self) -> &'static str {
         "enable_domain_transfer_lock"
@@ -95,22 +120,16 @@ impl ActionDef for Def {
         }
     }
     fn bind(&self, event: &Event) -> Result<(String, Target), String> {
-        let name = domain_of(self, event, "DisableDomainTransferLock")?;
-        Ok((DOMAINS_REGION.to_string(), Target::Domain { name }))
+        bind_domain(self, event, "DisableDomainTransferLock")
     }
     fn params(&self, target: &Target) -> Value {
-        match target {
-            Target::Domain { name } => json!({"DomainName": name}),
-            _ => Value::Null,
-        }
+        domain_params(target)
     }
     fn describe(&self, action: &Action) -> String {
         format!("lock {} against transfers", action.resource())
     }
     fn restores(&self, call: &CloudTrailCall) -> Option<bool> {
-        (call.event_source == "route53domains.amazonaws.com"
-            && is_operation(&call.event_name, "EnableDomainTransferLock"))
-        .then_some(true)
+        is_domains_call(call, "EnableDomainTransferLock")
     }
 }
 
