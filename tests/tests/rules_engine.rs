@@ -515,6 +515,20 @@ threshold = {threshold}
             "threshold distinct",
         ),
         (
+            rule(
+                "{ count = 5, window = \"10m\", by = \"detail.responseElements.password\" }",
+                names,
+            ),
+            "names the secret member `password`",
+        ),
+        (
+            rule(
+                "{ count = 5, window = \"10m\", distinct = \"detail.requestParameters.Credentials.SessionToken\" }",
+                names,
+            ),
+            "names the secret member `Credentials`",
+        ),
+        (
             rule("{ count = 5, window = \"10m\" }", ""),
             "a threshold rule names its calls",
         ),

@@ -31,13 +31,26 @@ pub(super) fn parse_window(text: &str) -> Result<i64, String> {
     }
 }
 
+/// A path a threshold counts by or counts the distinct values of. Those values are kept in the
+/// state table and named in the alert, so never a member whose name says it holds a secret
+/// (`password`, `sessionToken`, …): masking it would count every value as one.
+fn counted_path(path: &str) -> Result<Vec<String>, String> {
+    let p = compile_path(path)?;
+    match p.iter().find(|s| crate::redact::is_secret_name(s)) {
+        Some(secret) => Err(format!(
+            "`{path}` names the secret member `{secret}`: its values would be kept in the state table and shown in the alert"
+        )),
+        None => Ok(p),
+    }
+}
+
 pub(super) fn compile_threshold(t: ThresholdDef, errors: &mut Vec<String>) -> Option<Threshold> {
     let max = crate::state::MAX_THRESHOLD_COUNT;
     if !(2..=max).contains(&t.count) {
         errors.push(format!("threshold count {} is outside 2–{max}", t.count));
     }
     let window = parse_window(&t.window).map_err(|e| errors.push(e)).ok()?;
-    let distinct = match t.distinct.as_deref().map(compile_path) {
+    let distinct = match t.distinct.as_deref().map(counted_path) {
         None => None,
         Some(Ok(p)) => Some(p),
         Some(Err(e)) => {
@@ -48,7 +61,7 @@ pub(super) fn compile_threshold(t: ThresholdDef, errors: &mut Vec<String>) -> Op
     let by = match t.by.as_deref() {
         None | Some("principal") => By::Principal,
         Some("account") => By::Account,
-        Some(path) => match compile_path(path) {
+        Some(path) => match counted_path(path) {
             Ok(p) => By::Field(p),
             Err(e) => {
                 errors.push(format!(
