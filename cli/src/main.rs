@@ -255,6 +255,8 @@ async fn replay(
         let sdk = mamoru::aws::load().await;
         let notifier = settings.topic_arn.clone().map(|t| Notifier::new(&sdk, t));
         let actor = Actor::new(&sdk, &settings);
+        // As the cloudtrail function: a deleted KMS key or log group is looked up.
+        let lookup = std::sync::Arc::clone(&actor) as std::sync::Arc<dyn mamoru::lookup::Lookup>;
         Responder::new(
             None,
             settings,
@@ -264,6 +266,7 @@ async fn replay(
                 std::sync::Arc::new(n) as std::sync::Arc<dyn mamoru::action::port::Publish>
             }),
         )
+        .with_lookup(lookup)
     } else {
         settings.mode = Mode::DryRun;
         Responder::new(None, settings, rules, None, None)

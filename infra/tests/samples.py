@@ -61,6 +61,7 @@ OTHER_RESOURCE = {
             "config:DescribeConfigurationRecorderStatus",
             "ec2:DescribeInstances",
             "ec2:DescribeSecurityGroups",
+            "ec2:DescribeFlowLogs",
             "ec2:GetEbsEncryptionByDefault",
             "ec2:GetSerialConsoleAccessStatus",
             "ec2:DisableSerialConsoleAccess",

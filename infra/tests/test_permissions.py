@@ -27,6 +27,8 @@ NO_RESOURCE_TYPE = {
     "config:DescribeConfigurationRecorderStatus",
     "ec2:DescribeInstances",
     "ec2:DescribeSecurityGroups",
+    # The log destination lookup (shared/src/lookup.rs): lists flow logs.
+    "ec2:DescribeFlowLogs",
     # Settings of an account and region (the Service Authorization Reference lists no resource
     # type for them).
     "ec2:GetEbsEncryptionByDefault",

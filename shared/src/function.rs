@@ -133,6 +133,13 @@ async fn build(handler: Handler) -> Result<Responder, InitError> {
         }
         _ => responder,
     };
+    // The cloudtrail function looks up whether a deleted KMS key or log group was a trail's
+    // (or a flow log's), with the actor's clients: in the account and region that own it.
+    let responder = if handler == crate::lookup::LOOKER {
+        responder.with_lookup(Arc::clone(&actor) as Arc<dyn crate::lookup::Lookup>)
+    } else {
+        responder
+    };
     // The securityhub function writes back to the findings it decides.
     Ok(if handler == Handler::Securityhub {
         responder.with_write_back(Arc::new(crate::writeback::hub::Hub::new(&sdk)))

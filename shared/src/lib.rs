@@ -20,6 +20,7 @@ pub mod event;
 #[cfg(feature = "aws")]
 pub mod function;
 pub mod logging;
+pub mod lookup;
 pub mod metrics;
 pub mod notify;
 pub mod publish;

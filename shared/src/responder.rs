@@ -10,6 +10,7 @@ use crate::action::port::{Publish, Remediate};
 use crate::action::{Hold, Outcome, Status};
 use crate::decide::{Disposition, Handler, Planned, RuleSet, decide, decide_crossed};
 use crate::event::{Event, ParseError};
+use crate::lookup::Lookup;
 use crate::notify::{NotifyError, render};
 use crate::publish::{Import, PublishOutcome, PublishStatus};
 use crate::report::Report;
@@ -86,6 +87,7 @@ pub struct Responder {
     state: Option<Arc<dyn Store>>,
     write_back: Option<Arc<dyn WriteBack>>,
     publisher: Option<Arc<dyn Import>>,
+    lookup: Option<Arc<dyn Lookup>>,
 }
 
 /// What the state store says of an event before it is handled.
@@ -149,7 +151,50 @@ impl Responder {
             state: None,
             write_back: None,
             publisher: None,
+            lookup: None,
         }
+    }
+
+    /// Gives the responder a lookup of what used a deleted log destination
+    /// ([`crate::lookup`]): a KMS key or log group that a trail or flow log uses makes the alert
+    /// High.
+    pub fn with_lookup(mut self, lookup: Arc<dyn Lookup>) -> Responder {
+        self.lookup = Some(lookup);
+        self
+    }
+
+    /// Looks up whether a trail or flow log used the log destination the call removed, and
+    /// says so in the plan ([`crate::lookup::apply`]). Never fails the event: a failed lookup
+    /// keeps the decided severity and the reason says why.
+    async fn check_destination(&self, event: &Event, plan: &mut crate::decide::Plan) {
+        let Some(port) = &self.lookup else {
+            return;
+        };
+        if plan.disposition == Disposition::Ignore || (!plan.notify && plan.actions.is_empty()) {
+            return;
+        }
+        let Some(dest) = crate::lookup::Destination::of(event) else {
+            return;
+        };
+        let found = if dest.alias().is_some() {
+            None
+        } else {
+            Some(port.look_up(&plan.event_id, &dest).await)
+        };
+        let check = match &found {
+            Some(Ok(f)) => crate::lookup::Check::of(&dest, Ok(f)),
+            Some(Err(e)) => {
+                tracing::warn!(
+                    event_id = %plan.event_id,
+                    error_code = %e.code,
+                    error = %e.message,
+                    "log destination lookup failed: the alert keeps its severity"
+                );
+                crate::lookup::Check::of(&dest, Err(e))
+            }
+            None => crate::lookup::Check::of(&dest, Ok(&crate::lookup::Found::default())),
+        };
+        crate::lookup::apply(plan, &dest, &check);
     }
 
     /// Gives the responder a Security Hub import ([`crate::publish`]): each detection of a
@@ -630,6 +675,7 @@ impl Responder {
             }
             _ => {}
         }
+        self.check_destination(event, &mut plan).await;
         let mut outcomes = Vec::with_capacity(plan.actions.len());
         let mut exhausted: Vec<(String, String)> = Vec::new();
         for planned in &plan.actions {
@@ -827,5 +873,132 @@ mod tests {
             "{statuses:?}"
         );
         assert_eq!(rec.actions().len(), 4);
+    }
+
+    /// A lookup in memory: answers every lookup with `answer` and records what it was asked.
+    struct FakeLookup {
+        answer: Result<crate::lookup::Found, crate::lookup::Failure>,
+        asked: std::sync::Mutex<Vec<crate::lookup::Destination>>,
+    }
+
+    impl Lookup for FakeLookup {
+        fn look_up<'a>(
+            &'a self,
+            _event_id: &'a str,
+            dest: &'a crate::lookup::Destination,
+        ) -> crate::state::BoxFuture<'a, Result<crate::lookup::Found, crate::lookup::Failure>>
+        {
+            self.asked.lock().unwrap().push(dest.clone());
+            let answer = self.answer.clone();
+            Box::pin(async move { answer })
+        }
+    }
+
+    const SCHEDULE: &str =
+        include_str!("../../tests/fixtures/events/aws.kms/ct-schedule-key-deletion.json");
+    const DELETE_GROUP: &str =
+        include_str!("../../tests/fixtures/events/aws.logs/ct-delete-log-group.json");
+
+    async fn with_lookup(
+        answer: Result<crate::lookup::Found, crate::lookup::Failure>,
+        event: &str,
+    ) -> (
+        Report,
+        Vec<crate::notify::Message>,
+        Vec<crate::lookup::Destination>,
+    ) {
+        let rec = Arc::new(Recording::default());
+        let lookup = Arc::new(FakeLookup {
+            answer,
+            asked: Default::default(),
+        });
+        let r = Responder::new(
+            Some(crate::decide::Handler::Cloudtrail),
+            Settings::default(),
+            RuleSet::builtin().unwrap(),
+            Some(rec.clone()),
+            Some(rec.clone()),
+        )
+        .with_lookup(lookup.clone());
+        let report = r.handle_json(event).await.unwrap();
+        let asked = lookup.asked.lock().unwrap().clone();
+        (report, rec.messages(), asked)
+    }
+
+    #[tokio::test]
+    async fn a_key_a_trail_uses_makes_the_alert_high_and_names_the_trail() {
+        // GIVEN a lookup that finds the trail encrypting with the key the fixture names
+        let trail = "arn:aws:cloudtrail:us-east-1:123456789012:trail/org-trail";
+        let found = crate::lookup::Found {
+            trails: vec![crate::lookup::Trail {
+                arn: trail.into(),
+                kms_key_id: Some("arn:aws:kms:us-west-2:123456789012:key/1".into()),
+                log_group_arn: None,
+            }],
+            flow_logs: vec![],
+        };
+        // WHEN the key is scheduled for deletion
+        let (report, messages, asked) = with_lookup(Ok(found), SCHEDULE).await;
+        // THEN it was looked up in the call's account and region, the alert is High and
+        // names the trail
+        assert_eq!(asked.len(), 1);
+        assert_eq!(asked[0].account(), "123456789012");
+        assert_eq!(asked[0].region(), "us-west-2");
+        assert_eq!(report.plan.severity.band, crate::decide::Band::High);
+        assert_eq!(messages.len(), 1);
+        assert!(
+            messages[0].subject.contains("HIGH"),
+            "{}",
+            messages[0].subject
+        );
+        assert!(messages[0].body.contains(trail), "{}", messages[0].body);
+    }
+
+    #[tokio::test]
+    async fn a_failed_lookup_keeps_medium_says_why_and_still_notifies() {
+        // GIVEN a lookup that is denied
+        let failure = crate::lookup::Failure {
+            code: "AccessDeniedException".into(),
+            message: "User is not authorized to perform: cloudtrail:DescribeTrails".into(),
+        };
+        // WHEN a log group is deleted
+        let (report, messages, asked) = with_lookup(Err(failure), DELETE_GROUP).await;
+        // THEN the event is handled, Medium, and the notification says the check failed
+        assert_eq!(asked.len(), 1);
+        assert_eq!(report.plan.severity.band, crate::decide::Band::Medium);
+        assert_eq!(messages.len(), 1);
+        assert!(
+            messages[0].subject.contains("MEDIUM"),
+            "{}",
+            messages[0].subject
+        );
+        assert!(
+            messages[0]
+                .body
+                .contains("could not check whether a trail uses the log group")
+                && messages[0].body.contains("AccessDeniedException"),
+            "{}",
+            messages[0].body
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unused_group_stays_medium_and_a_failed_call_is_not_looked_up() {
+        let (report, messages, asked) =
+            with_lookup(Ok(crate::lookup::Found::default()), DELETE_GROUP).await;
+        assert_eq!(asked.len(), 1);
+        assert_eq!(report.plan.severity.band, crate::decide::Band::Medium);
+        assert!(
+            messages[0]
+                .body
+                .contains("no trail or flow log in us-east-1"),
+            "{}",
+            messages[0].body
+        );
+        // A call that failed removed nothing: no lookup.
+        let missing =
+            include_str!("../../tests/fixtures/events/aws.logs/ct-delete-log-group-missing.json");
+        let (_, _, asked) = with_lookup(Ok(crate::lookup::Found::default()), missing).await;
+        assert!(asked.is_empty());
     }
 }

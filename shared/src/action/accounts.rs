@@ -95,7 +95,11 @@ impl Actor {
         }
     }
 
-    async fn clients_for(&self, event_id: &str, account: &str) -> Result<Arc<Clients>, Failure> {
+    pub(crate) async fn clients_for(
+        &self,
+        event_id: &str,
+        account: &str,
+    ) -> Result<Arc<Clients>, Failure> {
         let hub = self.hub_account().await?;
         if account.is_empty() || account == hub {
             return Ok(Arc::clone(&self.hub_clients));

@@ -21,7 +21,7 @@ const fn a(iam: &'static str, service: &'static str, operation: &'static str) ->
     }
 }
 
-/// Every IAM action an action's grant may hold.
+/// Every IAM action an action's grant (or the log destination lookup's, [`crate::lookup::GRANT`]) may hold.
 pub const IAM_ACTIONS: &[IamAction] = &[
     a("cloudtrail:DescribeTrails", "CloudTrail", "DescribeTrails"),
     a(
@@ -73,6 +73,7 @@ pub const IAM_ACTIONS: &[IamAction] = &[
         "GetSerialConsoleAccessStatus",
     ),
     a("ec2:DescribeInstances", "EC2", "DescribeInstances"),
+    a("ec2:DescribeFlowLogs", "EC2", "DescribeFlowLogs"),
     a(
         "ec2:DescribeSecurityGroups",
         "EC2",

@@ -34,6 +34,9 @@ pub fn permissions(rules: &RuleSet) -> BTreeMap<&'static str, BTreeSet<&'static 
     if let Some(set) = out.get_mut(crate::publish::PUBLISHER.name()) {
         set.extend(crate::publish::GRANT.actions);
     }
+    if let Some(set) = out.get_mut(crate::lookup::LOOKER.name()) {
+        set.extend(crate::lookup::GRANT.actions);
+    }
     out
 }
 
@@ -187,6 +190,21 @@ pub fn grants(rules: &RuleSet) -> BTreeMap<&'static str, Vec<Statement>> {
                         containment: false,
                         when: Some(crate::publish::PARAMETER_CONDITION),
                         by: BTreeSet::from(["publish_findings"]),
+                    });
+                }
+            }
+            // The cloudtrail function looks up whether a deleted KMS key or log group was a
+            // trail's or a flow log's, in the account that owns it (the member role's too).
+            if h == crate::lookup::LOOKER.name() {
+                for action in crate::lookup::GRANT.actions {
+                    v.push(Statement {
+                        action,
+                        resources: crate::lookup::GRANT.resources.to_vec(),
+                        condition: None,
+                        leading_keys: Vec::new(),
+                        containment: false,
+                        when: None,
+                        by: BTreeSet::from([crate::lookup::BY]),
                     });
                 }
             }
