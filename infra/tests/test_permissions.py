@@ -177,6 +177,28 @@ def test_publishing_findings_is_on_by_default_and_granted_only_when_on(template,
         assert env["MAMORU_PUBLISH_FINDINGS"] == value
 
 
+def test_the_log_destination_lookup_is_granted_to_the_cloudtrail_role_and_the_member_role(template, grants, permissions):
+    """The log destination lookup (shared/src/lookup.rs): its two reads are the registry's
+    (`by: log_destination_lookup`, no resource type, always granted), held by the cloudtrail
+    function's role under every parameter set, and owed by the member role (the lookup is made in
+    the account that owns the key or group)."""
+    lookup = [s for s in grants["cloudtrail"] if s["by"] == ["log_destination_lookup"]]
+    assert sorted(s["action"] for s in lookup) == ["cloudtrail:DescribeTrails", "ec2:DescribeFlowLogs"]
+    for st in lookup:
+        assert st["resources"] == ["*"] and not st.get("when") and not st["containment"], st
+    for function, statements in grants.items():
+        if function != "cloudtrail":
+            assert not [s for s in statements if "log_destination_lookup" in s["by"]], function
+    role = cfn.function_roles(template)["cloudtrail"]
+    for overrides in [{}, cfn.CONTAINMENT_OFF, cfn.CONTAINMENT_ON, PUBLISH_OFF]:
+        params = cfn.parameter_values(template, overrides)
+        granted = cfn.granted_actions(template, role, params)
+        assert {"cloudtrail:DescribeTrails", "ec2:DescribeFlowLogs"} <= granted, overrides
+    # They are in `mamoru permissions` of the cloudtrail function, not hub-only: the member role
+    # must grant them (test_member compares it with the registry both ways).
+    assert {"cloudtrail:DescribeTrails", "ec2:DescribeFlowLogs"} <= cfn.union_of_grants(permissions, containment=False)
+
+
 def test_containment_is_off_by_default(template):
     p = template["Parameters"]["Containment"]
     assert p["Default"] == "off" and sorted(p["AllowedValues"]) == ["off", "on"]

@@ -15,6 +15,7 @@
 use serde::Serialize;
 
 use crate::decide::details::Detail;
+use crate::decide::resource::Arn;
 use crate::decide::{Band, Plan};
 use crate::event::{Event, EventKind};
 
@@ -62,7 +63,7 @@ impl KeyName {
             return Some(KeyName::Alias(text.to_string()));
         }
         if text.starts_with("arn:") {
-            let arn = Arn::parse(text, "kms")?;
+            let arn = arn_of(text, "kms")?;
             return if arn.resource.starts_with("alias/") {
                 Some(KeyName::Alias(text.to_string()))
             } else if key_id_of(&arn).is_some() {
@@ -232,36 +233,10 @@ impl User {
     }
 }
 
-/// An ARN's parts.
-struct Arn<'a> {
-    region: &'a str,
-    account: &'a str,
-    resource: &'a str,
-}
-
-impl<'a> Arn<'a> {
-    /// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`, of `service`.
-    fn parse(text: &'a str, service: &str) -> Option<Arn<'a>> {
-        let mut parts = text.splitn(6, ':');
-        let (Some("arn"), Some(partition), Some(s), Some(region), Some(account), Some(resource)) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
-            return None;
-        };
-        if partition.is_empty() || s != service || resource.is_empty() {
-            return None;
-        }
-        Some(Arn {
-            region,
-            account,
-            resource,
-        })
-    }
+/// An ARN of `service`, with a partition and a resource.
+fn arn_of<'a>(text: &'a str, service: &str) -> Option<Arn<'a>> {
+    Arn::parse(text)
+        .filter(|a| a.service == service && !a.partition.is_empty() && !a.resource.is_empty())
 }
 
 fn key_id_of<'a>(arn: &Arn<'a>) -> Option<&'a str> {
@@ -273,7 +248,7 @@ fn key_id_of<'a>(arn: &Arn<'a>) -> Option<&'a str> {
 /// The region, account and name of a log group's ARN (`arn:aws:logs:REGION:ACCOUNT:log-group:NAME`
 /// with or without the trailing `:*`). Log group names hold no `:`.
 pub fn log_group_of_arn(arn: &str) -> Option<(&str, &str, &str)> {
-    let a = Arn::parse(arn, "logs")?;
+    let a = arn_of(arn, "logs")?;
     let rest = a.resource.strip_prefix("log-group:")?;
     let name = rest.strip_suffix(":*").unwrap_or(rest);
     if name.is_empty() || name.contains(':') {
@@ -284,7 +259,7 @@ pub fn log_group_of_arn(arn: &str) -> Option<(&str, &str, &str)> {
 
 /// Whether a trail's `KmsKeyId` (a key ARN) is the key the call named.
 fn same_key(trail_key: &str, named: &KeyName, account: &str, region: &str) -> bool {
-    let Some(arn) = Arn::parse(trail_key, "kms") else {
+    let Some(arn) = arn_of(trail_key, "kms") else {
         return false;
     };
     let Some(id) = key_id_of(&arn) else {
@@ -292,7 +267,7 @@ fn same_key(trail_key: &str, named: &KeyName, account: &str, region: &str) -> bo
     };
     match named {
         KeyName::Id(named) => arn.region == region && arn.account == account && id == named,
-        KeyName::Arn(named) => Arn::parse(named, "kms").is_some_and(|n| {
+        KeyName::Arn(named) => arn_of(named, "kms").is_some_and(|n| {
             n.region == arn.region && n.account == arn.account && key_id_of(&n) == Some(id)
         }),
         KeyName::Alias(_) => false,

@@ -445,21 +445,25 @@ pub fn call_resource(c: &CloudTrailCall, account: Option<&str>) -> Option<Resour
 }
 
 /// The parts of an ARN: `arn:partition:service:region:account:resource`.
-struct Arn<'a> {
-    region: &'a str,
-    account: &'a str,
-    resource: &'a str,
+pub(crate) struct Arn<'a> {
+    pub(crate) partition: &'a str,
+    pub(crate) service: &'a str,
+    pub(crate) region: &'a str,
+    pub(crate) account: &'a str,
+    pub(crate) resource: &'a str,
 }
 
 impl<'a> Arn<'a> {
-    fn parse(s: &'a str) -> Option<Arn<'a>> {
+    pub(crate) fn parse(s: &'a str) -> Option<Arn<'a>> {
         let mut parts = s.splitn(6, ':');
         if parts.next()? != "arn" {
             return None;
         }
-        let (_partition, _service) = (parts.next()?, parts.next()?);
+        let (partition, service) = (parts.next()?, parts.next()?);
         let (region, account, resource) = (parts.next()?, parts.next()?, parts.next()?);
         Some(Arn {
+            partition,
+            service,
             region,
             account,
             resource,
