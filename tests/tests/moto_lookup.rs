@@ -242,3 +242,107 @@ async fn a_log_group_deletion_is_high_naming_the_trail_and_flow_log_that_deliver
         "{report}"
     );
 }
+
+/// The KMS fixture as recorded in another account of the organization.
+fn in_account(fixture: &str, account: &str) -> String {
+    mamoru_tests::scenario::event_with(fixture, |v| {
+        v["account"] = account.into();
+        v["detail"]["recipientAccountId"] = account.into();
+        v["detail"]["userIdentity"]["accountId"] = account.into();
+    })
+}
+
+#[tokio::test]
+async fn in_an_organization_the_lookup_is_made_in_the_account_that_owns_the_key() {
+    // GIVEN a hub (moto's default account) whose trail uses its own key 1, and a member account
+    // reached through the member role, with no trail yet
+    let moto = Moto::start();
+    let region = "us-west-2";
+    let member = "444455556666";
+    let (topic, _queue) = moto.topic_with_queue(region, "alerts").await;
+    trail(
+        &moto,
+        region,
+        "hub-trail",
+        Some("arn:aws:kms:us-west-2:123456789012:key/1"),
+        None,
+        false,
+    )
+    .await;
+    let dir = std::env::temp_dir().join(format!("mamoru-lookup-org-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("disable-key.json");
+    std::fs::write(&file, in_account("aws.kms/ct-disable-key.json", member)).unwrap();
+    let run = || {
+        let out = Command::new(binary("mamoru"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(moto.env(region))
+            .env("MAMORU_TOPIC_ARN", &topic)
+            .env("MAMORU_MEMBER_ROLE_NAME", "mamoru-member")
+            .env("MAMORU_HUB_ACCOUNT", "123456789012")
+            .args(["replay", "--json", "--execute"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        serde_json::from_str::<Value>(stdout.lines().next().unwrap()).unwrap()
+    };
+
+    // WHEN the member's key 1 is disabled
+    let report = run();
+    // THEN the hub's trail (same key id, another account) is not taken for the member's
+    assert_eq!(band(&report), "MEDIUM", "{report}");
+    assert!(
+        report["reason"]
+            .as_str()
+            .unwrap()
+            .contains("looked up the trails of 444455556666: no trail in us-west-2 uses the key"),
+        "{report}"
+    );
+
+    // GIVEN the member's own trail encrypting with its key 1 (made with the member's credentials)
+    let sdk = moto.sdk_in(member, region).await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket()
+        .bucket("member-trail-logs")
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::UsWest2)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let arn = aws_sdk_cloudtrail::Client::new(&sdk)
+        .create_trail()
+        .name("member-trail")
+        .s3_bucket_name("member-trail-logs")
+        .kms_key_id("arn:aws:kms:us-west-2:444455556666:key/1")
+        .send()
+        .await
+        .unwrap()
+        .trail_arn
+        .unwrap();
+    assert!(arn.contains(":444455556666:"), "{arn}");
+    // THEN the lookup, through the member role, finds it: High, naming the member's trail
+    let report = run();
+    assert_eq!(band(&report), "HIGH", "{report}");
+    assert!(
+        report["title"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("used by trail {arn}")),
+        "{report}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
