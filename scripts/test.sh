@@ -59,7 +59,7 @@ step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
 step "the pure core (events, rules, decisions, the action registry) builds without the AWS SDK"
-cargo check -p mamoru --no-default-features --lib
+cargo clippy -p mamoru --no-default-features --lib -- -D warnings
 
 step "supply chain: cargo deny check licenses bans sources"
 # The advisories check needs the RustSec database from GitHub, which CI cannot reach.

@@ -12,7 +12,8 @@ use crate::event::{CloudTrailCall, DT_CLOUDTRAIL_CALL, Event, EventKind};
 
 pub struct Def;
 
-/// The status Route 53 Domains gives a locked domain.
+/// The status Route 53 Domains gives a locked domain (the executor reads it).
+#[cfg(feature = "aws")]
 pub(crate) const LOCKED: &str = "clientTransferProhibited";
 
 /// A domain name as Route 53 Domains accepts it: up to 255 lowercase letters, digits, hyphens
