@@ -4,7 +4,8 @@
 //! the trails and flow logs that `DescribeTrails` (shadow trails included) and
 //! `DescribeFlowLogs` list; the alert is High naming them when they use exactly the key or group
 //! the fixture names, Medium saying none does otherwise. Notifications are read from an SQS
-//! queue subscribed to the topic.
+//! queue subscribed to the topic. The last test runs the cloudtrail Lambda binary itself under a
+//! Runtime API emulator.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -345,4 +346,51 @@ async fn in_an_organization_the_lookup_is_made_in_the_account_that_owns_the_key(
         "{report}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn the_cloudtrail_lambda_function_looks_up_too() {
+    // GIVEN the cloudtrail function's binary under a Lambda Runtime API, reaching moto, where a
+    // trail delivers to the log group the fixture deletes
+    let moto = Moto::start();
+    let region = "us-east-1";
+    let (topic, queue) = moto.topic_with_queue(region, "alerts").await;
+    let arn = trail(
+        &moto,
+        region,
+        "management",
+        None,
+        Some("arn:aws:logs:us-east-1:123456789012:log-group:yourloggroup:*"),
+        false,
+    )
+    .await;
+    let api = mamoru_tests::RuntimeApi::start();
+    let mut env = moto.env(region);
+    env.push(("MAMORU_MODE".into(), "enforce".into()));
+    env.push(("MAMORU_TOPIC_ARN".into(), topic.clone()));
+    let mut function =
+        mamoru_tests::FunctionProcess::start(&binary("mamoru-cloudtrail"), &api, &env);
+
+    // WHEN it is invoked with the deletion
+    let invocation = api.invoke(&mamoru_tests::fixture("aws.logs/ct-delete-log-group.json"));
+
+    // THEN it succeeds, the audit line is High with the trail in the title, and so is the alert
+    assert!(
+        matches!(invocation, mamoru_tests::Invocation::Response(_)),
+        "{invocation:?}"
+    );
+    let audit = function.audit_lines();
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit[0]["severity"], "high", "{}", audit[0]);
+    assert!(
+        audit[0]["plan"]["title"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("used by trail {arn}")),
+        "{}",
+        audit[0]
+    );
+    let s = subjects(&moto, region, &queue).await;
+    assert!(s.len() == 1 && s[0].contains("HIGH"), "{s:?}");
+    function.finish();
 }
