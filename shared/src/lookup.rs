@@ -95,11 +95,17 @@ pub enum Destination {
         account: String,
         region: String,
     },
+    /// An S3 bucket a trail may deliver its log files to.
+    Bucket {
+        name: String,
+        account: String,
+        region: String,
+    },
 }
 
 impl Destination {
-    /// The destination a successful `ScheduleKeyDeletion`, `DisableKey` or `DeleteLogGroup`
-    /// names; `None` for any other event, a failed call or a missing identifier.
+    /// The destination a successful `ScheduleKeyDeletion`, `DisableKey`, `DeleteLogGroup` or
+    /// `DeleteBucket` names; `None` for any other event, a failed call or a missing identifier.
     pub fn of(event: &Event) -> Option<Destination> {
         let EventKind::CloudTrailCall(call) = &event.kind else {
             return None;
@@ -126,19 +132,31 @@ impl Destination {
                 account,
                 region,
             }),
+            ("s3.amazonaws.com", "DeleteBucket") => Some(Destination::Bucket {
+                name: call
+                    .request_str("bucketName")
+                    .filter(|b| !b.is_empty())?
+                    .to_string(),
+                account,
+                region,
+            }),
             _ => None,
         }
     }
 
     pub fn account(&self) -> &str {
         match self {
-            Destination::Key { account, .. } | Destination::LogGroup { account, .. } => account,
+            Destination::Key { account, .. }
+            | Destination::LogGroup { account, .. }
+            | Destination::Bucket { account, .. } => account,
         }
     }
 
     pub fn region(&self) -> &str {
         match self {
-            Destination::Key { region, .. } | Destination::LogGroup { region, .. } => region,
+            Destination::Key { region, .. }
+            | Destination::LogGroup { region, .. }
+            | Destination::Bucket { region, .. } => region,
         }
     }
 
@@ -162,6 +180,7 @@ impl Destination {
         match self {
             Destination::Key { .. } => "key",
             Destination::LogGroup { .. } => "log group",
+            Destination::Bucket { .. } => "bucket",
         }
     }
 }
@@ -177,6 +196,9 @@ pub struct Trail {
     /// `CloudWatchLogsLogGroupArn`: `arn:aws:logs:REGION:ACCOUNT:log-group:NAME:*`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_group_arn: Option<String>,
+    /// `S3BucketName`: the bucket it delivers its log files to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3_bucket: Option<String>,
 }
 
 /// A flow log as `DescribeFlowLogs` lists it.
@@ -328,6 +350,14 @@ pub fn users(dest: &Destination, found: &Found) -> Vec<User> {
                 }
             }
         }
+        // Bucket names are global: the name alone says which bucket a trail delivers to.
+        Destination::Bucket { name, .. } => {
+            for t in &found.trails {
+                if t.s3_bucket.as_deref() == Some(name.as_str()) {
+                    out.push(User::Trail(t.arn.clone()));
+                }
+            }
+        }
     }
     out
 }
@@ -376,7 +406,7 @@ pub fn apply(plan: &mut Plan, dest: &Destination, check: &Check) {
     let account = dest.account();
     let noun = dest.noun();
     let looked = match dest {
-        Destination::Key { .. } => "the trails",
+        Destination::Key { .. } | Destination::Bucket { .. } => "the trails",
         Destination::LogGroup { .. } => "the trails and flow logs",
     };
     let base = plan
@@ -410,7 +440,9 @@ pub fn apply(plan: &mut Plan, dest: &Destination, check: &Check) {
         }
         Check::Unused => {
             plan.title = match dest {
-                Destination::Key { .. } => format!("{base}, used by no trail"),
+                Destination::Key { .. } | Destination::Bucket { .. } => {
+                    format!("{base}, used by no trail")
+                }
                 Destination::LogGroup { .. } => format!("{base}, used by no trail or flow log"),
             };
             match dest {
@@ -419,6 +451,9 @@ pub fn apply(plan: &mut Plan, dest: &Destination, check: &Check) {
                 ),
                 Destination::LogGroup { .. } => format!(
                     "mamoru looked up the trails and flow logs of {account}: no trail or flow log in {region} delivers to the log group"
+                ),
+                Destination::Bucket { .. } => format!(
+                    "mamoru looked up the trails of {account} in {region} (multi-region trails included): none delivers to the bucket (a trail of another account, such as an organization trail, is not seen from here)"
                 ),
             }
         }

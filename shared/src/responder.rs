@@ -934,6 +934,7 @@ mod tests {
                 arn: trail.into(),
                 kms_key_id: Some("arn:aws:kms:us-west-2:123456789012:key/1".into()),
                 log_group_arn: None,
+                s3_bucket: None,
             }],
             flow_logs: vec![],
         };

@@ -244,6 +244,53 @@ async fn a_log_group_deletion_is_high_naming_the_trail_and_flow_log_that_deliver
     );
 }
 
+// The lookup of rule s3-bucket-deleted (notify-only).
+#[tokio::test]
+async fn a_bucket_deletion_is_high_naming_the_trail_that_delivered_to_it() {
+    // GIVEN the fixture's account and region (us-east-2) and a trail delivering to another
+    // bucket
+    let moto = Moto::start();
+    let region = "us-east-2";
+    let (topic, queue) = moto.topic_with_queue(region, "alerts").await;
+    trail(&moto, region, "other-bucket-trail", None, None, false).await;
+    // WHEN the bucket `my-test-bucket-cross-account` is deleted
+    let fixture = "aws.s3/ct-delete-bucket.json";
+    let report = replay(&moto, region, &topic, fixture);
+    // THEN no trail delivered to it: Medium, and the alert says so
+    assert_eq!(band(&report), "MEDIUM", "{report}");
+    assert!(
+        report["reason"]
+            .as_str()
+            .unwrap()
+            .contains("none delivers to the bucket"),
+        "{report}"
+    );
+    assert!(subjects(&moto, region, &queue).await[0].contains("MEDIUM"));
+
+    // GIVEN a trail delivering its log files to exactly that bucket
+    let bucket = "my-test-bucket-cross-account";
+    moto.create_bucket(bucket);
+    let ct = aws_sdk_cloudtrail::Client::new(&moto.sdk(region).await);
+    let arn = ct
+        .create_trail()
+        .name("management")
+        .s3_bucket_name(bucket)
+        .send()
+        .await
+        .unwrap()
+        .trail_arn
+        .unwrap();
+    let report = replay(&moto, region, &topic, fixture);
+    // THEN the alert is High and names the trail
+    assert_eq!(band(&report), "HIGH", "{report}");
+    assert_eq!(
+        report["title"].as_str().unwrap(),
+        format!("S3 bucket {bucket} deleted, used by trail {arn}"),
+        "{report}"
+    );
+    assert!(subjects(&moto, region, &queue).await[0].contains("HIGH"));
+}
+
 /// The KMS fixture as recorded in another account of the organization.
 fn in_account(fixture: &str, account: &str) -> String {
     mamoru_tests::scenario::event_with(fixture, |v| {

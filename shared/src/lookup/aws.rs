@@ -43,6 +43,7 @@ impl Actor {
                     arn: t.trail_arn().or(t.name()).unwrap_or_default().to_string(),
                     kms_key_id: t.kms_key_id().map(str::to_string),
                     log_group_arn: t.cloud_watch_logs_log_group_arn().map(str::to_string),
+                    s3_bucket: t.s3_bucket_name().map(str::to_string),
                 })
                 .collect(),
             flow_logs: Vec::new(),

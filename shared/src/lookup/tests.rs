@@ -50,7 +50,65 @@ fn trail(arn: &str, key: Option<&str>, group: Option<&str>) -> Trail {
         arn: arn.into(),
         kms_key_id: key.map(Into::into),
         log_group_arn: group.map(Into::into),
+        s3_bucket: None,
     }
+}
+
+const DELETE_BUCKET: &str =
+    include_str!("../../../tests/fixtures/events/aws.s3/ct-delete-bucket.json");
+const DELETE_BUCKET_NOT_EMPTY: &str =
+    include_str!("../../../tests/fixtures/events/aws.s3/ct-delete-bucket-not-empty.json");
+
+#[test]
+fn a_deleted_bucket_is_a_trails_by_its_exact_name() {
+    // GIVEN the DeleteBucket fixtures: the successful one names its bucket, the refused one
+    // (BucketNotEmpty) removes nothing
+    let dest = Destination::of(&event(DELETE_BUCKET)).unwrap();
+    assert_eq!(
+        dest,
+        Destination::Bucket {
+            name: "my-test-bucket-cross-account".into(),
+            account: ACCOUNT.into(),
+            region: "us-east-2".into(),
+        }
+    );
+    assert_eq!(Destination::of(&event(DELETE_BUCKET_NOT_EMPTY)), None);
+    let on = |bucket: &str| Trail {
+        s3_bucket: Some(bucket.into()),
+        ..trail(TRAIL, None, None)
+    };
+    // WHEN a trail delivers to a bucket whose name only starts or ends like it
+    let near = Found {
+        trails: vec![
+            on("my-test-bucket-cross-account-old"),
+            on("x-my-test-bucket-cross-account"),
+        ],
+        flow_logs: vec![],
+    };
+    // THEN it is not used: Medium, saying no trail delivers to it
+    let mut p = plan(DELETE_BUCKET);
+    assert!(p.title.ends_with(MAYBE), "{}", p.title);
+    apply(&mut p, &dest, &Check::of(&dest, Ok(&near)));
+    assert_eq!(p.severity.band, Band::Medium);
+    assert!(p.title.ends_with(", used by no trail"), "{}", p.title);
+    assert!(
+        p.reason.contains("none delivers to the bucket"),
+        "{}",
+        p.reason
+    );
+    // WHEN a trail delivers to exactly that bucket
+    let used = Found {
+        trails: vec![on("my-test-bucket-cross-account")],
+        flow_logs: vec![],
+    };
+    let mut p = plan(DELETE_BUCKET);
+    apply(&mut p, &dest, &Check::of(&dest, Ok(&used)));
+    // THEN the alert is High and names the trail
+    assert_eq!(p.severity.band, Band::High);
+    assert_eq!(
+        p.title,
+        format!("S3 bucket my-test-bucket-cross-account deleted, used by trail {TRAIL}")
+    );
 }
 
 const TRAIL: &str = "arn:aws:cloudtrail:us-west-2:123456789012:trail/management";
