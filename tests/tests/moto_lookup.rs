@@ -55,13 +55,34 @@ async fn trail(
     log_group_arn: Option<&str>,
     multi_region: bool,
 ) -> String {
-    let bucket = format!("{name}-logs");
-    moto.create_bucket(&bucket);
+    trail_to(
+        moto,
+        region,
+        name,
+        &format!("{name}-logs"),
+        key,
+        log_group_arn,
+        multi_region,
+    )
+    .await
+}
+
+/// [`trail`], delivering its log files to `bucket`.
+async fn trail_to(
+    moto: &Moto,
+    region: &str,
+    name: &str,
+    bucket: &str,
+    key: Option<&str>,
+    log_group_arn: Option<&str>,
+    multi_region: bool,
+) -> String {
+    moto.create_bucket(bucket);
     let ct = aws_sdk_cloudtrail::Client::new(&moto.sdk(region).await);
     let mut req = ct
         .create_trail()
         .name(name)
-        .s3_bucket_name(&bucket)
+        .s3_bucket_name(bucket)
         .is_multi_region_trail(multi_region);
     if let Some(k) = key {
         req = req.kms_key_id(k);
@@ -269,17 +290,7 @@ async fn a_bucket_deletion_is_high_naming_the_trail_that_delivered_to_it() {
 
     // GIVEN a trail delivering its log files to exactly that bucket
     let bucket = "my-test-bucket-cross-account";
-    moto.create_bucket(bucket);
-    let ct = aws_sdk_cloudtrail::Client::new(&moto.sdk(region).await);
-    let arn = ct
-        .create_trail()
-        .name("management")
-        .s3_bucket_name(bucket)
-        .send()
-        .await
-        .unwrap()
-        .trail_arn
-        .unwrap();
+    let arn = trail_to(&moto, region, "management", bucket, None, None, false).await;
     let report = replay(&moto, region, &topic, fixture);
     // THEN the alert is High and names the trail
     assert_eq!(band(&report), "HIGH", "{report}");

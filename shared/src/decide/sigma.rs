@@ -134,8 +134,8 @@ impl Call {
 
     pub fn lowered(event_source: &str, event_name: &str) -> Call {
         Call {
-            event_source: event_source.to_lowercase(),
-            event_name: event_name.to_lowercase(),
+            event_source: lowered(event_source),
+            event_name: lowered(event_name),
         }
     }
 }
@@ -473,7 +473,7 @@ pub fn parse(file: &str, text: &str) -> Result<SigmaRule, Unsupported> {
         Route::Calls(pairs) => Some(
             pairs
                 .iter()
-                .map(|(s, n)| (s.to_lowercase(), n.to_lowercase()))
+                .map(|(s, n)| (lowered(s), lowered(n)))
                 .collect(),
         ),
     };
@@ -1222,7 +1222,8 @@ impl Approx for Guard {
     }
 }
 
-/// Lower case as the engine's comparisons make it: character by character.
+/// Lower case as the engine's comparisons make it: character by character (routes, calls and
+/// guards all use it, so a prefilter never lowers differently from the engine).
 fn lowered(s: &str) -> String {
     if s.is_ascii() {
         // The same, character by character, and much faster.
