@@ -217,15 +217,25 @@ pub fn record(
     detail: &serde_json::Value,
     keys: Option<&BTreeSet<String>>,
 ) -> Option<sigma_rust::Event> {
+    let kept = record_members(detail, keys)?;
+    sigma_rust::Event::try_from(serde_json::Value::Object(kept)).ok()
+}
+
+/// The members of [`record`], normalised, before the engine's conversion.
+fn record_members(
+    detail: &serde_json::Value,
+    keys: Option<&BTreeSet<String>>,
+) -> Option<serde_json::Map<String, serde_json::Value>> {
     let serde_json::Value::Object(members) = detail else {
         return None;
     };
-    let kept = members
-        .iter()
-        .filter(|(k, v)| !v.is_null() && keys.is_none_or(|keys| keys.contains(k.as_str())))
-        .map(|(k, v)| (k.clone(), normalise(v.clone())))
-        .collect();
-    sigma_rust::Event::try_from(serde_json::Value::Object(kept)).ok()
+    Some(
+        members
+            .iter()
+            .filter(|(k, v)| !v.is_null() && keys.is_none_or(|keys| keys.contains(k.as_str())))
+            .map(|(k, v)| (k.clone(), normalise(v.clone())))
+            .collect(),
+    )
 }
 
 /// [`record`] of an event's detail, parsing only the members in `keys` from the event's text
@@ -237,26 +247,37 @@ pub fn record_of(
     let Some(keys) = keys else {
         return record(event.detail_value(), None);
     };
-    record_of_members(&event.detail_members()?, keys)
+    record_of_members(&event.detail_members()?, |name| keys.contains(name))
 }
 
-/// [`record_of`] from the detail's members, already scanned ([`FieldProbe::members`]).
+/// [`record_of`] from the detail's members, already scanned ([`FieldProbe::members`]): the
+/// members whose names `wanted` accepts.
 pub fn record_of_members(
     members: &crate::event::Members<'_>,
-    keys: &BTreeSet<String>,
+    wanted: impl Fn(&str) -> bool,
 ) -> Option<sigma_rust::Event> {
+    let kept = raw_record_members(members, wanted);
+    sigma_rust::Event::try_from(serde_json::Value::Object(kept)).ok()
+}
+
+/// The members of [`record_of_members`], parsed and normalised in one pass over their text.
+fn raw_record_members(
+    members: &crate::event::Members<'_>,
+    wanted: impl Fn(&str) -> bool,
+) -> serde_json::Map<String, serde_json::Value> {
     let mut kept = serde_json::Map::new();
     for (name, raw) in members {
-        if !keys.contains(name.as_ref()) {
+        if !wanted(name.as_ref()) {
             continue;
         }
         // A later member of the same name replaces an earlier one, as in a parsed object.
-        match serde_json::from_str::<serde_json::Value>(raw.get()) {
-            Ok(v) if !v.is_null() => kept.insert(name.to_string(), normalise(v)),
+        let mut de = serde_json::Deserializer::from_str(raw);
+        match serde::de::DeserializeSeed::deserialize(Normalised, &mut de) {
+            Ok(v) if !v.is_null() => kept.insert(name.to_string(), v),
             _ => kept.remove(name.as_ref()),
         };
     }
-    sigma_rust::Event::try_from(serde_json::Value::Object(kept)).ok()
+    kept
 }
 
 /// The record side of the normalisations [`record`] describes, in place of a copy.
@@ -273,6 +294,71 @@ fn normalise(v: serde_json::Value) -> serde_json::Value {
                 .collect(),
         ),
         other => other,
+    }
+}
+
+/// A JSON value parsed with [`normalise`] applied on the way, so that the record is built
+/// without a second pass over a copy.
+struct Normalised;
+
+impl<'de> serde::de::DeserializeSeed<'de> for Normalised {
+    type Value = serde_json::Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Normalised {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::String(b.to_string()))
+    }
+    fn visit_i64<E>(self, n: i64) -> Result<Self::Value, E> {
+        Ok(n.into())
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<Self::Value, E> {
+        Ok(n.into())
+    }
+    fn visit_f64<E>(self, n: f64) -> Result<Self::Value, E> {
+        // As serde_json's own value: a number it cannot hold is null.
+        Ok(serde_json::Number::from_f64(n).map_or(serde_json::Value::Null, Into::into))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::String(s.to_string()))
+    }
+    fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::String(s))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(v) = seq.next_element_seed(Normalised)? {
+            items.push(v);
+        }
+        Ok(serde_json::Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut members = serde_json::Map::new();
+        while let Some(k) = map.next_key::<String>()? {
+            // A null member is absent; a later member of the same name replaces an earlier.
+            match map.next_value_seed(Normalised)? {
+                serde_json::Value::Null => members.remove(&k),
+                v => members.insert(k, v),
+            };
+        }
+        Ok(serde_json::Value::Object(members))
     }
 }
 
@@ -1317,26 +1403,34 @@ enum Seen {
 }
 
 /// One event's fields, read once for all the guards of the rules it reaches: the detail's
-/// members are scanned once, and each top-level member a guard reads is parsed once.
+/// members are scanned once, and each field a guard reads is found once, by walking the raw
+/// JSON text (no member is parsed into a value tree).
 pub struct FieldProbe<'e> {
-    detail: &'e str,
+    detail: Detail<'e>,
     /// The detail's members, scanned on first use.
     members: std::cell::OnceCell<Option<crate::event::Members<'e>>>,
-    parsed: Vec<(String, Option<serde_json::Value>)>,
+    /// The members of the top-level objects the fields are read below (`userIdentity` for
+    /// `userIdentity.type` and `userIdentity.arn`), each scanned once.
+    nested: Vec<(String, Option<crate::event::Members<'e>>)>,
     seen: Vec<(String, Seen)>,
 }
 
 impl<'e> FieldProbe<'e> {
     pub fn new(event: &'e crate::event::Event) -> FieldProbe<'e> {
-        FieldProbe::of_detail(event.raw_detail())
+        FieldProbe {
+            detail: Detail::Event(event),
+            members: std::cell::OnceCell::new(),
+            nested: Vec::new(),
+            seen: Vec::new(),
+        }
     }
 
     /// The probe of a detail's JSON text.
     pub fn of_detail(detail: &'e str) -> FieldProbe<'e> {
         FieldProbe {
-            detail,
+            detail: Detail::Text(detail),
             members: std::cell::OnceCell::new(),
-            parsed: Vec::new(),
+            nested: Vec::new(),
             seen: Vec::new(),
         }
     }
@@ -1344,28 +1438,12 @@ impl<'e> FieldProbe<'e> {
     /// The detail's members, scanned once ([`record_of_members`] reads them too).
     pub fn members(&self) -> Option<&crate::event::Members<'e>> {
         self.members
-            .get_or_init(|| crate::event::members(self.detail))
+            .get_or_init(|| match self.detail {
+                // Found in the event's text in one pass, with no copy of the detail.
+                Detail::Event(event) => event.detail_members(),
+                Detail::Text(text) => crate::event::members(text),
+            })
             .as_ref()
-    }
-
-    /// The top-level member `name`, parsed; `None` when absent or null. The last member of a
-    /// name wins, as in a parsed object.
-    fn top(&mut self, name: &str) -> Option<&serde_json::Value> {
-        let i = match self.parsed.iter().position(|(n, _)| n == name) {
-            Some(i) => i,
-            None => {
-                let value = self
-                    .members()?
-                    .iter()
-                    .rev()
-                    .find(|(k, _)| k == name)
-                    .and_then(|(_, raw)| serde_json::from_str::<serde_json::Value>(raw.get()).ok())
-                    .filter(|v| !v.is_null());
-                self.parsed.push((name.to_string(), value));
-                self.parsed.len() - 1
-            }
-        };
-        self.parsed[i].1.as_ref()
     }
 
     fn field(&mut self, name: &str) -> &Seen {
@@ -1376,43 +1454,81 @@ impl<'e> FieldProbe<'e> {
         self.seen.push((name.to_string(), value));
         &self.seen[self.seen.len() - 1].1
     }
+}
 
-    /// The engine's lookup of a field (`sigma_rust::Event::get`): the member named `key`,
-    /// else, below the member named by its first dotted part, the rest looked up the same way.
+impl<'e> FieldProbe<'e> {
+    /// [`lookup`] in the detail, with the members of a top-level object kept for the next
+    /// field read below it.
     fn lookup(&mut self, key: &str) -> Seen {
-        if let Some(v) = self.top(key) {
-            return seen(v);
+        let Some(top) = self.members() else {
+            return Seen::Absent;
+        };
+        if let Some(text) = last(top, key).filter(|t| !t.starts_with('n')) {
+            return seen(text);
         }
         let Some((head, tail)) = key.split_once('.') else {
             return Seen::Absent;
         };
-        match self.top(head) {
-            Some(serde_json::Value::Object(inner)) => below(inner, tail),
-            _ => Seen::Absent,
+        let i = match self.nested.iter().position(|(h, _)| h == head) {
+            Some(i) => i,
+            None => {
+                let inner = last(top, head).and_then(crate::event::members);
+                self.nested.push((head.to_string(), inner));
+                self.nested.len() - 1
+            }
+        };
+        match &self.nested[i].1 {
+            Some(inner) => lookup(inner, tail),
+            None => Seen::Absent,
         }
     }
 }
 
-/// [`FieldProbe::lookup`] inside an object.
-fn below(members: &serde_json::Map<String, serde_json::Value>, key: &str) -> Seen {
-    if let Some(v) = members.get(key).filter(|v| !v.is_null()) {
-        return seen(v);
+/// The raw text of the last member named `name` (the one a parsed object keeps).
+fn last<'a>(members: &[(std::borrow::Cow<'_, str>, &'a str)], name: &str) -> Option<&'a str> {
+    members
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, raw)| raw.trim_start())
+}
+
+/// Where a probe reads the detail from.
+enum Detail<'e> {
+    Event(&'e crate::event::Event),
+    Text(&'e str),
+}
+
+/// The engine's lookup of a field (`sigma_rust::Event::get`) among an object's members: the
+/// member named `key`, else, below the member named by its first dotted part, the rest looked
+/// up the same way. The last member of a name wins and a null member is absent, as in the
+/// record ([`record`]).
+fn lookup(members: &[(std::borrow::Cow<'_, str>, &str)], key: &str) -> Seen {
+    if let Some(text) = last(members, key).filter(|t| !t.starts_with('n')) {
+        return seen(text);
     }
     let Some((head, tail)) = key.split_once('.') else {
         return Seen::Absent;
     };
-    match members.get(head) {
-        Some(serde_json::Value::Object(inner)) => below(inner, tail),
-        _ => Seen::Absent,
+    match last(members, head).and_then(crate::event::members) {
+        Some(inner) => lookup(&inner, tail),
+        None => Seen::Absent,
     }
 }
 
-fn seen(v: &serde_json::Value) -> Seen {
-    match v {
-        serde_json::Value::String(s) => Seen::Text(lowered(s)),
-        serde_json::Value::Bool(b) => Seen::Text(b.to_string()),
-        serde_json::Value::Null => Seen::Absent,
-        _ => Seen::Other,
+/// A field's raw JSON text as a guard sees it.
+fn seen(text: &str) -> Seen {
+    match text.as_bytes().first() {
+        Some(b'"') => match serde_json::from_str::<&str>(text) {
+            Ok(s) => Seen::Text(lowered(s)),
+            // Escapes: decoded into an owned string.
+            Err(_) => serde_json::from_str::<String>(text)
+                .map_or(Seen::Other, |s| Seen::Text(lowered(&s))),
+        },
+        Some(b't') => Seen::Text("true".to_string()),
+        Some(b'f') => Seen::Text("false".to_string()),
+        Some(b'n') | None => Seen::Absent,
+        Some(_) => Seen::Other,
     }
 }
 
@@ -1718,11 +1834,28 @@ mod tests {
     }
 
     /// Whether the rule's guard lets the detail through, and whether the engine matches it.
+    /// Whether the guard lets the detail through, and whether the engine matches it. The
+    /// guard reads the raw text, so it is held to one answer for the compact text, the
+    /// pretty-printed one and one whose strings spell a letter as a `\u` escape.
     fn guard_and_engine(r: &SigmaRule, detail: &serde_json::Value) -> (bool, bool) {
-        let text = detail.to_string();
-        let mut probe = FieldProbe::of_detail(&text);
+        let compact = detail.to_string();
+        let texts = [
+            serde_json::to_string_pretty(detail).unwrap(),
+            compact
+                .replace("Root", "\\u0052oot")
+                .replace("a\"", "\\u0061\""),
+            compact,
+        ];
+        let guards: Vec<bool> = texts
+            .iter()
+            .map(|text| r.may_match_fields(&mut FieldProbe::of_detail(text)))
+            .collect();
+        assert!(
+            guards.iter().all(|g| *g == guards[0]),
+            "{guards:?} for {texts:?}"
+        );
         (
-            r.may_match_fields(&mut probe),
+            guards[0],
             record(detail, None).is_some_and(|rec| r.matches(&rec)),
         )
     }
@@ -1774,6 +1907,28 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The record built from the event's text in one pass is the record built from the
+        /// parsed value, normalisations included.
+        #[test]
+        fn the_record_from_text_is_the_record_from_the_value(detail in detail_strategy()) {
+            // Members of a name given twice: the later wins, a later null removes.
+            let text = detail.to_string();
+            let doubled = match text.strip_suffix('}') {
+                Some(head) if detail.as_object().is_some_and(|m| !m.is_empty()) => {
+                    format!(
+                        "{head},\"x\":\"a\",\"x\":null,\"z\":{{\"n\":\"a\",\"n\":null,\"e\":true,\"e\":\"b\"}}}}"
+                    )
+                }
+                _ => text.clone(),
+            };
+            let reparsed: serde_json::Value = serde_json::from_str(&doubled).unwrap();
+            let members = crate::event::members(&doubled).unwrap();
+            proptest::prop_assert_eq!(
+                raw_record_members(&members, |_| true),
+                record_members(&reparsed, None).unwrap()
+            );
+        }
+
         /// A guard never hides a match: whenever the engine matches a record, the guard passes.
         #[test]
         fn guards_never_hide_a_match(detail in detail_strategy()) {

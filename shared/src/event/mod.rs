@@ -154,7 +154,9 @@ pub struct Event {
     /// The event as received; the detail's text is found in it only when a rule reads a field
     /// the typed model does not hold.
     text: Box<str>,
-    raw_detail: OnceLock<Option<Box<RawValue>>>,
+    raw_detail: OnceLock<Option<Box<str>>>,
+    /// Where the detail's members are in `text`, found on first use in one pass.
+    detail_index: OnceLock<Option<DetailIndex>>,
     detail_value: OnceLock<serde_json::Value>,
 }
 
@@ -171,6 +173,7 @@ impl Clone for Event {
             kind: self.kind.clone(),
             text: self.text.clone(),
             raw_detail: self.raw_detail.clone(),
+            detail_index: OnceLock::new(),
             detail_value: OnceLock::new(),
         }
     }
@@ -240,7 +243,7 @@ impl Event {
             envelope.resources,
             kind,
             text,
-            OnceLock::from(Some(raw)),
+            OnceLock::from(Some(Box::<str>::from(raw))),
         ))
     }
 
@@ -255,7 +258,7 @@ impl Event {
         resources: Option<Vec<String>>,
         kind: EventKind,
         text: &str,
-        raw_detail: OnceLock<Option<Box<RawValue>>>,
+        raw_detail: OnceLock<Option<Box<str>>>,
     ) -> Event {
         let (detail_account, detail_region) = match &kind {
             EventKind::GuardDutyFinding(f) => (Some(&f.account_id), Some(&f.region)),
@@ -305,6 +308,7 @@ impl Event {
             kind,
             text: text.into(),
             raw_detail,
+            detail_index: OnceLock::new(),
             detail_value: OnceLock::new(),
         }
     }
@@ -325,16 +329,29 @@ impl Event {
                     .into_iter()
                     .rev()
                     .find(|(k, _)| k == "detail")
-                    .map(|(_, v)| v.to_owned())
+                    .map(|(_, v)| Box::from(v))
             })
             .as_deref()
-            .map_or("null", RawValue::get)
+            .unwrap_or("null")
     }
 
     /// The members of `detail`, scanned once without building their values: where field-path
     /// lookups ([`field_in`]) start. `None` when the detail is not a JSON object.
     pub fn detail_members(&self) -> Option<Members<'_>> {
-        members(self.raw_detail())
+        let index = self
+            .detail_index
+            .get_or_init(|| detail_index(&self.text))
+            .as_ref()?;
+        index
+            .iter()
+            .map(|(name, value)| {
+                let name = match name {
+                    NameAt::At(at) => Cow::Borrowed(self.text.get(at.clone())?),
+                    NameAt::Owned(name) => Cow::Borrowed(&**name),
+                };
+                Some((name, self.text.get(value.clone())?))
+            })
+            .collect()
     }
 
     /// The value at `path` below `detail` (`["resource", "resourceType"]`): what indexing
@@ -479,7 +496,97 @@ impl Event {
 }
 
 /// A JSON object's members in document order: names, and values as raw JSON text.
-pub type Members<'a> = Vec<(Cow<'a, str>, &'a RawValue)>;
+pub type Members<'a> = Vec<(Cow<'a, str>, &'a str)>;
+
+/// A member name's place in the event's text, or the name itself when it has escapes.
+#[derive(Debug)]
+enum NameAt {
+    At(std::ops::Range<usize>),
+    Owned(Box<str>),
+}
+
+/// The members of an event's `detail`: each name, and where its value is in the event's text.
+type DetailIndex = Vec<(NameAt, std::ops::Range<usize>)>;
+
+/// [`DetailIndex`] of the event `text`, in one pass over it: `None` when it has no `detail`
+/// object. The last `detail` member wins, as in a parsed object.
+fn detail_index(text: &str) -> Option<DetailIndex> {
+    let base = text.as_ptr() as usize;
+    let at = move |s: &str| {
+        let start = (s.as_ptr() as usize).wrapping_sub(base);
+        start..start + s.len()
+    };
+    /// The envelope: every member skipped but `detail`.
+    struct Envelope<F>(F);
+    impl<'de, F: Fn(&str) -> std::ops::Range<usize> + Copy> de::Visitor<'de> for Envelope<F> {
+        type Value = Option<DetailIndex>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut found = None;
+            while let Some(Name(name)) = map.next_key()? {
+                if name == "detail" {
+                    found = map.next_value_seed(Detail(self.0))?;
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(found)
+        }
+    }
+    /// The detail: its members' places when it is an object, else `None`.
+    struct Detail<F>(F);
+    impl<'de, F: Fn(&str) -> std::ops::Range<usize> + Copy> de::DeserializeSeed<'de> for Detail<F> {
+        type Value = Option<DetailIndex>;
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    impl<'de, F: Fn(&str) -> std::ops::Range<usize> + Copy> de::Visitor<'de> for Detail<F> {
+        type Value = Option<DetailIndex>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::with_capacity(map.size_hint().unwrap_or(16));
+            while let Some(Name(name)) = map.next_key()? {
+                let name = match name {
+                    Cow::Borrowed(name) => NameAt::At((self.0)(name)),
+                    Cow::Owned(name) => NameAt::Owned(name.into()),
+                };
+                out.push((name, (self.0)(map.next_value::<&RawValue>()?.get())));
+            }
+            Ok(Some(out))
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    serde_json::Deserializer::from_str(text)
+        .deserialize_map(Envelope(at))
+        .ok()
+        .flatten()
+}
 
 /// The members of the JSON object `text`, or `None` when it is not an object. Only the names
 /// are decoded; the values are skipped over and kept as raw text.
@@ -493,7 +600,7 @@ pub fn members(text: &str) -> Option<Members<'_>> {
         fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut out = Vec::with_capacity(map.size_hint().unwrap_or(16));
             while let Some(Name(name)) = map.next_key()? {
-                out.push((name, map.next_value::<&RawValue>()?));
+                out.push((name, map.next_value::<&RawValue>()?.get()));
             }
             Ok(out)
         }
@@ -503,11 +610,11 @@ pub fn members(text: &str) -> Option<Members<'_>> {
         .ok()
 }
 
-/// Element `index` of the JSON array `text`.
-fn element(text: &str, index: usize) -> Option<&RawValue> {
+/// Element `index` of the JSON array `text`, as raw JSON text.
+fn element(text: &str, index: usize) -> Option<&str> {
     struct Array(usize);
     impl<'de> de::Visitor<'de> for Array {
-        type Value = Option<&'de RawValue>;
+        type Value = Option<&'de str>;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("a JSON array")
         }
@@ -521,7 +628,7 @@ fn element(text: &str, index: usize) -> Option<&RawValue> {
                 i += 1;
             }
             if let Some(v) = seq.next_element::<&RawValue>()? {
-                found = Some(v);
+                found = Some(v.get());
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
             }
             Ok(found)
@@ -563,23 +670,23 @@ impl<'de> serde::Deserialize<'de> for Name<'de> {
 /// as in `serde_json::Value`), but only the objects on the way are scanned and only the value
 /// found is parsed.
 pub fn field_in<S: AsRef<str>>(
-    top: &[(Cow<'_, str>, &RawValue)],
+    top: &[(Cow<'_, str>, &str)],
     path: &[S],
 ) -> Option<serde_json::Value> {
-    fn last<'a>(m: &[(Cow<'_, str>, &'a RawValue)], name: &str) -> Option<&'a RawValue> {
+    fn last<'a>(m: &[(Cow<'_, str>, &'a str)], name: &str) -> Option<&'a str> {
         m.iter().rev().find(|(k, _)| k == name).map(|(_, v)| *v)
     }
     let (first, rest) = path.split_first()?;
-    let mut cur: &RawValue = last(top, first.as_ref())?;
+    let mut cur: &str = last(top, first.as_ref())?;
     for seg in rest {
-        let text = cur.get();
+        let text = cur;
         cur = match text.trim_start().as_bytes().first() {
             Some(b'{') => last(&members(text)?, seg.as_ref())?,
             Some(b'[') => element(text, seg.as_ref().parse().ok()?)?,
             _ => return None,
         };
     }
-    serde_json::from_str(cur.get()).ok()
+    serde_json::from_str(cur).ok()
 }
 
 /// The value at `path` (member names, and indexes into arrays) below `root`.
@@ -922,6 +1029,50 @@ mod tests {
     /// The one-pass parse gives what the two-step parse gives, on every fixture, in EventBridge's
     /// member order and with `detail` moved first; and it fails where the two-step parse fails,
     /// with the two-step parse's error.
+    /// The detail's members found in one pass over the event's text are the members of the
+    /// detail's own text: on every fixture, pretty-printed or not, and on the edge cases.
+    #[test]
+    fn the_detail_index_finds_the_detail_members() {
+        fn direct(e: &Event) -> Option<Members<'_>> {
+            members(e.raw_detail())
+        }
+        let mut seen = 0;
+        for file in fixture_files() {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) else {
+                continue;
+            };
+            for text in [text, serde_json::to_string_pretty(&value).unwrap()] {
+                if let Ok(e) = Event::from_json(&text) {
+                    assert_eq!(e.detail_members(), direct(&e), "{}", file.display());
+                    seen += 1;
+                }
+            }
+        }
+        assert!(seen > 100, "{seen} fixtures");
+        // An escaped name is decoded; a detail that is not an object has no members. (A
+        // second `detail` is refused by the parse, so the index never meets one.)
+        let edge = |text: &str| Event::from_json_in_two_steps(text).unwrap();
+        let cases = [
+            r#"{"id":"1","detail-type":"x","source":"s","detail":{"b\u0041": "c" , "d":[1,{"e":null}]}}"#,
+            r#"{"id":"1","detail-type":"x","source":"s","detail":"text"}"#,
+            r#"{"id":"1","detail-type":"x","source":"s","detail":[{"a":1}]}"#,
+        ];
+        for text in cases {
+            let e = edge(text);
+            assert_eq!(e.detail_members(), direct(&e), "{text}");
+        }
+        assert_eq!(
+            edge(cases[0]).detail_members().unwrap(),
+            vec![
+                (Cow::Borrowed("bA"), "\"c\""),
+                (Cow::Borrowed("d"), "[1,{\"e\":null}]")
+            ]
+        );
+        assert!(edge(cases[1]).detail_members().is_none());
+        assert!(edge(cases[2]).detail_members().is_none());
+    }
+
     #[test]
     fn one_pass_parse_agrees_with_the_two_step_parse() {
         let mut parsed = 0;

@@ -228,11 +228,6 @@ pub enum Match {
 pub struct RuleSet {
     rules: Vec<Rule>,
     sigma: Vec<super::sigma::SigmaRule>,
-    /// The record members the loaded Sigma rules read, all together, kept with the rules so
-    /// that an event does not gather them; `sigma_keywords` when one of them searches every
-    /// value.
-    sigma_keys: std::collections::BTreeSet<String>,
-    sigma_keywords: bool,
     /// The Sigma rules (indexes into `sigma`) whose routes are exact calls, by lower-case
     /// eventSource and eventName; `sigma_scan` holds the others (patterns, broad routes),
     /// held against each call.
@@ -287,10 +282,6 @@ impl RuleSet {
                     None => self.sigma_scan.push(index),
                 }
                 self.sigma.push(rule);
-                match self.sigma.last().and_then(|r| r.keys()) {
-                    Some(keys) => self.sigma_keys.extend(keys.iter().cloned()),
-                    None => self.sigma_keywords = true,
-                }
             }
             Err(why) => self.sigma_unsupported.push(why),
         }
@@ -383,8 +374,15 @@ impl RuleSet {
         if candidates.is_empty() {
             return Vec::new();
         }
-        let record = match (self.sigma_keywords, probe.members()) {
-            (false, Some(members)) => super::sigma::record_of_members(members, &self.sigma_keys),
+        // The record holds the members the remaining rules read, or every member when one of
+        // them searches keywords.
+        let keywords = candidates.iter().any(|r| r.keys().is_none());
+        let record = match (keywords, probe.members()) {
+            (false, Some(members)) => super::sigma::record_of_members(members, |name| {
+                candidates
+                    .iter()
+                    .any(|r| r.keys().is_some_and(|keys| keys.contains(name)))
+            }),
             (false, None) => None,
             (true, _) => super::sigma::record_of(event, None),
         };
