@@ -57,6 +57,8 @@ pub struct SigmaRule {
     /// The top-level members of the record that the rule's selections read; `None` when a
     /// selection searches every value (keywords).
     keys: Option<BTreeSet<String>>,
+    /// The fields the rule's selections read, as written; `None` as for `keys`.
+    fields: Option<Vec<String>>,
     /// What the rule requires of text fields; `None` when nothing is known.
     guard: Option<Guard>,
     engine: Arc<sigma_rust::Rule>,
@@ -113,6 +115,12 @@ impl SigmaRule {
         self.keys.as_ref()
     }
 
+    /// The fields the rule reads, as written (`userIdentity.arn`); `None` when it searches
+    /// every value (keywords).
+    pub fn fields(&self) -> Option<&[String]> {
+        self.fields.as_deref()
+    }
+
     /// The id as it appears in `rule_ids`.
     pub fn rule_id(&self) -> String {
         format!("{ID_PREFIX}{}", self.id)
@@ -155,11 +163,22 @@ pub fn keys_of<'a>(rules: impl IntoIterator<Item = &'a SigmaRule>) -> Option<BTr
 /// `None` when a selection is a keyword search (a scalar or a list of scalars), which reads
 /// every value.
 fn keys_read(detection: &serde_norway::Mapping) -> Option<BTreeSet<String>> {
-    fn add(field: &str, keys: &mut BTreeSet<String>) {
-        keys.insert(field.to_string());
+    let fields = fields_read(detection)?;
+    let mut keys = BTreeSet::new();
+    for field in fields {
         if let Some((top, _)) = field.split_once('.') {
             keys.insert(top.to_string());
         }
+        keys.insert(field);
+    }
+    Some(keys)
+}
+
+/// The fields the detection's selections read, as written (`userIdentity.arn`); `None` when a
+/// selection is a keyword search.
+fn fields_read(detection: &serde_norway::Mapping) -> Option<BTreeSet<String>> {
+    fn add(field: &str, keys: &mut BTreeSet<String>) {
+        keys.insert(field.to_string());
     }
     fn fields(map: &serde_norway::Mapping, keys: &mut BTreeSet<String>) {
         for (key, value) in map {
@@ -260,6 +279,61 @@ pub fn record_of_members(
     sigma_rust::Event::try_from(serde_json::Value::Object(kept)).ok()
 }
 
+/// The record of the detail's members (already scanned, [`FieldProbe::members`]) that holds
+/// what reading `fields` needs (see [`Normalised`]) and nothing else: the engine matches it as
+/// it matches the whole record. Every member when `fields` is `None` (keywords).
+pub fn record_of_fields(
+    members: &crate::event::Members<'_>,
+    fields: Option<&[&str]>,
+) -> Option<sigma_rust::Event> {
+    let kept = match fields {
+        Some(fields) => pruned_record_members(members, fields),
+        None => raw_record_members(members, |_| true),
+    };
+    sigma_rust::Event::try_from(serde_json::Value::Object(kept)).ok()
+}
+
+/// What reading `fields` needs of a member named `name`: all of it (`Some(None)`), some of the
+/// members below it (`Some(Some(those fields))`), or nothing (`None`). The engine reads a field
+/// `a.b.c` as the member `a.b.c`, else below the member `a` as `b.c`, and so on; an object is
+/// the only value it looks below.
+fn need<'f>(fields: &[&'f str], name: &str) -> Option<Option<Vec<&'f str>>> {
+    let mut below = Vec::new();
+    for field in fields {
+        if *field == name {
+            return Some(None);
+        }
+        if let Some((head, tail)) = field.split_once('.')
+            && head == name
+        {
+            below.push(tail);
+        }
+    }
+    (!below.is_empty()).then_some(Some(below))
+}
+
+/// The members of [`record_of_fields`].
+fn pruned_record_members(
+    members: &crate::event::Members<'_>,
+    fields: &[&str],
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut kept = serde_json::Map::new();
+    for (name, raw) in members {
+        let Some(below) = need(fields, name) else {
+            continue;
+        };
+        let seed = Normalised {
+            below: below.as_deref(),
+        };
+        let mut de = serde_json::Deserializer::from_str(raw);
+        match serde::de::DeserializeSeed::deserialize(seed, &mut de) {
+            Ok(v) if !v.is_null() => kept.insert(name.to_string(), v),
+            _ => kept.remove(name.as_ref()),
+        };
+    }
+    kept
+}
+
 /// The members of [`record_of_members`], parsed and normalised in one pass over their text.
 fn raw_record_members(
     members: &crate::event::Members<'_>,
@@ -272,7 +346,7 @@ fn raw_record_members(
         }
         // A later member of the same name replaces an earlier one, as in a parsed object.
         let mut de = serde_json::Deserializer::from_str(raw);
-        match serde::de::DeserializeSeed::deserialize(Normalised, &mut de) {
+        match serde::de::DeserializeSeed::deserialize(Normalised { below: None }, &mut de) {
             Ok(v) if !v.is_null() => kept.insert(name.to_string(), v),
             _ => kept.remove(name.as_ref()),
         };
@@ -298,17 +372,22 @@ fn normalise(v: serde_json::Value) -> serde_json::Value {
 }
 
 /// A JSON value parsed with [`normalise`] applied on the way, so that the record is built
-/// without a second pass over a copy.
-struct Normalised;
+/// without a second pass over a copy. With `below`, an object keeps only what reading those
+/// fields needs of it ([`need`]); the rest is skipped over unparsed.
+struct Normalised<'f> {
+    below: Option<&'f [&'f str]>,
+}
 
-impl<'de> serde::de::DeserializeSeed<'de> for Normalised {
+const WHOLE: Normalised<'static> = Normalised { below: None };
+
+impl<'de> serde::de::DeserializeSeed<'de> for Normalised<'_> {
     type Value = serde_json::Value;
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for Normalised {
+impl<'de> serde::de::Visitor<'de> for Normalised<'_> {
     type Value = serde_json::Value;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -344,7 +423,8 @@ impl<'de> serde::de::Visitor<'de> for Normalised {
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(v) = seq.next_element_seed(Normalised)? {
+        // The engine does not look below a list: its items are kept whole.
+        while let Some(v) = seq.next_element_seed(WHOLE)? {
             items.push(v);
         }
         Ok(serde_json::Value::Array(items))
@@ -352,8 +432,21 @@ impl<'de> serde::de::Visitor<'de> for Normalised {
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut members = serde_json::Map::new();
         while let Some(k) = map.next_key::<String>()? {
+            let value = match self.below {
+                None => map.next_value_seed(WHOLE)?,
+                Some(fields) => match need(fields, &k) {
+                    None => {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                        continue;
+                    }
+                    Some(None) => map.next_value_seed(WHOLE)?,
+                    Some(Some(below)) => map.next_value_seed(Normalised {
+                        below: Some(&below),
+                    })?,
+                },
+            };
             // A null member is absent; a later member of the same name replaces an earlier.
-            match map.next_value_seed(Normalised)? {
+            match value {
                 serde_json::Value::Null => members.remove(&k),
                 v => members.insert(k, v),
             };
@@ -564,10 +657,12 @@ pub fn parse(file: &str, text: &str) -> Result<SigmaRule, Unsupported> {
         ),
     };
     let keys = keys_read(&detection);
+    let fields = fields_read(&detection).map(|f| f.into_iter().collect());
     let guard = condition.and_then(|c| guard_of(&detection, c));
     Ok(SigmaRule {
         calls,
         keys,
+        fields,
         guard,
         id: id.to_string(),
         title: engine.title.clone(),
@@ -1671,6 +1766,38 @@ mod tests {
         assert!(keys_of([&fields, &words]).is_none());
     }
 
+    /// The record keeps, of each member, only what the fields read: an object below a dotted
+    /// field is cut to the members the rest of the field names, a member named by the whole
+    /// field (`x.y`) is kept as it is, and a member no field names is not parsed.
+    #[test]
+    fn the_record_is_cut_to_the_fields_read() {
+        let text = r#"{"userIdentity":{"type":"Root","arn":"a","sessionContext":{"x":1}},
+            "x.y":"1","x":{"y":"2","z":"3","w":{"y":4}},"eventName":"n","errorCode":null,
+            "list":[{"a":null}],"flag":true}"#;
+        let members = crate::event::members(text).unwrap();
+        let cut = pruned_record_members(
+            &members,
+            &[
+                "userIdentity.type",
+                "x.y",
+                "x.w.y",
+                "list.a",
+                "flag",
+                "errorCode",
+            ],
+        );
+        assert_eq!(
+            serde_json::Value::Object(cut),
+            serde_json::json!({
+                "userIdentity": {"type": "Root"},
+                "x.y": "1",
+                "x": {"y": "2", "w": {"y": 4}},
+                "list": [{}],
+                "flag": "true"
+            })
+        );
+    }
+
     #[test]
     fn metadata_is_read() {
         let r = parse(
@@ -1833,7 +1960,6 @@ mod tests {
             .collect()
     }
 
-    /// Whether the rule's guard lets the detail through, and whether the engine matches it.
     /// Whether the guard lets the detail through, and whether the engine matches it. The
     /// guard reads the raw text, so it is held to one answer for the compact text, the
     /// pretty-printed one and one whose strings spell a letter as a `\u` escape.
@@ -1927,6 +2053,21 @@ mod tests {
                 raw_record_members(&members, |_| true),
                 record_members(&reparsed, None).unwrap()
             );
+        }
+
+        /// The record cut to what the remaining rules read matches as the whole record does.
+        #[test]
+        fn the_pruned_record_matches_as_the_whole_record(detail in detail_strategy()) {
+            let text = detail.to_string();
+            let members = crate::event::members(&text).unwrap();
+            for r in guarded() {
+                let fields: Option<Vec<&str>> =
+                    r.fields().map(|f| f.iter().map(String::as_str).collect());
+                let pruned = record_of_fields(&members, fields.as_deref())
+                    .is_some_and(|rec| r.matches(&rec));
+                let whole = record(&detail, None).is_some_and(|rec| r.matches(&rec));
+                proptest::prop_assert_eq!(pruned, whole, "{:?} on {}", r.fields(), text);
+            }
         }
 
         /// A guard never hides a match: whenever the engine matches a record, the guard passes.

@@ -374,18 +374,15 @@ impl RuleSet {
         if candidates.is_empty() {
             return Vec::new();
         }
-        // The record holds the members the remaining rules read, or every member when one of
-        // them searches keywords.
-        let keywords = candidates.iter().any(|r| r.keys().is_none());
-        let record = match (keywords, probe.members()) {
-            (false, Some(members)) => super::sigma::record_of_members(members, |name| {
-                candidates
-                    .iter()
-                    .any(|r| r.keys().is_some_and(|keys| keys.contains(name)))
-            }),
-            (false, None) => None,
-            (true, _) => super::sigma::record_of(event, None),
-        };
+        // The record holds what the remaining rules read, or every member when one of them
+        // searches keywords.
+        let fields: Option<Vec<&str>> = candidates.iter().try_fold(Vec::new(), |mut all, r| {
+            all.extend(r.fields()?.iter().map(String::as_str));
+            Some(all)
+        });
+        let record = probe
+            .members()
+            .and_then(|members| super::sigma::record_of_fields(members, fields.as_deref()));
         let Some(record) = record else {
             return Vec::new();
         };
