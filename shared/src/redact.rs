@@ -269,16 +269,28 @@ fn mask_patterns(s: &str) -> Option<String> {
     changed.then(|| out.into_owned())
 }
 
+/// The bytes of a base64 run as [`may_hold_secret`] counts them: [`is_b64`] and `%`, one table
+/// lookup per byte.
+static RUN_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        table[c] = b.is_ascii_alphanumeric() || b == b'/' || b == b'+' || b == b'%';
+        c += 1;
+    }
+    table
+};
+
 /// Whether masking could change the text at all. Most text holds none of the markers and is
 /// left untouched without building anything.
 fn may_hold_secret(s: &str) -> bool {
     // A run long enough to be a secret-shaped base64 run ([`mask_runs`]).
-    let mut b64 = 0;
-    for &c in s.as_bytes() {
-        b64 = if is_b64(c) || c == b'%' { b64 + 1 } else { 0 };
-        if b64 >= 40 {
-            return true;
-        }
+    if s.as_bytes()
+        .split(|c| !RUN_BYTES[usize::from(*c)])
+        .any(|run| run.len() >= 40)
+    {
+        return true;
     }
     // What [`PATTERNS`] needs, as plain markers. Its names are matched case-insensitively
     // with Unicode's case folding (`ſ` is an `s`): text that is not ASCII is searched in full.

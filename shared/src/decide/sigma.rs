@@ -298,13 +298,18 @@ pub fn record_of_fields(
 /// `a.b.c` as the member `a.b.c`, else below the member `a` as `b.c`, and so on; an object is
 /// the only value it looks below.
 fn need<'f>(fields: &[&'f str], name: &str) -> Option<Option<Vec<&'f str>>> {
+    // The engine splits a field at its first dot only: a name with a dot is never a head.
+    let head = !name.contains('.');
     let mut below = Vec::new();
     for field in fields {
-        if *field == name {
+        let Some(rest) = field.strip_prefix(name) else {
+            continue;
+        };
+        if rest.is_empty() {
             return Some(None);
         }
-        if let Some((head, tail)) = field.split_once('.')
-            && head == name
+        if let Some(tail) = rest.strip_prefix('.')
+            && head
         {
             below.push(tail);
         }

@@ -380,6 +380,11 @@ impl RuleSet {
             all.extend(r.fields()?.iter().map(String::as_str));
             Some(all)
         });
+        let fields = fields.map(|mut f| {
+            f.sort_unstable();
+            f.dedup();
+            f
+        });
         let record = probe
             .members()
             .and_then(|members| super::sigma::record_of_fields(members, fields.as_deref()));
