@@ -2,7 +2,8 @@
 //! (the playbook's rules as well), against the playbook alone; and the start-up cost of
 //! loading the 150 rules on top of the built-in ones.
 //!
-//! `cargo bench -p mamoru --no-default-features --bench sigma` runs it (criterion's defaults,
+//! `cargo bench -p mamoru --no-default-features --features mimalloc --bench sigma` runs it
+//! (without the AWS SDK, with the functions' allocator; criterion's defaults,
 //! measured in the thread's CPU time: one core); the throughput lines are events per second.
 //! See bench/README.md.
 

@@ -32,6 +32,14 @@ pub mod settings;
 pub mod state;
 pub mod writeback;
 
+/// The global allocator of every binary built with the crate: the functions as they ship, the
+/// CLI, the tests and the benchmarks (`--features mimalloc` when built without the default
+/// features). An event's parse and decision allocate many small strings and maps; glibc's
+/// allocator spent about a quarter of their instructions (bench/README.md, "Sigma rules").
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// mamoru's version: crate version and git revision, fixed at build time.
 pub const VERSION: &str = env!("MAMORU_VERSION");
 

@@ -49,14 +49,25 @@ const SECRET_WORDS: [&str; 18] = [
 
 const SECRET_NAMES: [&str; 5] = ["secret", "credentials", "authorization", "token", "pwd"];
 
-/// True for a JSON member name that holds a secret.
+/// [`SECRET_WORDS`] as one automaton: a name is searched once for all of them.
+static SECRET_WORD_SEARCH: LazyLock<Option<aho_corasick::AhoCorasick>> =
+    LazyLock::new(|| aho_corasick::AhoCorasick::new(SECRET_WORDS).ok());
+
+/// True for a JSON member name that holds a secret: its ASCII letters and digits, in lower
+/// case, contain one of [`SECRET_WORDS`] or are one of [`SECRET_NAMES`].
 pub fn is_secret_name(name: &str) -> bool {
-    let n: String = name
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
+    let n: Vec<u8> = name
+        .bytes()
+        .filter(u8::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())
         .collect();
-    SECRET_WORDS.iter().any(|w| n.contains(w)) || SECRET_NAMES.contains(&n.as_str())
+    let word = match SECRET_WORD_SEARCH.as_ref() {
+        Some(search) => search.is_match(n.as_slice()),
+        None => SECRET_WORDS
+            .iter()
+            .any(|w| n.windows(w.len()).any(|x| x == w.as_bytes())),
+    };
+    word || SECRET_NAMES.iter().any(|w| n == w.as_bytes())
 }
 
 /// Masks secrets in a JSON value, in place.
@@ -282,14 +293,40 @@ static RUN_BYTES: [bool; 256] = {
     table
 };
 
+/// Whether `bytes` holds `n` (at least 1) [`RUN_BYTES`] in a row. Only every `n`-th byte is
+/// looked at until one is a run byte; then the run around it is measured, and the search goes
+/// on `n` bytes past its end: text with no long run is mostly skipped over.
+fn has_run(bytes: &[u8], n: usize) -> bool {
+    let run = |i: usize| bytes.get(i).is_some_and(|c| RUN_BYTES[usize::from(*c)]);
+    // `end`: the last byte of the next run of `n` that could be there.
+    let mut end = n.saturating_sub(1);
+    while end < bytes.len() {
+        if !run(end) {
+            end += n;
+            continue;
+        }
+        let mut start = end;
+        while start > 0 && end - start + 1 < n && run(start - 1) {
+            start -= 1;
+        }
+        let mut past = end + 1;
+        while past - start < n && run(past) {
+            past += 1;
+        }
+        if past - start >= n {
+            return true;
+        }
+        // `past` is not a run byte: a run of `n` ends at `past + n` or later.
+        end = past + n;
+    }
+    false
+}
+
 /// Whether masking could change the text at all. Most text holds none of the markers and is
 /// left untouched without building anything.
 fn may_hold_secret(s: &str) -> bool {
     // A run long enough to be a secret-shaped base64 run ([`mask_runs`]).
-    if s.as_bytes()
-        .split(|c| !RUN_BYTES[usize::from(*c)])
-        .any(|run| run.len() >= 40)
-    {
+    if has_run(s.as_bytes(), 40) {
         return true;
     }
     // What [`PATTERNS`] needs, as plain markers. Its names are matched case-insensitively
@@ -300,6 +337,11 @@ fn may_hold_secret(s: &str) -> bool {
     let Some(markers) = MARKERS.as_ref() else {
         return true;
     };
+    // Most text holds no marker at all: one search with the automaton's prefilter says so
+    // before every marker is found and weighed.
+    if !markers.is_match(s) {
+        return false;
+    }
     let bytes = s.as_bytes();
     markers.find_overlapping_iter(s).any(|m| {
         match MARKER_TEXTS[m.pattern().as_usize()] {
@@ -380,6 +422,28 @@ fn masked_unfiltered(s: &str) -> Option<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    proptest::proptest! {
+        /// [`has_run`] says what counting every run says.
+        #[test]
+        fn has_run_finds_every_long_run(
+            segments in proptest::collection::vec((0usize..14, 1usize..3), 0..12),
+            n in 1usize..12,
+        ) {
+            // Runs of every length, each followed by one or two bytes that end it.
+            let mut text = Vec::new();
+            for (i, (len, gap)) in segments.into_iter().enumerate() {
+                text.extend((0..len).map(|j| b"aZ9+/%"[(i + j) % 6]));
+                text.extend((0..gap).map(|j| b":-. "[(i + j) % 4]));
+            }
+            let longest = text
+                .split(|c| !RUN_BYTES[usize::from(*c)])
+                .map(<[u8]>::len)
+                .max()
+                .unwrap_or(0);
+            proptest::prop_assert_eq!(has_run(&text, n), longest >= n);
+        }
+    }
 
     /// Text made of the pieces the patterns look for (names, separators, prefixes, base64),
     /// in any case, with filler.
