@@ -139,7 +139,7 @@ fn names_an_identifier(name: &str) -> bool {
     .any(|suffix| n.ends_with(suffix))
 }
 
-fn is_b64(c: u8) -> bool {
+const fn is_b64(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'/' || c == b'+'
 }
 
@@ -287,7 +287,7 @@ static RUN_BYTES: [bool; 256] = {
     let mut c = 0;
     while c < 256 {
         let b = c as u8;
-        table[c] = b.is_ascii_alphanumeric() || b == b'/' || b == b'+' || b == b'%';
+        table[c] = is_b64(b) || b == b'%';
         c += 1;
     }
     table

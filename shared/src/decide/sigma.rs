@@ -322,21 +322,7 @@ fn pruned_record_members(
     members: &crate::event::Members<'_>,
     fields: &[&str],
 ) -> serde_json::Map<String, serde_json::Value> {
-    let mut kept = serde_json::Map::new();
-    for (name, raw) in members {
-        let Some(below) = need(fields, name) else {
-            continue;
-        };
-        let seed = Normalised {
-            below: below.as_deref(),
-        };
-        let mut de = serde_json::Deserializer::from_str(raw);
-        match serde::de::DeserializeSeed::deserialize(seed, &mut de) {
-            Ok(v) if !v.is_null() => kept.insert(name.to_string(), v),
-            _ => kept.remove(name.as_ref()),
-        };
-    }
-    kept
+    kept_members(members, |name| need(fields, name))
 }
 
 /// The members of [`record_of_members`], parsed and normalised in one pass over their text.
@@ -344,14 +330,26 @@ fn raw_record_members(
     members: &crate::event::Members<'_>,
     wanted: impl Fn(&str) -> bool,
 ) -> serde_json::Map<String, serde_json::Value> {
+    kept_members(members, |name| wanted(name).then_some(None))
+}
+
+/// The members `need` keeps ([`need`]'s answer for each name), parsed and normalised in one
+/// pass over their text. A later member of the same name replaces an earlier one, and a null
+/// one removes it, as in a parsed object.
+fn kept_members<'f>(
+    members: &crate::event::Members<'_>,
+    need: impl Fn(&str) -> Option<Option<Vec<&'f str>>>,
+) -> serde_json::Map<String, serde_json::Value> {
     let mut kept = serde_json::Map::new();
     for (name, raw) in members {
-        if !wanted(name.as_ref()) {
+        let Some(below) = need(name) else {
             continue;
-        }
-        // A later member of the same name replaces an earlier one, as in a parsed object.
+        };
+        let seed = Normalised {
+            below: below.as_deref(),
+        };
         let mut de = serde_json::Deserializer::from_str(raw);
-        match serde::de::DeserializeSeed::deserialize(Normalised { below: None }, &mut de) {
+        match serde::de::DeserializeSeed::deserialize(seed, &mut de) {
             Ok(v) if !v.is_null() => kept.insert(name.to_string(), v),
             _ => kept.remove(name.as_ref()),
         };
