@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use mamoru::decide::sigma::Route;
-use mamoru::decide::{Band, Disposition, RuleSet, decide};
+use mamoru::decide::{Band, Disposition, Match, RuleSet, Subject, decide};
 use mamoru::{Event, Settings};
 use mamoru_tests::{all_fixtures, binary, fixture, root};
 use serde_json::Value;
@@ -456,4 +456,80 @@ fn the_route_prefilter_never_hides_a_match() {
     assert!(matched >= 8, "{matched}");
     // The guards do skip rules: fields like `userIdentity.type: Root` fail most events.
     assert!(guarded >= 500, "{guarded}");
+}
+
+#[test]
+fn the_rule_index_never_hides_a_rule() {
+    // Every fixture, of every kind, against the playbook, the response rules attached to Sigma
+    // ids, the Sigma rules and the documented examples: each rule that matches (or is excepted)
+    // is among the candidates the index gives, and the candidates keep the set's order.
+    let mut rules =
+        RuleSet::builtin_with(&[sigma_dir(), root().join("docs/examples/rules")]).unwrap();
+    rules.add_sigma_paths(&[sigma_dir()]);
+    // And rules filed under each kind of value, or under none (held against every event).
+    rules
+        .add_source(
+            "gates.toml",
+            r#"[[rule]]
+id = "by-account-only"
+description = "any event of one account"
+[rule.match]
+account = ["123456789012", "111122223333"]
+
+[[rule]]
+id = "by-event-name-only"
+description = "a call by name, from any source"
+[rule.match]
+event_name = ["Delete*", "StopLogging"]
+
+[[rule]]
+id = "by-source-only"
+description = "anything GuardDuty or CloudTrail sends"
+[rule.match]
+source = ["aws.guardduty", "aws.cloudtrail"]
+"#,
+            true,
+        )
+        .unwrap();
+    let order: std::collections::HashMap<&str, usize> = rules
+        .rules()
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id.as_str(), i))
+        .collect();
+    let (mut matched, mut skipped, mut events) = (0, 0, 0);
+    for f in all_fixtures() {
+        let Ok(event) = Event::from_json(&fixture(&f)) else {
+            continue;
+        };
+        events += 1;
+        let mut subject = Subject::new(&event);
+        subject.sigma = rules.sigma_matches(&event);
+        let candidates: Vec<&str> = rules
+            .candidates(&event, &subject.sigma)
+            .map(|r| r.id.as_str())
+            .collect();
+        assert!(
+            candidates.windows(2).all(|w| order[w[0]] < order[w[1]]),
+            "{f}: {candidates:?}"
+        );
+        for rule in rules.rules() {
+            if rule.matches(&subject) == Match::No {
+                if !candidates.contains(&rule.id.as_str()) {
+                    skipped += 1;
+                }
+            } else {
+                matched += 1;
+                assert!(
+                    candidates.contains(&rule.id.as_str()),
+                    "{f}: {} matches but the index leaves it out",
+                    rule.id
+                );
+            }
+        }
+    }
+    assert!(events >= 200, "{events}");
+    assert!(matched >= 200, "{matched}");
+    // Most rules are left out of most events: each event is held against a few rules only.
+    assert!(skipped >= events * rules.rules().len() / 2, "{skipped}");
 }

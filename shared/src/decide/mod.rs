@@ -581,7 +581,7 @@ fn decide_unmasked(
     let mut excepted = Vec::new();
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut threshold_reasons: Vec<String> = Vec::new();
-    for rule in rules.rules() {
+    for rule in rules.candidates(event, &subject.sigma) {
         match rule.matches(&subject) {
             Match::No => continue,
             Match::Excepted => {

@@ -5,11 +5,13 @@
 //!
 //! In three steps, one module each: [`format`] (what a file holds, as serde reads it),
 //! [`compile`] (checked and turned into a [`Rule`]) and [`eval`] (a rule held against an event).
-//! This module keeps the compiled types and the [`RuleSet`].
+//! This module keeps the compiled types and the [`RuleSet`], whose [`index`] gives the rules an
+//! event can match without holding every rule against it.
 
 mod compile;
 mod eval;
 mod format;
+mod index;
 
 use compile::compile;
 pub use eval::{Subject, event_severity};
@@ -234,6 +236,9 @@ pub struct RuleSet {
     sigma_by_call: HashMap<String, HashMap<String, Vec<usize>>>,
     sigma_scan: Vec<usize>,
     sigma_unsupported: Vec<super::sigma::Unsupported>,
+    /// The rules by the values they require: built on the first event, dropped whenever
+    /// `rules` changes (a set is built once per container, rule file by rule file).
+    index: std::sync::OnceLock<index::RuleIndex>,
 }
 
 impl RuleSet {
@@ -282,6 +287,7 @@ impl RuleSet {
                     None => self.sigma_scan.push(index),
                 }
                 self.sigma.push(rule);
+                self.index = std::sync::OnceLock::new();
             }
             Err(why) => self.sigma_unsupported.push(why),
         }
@@ -484,6 +490,17 @@ impl RuleSet {
         if !errors.is_empty() {
             return Err(errors);
         }
+        let added = self.add_compiled(compiled, file, override_ids);
+        self.index = std::sync::OnceLock::new();
+        added.map(|()| cases)
+    }
+
+    fn add_compiled(
+        &mut self,
+        compiled: Vec<Rule>,
+        file: &str,
+        override_ids: bool,
+    ) -> Result<(), Vec<RuleError>> {
         for rule in compiled {
             match self.rules.iter().position(|r| r.id == rule.id) {
                 Some(i) if override_ids => self.rules[i] = rule,
@@ -505,11 +522,26 @@ impl RuleSet {
                 None => self.rules.push(rule),
             }
         }
-        Ok(cases)
+        Ok(())
     }
 
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// The rules `event` can match, in order, given the ids of the Sigma rules it matched
+    /// ([`RuleSet::sigma_matches`]): every rule that [`Rule::matches`] on the event is among
+    /// them, most of the others are not.
+    pub fn candidates<'a>(
+        &'a self,
+        event: &Event,
+        sigma: &[String],
+    ) -> impl Iterator<Item = &'a Rule> + use<'a> {
+        self.index
+            .get_or_init(|| index::RuleIndex::of(&self.rules))
+            .candidates(event, sigma)
+            .into_iter()
+            .filter_map(|i| self.rules.get(i))
     }
 
     pub fn get(&self, id: &str) -> Option<&Rule> {
