@@ -45,7 +45,7 @@ async fn guardduty_function_remediates_ignores_and_rejects() {
     let moto = Moto::start();
     let (topic, queue) = moto.topic_with_queue(REGION, "alerts").await;
     let (named, other) = scenario::user_with_two_keys(&moto, "alice").await;
-    let f = start("mamoru-guardduty", &moto, &topic, &[]);
+    let mut f = start("mamoru-guardduty", &moto, &topic, &[]);
 
     // A handled event: the key is deactivated and the function responds.
     let r = f.api.invoke(&key_finding("alice", &named));
@@ -105,7 +105,9 @@ async fn guardduty_function_remediates_ignores_and_rejects() {
         "the sample finding is notified"
     );
 
-    // One audit line per event that got a plan (the two bad events are logged as errors).
+    // One audit line per event that got a plan (the two bad events are logged as errors):
+    // every line the answered invocations wrote, read to the end of the pipe.
+    f.process.finish();
     let audit = f.process.audit_lines();
     let ids: Vec<&str> = audit
         .iter()
@@ -369,7 +371,7 @@ async fn managed_instances_handle_invocations_concurrently_each_on_its_own_key()
 
     // Sequential (classic Lambda): one /next at a time, even when idle.
     let seq = start("mamoru-guardduty", &moto, &topic, &[]);
-    let concurrent = start(
+    let mut concurrent = start(
         "mamoru-guardduty",
         &moto,
         &topic,
@@ -417,6 +419,8 @@ async fn managed_instances_handle_invocations_concurrently_each_on_its_own_key()
         keys.len(),
         "one notification per event"
     );
+    // Every line the answered invocations wrote, read to the end of the pipe.
+    concurrent.process.finish();
     assert_eq!(concurrent.process.audit_lines().len(), keys.len());
 }
 

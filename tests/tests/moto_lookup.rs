@@ -437,6 +437,8 @@ async fn the_cloudtrail_lambda_function_looks_up_too() {
         matches!(invocation, mamoru_tests::Invocation::Response(_)),
         "{invocation:?}"
     );
+    // Every line the answered invocation wrote, read to the end of the pipe.
+    function.finish();
     let audit = function.audit_lines();
     assert_eq!(audit.len(), 1, "{audit:?}");
     assert_eq!(audit[0]["severity"], "high", "{}", audit[0]);
@@ -450,5 +452,4 @@ async fn the_cloudtrail_lambda_function_looks_up_too() {
     );
     let s = subjects(&moto, region, &queue).await;
     assert!(s.len() == 1 && s[0].contains("HIGH"), "{s:?}");
-    function.finish();
 }
