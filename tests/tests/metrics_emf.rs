@@ -199,7 +199,7 @@ async fn emf_lines_for_remediated_withheld_failed_ignored_and_rejected_events() 
         "MAMORU_PROTECTED_PRINCIPALS".into(),
         "arn:aws:iam::123456789012:user/break-glass-admin".into(),
     ));
-    let f = FunctionProcess::start(&binary("mamoru-guardduty"), &api, &env);
+    let mut f = FunctionProcess::start(&binary("mamoru-guardduty"), &api, &env);
     let started = Utc::now();
     // The event happened 90 s before it is delivered.
     let happened = (started - chrono::Duration::seconds(90))
@@ -246,6 +246,8 @@ async fn emf_lines_for_remediated_withheld_failed_ignored_and_rejected_events() 
     assert_eq!(r.error()["errorType"], "mamoru.BadEvent");
     let finished = Utc::now();
 
+    // Every line the answered invocations wrote, read to the end of the pipe.
+    f.finish();
     let lines = metric_lines(&f);
     let mut seen = BTreeSet::new();
     for l in &lines {
@@ -363,7 +365,7 @@ async fn emf_lines_for_remediated_withheld_failed_ignored_and_rejected_events() 
         "MAMORU_TOPIC_ARN".into(),
         format!("arn:aws:sns:{REGION}:123456789012:no-such-topic"),
     ));
-    let f2 = FunctionProcess::start(&binary("mamoru-guardduty"), &api2, &env);
+    let mut f2 = FunctionProcess::start(&binary("mamoru-guardduty"), &api2, &env);
     let r = api2.invoke(&with_id_and_time(
         high,
         "dry-run-1",
@@ -371,6 +373,7 @@ async fn emf_lines_for_remediated_withheld_failed_ignored_and_rejected_events() 
         Some(("alice", &key)),
     ));
     assert_eq!(r.error()["errorType"], "mamoru.NotificationFailed");
+    f2.finish();
     let lines2 = metric_lines(&f2);
     for l in &lines2 {
         for (name, _) in check_emf(l, Utc::now()) {
