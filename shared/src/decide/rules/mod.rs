@@ -236,7 +236,7 @@ pub struct RuleSet {
     sigma_by_call: HashMap<String, HashMap<String, Vec<usize>>>,
     sigma_scan: Vec<usize>,
     sigma_unsupported: Vec<super::sigma::Unsupported>,
-    /// The rules by the values they require: built on the first event, dropped whenever
+    /// The rules by the values they require: built on the first event, dropped before
     /// `rules` changes (a set is built once per container, rule file by rule file).
     index: std::sync::OnceLock<index::RuleIndex>,
 }
@@ -272,6 +272,7 @@ impl RuleSet {
         });
         match parsed {
             Ok(rule) => {
+                self.index = std::sync::OnceLock::new();
                 self.rules.insert(self.sigma.len(), Rule::from_sigma(&rule));
                 let index = self.sigma.len();
                 match rule.exact_calls() {
@@ -287,7 +288,6 @@ impl RuleSet {
                     None => self.sigma_scan.push(index),
                 }
                 self.sigma.push(rule);
-                self.index = std::sync::OnceLock::new();
             }
             Err(why) => self.sigma_unsupported.push(why),
         }
@@ -490,17 +490,7 @@ impl RuleSet {
         if !errors.is_empty() {
             return Err(errors);
         }
-        let added = self.add_compiled(compiled, file, override_ids);
         self.index = std::sync::OnceLock::new();
-        added.map(|()| cases)
-    }
-
-    fn add_compiled(
-        &mut self,
-        compiled: Vec<Rule>,
-        file: &str,
-        override_ids: bool,
-    ) -> Result<(), Vec<RuleError>> {
         for rule in compiled {
             match self.rules.iter().position(|r| r.id == rule.id) {
                 Some(i) if override_ids => self.rules[i] = rule,
@@ -522,7 +512,7 @@ impl RuleSet {
                 None => self.rules.push(rule),
             }
         }
-        Ok(())
+        Ok(cases)
     }
 
     pub fn rules(&self) -> &[Rule] {
