@@ -107,7 +107,10 @@ for template in infra/template.yaml infra/member.yaml; do
 done
 
 step "pytest infra/tests"
-if ! "$venv/bin/python" -m pytest infra/tests -q -p no:cacheprovider; then
+# One worker per core (pytest-xdist); each starts its own moto servers on free ports.
+# MAMORU_PYTEST_WORKERS=0 runs the suite in this process.
+if ! "$venv/bin/python" -m pytest infra/tests -q -p no:cacheprovider \
+  -n "${MAMORU_PYTEST_WORKERS:-auto}" --durations=5; then
   failed+=(pytest)
 fi
 
