@@ -576,6 +576,9 @@ def base_env(api, endpoint, world):
         "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
         "MAMORU_MODE": "enforce",
         "MAMORU_TOPIC_ARN": world.topic,
+        # As the stack sets it for the functions (infra/template.yaml); the Python subjects
+        # ignore it.
+        "MIMALLOC_ARENA_EAGER_COMMIT": "0",
         # As the stack deploys the functions: their own roles named, no STS call at start-up.
         "MAMORU_SELF_ROLE_ARNS": SELF_ROLE_ARNS,
     }

@@ -139,6 +139,8 @@ def test_function_settings_come_from_the_parameters(template):
     for fid in FUNCTION_IDS:
         env = props(template, fid)["Environment"]["Variables"]
         assert env["MAMORU_MODE"] == {"Ref": "Mode"}
+        # The allocator commits memory as it uses it (bench/README.md, "mimalloc's arenas").
+        assert env["MIMALLOC_ARENA_EAGER_COMMIT"] == "0"
         assert env["MAMORU_TOPIC_ARN"] == {
             "Fn::If": ["CreateTopic", {"Ref": "AlertTopic"}, {"Ref": "ExistingTopicArn"}]
         }
@@ -153,6 +155,7 @@ def test_function_settings_come_from_the_parameters(template):
         assert sep == ","
         assert sorted(cfn.ref_target(a) for a in arns) == role_ids  # all four: loop prevention
         assert set(env) == {
+            "MIMALLOC_ARENA_EAGER_COMMIT",
             "MAMORU_MODE",
             "MAMORU_TOPIC_ARN",
             "MAMORU_MIN_REMEDIATION_SEVERITY",
