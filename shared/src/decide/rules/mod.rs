@@ -452,11 +452,12 @@ impl RuleSet {
                 message: e.message().trim().to_string(),
             }]
         })?;
+        let lines = Lines::of(text);
         let mut errors = Vec::new();
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         let mut compiled = Vec::new();
         for spanned in parsed.rule {
-            let line = line_of(text, spanned.span().start);
+            let line = lines.line_of(spanned.span().start);
             let def = spanned.into_inner();
             if let Some(first) = seen.get(&def.id) {
                 errors.push(RuleError {
@@ -481,7 +482,7 @@ impl RuleSet {
         }
         let mut cases = Vec::new();
         for spanned in parsed.case {
-            let line = line_of(text, spanned.span().start);
+            let line = lines.line_of(spanned.span().start);
             match super::cases::compile(spanned.into_inner(), file, line) {
                 Ok(c) => cases.push(c),
                 Err(e) => errors.extend(e),
@@ -580,18 +581,43 @@ pub fn expand_paths(
     files
 }
 
+/// The 1-based line of byte `offset` in `text`.
 fn line_of(text: &str, offset: usize) -> usize {
-    let end = offset.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        + 1
+    Lines::of(text).line_of(offset)
+}
+
+/// Where a text's lines start, found once: a rule file is asked for the line of every rule
+/// and case in it, and counting from the start each time made loading the built-in rules
+/// quadratic in their size (most of a function's start-up).
+struct Lines(Vec<usize>);
+
+impl Lines {
+    fn of(text: &str) -> Lines {
+        Lines(text.match_indices('\n').map(|(at, _)| at).collect())
+    }
+
+    /// The 1-based line of byte `offset`: one more than the line breaks before it.
+    fn line_of(&self, offset: usize) -> usize {
+        self.0.partition_point(|&at| at < offset) + 1
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_of_counts_the_line_breaks_before_the_offset() {
+        let text = "a\nbc\n\nd";
+        // Each byte's line, as counting from the start gives it; an offset past the end is on
+        // the last line.
+        let expected = [1, 1, 2, 2, 2, 3, 4, 4, 4];
+        for (offset, line) in expected.into_iter().enumerate() {
+            assert_eq!(line_of(text, offset), line, "offset {offset}");
+        }
+        assert_eq!(line_of("", 0), 1);
+        assert_eq!(line_of("\n", 1), 2);
+    }
 
     #[test]
     fn builtin_rules_compile() {
