@@ -586,8 +586,8 @@ fn line_of(text: &str, offset: usize) -> usize {
     Lines::of(text).line_of(offset)
 }
 
-/// Where a text's lines start, found once: a rule file is asked for the line of every rule
-/// and case in it, and counting from the start each time made loading the built-in rules
+/// Where a text's line breaks are, found once: a rule file is asked for the line of every
+/// rule and case in it, and counting from the start each time made loading the built-in rules
 /// quadratic in their size (most of a function's start-up).
 struct Lines(Vec<usize>);
 
