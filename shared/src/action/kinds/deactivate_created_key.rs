@@ -52,15 +52,15 @@ impl ActionDef for Def {
         if other_user(c).is_none() {
             return Err("the key is the caller's own".into());
         }
-        let access_key_id = c
-            .response_elements
-            .pointer("/accessKey/accessKeyId")
+        // `get` by member rather than `pointer`, which builds a string for each step.
+        let key = c.response_elements.get("accessKey");
+        let access_key_id = key
+            .and_then(|k| k.get("accessKeyId"))
             .and_then(Value::as_str)
             .ok_or("responseElements.accessKey.accessKeyId is missing")?;
         // The response names the user the key belongs to: it must be the one the request named.
-        if let Some(owner) = c
-            .response_elements
-            .pointer("/accessKey/userName")
+        if let Some(owner) = key
+            .and_then(|k| k.get("userName"))
             .and_then(Value::as_str)
             && owner != user_name
         {
