@@ -156,9 +156,9 @@ def main():
     n_acc = len(MEMBERS)
     if args.events < 3 * n_acc:
         raise SystemExit("--events: at least 150 (every account in every region once)")
-    binary = Path(os.environ.get("MAMORU_BENCH_BIN_DIR", ROOT / "target" / "release")) / "mamoru-guardduty"
+    binary = Path(os.environ.get("MAMORU_BENCH_BIN_DIR", ROOT / "target" / "release")) / "mamoru-lambda"
     if not binary.exists():
-        raise SystemExit(f"{binary} is missing: cargo build --release -p mamoru-guardduty")
+        raise SystemExit(f"{binary} is missing: cargo build --release -p mamoru-lambda")
 
     out = Path(args.out)
     (out / "logs").mkdir(parents=True, exist_ok=True)
@@ -192,7 +192,8 @@ def main():
             serial += args.events
         print(f"   {time.perf_counter() - t0:.0f} s", flush=True)
 
-        env = {"MAMORU_MODE": "enforce", "MAMORU_MEMBER_ROLE_NAME": MEMBER_ROLE, "MAMORU_HUB_ACCOUNT": HUB}
+        env = {"MAMORU_FUNCTION": "guardduty", "MAMORU_MODE": "enforce", "MAMORU_MEMBER_ROLE_NAME": MEMBER_ROLE,
+               "MAMORU_HUB_ACCOUNT": HUB}
         subject = Subject("mamoru", f"mamoru ({binary.name})", [str(binary)], env=env)
         with open(out / "logs" / "cross-account.log", "wb") as log:
             warm = {}
@@ -330,7 +331,7 @@ def report(r):
     s, f, c = r["after_first_event_per_account"], r["first_event_per_account"], r["calls"]
     n = r["settings"]["events"]
     print()
-    print(f"mamoru-guardduty {r.get('version')}; load average at start {r['machine']['loadavg_start'][0]:.1f}, "
+    print(f"mamoru-lambda (guardduty) {r.get('version')}; load average at start {r['machine']['loadavg_start'][0]:.1f}, "
           f"at end {r['machine']['loadavg_end'][0]:.1f} ({r['machine']['cpus']} CPUs)")
     for name, a in r["answers"].items():
         print(f"  {name:<15} answered {a['ok']}/{a['events']}, keys deactivated {a['remediated']}/{n} "

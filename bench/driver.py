@@ -527,9 +527,11 @@ def c7n_subject(name, label, policy, family, world, workdir, note=None):
 
 def subjects_for(family, args, world, workdir):
     # MAMORU_BENCH_BIN_DIR: another build of the functions, e.g. one with symbols for `perf`.
-    binary = Path(os.environ.get("MAMORU_BENCH_BIN_DIR", ROOT / "target" / "release")) / f"mamoru-{family}"
+    # The one binary of the four functions; MAMORU_FUNCTION says which one it runs.
+    binary = Path(os.environ.get("MAMORU_BENCH_BIN_DIR", ROOT / "target" / "release")) / "mamoru-lambda"
+    function = {"MAMORU_FUNCTION": family}
     out = [
-        Subject("mamoru", f"mamoru ({binary.name})", [str(binary)]),
+        Subject("mamoru", f"mamoru ({binary.name}, {family})", [str(binary)], env=dict(function)),
         Subject("boto3", "boto3 responder (bench/baseline/responder.py)",
                 [str(ROOT / ".venv/bin/python"), str(BENCH / "baseline" / "runtime.py"), "responder.handler"],
                 cwd=str(BENCH / "baseline")),
@@ -549,8 +551,9 @@ def subjects_for(family, args, world, workdir):
                                    note="remove-keys dropped: it fails in guard-duty mode"))
     if args.state:
         # The same binary with the state table (shared/src/state): claims, digests, budgets.
-        out.insert(1, Subject("mamoru-state", f"mamoru ({binary.name}) with the state table", [str(binary)],
-                              env={"MAMORU_STATE_TABLE": STATE_TABLE,
+        out.insert(1, Subject("mamoru-state", f"mamoru ({binary.name}, {family}) with the state table", [str(binary)],
+                              env={**function,
+                                   "MAMORU_STATE_TABLE": STATE_TABLE,
                                    # High enough that no budget withholds the bench's actions.
                                    "MAMORU_BUDGET_PER_ACCOUNT": "10000",
                                    "MAMORU_BUDGET_PER_PRINCIPAL": "10000"}))

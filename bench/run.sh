@@ -35,8 +35,8 @@ if [ ! -x .venv/bin/moto_server ]; then
 fi
 if [ "$org" = 1 ]; then
   if [ "$build" = 1 ]; then
-    echo "==> cargo build --release -p mamoru-guardduty"
-    cargo build --release -p mamoru-guardduty
+    echo "==> cargo build --release -p mamoru-lambda"
+    cargo build --release -p mamoru-lambda
   fi
   exec .venv/bin/python bench/cross_account.py ${args[@]+"${args[@]}"}
 fi

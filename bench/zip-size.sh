@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Size of the arm64 Lambda bootstrap zips, per release-profile variant.
 #
-#   bench/zip-size.sh                      the profile as it is in Cargo.toml, every function
-#   bench/zip-size.sh no-lto opt3          variants (below), mamoru-guardduty only
+#   bench/zip-size.sh                      the profile as it is in Cargo.toml
+#   bench/zip-size.sh no-lto opt3          variants (below)
+#
+# The four functions deploy the one binary, mamoru-lambda: one zip serves them all.
 #
 # Each variant is a full arm64 release build (several minutes on 2 cores): it overrides the
 # release profile through CARGO_PROFILE_RELEASE_* and builds into its own target directory
@@ -36,11 +38,7 @@ variants=("$@")
 mkdir -p bench/results
 for v in "${variants[@]}"; do
   env_set=$(variant_env "$v")
-  if [ "$v" = current ]; then
-    bins=(--bin mamoru-guardduty --bin mamoru-cloudtrail --bin mamoru-config --bin mamoru-securityhub)
-  else
-    bins=(--bin mamoru-guardduty)
-  fi
+  bins=(--bin mamoru-lambda)
   dir="target/zip-$v"
   start=$(date +%s)
   # shellcheck disable=SC2086

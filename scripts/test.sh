@@ -76,8 +76,8 @@ cargo test --workspace --all-targets --no-run --quiet
 export MAMORU_BIN_DIR="$root/target/debug"
 
 if [ "$profile" = release ]; then
-  step "build: the four functions as they ship (release profile)"
-  cargo build --release -p mamoru-guardduty -p mamoru-cloudtrail -p mamoru-config -p mamoru-securityhub
+  step "build: the functions' binary as it ships (release profile)"
+  cargo build --release -p mamoru-lambda
   export MAMORU_FUNCTION_BIN_DIR="$root/target/release"
 else
   export MAMORU_FUNCTION_BIN_DIR="$root/target/debug"

@@ -23,9 +23,9 @@ TEMPLATE = Path(os.environ.get("MAMORU_TEMPLATE") or INFRA / "template.yaml")
 MEMBER_TEMPLATE = Path(os.environ.get("MAMORU_MEMBER_TEMPLATE") or INFRA / "member.yaml")
 FIXTURES = REPO / "tests" / "fixtures" / "events"
 
-# The Rust side's function names, as `mamoru permissions` / `mamoru routes` key them, are the
-# binary names without the `mamoru-` prefix.
-BINARY_PREFIX = "mamoru-"
+# The one Lambda binary of the four functions. The Rust side's function names, as `mamoru
+# permissions` / `mamoru routes` key them, are each function's MAMORU_FUNCTION.
+BINARY = "mamoru-lambda"
 
 # Assuming the member role in a member account of the organization (infra/member.yaml), naming
 # the session's source identity and tags: what the functions do before acting outside the hub's
@@ -277,12 +277,13 @@ def ref_target(expr: Any) -> str | None:
 
 
 def functions(template: dict) -> dict[str, str]:
-    """Logical id of each AWS::Serverless::Function -> mamoru function name (guardduty, ...)."""
+    """Logical id of each AWS::Serverless::Function -> mamoru function name (guardduty, ...):
+    every function runs the one binary, and its MAMORU_FUNCTION says which function it is."""
     out = {}
     for logical_id, res in resources(template, "AWS::Serverless::Function").items():
         binary = res["Metadata"]["BuildProperties"]["Binary"]
-        assert binary.startswith(BINARY_PREFIX), binary
-        out[logical_id] = binary[len(BINARY_PREFIX):]
+        assert binary == BINARY, (logical_id, binary)
+        out[logical_id] = res["Properties"]["Environment"]["Variables"]["MAMORU_FUNCTION"]
     return out
 
 

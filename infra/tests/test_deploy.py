@@ -171,6 +171,8 @@ def check_functions(dep: Deployment) -> None:
         assert conf["MemorySize"] == 128 and conf["Timeout"] == 30
         env = conf["Environment"]["Variables"]
         assert env["MAMORU_MODE"] == dep.params["Mode"]
+        # The one binary runs the function its name says.
+        assert env["MAMORU_FUNCTION"] == names[fid]
         assert env["MIMALLOC_ARENA_EAGER_COMMIT"] == "0"
         assert env["MAMORU_TOPIC_ARN"] == alert_topic(dep)
         dep.client("sns").get_topic_attributes(TopicArn=env["MAMORU_TOPIC_ARN"])
@@ -184,6 +186,7 @@ def check_functions(dep: Deployment) -> None:
             assert env[variable] == dep.params[parameter], (fid, variable)
         assert set(env) == {
             "MIMALLOC_ARENA_EAGER_COMMIT",
+            "MAMORU_FUNCTION",
             "MAMORU_MODE",
             "MAMORU_TOPIC_ARN",
             "MAMORU_MIN_REMEDIATION_SEVERITY",

@@ -76,7 +76,9 @@ def test_functions_are_built_by_cargo_lambda_from_the_workspace(template):
         "ConfigFunction": "config",
         "SecurityHubFunction": "securityhub",
     }
+    # One binary for the four: each function's MAMORU_FUNCTION (read above) says which it is.
     binaries = workspace_binaries()
+    assert binaries == {"mamoru-lambda"}
     workspace = tomllib.loads((cfn.REPO / "Cargo.toml").read_text(encoding="utf-8"))
     for fid in FUNCTION_IDS:
         res = template["Resources"][fid]
@@ -156,6 +158,7 @@ def test_function_settings_come_from_the_parameters(template):
         assert sorted(cfn.ref_target(a) for a in arns) == role_ids  # all four: loop prevention
         assert set(env) == {
             "MIMALLOC_ARENA_EAGER_COMMIT",
+            "MAMORU_FUNCTION",
             "MAMORU_MODE",
             "MAMORU_TOPIC_ARN",
             "MAMORU_MIN_REMEDIATION_SEVERITY",

@@ -1,5 +1,5 @@
 //! What every Lambda function does: build the responder once at start-up, then handle events.
-//! The functions' `main.rs` only choose their handler and call these.
+//! The Lambda binary's `main.rs` only calls [`run_from_env`].
 
 use std::sync::Arc;
 
@@ -22,10 +22,55 @@ pub enum InitError {
     Rules(Vec<crate::decide::RuleError>),
 }
 
+/// The function this process is, from `MAMORU_FUNCTION` ([`crate::settings::ENV_FUNCTION`]):
+/// one binary serves the four functions, and the stack says on each which one it is.
+pub fn handler_from_env() -> Result<Handler, crate::settings::SettingsError> {
+    handler_from(std::env::var(crate::settings::ENV_FUNCTION).ok().as_deref())
+}
+
+/// [`handler_from_env`] of the variable's value.
+fn handler_from(value: Option<&str>) -> Result<Handler, crate::settings::SettingsError> {
+    let names = || {
+        Handler::FUNCTIONS
+            .map(Handler::name)
+            .map(|n| format!("`{n}`"))
+            .join(", ")
+    };
+    let variable = crate::settings::ENV_FUNCTION;
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Err(crate::settings::SettingsError {
+            variable,
+            message: format!("not set: use one of {}", names()),
+        }),
+        Some(v) => Handler::from_name(v).ok_or_else(|| crate::settings::SettingsError {
+            variable,
+            message: format!(
+                "`{}` is not a function: use one of {}",
+                v.escape_debug(),
+                names()
+            ),
+        }),
+    }
+}
+
+/// [`run`] for the function `MAMORU_FUNCTION` names ([`handler_from_env`]): what the Lambda
+/// binary's `main.rs` calls. Without a valid name, start-up fails, logged like any start-up
+/// failure, naming the variable.
+pub async fn run_from_env() -> Result<(), lambda_runtime::Error> {
+    match handler_from_env() {
+        Ok(handler) => run(handler).await,
+        Err(e) => {
+            crate::logging::init_json();
+            tracing::error!(error = %e, "start-up failed");
+            Err(InitError::Settings(e).into())
+        }
+    }
+}
+
 /// Runs a function: start-up once, then events until the container ends. On Lambda Managed
 /// Instances (`AWS_LAMBDA_MAX_CONCURRENCY` above 1, set by Lambda) that many invocations run at
 /// once on the one responder, sharing its rules and SDK clients (and their connection pools);
-/// without it, one at a time, as on classic Lambda. The functions' `main.rs` call only this.
+/// without it, one at a time, as on classic Lambda.
 pub async fn run(handler: Handler) -> Result<(), lambda_runtime::Error> {
     let responder = Arc::new(init(handler).await?);
     // Security Hub events carry several findings: each is handled on its own.
@@ -285,4 +330,39 @@ fn answer(report: &crate::report::Report) -> Value {
     }
     crate::redact::value(&mut v);
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_function_is_named_by_mamoru_function() {
+        for h in Handler::FUNCTIONS {
+            assert_eq!(handler_from(Some(h.name())).unwrap(), h);
+            assert_eq!(handler_from(Some(&format!(" {} ", h.name()))).unwrap(), h);
+        }
+        for bad in [
+            None,
+            Some(""),
+            Some("  "),
+            Some("unhandled"),
+            Some("GuardDuty"),
+            Some("iam"),
+        ] {
+            let e = handler_from(bad).unwrap_err();
+            assert_eq!(e.variable, "MAMORU_FUNCTION", "{bad:?}");
+            assert!(
+                e.to_string()
+                    .contains("`guardduty`, `cloudtrail`, `config`, `securityhub`"),
+                "{e}"
+            );
+        }
+        assert!(
+            handler_from(Some("iam"))
+                .unwrap_err()
+                .to_string()
+                .contains("`iam` is not a function")
+        );
+    }
 }

@@ -29,6 +29,9 @@ pub const ENV_BUDGET_PRINCIPAL: &str = "MAMORU_BUDGET_PER_PRINCIPAL";
 /// Defaults of the remediation budgets: enforced actions per hour.
 pub const DEFAULT_BUDGET_ACCOUNT: u64 = 20;
 pub const DEFAULT_BUDGET_PRINCIPAL: u64 = 3;
+/// Which of the four functions the one Lambda binary runs (`guardduty`, `cloudtrail`, `config`,
+/// `securityhub`): the stack sets it on each function ([`crate::function::run_from_env`]).
+pub const ENV_FUNCTION: &str = "MAMORU_FUNCTION";
 /// Set by Lambda: the function's own name.
 pub const ENV_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
 pub const ENV_TRUSTED_ACCOUNTS: &str = "MAMORU_TRUSTED_ACCOUNTS";

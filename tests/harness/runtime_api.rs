@@ -250,16 +250,41 @@ fn collect(pipe: impl Read + Send + 'static, into: Arc<Mutex<Vec<String>>>) -> J
 }
 
 impl FunctionProcess {
+    /// Starts the function `function` (`mamoru-guardduty`, `mamoru-cloudtrail`, `mamoru-config`
+    /// or `mamoru-securityhub`) as the stack deploys it: the one Lambda binary,
+    /// `mamoru-lambda`, with `MAMORU_FUNCTION` naming the function, the Lambda environment
+    /// pointing at `api`, and `env` (which may replace `MAMORU_FUNCTION`).
+    pub fn start_function(
+        function: &str,
+        api: &RuntimeApi,
+        env: &[(String, String)],
+    ) -> FunctionProcess {
+        let name = function
+            .strip_prefix("mamoru-")
+            .unwrap_or_else(|| panic!("{function} is not a mamoru function"));
+        let mut all = vec![("MAMORU_FUNCTION".to_string(), name.to_string())];
+        all.extend(env.iter().cloned());
+        FunctionProcess::start_as(&crate::binary("mamoru-lambda"), function, api, &all)
+    }
+
     /// Starts `binary` with the Lambda environment pointing at `api`, plus `env`.
     pub fn start(binary: &Path, api: &RuntimeApi, env: &[(String, String)]) -> FunctionProcess {
+        let name = binary.file_name().unwrap().to_string_lossy().to_string();
+        FunctionProcess::start_as(binary, &name, api, env)
+    }
+
+    /// [`FunctionProcess::start`], the function named `function_name` in Lambda's environment.
+    fn start_as(
+        binary: &Path,
+        function_name: &str,
+        api: &RuntimeApi,
+        env: &[(String, String)],
+    ) -> FunctionProcess {
         let mut cmd = Command::new(binary);
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("AWS_LAMBDA_RUNTIME_API", api.address())
-            .env(
-                "AWS_LAMBDA_FUNCTION_NAME",
-                binary.file_name().unwrap().to_string_lossy().to_string(),
-            )
+            .env("AWS_LAMBDA_FUNCTION_NAME", function_name)
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_LOG_LEVEL", "INFO")

@@ -6,7 +6,7 @@
 
 use mamoru_tests::runtime_api::FunctionProcess;
 use mamoru_tests::scenario::{self, event_with};
-use mamoru_tests::{Invocation, Moto, RuntimeApi, binary};
+use mamoru_tests::{Invocation, Moto, RuntimeApi};
 use serde_json::{Value, json};
 
 const REGION: &str = "us-east-1";
@@ -19,7 +19,7 @@ async fn bad_events_are_typed_errors_naming_the_field_and_hostile_strings_are_ha
     let mut env = moto.env(REGION);
     env.push(("MAMORU_MODE".into(), "dry-run".into()));
     env.push(("MAMORU_TOPIC_ARN".into(), topic));
-    let mut process = FunctionProcess::start(&binary("mamoru-cloudtrail"), &api, &env);
+    let mut process = FunctionProcess::start_function("mamoru-cloudtrail", &api, &env);
 
     let stop = "aws.cloudtrail/ct-stop-logging.json";
     // (payload, the field its error must name)

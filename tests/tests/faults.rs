@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use mamoru_tests::faults::{Fault, FaultMix, FaultProxy};
 use mamoru_tests::runtime_api::FunctionProcess;
 use mamoru_tests::scenario::{self, event_with};
-use mamoru_tests::{Invocation, Moto, RuntimeApi, binary};
+use mamoru_tests::{Invocation, Moto, RuntimeApi};
 
 const REGION: &str = "us-east-1";
 
@@ -36,7 +36,7 @@ fn function_behind(proxy: &FaultProxy, moto: &Moto, topic: &str) -> (RuntimeApi,
     }
     env.push(("MAMORU_MODE".into(), "enforce".into()));
     env.push(("MAMORU_TOPIC_ARN".into(), topic.into()));
-    let p = FunctionProcess::start(&binary("mamoru-guardduty"), &api, &env);
+    let p = FunctionProcess::start_function("mamoru-guardduty", &api, &env);
     (api, p)
 }
 

@@ -26,7 +26,7 @@ fn start(name: &str, moto: &Moto, topic: &str, extra: &[(&str, &str)]) -> Functi
     for (k, v) in extra {
         env.push((k.to_string(), v.to_string()));
     }
-    let process = FunctionProcess::start(&binary(name), &api, &env);
+    let process = FunctionProcess::start_function(name, &api, &env);
     Function { api, process }
 }
 
@@ -434,7 +434,7 @@ async fn a_bad_setting_fails_start_up_naming_the_variable() {
         "arn:aws:sns:us-east-1:123456789012:alerts".into(),
     ));
     env.push(("MAMORU_MODE".into(), "yolo".into()));
-    let mut p = FunctionProcess::start(&binary("mamoru-config"), &api, &env);
+    let mut p = FunctionProcess::start_function("mamoru-config", &api, &env);
     let code = p.wait_exit(Duration::from_secs(20));
     assert!(code.is_some_and(|c| c != 0), "exit code {code:?}");
     let all = [p.stdout(), p.stderr()].concat().join("\n");
@@ -444,4 +444,35 @@ async fn a_bad_setting_fails_start_up_naming_the_variable() {
         0,
         "no event is taken by a function that failed to start"
     );
+}
+
+/// One binary serves the four functions: without `MAMORU_FUNCTION`, or with a name that is
+/// not a function, it takes no event and says which variable to set. With it, it runs that
+/// function (every other test here).
+#[tokio::test]
+async fn the_binary_without_its_function_fails_start_up_naming_the_variable() {
+    let moto = Moto::start();
+    let mut env = moto.env(REGION);
+    env.push((
+        "MAMORU_TOPIC_ARN".into(),
+        "arn:aws:sns:us-east-1:123456789012:alerts".into(),
+    ));
+    env.push(("MAMORU_MODE".into(), "dry-run".into()));
+    for function in [None, Some("iam")] {
+        let api = RuntimeApi::start();
+        let mut env = env.clone();
+        if let Some(f) = function {
+            env.push(("MAMORU_FUNCTION".into(), f.into()));
+        }
+        let mut p = FunctionProcess::start(&binary("mamoru-lambda"), &api, &env);
+        let code = p.wait_exit(Duration::from_secs(20));
+        assert!(
+            code.is_some_and(|c| c != 0),
+            "{function:?}: exit code {code:?}"
+        );
+        let all = [p.stdout(), p.stderr()].concat().join("\n");
+        assert!(all.contains("MAMORU_FUNCTION"), "{function:?}: {all}");
+        assert!(all.contains("`securityhub`"), "{function:?}: {all}");
+        assert_eq!(api.next_calls(), 0, "{function:?}: no event is taken");
+    }
 }

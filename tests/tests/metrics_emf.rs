@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use mamoru_tests::scenario::{self, event_with};
-use mamoru_tests::{FunctionProcess, Moto, RuntimeApi, binary};
+use mamoru_tests::{FunctionProcess, Moto, RuntimeApi};
 use serde_json::Value;
 
 const REGION: &str = "us-east-1";
@@ -199,7 +199,7 @@ async fn emf_lines_for_remediated_withheld_failed_ignored_and_rejected_events() 
         "MAMORU_PROTECTED_PRINCIPALS".into(),
         "arn:aws:iam::123456789012:user/break-glass-admin".into(),
     ));
-    let mut f = FunctionProcess::start(&binary("mamoru-guardduty"), &api, &env);
+    let mut f = FunctionProcess::start_function("mamoru-guardduty", &api, &env);
     let started = Utc::now();
     // The event happened 90 s before it is delivered.
     let happened = (started - chrono::Duration::seconds(90))
@@ -365,7 +365,7 @@ async fn emf_lines_for_remediated_withheld_failed_ignored_and_rejected_events() 
         "MAMORU_TOPIC_ARN".into(),
         format!("arn:aws:sns:{REGION}:123456789012:no-such-topic"),
     ));
-    let mut f2 = FunctionProcess::start(&binary("mamoru-guardduty"), &api2, &env);
+    let mut f2 = FunctionProcess::start_function("mamoru-guardduty", &api2, &env);
     let r = api2.invoke(&with_id_and_time(
         high,
         "dry-run-1",

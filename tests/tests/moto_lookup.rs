@@ -427,7 +427,7 @@ async fn the_cloudtrail_lambda_function_looks_up_too() {
     env.push(("MAMORU_MODE".into(), "enforce".into()));
     env.push(("MAMORU_TOPIC_ARN".into(), topic.clone()));
     let mut function =
-        mamoru_tests::FunctionProcess::start(&binary("mamoru-cloudtrail"), &api, &env);
+        mamoru_tests::FunctionProcess::start_function("mamoru-cloudtrail", &api, &env);
 
     // WHEN it is invoked with the deletion
     let invocation = api.invoke(&mamoru_tests::fixture("aws.logs/ct-delete-log-group.json"));

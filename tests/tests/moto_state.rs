@@ -98,7 +98,7 @@ fn start_binary(
     env.push(("MAMORU_MODE".into(), "enforce".into()));
     env.push(("MAMORU_TOPIC_ARN".into(), topic.into()));
     env.push((var.into(), value.into()));
-    let p = FunctionProcess::start(&binary(name), &api, &env);
+    let p = FunctionProcess::start_function(name, &api, &env);
     (api, p)
 }
 

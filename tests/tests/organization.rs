@@ -115,7 +115,7 @@ async fn a_members_key_is_deactivated_in_the_member_and_a_same_named_hub_key_is_
     let api = RuntimeApi::start();
     let mut env = org_env(&moto, None);
     env.push(("MAMORU_TOPIC_ARN".into(), topic.clone()));
-    let _process = FunctionProcess::start(&binary("mamoru-guardduty"), &api, &env);
+    let _process = FunctionProcess::start_function("mamoru-guardduty", &api, &env);
     let r = api.invoke(&member_finding(MEMBER, "alice", &member_key));
 
     // THEN the member's key is Inactive, the hub's same-named user keeps its key Active

@@ -5,7 +5,7 @@
 
 use mamoru_tests::runtime_api::FunctionProcess;
 use mamoru_tests::scenario::{self, event_with};
-use mamoru_tests::{Invocation, Moto, RuntimeApi, binary};
+use mamoru_tests::{Invocation, Moto, RuntimeApi};
 use serde_json::json;
 
 const REGION: &str = "us-east-1";
@@ -49,7 +49,7 @@ async fn secrets_in_events_never_reach_logs_notifications_or_answers() {
         let mut env = moto.env(REGION);
         env.push(("MAMORU_MODE".into(), "enforce".into()));
         env.push(("MAMORU_TOPIC_ARN".into(), topic.clone()));
-        let mut process = FunctionProcess::start(&binary(function), &api, &env);
+        let mut process = FunctionProcess::start_function(function, &api, &env);
 
         // GIVEN a StopLogging record whose free-text and structured fields carry secrets
         let arn = arn.clone();

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use mamoru_tests::scenario::{self, event_with};
-use mamoru_tests::{FunctionProcess, Invocation, Moto, RuntimeApi, binary};
+use mamoru_tests::{FunctionProcess, Invocation, Moto, RuntimeApi};
 use serde_json::Value;
 
 const REGION: &str = "us-east-1";
@@ -22,7 +22,7 @@ fn start(moto: &Moto, topic: &str) -> Function {
     let mut env = moto.env(REGION);
     env.push(("MAMORU_MODE".into(), "enforce".into()));
     env.push(("MAMORU_TOPIC_ARN".into(), topic.into()));
-    let process = FunctionProcess::start(&binary("mamoru-securityhub"), &api, &env);
+    let process = FunctionProcess::start_function("mamoru-securityhub", &api, &env);
     Function {
         api,
         _process: process,
@@ -122,7 +122,7 @@ async fn an_ocsf_config_1_finding_starts_the_recorder_and_is_written_back_with_b
     env.push(("MAMORU_MODE".into(), "enforce".into()));
     env.push(("MAMORU_TOPIC_ARN".into(), topic.clone()));
     env.push(("AWS_ENDPOINT_URL_SECURITYHUB".into(), hub.url("")));
-    let _process = FunctionProcess::start(&binary("mamoru-securityhub"), &api, &env);
+    let _process = FunctionProcess::start_function("mamoru-securityhub", &api, &env);
 
     // WHEN the new Security Hub reports Config.1 failed (OCSF)
     let a = one(&api.invoke(&event));

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use mamoru_tests::scenario::{self, event_with};
-use mamoru_tests::{FunctionProcess, HttpSink, Invocation, Moto, RuntimeApi, binary};
+use mamoru_tests::{FunctionProcess, HttpSink, Invocation, Moto, RuntimeApi};
 use serde_json::Value;
 
 const REGION: &str = "us-east-1";
@@ -30,7 +30,7 @@ fn start_with(moto: &Moto, topic: &str, extra: &[(&str, String)]) -> Function {
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
     env.push(("MAMORU_MODE".into(), "enforce".into()));
     env.push(("MAMORU_TOPIC_ARN".into(), topic.into()));
-    let process = FunctionProcess::start(&binary("mamoru-securityhub"), &api, &env);
+    let process = FunctionProcess::start_function("mamoru-securityhub", &api, &env);
     Function {
         api,
         _process: process,

@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use mamoru_tests::scenario::{self, event_with};
-use mamoru_tests::{FunctionProcess, Moto, RuntimeApi, binary};
+use mamoru_tests::{FunctionProcess, Moto, RuntimeApi};
 use serde_json::Value;
 
 const REGION: &str = "us-east-1";
@@ -28,7 +28,7 @@ fn start(moto: &Moto, topic: &str, mode: &str, publish: &str) -> Function {
     env.push(("MAMORU_MODE".into(), mode.into()));
     env.push(("MAMORU_TOPIC_ARN".into(), topic.into()));
     env.push(("MAMORU_PUBLISH_FINDINGS".into(), publish.into()));
-    let process = FunctionProcess::start(&binary("mamoru-cloudtrail"), &api, &env);
+    let process = FunctionProcess::start_function("mamoru-cloudtrail", &api, &env);
     Function {
         api,
         _process: process,

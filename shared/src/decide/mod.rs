@@ -84,6 +84,11 @@ impl Handler {
         Handler::Securityhub,
     ];
 
+    /// The function named `name` ([`Handler::name`]), among [`Handler::FUNCTIONS`].
+    pub fn from_name(name: &str) -> Option<Handler> {
+        Handler::FUNCTIONS.into_iter().find(|h| h.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Handler::Guardduty => "guardduty",
