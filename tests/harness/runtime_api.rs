@@ -329,6 +329,22 @@ impl FunctionProcess {
             .collect()
     }
 
+    /// The first JSON log line `wanted` accepts, waiting up to `timeout` for it: a line the
+    /// process wrote is read from its pipe by another thread, so it may not be there yet when
+    /// the invocation that follows it has already been answered.
+    pub fn wait_log(&self, wanted: impl Fn(&Value) -> bool, timeout: Duration) -> Option<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(line) = self.json_logs().into_iter().find(|l| wanted(l)) {
+                return Some(line);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The audit lines (one per handled event).
     pub fn audit_lines(&self) -> Vec<Value> {
         self.json_logs()

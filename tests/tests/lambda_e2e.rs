@@ -253,10 +253,11 @@ async fn cloudtrail_function_restarts_trail_skips_its_own_calls_and_withholds_fo
 
 fn started_line(f: &Function) -> Value {
     f.process
-        .json_logs()
-        .into_iter()
-        .find(|l| l["message"] == "mamoru started")
-        .unwrap()
+        .wait_log(
+            |l| l["message"] == "mamoru started",
+            Duration::from_secs(10),
+        )
+        .expect("the start-up line")
 }
 
 /// Deployed by hand without `MAMORU_SELF_ROLE_ARNS`, the cloudtrail function asks STS for its own
