@@ -25,32 +25,7 @@ pub enum InitError {
 /// The function this process is, from `MAMORU_FUNCTION` ([`crate::settings::ENV_FUNCTION`]):
 /// one binary serves the four functions, and the stack says on each which one it is.
 pub fn handler_from_env() -> Result<Handler, crate::settings::SettingsError> {
-    handler_from(std::env::var(crate::settings::ENV_FUNCTION).ok().as_deref())
-}
-
-/// [`handler_from_env`] of the variable's value.
-fn handler_from(value: Option<&str>) -> Result<Handler, crate::settings::SettingsError> {
-    let names = || {
-        Handler::FUNCTIONS
-            .map(Handler::name)
-            .map(|n| format!("`{n}`"))
-            .join(", ")
-    };
-    let variable = crate::settings::ENV_FUNCTION;
-    match value.map(str::trim).filter(|v| !v.is_empty()) {
-        None => Err(crate::settings::SettingsError {
-            variable,
-            message: format!("not set: use one of {}", names()),
-        }),
-        Some(v) => Handler::from_name(v).ok_or_else(|| crate::settings::SettingsError {
-            variable,
-            message: format!(
-                "`{}` is not a function: use one of {}",
-                v.escape_debug(),
-                names()
-            ),
-        }),
-    }
+    crate::settings::function_from(std::env::var(crate::settings::ENV_FUNCTION).ok().as_deref())
 }
 
 /// [`run`] for the function `MAMORU_FUNCTION` names ([`handler_from_env`]): what the Lambda
@@ -330,39 +305,4 @@ fn answer(report: &crate::report::Report) -> Value {
     }
     crate::redact::value(&mut v);
     v
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_function_is_named_by_mamoru_function() {
-        for h in Handler::FUNCTIONS {
-            assert_eq!(handler_from(Some(h.name())).unwrap(), h);
-            assert_eq!(handler_from(Some(&format!(" {} ", h.name()))).unwrap(), h);
-        }
-        for bad in [
-            None,
-            Some(""),
-            Some("  "),
-            Some("unhandled"),
-            Some("GuardDuty"),
-            Some("iam"),
-        ] {
-            let e = handler_from(bad).unwrap_err();
-            assert_eq!(e.variable, "MAMORU_FUNCTION", "{bad:?}");
-            assert!(
-                e.to_string()
-                    .contains("`guardduty`, `cloudtrail`, `config`, `securityhub`"),
-                "{e}"
-            );
-        }
-        assert!(
-            handler_from(Some("iam"))
-                .unwrap_err()
-                .to_string()
-                .contains("`iam` is not a function")
-        );
-    }
 }

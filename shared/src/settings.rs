@@ -158,6 +158,34 @@ fn err(variable: &'static str, message: impl Into<String>) -> SettingsError {
     }
 }
 
+/// The function a `MAMORU_FUNCTION` value names (surrounding blanks ignored), or the error that
+/// says which names are valid.
+pub fn function_from(value: Option<&str>) -> Result<crate::decide::Handler, SettingsError> {
+    use crate::decide::Handler;
+    let names = || {
+        Handler::FUNCTIONS
+            .map(Handler::name)
+            .map(|n| format!("`{n}`"))
+            .join(", ")
+    };
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Err(err(
+            ENV_FUNCTION,
+            format!("not set: use one of {}", names()),
+        )),
+        Some(v) => Handler::from_name(v).ok_or_else(|| {
+            err(
+                ENV_FUNCTION,
+                format!(
+                    "`{}` is not a function: use one of {}",
+                    v.escape_debug(),
+                    names()
+                ),
+            )
+        }),
+    }
+}
+
 fn list(value: Option<String>) -> Vec<String> {
     value
         .unwrap_or_default()
@@ -561,6 +589,36 @@ pub fn same_role(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_function_is_named_by_mamoru_function() {
+        for h in crate::decide::Handler::FUNCTIONS {
+            assert_eq!(function_from(Some(h.name())).unwrap(), h);
+            assert_eq!(function_from(Some(&format!(" {} ", h.name()))).unwrap(), h);
+        }
+        for bad in [
+            None,
+            Some(""),
+            Some("  "),
+            Some("unhandled"),
+            Some("GuardDuty"),
+            Some("iam"),
+        ] {
+            let e = function_from(bad).unwrap_err();
+            assert_eq!(e.variable, "MAMORU_FUNCTION", "{bad:?}");
+            assert!(
+                e.to_string()
+                    .contains("`guardduty`, `cloudtrail`, `config`, `securityhub`"),
+                "{e}"
+            );
+        }
+        assert!(
+            function_from(Some("iam"))
+                .unwrap_err()
+                .to_string()
+                .contains("`iam` is not a function")
+        );
+    }
     use std::collections::HashMap;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
