@@ -1505,6 +1505,8 @@ enum Seen {
 /// JSON text (no member is parsed into a value tree).
 pub struct FieldProbe<'e> {
     detail: Detail<'e>,
+    /// Whether fields may be read from the event's typed model ([`Typed`]): set on first use.
+    typed: std::cell::OnceCell<bool>,
     /// The detail's members, scanned on first use.
     members: std::cell::OnceCell<Option<crate::event::Members<'e>>>,
     /// The members of the top-level objects the fields are read below (`userIdentity` for
@@ -1517,6 +1519,7 @@ impl<'e> FieldProbe<'e> {
     pub fn new(event: &'e crate::event::Event) -> FieldProbe<'e> {
         FieldProbe {
             detail: Detail::Event(event),
+            typed: std::cell::OnceCell::new(),
             members: std::cell::OnceCell::new(),
             nested: Vec::new(),
             seen: Vec::new(),
@@ -1527,6 +1530,7 @@ impl<'e> FieldProbe<'e> {
     pub fn of_detail(detail: &'e str) -> FieldProbe<'e> {
         FieldProbe {
             detail: Detail::Text(detail),
+            typed: std::cell::OnceCell::new(),
             members: std::cell::OnceCell::new(),
             nested: Vec::new(),
             seen: Vec::new(),
@@ -1548,9 +1552,247 @@ impl<'e> FieldProbe<'e> {
         if let Some(i) = self.seen.iter().position(|(n, _)| n == name) {
             return &self.seen[i].1;
         }
-        let value = self.lookup(name);
+        let value = match self.typed_seen(name) {
+            Some(value) => value,
+            None => self.lookup(name),
+        };
         self.seen.push((name.to_string(), value));
         &self.seen[self.seen.len() - 1].1
+    }
+}
+
+impl<'e> FieldProbe<'e> {
+    /// The event's typed CloudTrail record, when fields may be read from it: the typed parse
+    /// keeps one member of each name it models, as the record does, but it skips the members it
+    /// does not model, and among them could be one whose name holds a dot (`userIdentity.type`
+    /// beside `userIdentity`), which the engine reads first. So the model answers a dotted
+    /// field only when no name in the text starts with the field's head and a dot ([`plain`]),
+    /// and never when the text has a `\u` escape (which could spell either).
+    fn typed_call(&self) -> Option<&'e crate::event::CloudTrailCall> {
+        let Detail::Event(event) = self.detail else {
+            return None;
+        };
+        let call = event.cloudtrail()?;
+        let unescaped = *self.typed.get_or_init(|| !event.text().contains("\\u"));
+        unescaped.then_some(call)
+    }
+
+    /// [`lookup`] answered from the typed model, or `None` when the model cannot say
+    /// ([`FieldProbe::typed_call`], [`typed_member`]).
+    fn typed_seen(&self, key: &str) -> Option<Seen> {
+        let call = self.typed_call()?;
+        let Detail::Event(event) = self.detail else {
+            return None;
+        };
+        if !plain(event.text(), key) {
+            return None;
+        }
+        let (head, tail) = match key.split_once('.') {
+            Some((head, tail)) => (head, Some(tail)),
+            None => (key, None),
+        };
+        Some(match (typed_member(call, head)?, tail) {
+            (Typed::Text(text), None) => text.map_or(Seen::Absent, |t| Seen::Text(lowered(t))),
+            // Nothing is below a string.
+            (Typed::Text(_), Some(_)) => Seen::Absent,
+            (Typed::Value(v), None) => seen_value(v),
+            (Typed::Value(v), Some(tail)) => lookup_value(v, tail),
+            (Typed::Identity(id), Some(tail)) => {
+                identity_member(id, tail)?.map_or(Seen::Absent, |t| Seen::Text(lowered(t)))
+            }
+            // The model does not hold the whole object.
+            (Typed::Identity(_), None) => return None,
+        })
+    }
+
+    /// The record that holds what reading `fields` needs ([`record_of_fields`]): built from
+    /// the typed model when it holds every field read, else from the detail's members.
+    /// `None` when the detail is not an object.
+    pub fn record(&self, fields: Option<&[&str]>) -> Option<sigma_rust::Event> {
+        if let Some(fields) = fields
+            && let Some(kept) = self.typed_record_members(fields)
+        {
+            return sigma_rust::Event::try_from(serde_json::Value::Object(kept)).ok();
+        }
+        record_of_fields(self.members()?, fields)
+    }
+
+    /// [`pruned_record_members`] from the typed model, or `None` when it cannot say.
+    fn typed_record_members(
+        &self,
+        fields: &[&str],
+    ) -> Option<serde_json::Map<String, serde_json::Value>> {
+        use serde_json::Value;
+        let call = self.typed_call()?;
+        let Detail::Event(event) = self.detail else {
+            return None;
+        };
+        let mut heads: Vec<&str> = Vec::with_capacity(fields.len());
+        for field in fields {
+            if !plain(event.text(), field) {
+                return None;
+            }
+            let (head, tail) = match field.split_once('.') {
+                Some((head, tail)) => (head, Some(tail)),
+                None => (*field, None),
+            };
+            match (typed_member(call, head)?, tail) {
+                (Typed::Identity(id), Some(tail)) => {
+                    identity_member(id, tail)?;
+                }
+                (Typed::Identity(_), None) => return None,
+                _ => {}
+            }
+            if !heads.contains(&head) {
+                heads.push(head);
+            }
+        }
+        let mut kept = serde_json::Map::new();
+        for head in heads {
+            let Some(below) = need(fields, head) else {
+                continue;
+            };
+            let value = match typed_member(call, head)? {
+                Typed::Text(text) => text.map(|t| Value::String(t.to_string())),
+                Typed::Value(v) => Some(normalised_value(v, below.as_deref())),
+                Typed::Identity(id) => {
+                    let mut members = serde_json::Map::new();
+                    for name in below.unwrap_or_default() {
+                        if let Some(Some(text)) = identity_member(id, name) {
+                            members.insert(name.to_string(), Value::String(text.to_string()));
+                        }
+                    }
+                    Some(Value::Object(members))
+                }
+            };
+            if let Some(value) = value.filter(|v| !v.is_null()) {
+                kept.insert(head.to_string(), value);
+            }
+        }
+        Some(kept)
+    }
+}
+
+/// Whether no member name in the event's `text` can be read for `field` in place of what the
+/// typed model holds: a field with a dot (`a.b`) is read from a member named `a.b` (or any
+/// name that starts with `a.`) before the member `a`; the model holds no such member. Text
+/// that holds `"a.` anywhere is left to the members' scan.
+fn plain(text: &str, field: &str) -> bool {
+    let Some((head, _)) = field.split_once('.') else {
+        return true;
+    };
+    let mut marker = String::with_capacity(head.len() + 2);
+    marker.push('"');
+    marker.push_str(head);
+    marker.push('.');
+    !text.contains(&marker)
+}
+
+/// A top-level member of a CloudTrail record as the typed model holds it.
+enum Typed<'a> {
+    /// Text, or absent (a null member is absent, as in the record).
+    Text(Option<&'a str>),
+    /// Any JSON value, kept whole by the model (`requestParameters`).
+    Value(&'a serde_json::Value),
+    /// `userIdentity`: the model holds some of its members ([`identity_member`]).
+    Identity(&'a crate::event::UserIdentity),
+}
+
+/// The member `name` of the typed record, or `None` when the model does not hold it.
+fn typed_member<'a>(call: &'a crate::event::CloudTrailCall, name: &str) -> Option<Typed<'a>> {
+    Some(match name {
+        "eventVersion" => Typed::Text(call.event_version.as_deref()),
+        "eventTime" => Typed::Text(call.event_time.as_deref()),
+        "eventSource" => Typed::Text(Some(&call.event_source)),
+        "eventName" => Typed::Text(Some(&call.event_name)),
+        "awsRegion" => Typed::Text(Some(&call.aws_region)),
+        "sourceIPAddress" => Typed::Text(call.source_ip_address.as_deref()),
+        "userAgent" => Typed::Text(call.user_agent.as_deref()),
+        "errorCode" => Typed::Text(call.error_code.as_deref()),
+        "errorMessage" => Typed::Text(call.error_message.as_deref()),
+        "requestID" => Typed::Text(call.request_id.as_deref()),
+        "eventID" => Typed::Text(call.event_id.as_deref()),
+        "eventType" => Typed::Text(call.event_type.as_deref()),
+        "recipientAccountId" => Typed::Text(call.recipient_account_id.as_deref()),
+        "requestParameters" => Typed::Value(&call.request_parameters),
+        "responseElements" => Typed::Value(&call.response_elements),
+        "additionalEventData" => Typed::Value(&call.additional_event_data),
+        "userIdentity" => Typed::Identity(&call.user_identity),
+        _ => return None,
+    })
+}
+
+/// The member `name` of the typed `userIdentity` (`Some(None)` when absent), or `None` when
+/// the model does not hold it (a name with a dot is never held).
+fn identity_member<'a>(
+    identity: &'a crate::event::UserIdentity,
+    name: &str,
+) -> Option<Option<&'a str>> {
+    Some(match name {
+        "type" => identity.identity_type.as_deref(),
+        "principalId" => identity.principal_id.as_deref(),
+        "arn" => identity.arn.as_deref(),
+        "accountId" => identity.account_id.as_deref(),
+        "accessKeyId" => identity.access_key_id.as_deref(),
+        "userName" => identity.user_name.as_deref(),
+        "invokedBy" => identity.invoked_by.as_deref(),
+        _ => return None,
+    })
+}
+
+/// [`lookup`] below a parsed value.
+fn lookup_value(value: &serde_json::Value, key: &str) -> Seen {
+    let serde_json::Value::Object(members) = value else {
+        return Seen::Absent;
+    };
+    if let Some(v) = members.get(key).filter(|v| !v.is_null()) {
+        return seen_value(v);
+    }
+    let Some((head, tail)) = key.split_once('.') else {
+        return Seen::Absent;
+    };
+    members
+        .get(head)
+        .map_or(Seen::Absent, |inner| lookup_value(inner, tail))
+}
+
+/// [`seen`] of a parsed value.
+fn seen_value(value: &serde_json::Value) -> Seen {
+    match value {
+        serde_json::Value::String(s) => Seen::Text(lowered(s)),
+        serde_json::Value::Bool(b) => Seen::Text(b.to_string()),
+        serde_json::Value::Null => Seen::Absent,
+        _ => Seen::Other,
+    }
+}
+
+/// [`Normalised`] of a parsed value: what the record holds of it when `below` is read.
+fn normalised_value(value: &serde_json::Value, below: Option<&[&str]>) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Bool(b) => Value::String(b.to_string()),
+        // The engine does not look below a list: its items are kept whole.
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| normalised_value(v, None)).collect())
+        }
+        Value::Object(members) => {
+            let mut kept = serde_json::Map::new();
+            for (k, v) in members {
+                let v = match below {
+                    None => normalised_value(v, None),
+                    Some(fields) => match need(fields, k) {
+                        None => continue,
+                        Some(None) => normalised_value(v, None),
+                        Some(Some(below)) => normalised_value(v, Some(&below)),
+                    },
+                };
+                if !v.is_null() {
+                    kept.insert(k.clone(), v);
+                }
+            }
+            Value::Object(kept)
+        }
+        other => other.clone(),
     }
 }
 
@@ -2142,6 +2384,149 @@ mod tests {
         let member = prop_oneof![3 => scalar, 1 => object];
         prop::collection::vec((prop::sample::select(fields.to_vec()), member), 0..7)
             .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()))
+    }
+
+    /// Every member path of a value, to `depth` names: `a`, `a.b`, `a.b.c`.
+    fn paths(value: &serde_json::Value, prefix: &str, depth: usize, out: &mut Vec<String>) {
+        let serde_json::Value::Object(members) = value else {
+            return;
+        };
+        for (k, v) in members {
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            if depth > 1 {
+                paths(v, &path, depth - 1, out);
+            }
+            out.push(path);
+        }
+    }
+
+    /// The typed model answers each field as the scan of the detail's members does, and builds
+    /// the same record, on every CloudTrail fixture: every member path to depth three, the
+    /// model's names, and names that no fixture has.
+    #[test]
+    fn the_typed_model_reads_fields_as_the_members_do() {
+        let mut answered = 0;
+        let mut records = 0;
+        for file in crate::event::tests::fixture_files() {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let Ok(event) = crate::event::Event::from_json(&text) else {
+                continue;
+            };
+            if event.cloudtrail().is_none() {
+                continue;
+            }
+            let members = event.detail_members().unwrap();
+            let mut fields = Vec::new();
+            paths(event.detail_value(), "", 3, &mut fields);
+            fields.extend(
+                [
+                    "userIdentity",
+                    "userIdentity.sessionContext.sessionIssuer.userName",
+                    "userIdentity.nope",
+                    "errorCode",
+                    "errorMessage",
+                    "requestParameters.nope.x",
+                    "eventName.x",
+                    "nope",
+                ]
+                .map(String::from),
+            );
+            let probe = FieldProbe::new(&event);
+            for field in &fields {
+                if let Some(typed) = probe.typed_seen(field) {
+                    assert_eq!(
+                        typed,
+                        lookup(&members, field),
+                        "{field} in {}",
+                        file.display()
+                    );
+                    answered += 1;
+                }
+                let one = [field.as_str()];
+                if let Some(typed) = probe.typed_record_members(&one) {
+                    assert_eq!(
+                        typed,
+                        pruned_record_members(&members, &one),
+                        "{field} in {}",
+                        file.display()
+                    );
+                    records += 1;
+                }
+            }
+            let mut all: Vec<&str> = fields
+                .iter()
+                .map(String::as_str)
+                .filter(|f| probe.typed_seen(f).is_some())
+                .collect();
+            all.sort_unstable();
+            all.dedup();
+            let typed = probe.typed_record_members(&all).unwrap();
+            assert_eq!(
+                typed,
+                pruned_record_members(&members, &all),
+                "{}",
+                file.display()
+            );
+        }
+        assert!(answered > 2_000 && records > 2_000, "{answered} {records}");
+    }
+
+    /// A member whose name holds a dot is read by the engine before the object it seems to be
+    /// below, and the typed model holds no such member; a `\u` escape can spell either. Both
+    /// send the fields they could touch to the scan of the members.
+    #[test]
+    fn dotted_names_and_escapes_leave_the_typed_model() {
+        let text = include_str!("../../../tests/fixtures/events/aws.iam/ct-create-access-key.json");
+        let root = parse(
+            "t.yml",
+            &rule("  sel:\n    eventName: CreateAccessKey\n    userIdentity.type: Root\n  condition: sel"),
+        )
+        .unwrap();
+        let fields = ["eventName", "userIdentity.type"];
+        let plain = crate::event::Event::from_json(text).unwrap();
+        let probe = FieldProbe::new(&plain);
+        assert_eq!(
+            probe.typed_seen("userIdentity.type"),
+            Some(Seen::Text("iamuser".into()))
+        );
+        assert!(!root.matches(&probe.record(Some(&fields)).unwrap()));
+
+        let dotted = text.replacen(
+            "\"detail\": {",
+            "\"detail\": {\"userIdentity.type\": \"Root\", \"requestParameters.userName\": \"x\",",
+            1,
+        );
+        let escaped = text.replacen(
+            "\"detail\": {",
+            "\"detail\": {\"user\\u0049dentity.type\": \"Root\",",
+            1,
+        );
+        for text in [dotted, escaped] {
+            let event = crate::event::Event::from_json(&text).unwrap();
+            let mut probe = FieldProbe::new(&event);
+            assert_eq!(probe.typed_seen("userIdentity.type"), None, "{text}");
+            assert_eq!(probe.typed_record_members(&fields), None);
+            assert_eq!(probe.field("userIdentity.type"), &Seen::Text("root".into()));
+            assert!(
+                root.matches(&probe.record(Some(&fields)).unwrap()),
+                "{text}"
+            );
+        }
+        // An undotted field is still read from the model beside a dotted name.
+        let dotted = crate::event::Event::from_json(&text.replacen(
+            "\"detail\": {",
+            "\"detail\": {\"userIdentity.type\": \"Root\",",
+            1,
+        ))
+        .unwrap();
+        assert_eq!(
+            FieldProbe::new(&dotted).typed_seen("eventName"),
+            Some(Seen::Text("createaccesskey".into()))
+        );
     }
 
     #[test]

@@ -321,6 +321,11 @@ impl Event {
         })
     }
 
+    /// The event exactly as received.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
     /// The `detail` exactly as received, found in the event's text on first use.
     pub fn raw_detail(&self) -> &str {
         self.raw_detail
@@ -882,7 +887,7 @@ where
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const ENVELOPE: &str = r#"{"version":"0","id":"e1","detail-type":"GuardDuty Finding","source":"aws.guardduty","account":"123456789012","time":"2024-01-01T00:00:00Z","region":"us-east-1","resources":[],"detail":DETAIL}"#;
@@ -993,7 +998,8 @@ mod tests {
         assert_eq!(event.detail_field::<&str>(&[]).as_ref(), Some(whole));
     }
 
-    fn fixture_files() -> Vec<std::path::PathBuf> {
+    /// Every event fixture of the tests.
+    pub(crate) fn fixture_files() -> Vec<std::path::PathBuf> {
         let root =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/events");
         let mut files = Vec::new();

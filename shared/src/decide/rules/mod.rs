@@ -391,10 +391,7 @@ impl RuleSet {
             f.dedup();
             f
         });
-        let record = probe
-            .members()
-            .and_then(|members| super::sigma::record_of_fields(members, fields.as_deref()));
-        let Some(record) = record else {
+        let Some(record) = probe.record(fields.as_deref()) else {
             return Vec::new();
         };
         candidates
