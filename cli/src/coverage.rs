@@ -15,8 +15,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use mamoru::action::ActionKind;
-use mamoru::decide::rules::expand_paths;
 use mamoru::decide::{Rule, RuleMode, RuleSet, SeveritySpec};
+use mamoru::files::expand_paths;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {

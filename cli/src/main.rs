@@ -24,6 +24,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use mamoru::action::Actor;
+use mamoru::files::RuleFiles;
 use mamoru::notify::Notifier;
 use mamoru::{HandleError, Mode, Report, Responder, RuleSet, Settings};
 use serde_json::{Value, json};
@@ -416,7 +417,7 @@ fn rules_test(paths: &[PathBuf], sigma: &[PathBuf], coverage: bool) -> anyhow::R
         .map(|p| p.display().to_string())
         .collect();
     let in_run = |origin: &str| tested.iter().any(|p| origin.starts_with(p.as_str()));
-    let report = mamoru::decide::cases::run_all(&rules, &cases);
+    let report = mamoru::files::run_cases(&rules, &cases);
     for (case, diffs) in &report.failed {
         println!("FAIL {case}");
         for d in diffs {

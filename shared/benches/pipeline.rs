@@ -1,9 +1,9 @@
 //! Micro-benchmarks of the pure pipeline: parse plus decide for each event family, notification
 //! rendering, and the start-up cost of compiling the built-in rules.
 //!
-//! `cargo bench -p mamoru` runs them (criterion's defaults, measured in the thread's CPU time:
-//! one core); the throughput lines are events per second. These are benchmarks, not tests: CI only checks that they compile
-//! (`cargo bench --no-run -p mamoru`).
+//! `cargo bench -p mamoru-core` runs them (criterion's defaults, measured in the thread's CPU
+//! time: one core); the throughput lines are events per second. These are benchmarks, not tests:
+//! the test command runs each once in the test profile and judges no time.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -12,9 +12,9 @@ use std::hint::black_box;
 mod support;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use mamoru::action::{Outcome, Status};
-use mamoru::notify::render;
-use mamoru::{Event, Handler, Mode, Report, RuleSet, Settings, decide};
+use mamoru_core::action::{Outcome, Status};
+use mamoru_core::notify::render;
+use mamoru_core::{Event, Handler, Mode, Report, RuleSet, Settings, decide};
 use support::{ThreadCpu, cpu_time};
 
 macro_rules! fixture {

@@ -2,7 +2,7 @@
 //! (the playbook's rules as well), against the playbook alone; and the start-up cost of
 //! loading the 150 rules on top of the built-in ones.
 //!
-//! `cargo bench -p mamoru --no-default-features --features mimalloc --bench sigma` runs it
+//! `cargo bench -p mamoru-core --bench sigma` runs it
 //! (without the AWS SDK, with the functions' allocator; criterion's defaults,
 //! measured in the thread's CPU time: one core); the throughput lines are events per second.
 //! See bench/README.md.
@@ -14,7 +14,7 @@ use std::hint::black_box;
 mod support;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use mamoru::{Event, Handler, RuleSet, Settings, decide};
+use mamoru_core::{Event, Handler, RuleSet, Settings, decide};
 use support::{ThreadCpu, cpu_time};
 
 macro_rules! fixture {

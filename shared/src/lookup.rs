@@ -8,7 +8,7 @@
 //!
 //! What the call removed ([`Destination::of`]), whether what the lookup found uses it
 //! ([`users`]) and what the alert then says ([`apply`]) are decided here, purely. The calls are
-//! made by a [`Lookup`] port (the AWS one, in [`aws`], with the `aws` feature). No decision
+//! made by a [`Lookup`] port (the AWS one is `mamoru::lookup::aws`, in the `mamoru` crate). No decision
 //! rests on a value the caller chooses other than the identifiers compared: the key id, key ARN
 //! or log group name the call names, against the ARNs and names AWS reports.
 
@@ -482,9 +482,6 @@ pub trait Lookup: Send + Sync {
         dest: &'a Destination,
     ) -> crate::state::BoxFuture<'a, Result<Found, Failure>>;
 }
-
-#[cfg(feature = "aws")]
-pub mod aws;
 
 #[cfg(test)]
 mod tests;

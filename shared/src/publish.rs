@@ -4,8 +4,8 @@
 //! function runs in, so that Security Hub shows them beside every other finding.
 //!
 //! What to import is decided here, purely, from the event and its report ([`detection_for`]);
-//! the call is made by a [`Import`] port (the AWS one, [`hub::Importer`], with the `aws`
-//! feature). A failed import is in the audit line and never fails the event; dry-run imports
+//! the call is made by a [`Import`] port (the AWS one, `mamoru::publish::hub::Importer`, in the
+//! `mamoru` crate). A failed import is in the audit line and never fails the event; dry-run imports
 //! nothing.
 //!
 //! - **A stable finding ID per event**: `mamoru/<partition>/<account>/<region>/cloudtrail/<eventID>`
@@ -354,9 +354,6 @@ pub trait Import: Send + Sync {
         detection: &'a Detection,
     ) -> crate::state::BoxFuture<'a, PublishOutcome>;
 }
-
-#[cfg(feature = "aws")]
-pub mod hub;
 
 #[cfg(test)]
 mod tests;

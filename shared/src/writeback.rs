@@ -6,7 +6,7 @@
 //! or Resolved (4), and the note as the finding's comment.
 //!
 //! What to write is decided here, purely, from the event and its report; the call is made by a
-//! [`WriteBack`] port (the AWS one, [`hub::Hub`], with the `aws` feature). A failed write-back is
+//! [`WriteBack`] port (the AWS one is `mamoru::writeback::hub::Hub`, in the `mamoru` crate). A failed write-back is
 //! reported in the audit line and never fails the event.
 //!
 //! Security Hub answers every `BatchUpdateFindings` with a `Findings - Imported` event of the
@@ -404,9 +404,6 @@ pub trait WriteBack: Send + Sync {
         update: &'a FindingUpdate,
     ) -> crate::state::BoxFuture<'a, WriteBackOutcome>;
 }
-
-#[cfg(feature = "aws")]
-pub mod hub;
 
 #[cfg(test)]
 mod tests;

@@ -10,6 +10,7 @@ use std::process::Command;
 
 use mamoru::action::ActionKind;
 use mamoru::decide::{Rule, RuleMode, RuleSet};
+use mamoru::files::RuleFiles;
 use mamoru_tests::{binary, root};
 
 fn coverage(args: &[&str]) -> String {

@@ -4,8 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use mamoru::decide::cases::{Case, run_all};
+use mamoru::decide::cases::Case;
 use mamoru::decide::{Disposition, Handler, RuleSet, decide};
+use mamoru::files::{RuleFiles, run_cases as run_all};
 use mamoru::{Event, Settings};
 use mamoru_tests::{all_fixtures, fixture};
 

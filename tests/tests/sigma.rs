@@ -9,6 +9,7 @@ use std::process::Command;
 
 use mamoru::decide::sigma::Route;
 use mamoru::decide::{Band, Disposition, Match, RuleSet, Subject, decide};
+use mamoru::files::RuleFiles;
 use mamoru::{Event, Settings};
 use mamoru_tests::{all_fixtures, binary, fixture, root};
 use serde_json::Value;

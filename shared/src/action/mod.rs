@@ -2,29 +2,24 @@
 //!
 //! An action is one unit ([`ActionDef`], in `kinds/<name>.rs`): its name, the API it calls, the
 //! IAM grants it needs with their resource scopes and conditions, the events that can bind it and
-//! how, its parameters, the words notifications use for it, the CloudTrail record of its own
-//! calls (loop prevention), and its executor (`Execute`, with the `aws` feature). The registry
-//! below lists every action once; `mamoru permissions`, the template's statements,
-//! `docs/rules.md` and the coverage page are derived from it and checked by tests.
+//! how, its parameters, the words notifications use for it, and the CloudTrail record of its own
+//! calls (loop prevention). The registry below lists every action once; `mamoru permissions`,
+//! the template's statements, `docs/rules.md` and the coverage page are derived from it and
+//! checked by tests. How it runs against AWS (`Execute`) is in the `mamoru` crate, in
+//! `aws/src/action/executors/<name>.rs`: this crate has no AWS SDK.
 //!
-//! Adding an action: a new file in `kinds/`, one line in `registry!`, a rule and its cases, a
-//! moto test, and the template statements the registry test asks for.
+//! Adding an action: a new file in `kinds/` and one line in `registry!` here; its executor, a
+//! file of the same name in `aws/src/action/executors/` (the executors' dispatch is made from
+//! this registry, so the build fails until it is there); a rule and its cases, a moto test, and
+//! the template statements the registry test asks for.
 
-#[cfg(feature = "aws")]
-mod accounts;
-#[cfg(feature = "aws")]
-pub(crate) mod exec;
 mod grant;
 pub mod iam_names;
 mod outcome;
-#[cfg(feature = "aws")]
-pub mod port;
 pub mod sequence_targets;
 
-#[cfg(feature = "aws")]
-pub use accounts::Actor;
 pub use grant::{Condition, DOMAINS_REGION, Grant};
-pub use outcome::{Hold, Outcome, Status};
+pub use outcome::{Failure, Hold, Outcome, Status};
 
 use std::fmt;
 use std::str::FromStr;
@@ -49,8 +44,8 @@ pub struct Words {
     pub withheld: &'static str,
 }
 
-/// One action, in one place. Pure: no AWS, no files. The executor is `exec::Execute`, implemented
-/// in the same file behind the `aws` feature.
+/// One action, in one place. Pure: no AWS, no files. Its executor is `mamoru::action::exec::Execute`,
+/// implemented in the file of the same name in `aws/src/action/executors/`.
 pub trait ActionDef: Sync {
     /// The name rules use: `deactivate_access_key`.
     fn name(&self) -> &'static str;
@@ -107,8 +102,9 @@ pub trait ActionDef: Sync {
 /// The registry: every action, one line each (`Variant => module in kinds/`).
 macro_rules! registry {
     ($($variant:ident => $module:ident),* $(,)?) => {
-        /// One file per action: `kinds/<module>.rs`.
-        mod kinds {
+        /// One file per action: `kinds/<module>.rs`. The executor of each is in the `mamoru`
+        /// crate, in a file of the same name (`aws/src/action/executors/<module>.rs`).
+        pub mod kinds {
             $(pub mod $module;)*
         }
 
@@ -130,13 +126,13 @@ macro_rules! registry {
             }
         }
 
-        /// Runs the action's executor with one account's clients.
-        #[cfg(feature = "aws")]
-        pub(crate) async fn execute(clients: &exec::Clients, action: &Action) -> Outcome {
-            use exec::Execute;
-            match action.kind {
-                $(ActionKind::$variant => kinds::$module::Def.execute(clients, action).await),*
-            }
+        /// Calls the macro `$callback` with the registry's lines (`Variant => module`): the
+        /// `mamoru` crate makes its executors' dispatch from them, so the list is written once.
+        #[macro_export]
+        macro_rules! for_each_action {
+            ($callback:ident) => {
+                $callback! { $($variant => $module),* }
+            };
         }
     };
 }
@@ -729,7 +725,5 @@ pub fn trail_name(name_or_arn: &str) -> &str {
     }
 }
 
-#[cfg(all(test, feature = "aws"))]
-mod exec_tests;
 #[cfg(test)]
 mod tests;

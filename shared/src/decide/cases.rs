@@ -119,11 +119,10 @@ pub(crate) fn compile(def: CaseDef, file: &str, line: usize) -> Result<Case, Vec
             None
         }
     };
+    // Relative to the file holding the case. Whether it exists is checked where the files are
+    // read (`mamoru::files`): the core reads no file.
     let base = Path::new(file).parent().unwrap_or(Path::new("."));
     let event = base.join(&def.event);
-    if !event.is_file() {
-        errors.push(err(format!("event file {} not found", event.display())));
-    }
     if disposition == Disposition::Remediate && def.expect.actions.is_none() {
         errors.push(err(
             "expects remediate but does not pin its actions: add `actions = [...]`".to_string(),
@@ -199,9 +198,10 @@ impl Case {
         Ok(s)
     }
 
-    /// Runs the case; returns the differences (empty when it passes).
-    pub fn run(&self, rules: &RuleSet) -> Vec<String> {
-        let text = match std::fs::read_to_string(&self.event) {
+    /// Runs the case on its event's text (`Err`: why the event file could not be read);
+    /// returns the differences (empty when it passes).
+    pub fn run(&self, text: Result<&str, &str>, rules: &RuleSet) -> Vec<String> {
+        let text = match text {
             Ok(t) => t,
             Err(e) => return vec![format!("cannot read {}: {e}", self.event.display())],
         };
@@ -209,7 +209,7 @@ impl Case {
             Ok(s) => s,
             Err(e) => return vec![format!("bad settings: {e}")],
         };
-        let plan = match Event::from_json(&text) {
+        let plan = match Event::from_json(text) {
             Ok(event) => decide_crossed(
                 &event,
                 None,
@@ -371,11 +371,17 @@ pub struct Uncovered {
 }
 
 /// Runs every case against the rules and checks that every rule has a positive and a negative
-/// case.
-pub fn run_all(rules: &RuleSet, cases: &[Case]) -> CaseReport {
+/// case. `read` gives the text of a case's event file (the core reads no file: `mamoru`'s
+/// `files::run_cases` reads them from disk).
+pub fn run_all(
+    rules: &RuleSet,
+    cases: &[Case],
+    read: impl Fn(&Path) -> Result<String, String>,
+) -> CaseReport {
     let mut report = CaseReport::default();
-    for case in cases {
-        let diffs = case.run(rules);
+    let texts: Vec<Result<String, String>> = cases.iter().map(|c| read(&c.event)).collect();
+    for (case, text) in cases.iter().zip(&texts) {
+        let diffs = case.run(text.as_deref().map_err(String::as_str), rules);
         if diffs.is_empty() {
             report.passed += 1;
         } else {
@@ -386,7 +392,10 @@ pub fn run_all(rules: &RuleSet, cases: &[Case]) -> CaseReport {
     }
     // A negative case proves something only on an event the rule could have matched by its
     // detail-type and event source: a Config event says nothing about a finding rule.
-    let kinds: Vec<EventKindOf> = cases.iter().map(|c| EventKindOf::read(&c.event)).collect();
+    let kinds: Vec<EventKindOf> = texts
+        .iter()
+        .map(|t| EventKindOf::of(t.as_deref().ok()))
+        .collect();
     for rule in rules.rules() {
         let positive = cases.iter().any(|c| c.positive_for().contains(&rule.id));
         let negative = cases.iter().zip(&kinds).any(|(c, k)| {
@@ -424,10 +433,9 @@ struct EventKindOf {
 }
 
 impl EventKindOf {
-    fn read(path: &Path) -> EventKindOf {
-        let v: Value = std::fs::read_to_string(path)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
+    fn of(text: Option<&str>) -> EventKindOf {
+        let v: Value = text
+            .and_then(|t| serde_json::from_str(t).ok())
             .unwrap_or(Value::Null);
         let text = |v: &Value| v.as_str().map(str::to_string);
         EventKindOf {

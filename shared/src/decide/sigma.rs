@@ -8,7 +8,6 @@
 //! (`eventSource`, `userIdentity.arn`, `requestParameters.…`).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_norway::Value as Yaml;
@@ -676,43 +675,6 @@ pub fn parse(file: &str, text: &str) -> Result<SigmaRule, Unsupported> {
         route,
         engine: Arc::new(engine),
     })
-}
-
-/// Sigma rule files named by the paths: files as given, directories searched (recursively) for
-/// `*.yml` and `*.yaml`, in name order.
-pub fn expand_paths(paths: &[impl AsRef<Path>], problems: &mut Vec<Unsupported>) -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>, problems: &mut Vec<Unsupported>) {
-        let entries = match std::fs::read_dir(dir) {
-            Ok(e) => e,
-            Err(e) => {
-                problems.push(unsupported(
-                    &dir.display().to_string(),
-                    None,
-                    format!("cannot read directory: {e}"),
-                ));
-                return;
-            }
-        };
-        let mut found: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
-        found.sort();
-        for p in found {
-            if p.is_dir() {
-                walk(&p, out, problems);
-            } else if p.extension().is_some_and(|x| x == "yml" || x == "yaml") {
-                out.push(p);
-            }
-        }
-    }
-    let mut files = Vec::new();
-    for path in paths {
-        let path = path.as_ref();
-        if path.is_dir() {
-            walk(path, &mut files, problems);
-        } else {
-            files.push(path.to_path_buf());
-        }
-    }
-    files
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,16 +2,13 @@
 //! handled (EventBridge delivers at least once). Every operation is one conditional write, so
 //! two deliveries handled at the same time cannot both win.
 //!
-//! The implementations: [`Memory`] (the CLI's replay and the pure tests) and, with the `aws`
-//! feature, [`dynamodb::Table`] (one DynamoDB table, `UpdateItem` with a condition, nothing
-//! else).
+//! The implementations: [`Memory`] (the CLI's replay and the pure tests) and, in the `mamoru`
+//! crate, `mamoru::state::dynamodb::Table` (one DynamoDB table, `UpdateItem` with a condition,
+//! nothing else).
 //!
 //! Keys start with the name of the function that owns them (`guardduty#event#<id>`): the stack
 //! limits each function's role to its own prefix with `dynamodb:LeadingKeys`
 //! ([`leading_keys`]).
-
-#[cfg(feature = "aws")]
-pub mod dynamodb;
 
 use std::collections::HashMap;
 use std::future::Future;

@@ -95,19 +95,3 @@ impl ActionDef for Def {
         super::deactivate_access_key::Def.restores(call)
     }
 }
-
-#[cfg(feature = "aws")]
-mod exec {
-    use crate::action::exec::{Clients, Execute};
-    use crate::action::{Action, Outcome};
-
-    impl Execute for super::Def {
-        /// The same single idempotent call as `deactivate_access_key`: an Inactive key stays
-        /// Inactive; a key or user that does not exist is a failure.
-        async fn execute(&self, clients: &Clients, action: &Action) -> Outcome {
-            super::super::deactivate_access_key::Def
-                .execute(clients, action)
-                .await
-        }
-    }
-}

@@ -70,35 +70,3 @@ pub(crate) fn enables_only(call: &CloudTrailCall) -> bool {
         == Some(true)
         && !crate::decide::facts::disables_features(call)
 }
-
-#[cfg(feature = "aws")]
-mod exec {
-    use serde_json::json;
-
-    use crate::action::exec::{Clients, Execute, failure};
-    use crate::action::{Action, Outcome, Status, Target};
-
-    impl Execute for super::Def {
-        async fn execute(&self, clients: &Clients, action: &Action) -> Outcome {
-            let Target::Detector { detector_id } = &action.target else {
-                return Outcome::wrong_target(action);
-            };
-            let client = clients.guardduty.get(&action.region);
-            match client
-                .update_detector()
-                .detector_id(detector_id)
-                .enable(true)
-                .send()
-                .await
-            {
-                Ok(_) => Outcome::new(
-                    action,
-                    Status::Done,
-                    format!("GuardDuty detector {detector_id} is enabled"),
-                )
-                .with_state(None, Some(json!({"Status": "ENABLED"}))),
-                Err(err) => Outcome::failed(action, failure("guardduty:UpdateDetector", err)),
-            }
-        }
-    }
-}

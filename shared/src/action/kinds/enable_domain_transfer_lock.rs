@@ -13,8 +13,8 @@ use crate::event::{CloudTrailCall, DT_CLOUDTRAIL_CALL, Event, EventKind};
 pub struct Def;
 
 /// The status Route 53 Domains gives a locked domain (the executor reads it).
-#[cfg(feature = "aws")]
-pub(crate) const LOCKED: &str = "clientTransferProhibited";
+/// The status that locks a domain against transfers.
+pub const LOCKED: &str = "clientTransferProhibited";
 
 /// A domain name as Route 53 Domains accepts it: up to 255 lowercase letters, digits, hyphens
 /// and dots, with at least one dot (internationalized names arrive in their `xn--` form).
@@ -131,69 +131,5 @@ impl ActionDef for Def {
     }
     fn restores(&self, call: &CloudTrailCall) -> Option<bool> {
         is_domains_call(call, "EnableDomainTransferLock")
-    }
-}
-
-#[cfg(feature = "aws")]
-mod exec {
-    use serde_json::json;
-
-    use crate::action::exec::{Clients, Execute, Failure, failure};
-    use crate::action::{Action, Outcome, Status, Target};
-
-    impl Execute for super::Def {
-        async fn execute(&self, clients: &Clients, action: &Action) -> Outcome {
-            let Target::Domain { name } = &action.target else {
-                return Outcome::wrong_target(action);
-            };
-            let client = &clients.route53domains;
-            let statuses: Vec<String> =
-                match client.get_domain_detail().domain_name(name).send().await {
-                    Ok(out) => out.status_list().to_vec(),
-                    Err(err) => {
-                        // Route 53 Domains answers InvalidInput for a domain the account does not
-                        // hold: not found, never "already done".
-                        let f: Failure = failure("route53domains:GetDomainDetail", err);
-                        return if f.code.as_deref() == Some("InvalidInput") {
-                            Outcome::not_found(action, &format!("domain {name}"))
-                        } else {
-                            Outcome::failed(action, f)
-                        };
-                    }
-                };
-            let before = json!({"StatusList": statuses});
-            if statuses.iter().any(|s| s == super::LOCKED) {
-                return Outcome::new(
-                    action,
-                    Status::AlreadyDone,
-                    format!("domain {name} is already locked against transfers"),
-                )
-                .with_state(Some(before.clone()), Some(before));
-            }
-            match client
-                .enable_domain_transfer_lock()
-                .domain_name(name)
-                .send()
-                .await
-            {
-                Ok(out) => Outcome::new(
-                    action,
-                    Status::Done,
-                    format!(
-                        "Route 53 Domains accepted the transfer lock of {name} (operation {}); it applies when the operation completes",
-                        out.operation_id().unwrap_or("unknown")
-                    ),
-                )
-                .with_state(
-                    Some(before),
-                    Some(json!({"OperationId": out.operation_id()})),
-                ),
-                Err(err) => Outcome::failed(
-                    action,
-                    failure("route53domains:EnableDomainTransferLock", err),
-                )
-                .with_state(Some(before), None),
-            }
-        }
     }
 }

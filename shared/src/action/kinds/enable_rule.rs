@@ -63,35 +63,3 @@ impl ActionDef for Def {
         call_is(call, "events.amazonaws.com", "EnableRule").then_some(true)
     }
 }
-
-#[cfg(feature = "aws")]
-mod exec {
-    use serde_json::json;
-
-    use crate::action::exec::{Clients, Execute, failure};
-    use crate::action::{Action, Outcome, Status, Target};
-
-    impl Execute for super::Def {
-        async fn execute(&self, clients: &Clients, action: &Action) -> Outcome {
-            let Target::Rule { name, event_bus } = &action.target else {
-                return Outcome::wrong_target(action);
-            };
-            let client = clients.events.get(&action.region);
-            match client
-                .enable_rule()
-                .name(name)
-                .set_event_bus_name(event_bus.clone())
-                .send()
-                .await
-            {
-                Ok(_) => Outcome::new(
-                    action,
-                    Status::Done,
-                    format!("EventBridge rule {name} is enabled"),
-                )
-                .with_state(None, Some(json!({"State": "ENABLED"}))),
-                Err(e) => Outcome::failed(action, failure("events:EnableRule", e)),
-            }
-        }
-    }
-}

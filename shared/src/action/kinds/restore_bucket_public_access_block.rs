@@ -20,7 +20,7 @@ const SETTINGS: [&str; 4] = [
 ];
 
 /// The four Block Public Access settings, all on (a bucket's, or an account's).
-pub(crate) fn all_four_on() -> Value {
+pub fn all_four_on() -> Value {
     json!({
         "BlockPublicAcls": true, "IgnorePublicAcls": true,
         "BlockPublicPolicy": true, "RestrictPublicBuckets": true
@@ -126,39 +126,5 @@ impl ActionDef for Def {
     fn restores(&self, call: &CloudTrailCall) -> Option<bool> {
         call_is(call, "s3.amazonaws.com", "PutBucketPublicAccessBlock")
             .then(|| turns_all_four_on(call))
-    }
-}
-
-#[cfg(feature = "aws")]
-mod exec {
-    use aws_sdk_s3::types::PublicAccessBlockConfiguration;
-
-    use crate::action::exec::{Clients, Execute, failure};
-    use crate::action::{Action, Outcome, Status, Target};
-
-    impl Execute for super::Def {
-        async fn execute(&self, clients: &Clients, action: &Action) -> Outcome {
-            let Target::Bucket { name: bucket } = &action.target else {
-                return Outcome::wrong_target(action);
-            };
-            let client = clients.s3.get(&action.region);
-            let config = PublicAccessBlockConfiguration::builder()
-                .block_public_acls(true)
-                .ignore_public_acls(true)
-                .block_public_policy(true)
-                .restrict_public_buckets(true)
-                .build();
-            match client
-                .put_public_access_block()
-                .bucket(bucket)
-                .public_access_block_configuration(config)
-                .send()
-                .await
-            {
-                Ok(_) => Outcome::new(action, Status::Done, format!("bucket {bucket} blocks all public access"))
-                    .with_state(None, Some(super::all_four_on())),
-                Err(e) => Outcome::failed(action, failure("s3:PutPublicAccessBlock", e)),
-            }
-        }
     }
 }

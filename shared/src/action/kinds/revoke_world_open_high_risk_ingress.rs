@@ -11,7 +11,7 @@ use crate::decide::facts::HIGH_RISK_PORTS;
 use crate::event::{CloudTrailCall, Event};
 
 /// EC2.19's ports, TCP and UDP.
-const HIGH_RISK: PortSet = PortSet {
+pub const HIGH_RISK: PortSet = PortSet {
     ports: &HIGH_RISK_PORTS,
     udp: true,
     label: "the high-risk ports of Security Hub EC2.19",
@@ -69,18 +69,5 @@ impl ActionDef for Def {
     }
     fn restores(&self, call: &CloudTrailCall) -> Option<bool> {
         call_is(call, "ec2.amazonaws.com", "RevokeSecurityGroupIngress").then_some(true)
-    }
-}
-
-#[cfg(feature = "aws")]
-mod exec {
-    use super::super::revoke_world_open_admin_ingress::exec::revoke_world_open;
-    use crate::action::exec::{Clients, Execute};
-    use crate::action::{Action, Outcome};
-
-    impl Execute for super::Def {
-        async fn execute(&self, clients: &Clients, action: &Action) -> Outcome {
-            revoke_world_open(clients, action, &super::HIGH_RISK).await
-        }
     }
 }

@@ -67,15 +67,3 @@ impl ActionDef for Def {
         restores_db_snapshot(Kind::INSTANCE, call)
     }
 }
-
-#[cfg(feature = "aws")]
-mod exec {
-    use crate::action::exec::{Clients, Execute};
-    use crate::action::{Action, Outcome};
-
-    impl Execute for super::Def {
-        async fn execute(&self, clients: &Clients, action: &Action) -> Outcome {
-            super::super::make_db_snapshot_private::unshare_db_snapshot(clients, action).await
-        }
-    }
-}

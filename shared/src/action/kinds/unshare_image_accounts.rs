@@ -95,15 +95,3 @@ impl ActionDef for Def {
             .then(|| only_removes(call, "launchPermission"))
     }
 }
-
-#[cfg(feature = "aws")]
-mod exec {
-    use crate::action::exec::{Clients, Execute};
-    use crate::action::{Action, Outcome};
-
-    impl Execute for super::Def {
-        async fn execute(&self, clients: &Clients, action: &Action) -> Outcome {
-            super::super::make_image_private::unshare_image(clients, action).await
-        }
-    }
-}

@@ -97,15 +97,3 @@ impl ActionDef for Def {
             .then(|| only_removes(call, "createVolumePermission"))
     }
 }
-
-#[cfg(feature = "aws")]
-mod exec {
-    use crate::action::exec::{Clients, Execute};
-    use crate::action::{Action, Outcome};
-
-    impl Execute for super::Def {
-        async fn execute(&self, clients: &Clients, action: &Action) -> Outcome {
-            super::super::unshare_public_snapshot::unshare_snapshot(clients, action).await
-        }
-    }
-}

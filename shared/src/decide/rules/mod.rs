@@ -21,7 +21,6 @@ use format::*;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::IpAddr;
-use std::path::Path;
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
@@ -293,21 +292,10 @@ impl RuleSet {
         }
     }
 
-    /// Adds the Sigma rule files the paths name (directories searched for `*.yml`, `*.yaml`).
-    pub fn add_sigma_paths(&mut self, paths: &[impl AsRef<Path>]) {
-        let mut problems = Vec::new();
-        for file in super::sigma::expand_paths(paths, &mut problems) {
-            let name = file.display().to_string();
-            match std::fs::read_to_string(&file) {
-                Ok(text) => self.add_sigma(&name, &text),
-                Err(e) => problems.push(super::sigma::Unsupported {
-                    file: name,
-                    id: None,
-                    reason: format!("cannot read: {e}"),
-                }),
-            }
-        }
-        self.sigma_unsupported.extend(problems);
+    /// Records a Sigma rule file that could not be loaded (unreadable, say), so that it is
+    /// reported with the rules that could not be evaluated.
+    pub fn add_sigma_problem(&mut self, problem: super::sigma::Unsupported) {
+        self.sigma_unsupported.push(problem);
     }
 
     /// The Sigma rules loaded.
@@ -399,39 +387,6 @@ impl RuleSet {
             .filter(|r| r.matches(&record))
             .map(|r| r.id.clone())
             .collect()
-    }
-
-    /// The built-in playbook plus rule files (or directories of `*.toml`). A rule whose id is
-    /// already defined replaces it: that is how a deployment overrides a built-in rule.
-    pub fn builtin_with(paths: &[impl AsRef<Path>]) -> Result<RuleSet, Vec<RuleError>> {
-        RuleSet::builtin_with_cases(paths).map(|(set, _)| set)
-    }
-
-    /// Like [`RuleSet::builtin_with`], also returning the test cases the files hold.
-    pub fn builtin_with_cases(
-        paths: &[impl AsRef<Path>],
-    ) -> Result<(RuleSet, Vec<super::cases::Case>), Vec<RuleError>> {
-        let mut set = RuleSet::builtin()?;
-        let mut errors = Vec::new();
-        let mut cases = Vec::new();
-        for file in expand_paths(paths, &mut errors) {
-            match std::fs::read_to_string(&file) {
-                Ok(text) => match set.add_source(&file.display().to_string(), &text, true) {
-                    Ok(found) => cases.extend(found),
-                    Err(e) => errors.extend(e),
-                },
-                Err(e) => errors.push(RuleError {
-                    file: file.display().to_string(),
-                    line: 0,
-                    message: format!("cannot read: {e}"),
-                }),
-            }
-        }
-        if errors.is_empty() {
-            Ok((set, cases))
-        } else {
-            Err(errors)
-        }
     }
 
     /// Parses and adds one rule file. With `override_ids`, a rule reusing an id replaces the
@@ -544,38 +499,6 @@ impl RuleSet {
         kinds.dedup();
         kinds
     }
-}
-
-/// Rule files named by the paths: files as given, directories expanded to their `*.toml`.
-pub fn expand_paths(
-    paths: &[impl AsRef<Path>],
-    errors: &mut Vec<RuleError>,
-) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for path in paths {
-        let path = path.as_ref();
-        if path.is_dir() {
-            match std::fs::read_dir(path) {
-                Ok(entries) => {
-                    let mut found: Vec<_> = entries
-                        .filter_map(Result::ok)
-                        .map(|e| e.path())
-                        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-                        .collect();
-                    found.sort();
-                    files.extend(found);
-                }
-                Err(e) => errors.push(RuleError {
-                    file: path.display().to_string(),
-                    line: 0,
-                    message: format!("cannot read directory: {e}"),
-                }),
-            }
-        } else {
-            files.push(path.to_path_buf());
-        }
-    }
-    files
 }
 
 /// The 1-based line of byte `offset` in `text`.

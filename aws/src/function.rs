@@ -9,6 +9,7 @@ use serde_json::value::RawValue;
 
 use crate::action::Actor;
 use crate::decide::{Handler, RuleSet};
+use crate::files::RuleFiles;
 use crate::notify::Notifier;
 use crate::responder::{HandleError, Responder};
 use crate::settings::{Settings, role_arn_from_caller};

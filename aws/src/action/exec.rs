@@ -7,79 +7,9 @@ use std::sync::Mutex;
 use aws_config::SdkConfig;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use serde_json::Value;
 
-use super::{Action, Outcome, Status};
-
-impl Outcome {
-    pub(crate) fn failed(action: &Action, failure: Failure) -> Outcome {
-        Outcome {
-            retryable: Some(failure.retryable),
-            error_code: failure.code,
-            // AWS error messages are free text: mask anything secret-shaped they echo back.
-            ..Outcome::new(
-                action,
-                Status::Failed,
-                crate::redact::text(&failure.message),
-            )
-        }
-    }
-}
-
-impl Outcome {
-    /// The resource the event named does not exist in the account it was looked for in: a
-    /// failure to act, never "already done" (in an organization it usually means mamoru looked
-    /// in the wrong account).
-    pub(crate) fn not_found(action: &Action, what: &str) -> Outcome {
-        Outcome {
-            retryable: Some(false),
-            error_code: Some("NotFound".into()),
-            ..Outcome::new(
-                action,
-                Status::Failed,
-                format!(
-                    "{what} was not found in account {} ({}): nothing was changed",
-                    action.account, action.region
-                ),
-            )
-        }
-    }
-
-    /// The action was bound to a resource of another kind than its executor acts on: a bug,
-    /// reported as a failure rather than a panic.
-    pub(crate) fn wrong_target(action: &Action) -> Outcome {
-        Outcome {
-            retryable: Some(false),
-            error_code: Some("WrongTarget".into()),
-            ..Outcome::new(
-                action,
-                Status::Failed,
-                format!(
-                    "{} cannot act on {}: nothing was changed",
-                    action.kind.name(),
-                    action.resource()
-                ),
-            )
-        }
-    }
-
-    /// Records the state an action read before acting and the state after.
-    pub(crate) fn with_state(self, before: Option<Value>, after: Option<Value>) -> Outcome {
-        Outcome {
-            before,
-            after,
-            ..self
-        }
-    }
-}
-
-/// A failed AWS call, classified.
-#[derive(Debug, Clone)]
-pub(crate) struct Failure {
-    pub(crate) code: Option<String>,
-    pub(crate) message: String,
-    pub(crate) retryable: bool,
-}
+pub use super::Failure;
+use super::{Action, Outcome};
 
 const RETRYABLE_CODES: &[&str] = &[
     "Throttling",

@@ -1,0 +1,56 @@
+//! The crates' layering (README, "Layout"): the pure core, `mamoru-core`, has neither the AWS
+//! SDK nor the Lambda runtime anywhere in its dependency tree, so the compiler refuses any use
+//! of them in it. (That it reads no file is clippy's part: `shared/clippy.toml`.)
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::Command;
+
+use mamoru_tests::root;
+
+/// The packages in a package's dependency tree (normal and build dependencies), by name.
+fn tree(package: &str) -> Vec<String> {
+    let out = Command::new(env!("CARGO"))
+        .args(["tree", "--offline", "-p", package, "-e", "normal,build"])
+        .args(["--prefix", "none", "--format", "{p}"])
+        .current_dir(root())
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        out.status.success(),
+        "cargo tree -p {package}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut names: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// What only the side effects may depend on: the SDK, its runtime and HTTP stack, the Lambda
+/// runtime and the async runtime.
+fn side_effect_crate(name: &str) -> bool {
+    name.starts_with("aws-sdk-")
+        || name.starts_with("aws-smithy-")
+        || matches!(
+            name,
+            "aws-config" | "aws-runtime" | "aws-sigv4" | "lambda_runtime" | "tokio" | "hyper"
+        )
+}
+
+#[test]
+fn the_core_depends_on_no_aws_sdk_and_no_lambda_runtime() {
+    let core = tree("mamoru-core");
+    let found: Vec<&String> = core.iter().filter(|n| side_effect_crate(n)).collect();
+    assert!(found.is_empty(), "mamoru-core depends on {found:?}");
+    assert!(core.iter().any(|n| n == "serde_json"), "{core:?}");
+    // The check can fail: the crate above the core has them all.
+    let above = tree("mamoru");
+    for name in ["aws-sdk-iam", "aws-config", "lambda_runtime", "tokio"] {
+        assert!(above.iter().any(|n| n == name), "mamoru lacks {name}");
+    }
+}
