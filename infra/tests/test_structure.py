@@ -177,7 +177,7 @@ def test_function_settings_come_from_the_parameters(template):
 
 def test_the_state_table_expires_its_items_is_recoverable_and_encrypted(template):
     """One on-demand table, keyed by the string `pk`, TTL on `expires` (the attributes
-    shared/src/state/dynamodb.rs writes), point-in-time recovery, and encryption with the
+    aws/src/state/dynamodb.rs writes), point-in-time recovery, and encryption with the
     AWS-managed key (SSE with no key of its own)."""
     (table_id,) = cfn.resources(template, "AWS::DynamoDB::Table")
     assert table_id == "StateTable"
