@@ -2287,6 +2287,69 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// The typed model answers as the members' scan does on generated records too: any
+        /// `requestParameters`, and top-level members the model does not hold, dotted names
+        /// that shadow a field of the model among them.
+        #[test]
+        fn the_typed_model_agrees_on_generated_records(
+            params in detail_strategy(),
+            extra in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![
+                        "x.y",
+                        "z",
+                        "requestParameters.name",
+                        "requestParameters.y",
+                        "userIdentity.type",
+                        "userIdentity.userName",
+                    ]),
+                    detail_strategy(),
+                ),
+                0..3,
+            ),
+        ) {
+            let mut detail = serde_json::json!({
+                "eventVersion": "1.08",
+                "userIdentity": {"type": "IAMUser", "userName": "alice", "arn": "arn:aws:iam::111122223333:user/alice"},
+                "eventSource": "s3.amazonaws.com",
+                "eventName": "GetObject",
+                "awsRegion": "us-east-1",
+                "requestParameters": params,
+            });
+            for (name, value) in extra {
+                detail[name] = value;
+            }
+            let text = serde_json::json!({
+                "version": "0",
+                "id": "1",
+                "detail-type": "AWS API Call via CloudTrail",
+                "source": "aws.s3",
+                "account": "111122223333",
+                "time": "2026-12-01T00:00:00Z",
+                "region": "us-east-1",
+                "resources": [],
+                "detail": detail,
+            })
+            .to_string();
+            let event = crate::event::Event::from_json(&text).unwrap();
+            let members = event.detail_members().unwrap();
+            let mut fields = Vec::new();
+            paths(event.detail_value(), "", 3, &mut fields);
+            fields.extend(["userIdentity.type", "requestParameters.name", "requestParameters.x.y"].map(String::from));
+            let probe = FieldProbe::new(&event);
+            for field in &fields {
+                if let Some(typed) = probe.typed_seen(field) {
+                    proptest::prop_assert_eq!(typed, lookup(&members, field), "{} in {}", field, text);
+                }
+                let one = [field.as_str()];
+                if let Some(typed) = probe.typed_record_members(&one) {
+                    proptest::prop_assert_eq!(typed, pruned_record_members(&members, &one), "{} in {}", field, text);
+                }
+            }
+        }
+    }
+
     fn detail_strategy() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
         use proptest::prelude::*;
         use serde_json::{Value, json};
