@@ -256,28 +256,6 @@ fn record_members(
     )
 }
 
-/// [`record`] of an event's detail, parsing only the members in `keys` from the event's text
-/// (the others are skipped over unparsed). `None` when the detail is not a JSON object.
-pub fn record_of(
-    event: &crate::event::Event,
-    keys: Option<&BTreeSet<String>>,
-) -> Option<sigma_rust::Event> {
-    let Some(keys) = keys else {
-        return record(event.detail_value(), None);
-    };
-    record_of_members(&event.detail_members()?, |name| keys.contains(name))
-}
-
-/// [`record_of`] from the detail's members, already scanned ([`FieldProbe::members`]): the
-/// members whose names `wanted` accepts.
-pub fn record_of_members(
-    members: &crate::event::Members<'_>,
-    wanted: impl Fn(&str) -> bool,
-) -> Option<sigma_rust::Event> {
-    let kept = raw_record_members(members, wanted);
-    sigma_rust::Event::try_from(serde_json::Value::Object(kept)).ok()
-}
-
 /// The record of the detail's members (already scanned, [`FieldProbe::members`]) that holds
 /// what reading `fields` needs (see [`Normalised`]) and nothing else: the engine matches it as
 /// it matches the whole record. Every member when `fields` is `None` (keywords).
@@ -324,7 +302,7 @@ fn pruned_record_members(
     kept_members(members, |name| need(fields, name))
 }
 
-/// The members of [`record_of_members`], parsed and normalised in one pass over their text.
+/// Every member `wanted` accepts, parsed and normalised in one pass over their text.
 fn raw_record_members(
     members: &crate::event::Members<'_>,
     wanted: impl Fn(&str) -> bool,
@@ -1469,6 +1447,9 @@ pub struct FieldProbe<'e> {
     detail: Detail<'e>,
     /// Whether fields may be read from the event's typed model ([`Typed`]): set on first use.
     typed: std::cell::OnceCell<bool>,
+    /// [`plain`]'s answer for each head of a dotted field read so far: one search of the
+    /// event's text per head, however many fields and rules read below it.
+    plain_heads: std::cell::RefCell<Vec<(String, bool)>>,
     /// The detail's members, scanned on first use.
     members: std::cell::OnceCell<Option<crate::event::Members<'e>>>,
     /// The members of the top-level objects the fields are read below (`userIdentity` for
@@ -1482,6 +1463,7 @@ impl<'e> FieldProbe<'e> {
         FieldProbe {
             detail: Detail::Event(event),
             typed: std::cell::OnceCell::new(),
+            plain_heads: std::cell::RefCell::new(Vec::new()),
             members: std::cell::OnceCell::new(),
             nested: Vec::new(),
             seen: Vec::new(),
@@ -1493,13 +1475,14 @@ impl<'e> FieldProbe<'e> {
         FieldProbe {
             detail: Detail::Text(detail),
             typed: std::cell::OnceCell::new(),
+            plain_heads: std::cell::RefCell::new(Vec::new()),
             members: std::cell::OnceCell::new(),
             nested: Vec::new(),
             seen: Vec::new(),
         }
     }
 
-    /// The detail's members, scanned once ([`record_of_members`] reads them too).
+    /// The detail's members, scanned once ([`record_of_fields`] reads them too).
     pub fn members(&self) -> Option<&crate::event::Members<'e>> {
         self.members
             .get_or_init(|| match self.detail {
@@ -1530,40 +1513,57 @@ impl<'e> FieldProbe<'e> {
     /// beside `userIdentity`), which the engine reads first. So the model answers a dotted
     /// field only when no name in the text starts with the field's head and a dot ([`plain`]),
     /// and never when the text has a `\u` escape (which could spell either).
-    fn typed_call(&self) -> Option<&'e crate::event::CloudTrailCall> {
+    fn typed_call(&self) -> Option<(&'e crate::event::CloudTrailCall, &'e str)> {
         let Detail::Event(event) = self.detail else {
             return None;
         };
         let call = event.cloudtrail()?;
         let unescaped = *self.typed.get_or_init(|| !event.text().contains("\\u"));
-        unescaped.then_some(call)
+        unescaped.then_some((call, event.text()))
+    }
+
+    /// The typed model's member that `key` is read from, and the rest of `key` below it; `None`
+    /// when the model cannot answer for `key` ([`FieldProbe::typed_call`], [`plain`],
+    /// [`typed_member`], [`identity_member`]).
+    fn typed_field<'k>(&self, key: &'k str) -> Option<(Typed<'e>, Option<&'k str>)> {
+        let (call, text) = self.typed_call()?;
+        if !self.plain(text, key) {
+            return None;
+        }
+        let (head, tail) = split_field(key);
+        let member = typed_member(call, head)?;
+        // The model holds some members of `userIdentity`, never the whole object.
+        if let Typed::Identity(id) = &member {
+            identity_member(id, tail?)?;
+        }
+        Some((member, tail))
+    }
+
+    /// [`plain`], searched once per head for this event.
+    fn plain(&self, text: &str, field: &str) -> bool {
+        let Some((head, _)) = field.split_once('.') else {
+            return true;
+        };
+        let mut known = self.plain_heads.borrow_mut();
+        if let Some((_, answer)) = known.iter().find(|(h, _)| h == head) {
+            return *answer;
+        }
+        let answer = plain(text, field);
+        known.push((head.to_string(), answer));
+        answer
     }
 
     /// [`lookup`] answered from the typed model, or `None` when the model cannot say
-    /// ([`FieldProbe::typed_call`], [`typed_member`]).
+    /// ([`FieldProbe::typed_field`]).
     fn typed_seen(&self, key: &str) -> Option<Seen> {
-        let call = self.typed_call()?;
-        let Detail::Event(event) = self.detail else {
-            return None;
-        };
-        if !plain(event.text(), key) {
-            return None;
-        }
-        let (head, tail) = match key.split_once('.') {
-            Some((head, tail)) => (head, Some(tail)),
-            None => (key, None),
-        };
-        Some(match (typed_member(call, head)?, tail) {
-            (Typed::Text(text), None) => text.map_or(Seen::Absent, |t| Seen::Text(lowered(t))),
+        let text = |t: Option<&str>| t.map_or(Seen::Absent, |t| Seen::Text(lowered(t)));
+        Some(match self.typed_field(key)? {
+            (Typed::Text(t), None) => text(t),
             // Nothing is below a string.
             (Typed::Text(_), Some(_)) => Seen::Absent,
             (Typed::Value(v), None) => seen_value(v),
             (Typed::Value(v), Some(tail)) => lookup_value(v, tail),
-            (Typed::Identity(id), Some(tail)) => {
-                identity_member(id, tail)?.map_or(Seen::Absent, |t| Seen::Text(lowered(t)))
-            }
-            // The model does not hold the whole object.
-            (Typed::Identity(_), None) => return None,
+            (Typed::Identity(id), tail) => text(identity_member(id, tail?)?),
         })
     }
 
@@ -1585,26 +1585,11 @@ impl<'e> FieldProbe<'e> {
         fields: &[&str],
     ) -> Option<serde_json::Map<String, serde_json::Value>> {
         use serde_json::Value;
-        let call = self.typed_call()?;
-        let Detail::Event(event) = self.detail else {
-            return None;
-        };
+        let (call, _) = self.typed_call()?;
         let mut heads: Vec<&str> = Vec::with_capacity(fields.len());
         for field in fields {
-            if !plain(event.text(), field) {
-                return None;
-            }
-            let (head, tail) = match field.split_once('.') {
-                Some((head, tail)) => (head, Some(tail)),
-                None => (*field, None),
-            };
-            match (typed_member(call, head)?, tail) {
-                (Typed::Identity(id), Some(tail)) => {
-                    identity_member(id, tail)?;
-                }
-                (Typed::Identity(_), None) => return None,
-                _ => {}
-            }
+            self.typed_field(field)?;
+            let (head, _) = split_field(field);
             if !heads.contains(&head) {
                 heads.push(head);
             }
@@ -1648,6 +1633,14 @@ fn plain(text: &str, field: &str) -> bool {
     marker.push_str(head);
     marker.push('.');
     !text.contains(&marker)
+}
+
+/// A field's first name and the rest of it: `a.b.c` is `a` and `b.c`.
+fn split_field(field: &str) -> (&str, Option<&str>) {
+    match field.split_once('.') {
+        Some((head, tail)) => (head, Some(tail)),
+        None => (field, None),
+    }
 }
 
 /// A top-level member of a CloudTrail record as the typed model holds it.
