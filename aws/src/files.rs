@@ -91,31 +91,14 @@ fn missing_event(case: &Case) -> Option<RuleError> {
 
 /// Rule files named by the paths: files as given, directories expanded to their `*.toml`.
 pub fn expand_paths(paths: &[impl AsRef<Path>], errors: &mut Vec<RuleError>) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for path in paths {
-        let path = path.as_ref();
-        if path.is_dir() {
-            match std::fs::read_dir(path) {
-                Ok(entries) => {
-                    let mut found: Vec<_> = entries
-                        .filter_map(Result::ok)
-                        .map(|e| e.path())
-                        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-                        .collect();
-                    found.sort();
-                    files.extend(found);
-                }
-                Err(e) => errors.push(RuleError {
-                    file: path.display().to_string(),
-                    line: 0,
-                    message: format!("cannot read directory: {e}"),
-                }),
-            }
-        } else {
-            files.push(path.to_path_buf());
-        }
-    }
-    files
+    let toml = |p: &Path| p.extension().is_some_and(|x| x == "toml");
+    files_in(paths, false, toml, &mut |dir, e| {
+        errors.push(RuleError {
+            file: dir.display().to_string(),
+            line: 0,
+            message: format!("cannot read directory: {e}"),
+        });
+    })
 }
 
 /// Sigma rule files named by the paths: files as given, directories searched (recursively) for
@@ -124,24 +107,42 @@ pub fn expand_sigma_paths(
     paths: &[impl AsRef<Path>],
     problems: &mut Vec<Unsupported>,
 ) -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>, problems: &mut Vec<Unsupported>) {
+    let yaml = |p: &Path| p.extension().is_some_and(|x| x == "yml" || x == "yaml");
+    files_in(paths, true, yaml, &mut |dir, e| {
+        problems.push(Unsupported {
+            file: dir.display().to_string(),
+            id: None,
+            reason: format!("cannot read directory: {e}"),
+        });
+    })
+}
+
+/// The files the paths name: a file as given; in a directory, the entries `wanted` accepts, in
+/// name order, and with `recursive` those of its subdirectories too. A directory that cannot be
+/// read goes to `unreadable`.
+fn files_in(
+    paths: &[impl AsRef<Path>],
+    recursive: bool,
+    wanted: impl Fn(&Path) -> bool + Copy,
+    unreadable: &mut dyn FnMut(&Path, std::io::Error),
+) -> Vec<PathBuf> {
+    fn walk(
+        dir: &Path,
+        recursive: bool,
+        wanted: impl Fn(&Path) -> bool + Copy,
+        out: &mut Vec<PathBuf>,
+        unreadable: &mut dyn FnMut(&Path, std::io::Error),
+    ) {
         let entries = match std::fs::read_dir(dir) {
-            Ok(e) => e,
-            Err(e) => {
-                problems.push(Unsupported {
-                    file: dir.display().to_string(),
-                    id: None,
-                    reason: format!("cannot read directory: {e}"),
-                });
-                return;
-            }
+            Ok(entries) => entries,
+            Err(e) => return unreadable(dir, e),
         };
         let mut found: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
         found.sort();
         for p in found {
-            if p.is_dir() {
-                walk(&p, out, problems);
-            } else if p.extension().is_some_and(|x| x == "yml" || x == "yaml") {
+            if recursive && p.is_dir() {
+                walk(&p, recursive, wanted, out, unreadable);
+            } else if wanted(&p) {
                 out.push(p);
             }
         }
@@ -150,7 +151,7 @@ pub fn expand_sigma_paths(
     for path in paths {
         let path = path.as_ref();
         if path.is_dir() {
-            walk(path, &mut files, problems);
+            walk(path, recursive, wanted, &mut files, unreadable);
         } else {
             files.push(path.to_path_buf());
         }
