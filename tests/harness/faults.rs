@@ -187,7 +187,7 @@ impl Drop for FaultProxy {
 }
 
 /// Reads one HTTP/1.1 request: (head lines, body). `None` at end of stream.
-fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(Vec<String>, Vec<u8>)> {
+pub(crate) fn read_request<R: Read>(reader: &mut BufReader<R>) -> Option<(Vec<String>, Vec<u8>)> {
     let mut head = Vec::new();
     loop {
         let mut line = String::new();
@@ -284,7 +284,9 @@ fn status(code: u16, reason: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-fn forward(head: &[String], body: &[u8], upstream_port: u16) -> Option<Vec<u8>> {
+/// Sends one request to moto on `upstream_port` with `Connection: close`, and reads its whole
+/// answer.
+pub(crate) fn forward(head: &[String], body: &[u8], upstream_port: u16) -> Option<Vec<u8>> {
     let mut up = TcpStream::connect(("127.0.0.1", upstream_port)).ok()?;
     up.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
     let mut req = Vec::new();

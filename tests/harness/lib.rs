@@ -11,12 +11,14 @@ pub mod moto;
 pub mod render;
 pub mod runtime_api;
 pub mod scenario;
+pub mod tls_front;
 
 use std::path::{Path, PathBuf};
 
 pub use http_sink::HttpSink;
 pub use moto::Moto;
 pub use runtime_api::{FunctionProcess, Invocation, RuntimeApi};
+pub use tls_front::{TestCert, TlsFront};
 
 /// The workspace root.
 pub fn root() -> PathBuf {

@@ -114,6 +114,7 @@ impl Moto {
     /// SDK configuration for the test's own set-up and assertions.
     pub async fn sdk(&self, region: &str) -> SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())
+            .http_client(mamoru::aws::http_client())
             .endpoint_url(self.endpoint())
             .region(Region::new(region.to_string()))
             .credentials_provider(aws_sdk_sqs::config::Credentials::new(

@@ -8,7 +8,9 @@
 use std::time::Duration;
 
 use mamoru_tests::scenario::{self, event_with};
-use mamoru_tests::{FunctionProcess, Invocation, Moto, RuntimeApi, binary, fixture};
+use mamoru_tests::{
+    FunctionProcess, Invocation, Moto, RuntimeApi, TestCert, TlsFront, binary, fixture,
+};
 use serde_json::Value;
 
 const REGION: &str = "us-east-1";
@@ -476,4 +478,64 @@ async fn the_binary_without_its_function_fails_start_up_naming_the_variable() {
         assert!(all.contains("`securityhub`"), "{function:?}: {all}");
         assert_eq!(api.next_calls(), 0, "{function:?}: no event is taken");
     }
+}
+
+/// The functions reach AWS over HTTPS only, through rustls with ring
+/// (`mamoru::aws::http_client`). Here the shipped binary's calls go through a TLS front for
+/// moto, with a certificate made for the test: trusted, the key is deactivated and the alert
+/// sent, over TLS; not trusted (another certificate in `SSL_CERT_FILE`), no request gets past
+/// the handshake, nothing changes, and the event fails, so it is not lost.
+#[tokio::test]
+async fn the_functions_call_aws_over_tls_and_check_the_certificate() {
+    let moto = Moto::start();
+    let (topic, queue) = moto.topic_with_queue(REGION, "alerts").await;
+    let (named, other) = scenario::user_with_two_keys(&moto, "alice").await;
+    let cert = TestCert::new();
+    let front = TlsFront::start(moto.port(), &cert);
+    let dir = std::env::temp_dir().join(format!("mamoru-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let trusted = cert.write(&dir, "trusted.pem");
+    let untrusted = TestCert::new().write(&dir, "untrusted.pem");
+
+    let run = |roots: &std::path::Path| {
+        let api = RuntimeApi::start();
+        let mut env = moto.env(REGION);
+        env.retain(|(k, _)| k != "AWS_ENDPOINT_URL");
+        env.push(("AWS_ENDPOINT_URL".into(), front.endpoint()));
+        env.push(("SSL_CERT_FILE".into(), roots.display().to_string()));
+        env.push(("MAMORU_MODE".into(), "enforce".into()));
+        env.push(("MAMORU_TOPIC_ARN".into(), topic.clone()));
+        let process = FunctionProcess::start_function("mamoru-guardduty", &api, &env);
+        Function { api, process }
+    };
+
+    // Not trusted: the handshake fails, so no request reaches moto, and the event is an error.
+    let f = run(&untrusted);
+    let r = f
+        .api
+        .invoke_timeout(&key_finding("alice", &named), Duration::from_secs(60));
+    assert!(matches!(r, Invocation::Error(_)), "{r:?}");
+    assert_eq!(
+        front.requests(),
+        0,
+        "a request got past a refused handshake"
+    );
+    assert_eq!(scenario::key_status(&moto, "alice", &named).await, "Active");
+    drop(f);
+
+    // Trusted: the same event is remediated and notified through the TLS front.
+    let f = run(&trusted);
+    let r = f.api.invoke(&key_finding("alice", &named));
+    assert_eq!(r.response()["outcomes"][0]["status"], "done", "{r:?}");
+    assert!(front.requests() >= 2, "{} requests", front.requests());
+    assert_eq!(
+        scenario::key_status(&moto, "alice", &named).await,
+        "Inactive"
+    );
+    assert_eq!(scenario::key_status(&moto, "alice", &other).await, "Active");
+    assert_eq!(
+        scenario::notifications(&moto, REGION, &queue).await.len(),
+        1
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -54,3 +54,18 @@ fn the_core_depends_on_no_aws_sdk_and_no_lambda_runtime() {
         assert!(above.iter().any(|n| n == name), "mamoru lacks {name}");
     }
 }
+
+/// The functions' TLS is rustls with ring (`mamoru::aws::http_client`). Turning on any SDK
+/// crate's `default-https-client` feature again would bring aws-lc back: megabytes of the zip
+/// and a C library built in every profile (bench/README.md, "TLS with ring").
+#[test]
+fn the_functions_link_one_tls_crypto_library_ring() {
+    for package in ["mamoru-lambda", "mamoru-cli"] {
+        let names = tree(package);
+        let aws_lc: Vec<&String> = names.iter().filter(|n| n.starts_with("aws-lc")).collect();
+        assert!(aws_lc.is_empty(), "{package} depends on {aws_lc:?}");
+        for name in ["rustls", "ring"] {
+            assert!(names.iter().any(|n| n == name), "{package} lacks {name}");
+        }
+    }
+}
