@@ -69,3 +69,55 @@ fn the_functions_link_one_tls_crypto_library_ring() {
         }
     }
 }
+
+/// Every crate in a package's tree with the features it is built with: `name vX.Y.Z|f1,f2`.
+fn features(selection: &[&str]) -> std::collections::BTreeSet<String> {
+    let out = Command::new(env!("CARGO"))
+        .args(["tree", "--offline"])
+        .args(selection)
+        .args(["--prefix", "none", "--format", "{p}|{f}"])
+        .current_dir(root())
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            l.trim_end_matches(" (*)")
+                .trim_end_matches(" (proc-macro)")
+                .to_string()
+        })
+        .collect()
+}
+
+/// The focused loops (`cargo test -p mamoru-tests`, `cargo build -p mamoru-cli`) reuse what the
+/// workspace build compiled only if each package's own build enables the same features of every
+/// crate: one difference in a crate the SDK sits on rebuilds all fifteen SDK crates. The
+/// workspace-hack crate (`hack/`) holds the union; this fails when it falls behind.
+#[test]
+fn each_package_builds_its_dependencies_with_the_workspace_features() {
+    let workspace = features(&["--workspace"]);
+    for package in ["mamoru-lambda", "mamoru-cli", "mamoru-tests"] {
+        let own = features(&["-p", package]);
+        let differ: Vec<&String> = own.difference(&workspace).collect();
+        assert!(
+            differ.is_empty(),
+            "{package} alone builds these with other features than the workspace: {differ:?}"
+        );
+    }
+    // The two libraries' own test builds may differ in small crates (proptest's features, say),
+    // never in the SDK's.
+    for package in ["mamoru", "mamoru-core"] {
+        let own = features(&["-p", package]);
+        let differ: Vec<&String> = own
+            .difference(&workspace)
+            .filter(|l| l.starts_with("aws-"))
+            .collect();
+        assert!(differ.is_empty(), "{package}: {differ:?}");
+    }
+}
