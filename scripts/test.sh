@@ -10,11 +10,6 @@
 #
 # Every step's wall time is printed at the end, with the slowest tests.
 #
-# The release build of the functions runs in the background from the start, beside the lints and
-# the test-profile build: its long single-threaded stretches (the largest SDK crate, then the
-# fat-LTO link) leave a core idle that those fill. Its output goes to target/release-build.log,
-# which is printed if it fails. The tests start once it is done.
-#
 # The focused loops (see the README):
 #   cargo test -p mamoru-core --lib              the pure core's unit tests (no moto, no binaries)
 #   cargo nextest run -p mamoru-tests --test NAME    one integration test file
@@ -60,22 +55,6 @@ export MOTO_SERVER="$root/.venv/bin/moto_server"
 step "cargo fmt --check"
 cargo fmt --all --check
 
-release_pid=""
-if [ "$profile" = release ]; then
-  mkdir -p target
-  # In a process group of its own (setsid), so that an early exit of this script stops it and
-  # its compilers.
-  setsid -w cargo build --release -p mamoru-lambda >target/release-build.log 2>&1 &
-  release_pid=$!
-  release_start=$(date +%s)
-fi
-stop_release() {
-  if [ -n "$release_pid" ] && kill -0 "$release_pid" 2>/dev/null; then
-    kill -- -"$release_pid" 2>/dev/null || kill "$release_pid" 2>/dev/null || true
-  fi
-}
-trap 'stop_release; report' EXIT
-
 step "cargo clippy --all-targets -- -D warnings"
 # This also holds the pure core (mamoru-core, shared/) to reading no file (shared/clippy.toml);
 # tests/tests/layout.rs holds it to no AWS SDK and no Lambda runtime.
@@ -96,16 +75,8 @@ cargo test --workspace --all-targets --no-run --quiet
 export MAMORU_BIN_DIR="$root/target/debug"
 
 if [ "$profile" = release ]; then
-  step "build: the functions' binary as it ships (release profile; waiting for the background build)"
-  if ! wait "$release_pid"; then
-    release_pid=""
-    cat target/release-build.log
-    echo "the release build failed (target/release-build.log)" >&2
-    exit 1
-  fi
-  release_pid=""
-  tail -n 1 target/release-build.log
-  echo "the release build took $(( $(date +%s) - release_start )) s in all, beside the steps above"
+  step "build: the functions' binary as it ships (release profile)"
+  cargo build --release -p mamoru-lambda
   export MAMORU_FUNCTION_BIN_DIR="$root/target/release"
 else
   export MAMORU_FUNCTION_BIN_DIR="$root/target/debug"
