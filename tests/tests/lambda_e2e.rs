@@ -497,16 +497,16 @@ async fn the_functions_call_aws_over_tls_and_check_the_certificate() {
     let trusted = cert.write(&dir, "trusted.pem");
     let untrusted = TestCert::new().write(&dir, "untrusted.pem");
 
+    let endpoint = front.endpoint();
     let run = |roots: &std::path::Path| {
-        let api = RuntimeApi::start();
-        let mut env = moto.env(REGION);
-        env.retain(|(k, _)| k != "AWS_ENDPOINT_URL");
-        env.push(("AWS_ENDPOINT_URL".into(), front.endpoint()));
-        env.push(("SSL_CERT_FILE".into(), roots.display().to_string()));
-        env.push(("MAMORU_MODE".into(), "enforce".into()));
-        env.push(("MAMORU_TOPIC_ARN".into(), topic.clone()));
-        let process = FunctionProcess::start_function("mamoru-guardduty", &api, &env);
-        Function { api, process }
+        // Later entries override moto's own `AWS_ENDPOINT_URL`.
+        let roots = roots.display().to_string();
+        start(
+            "mamoru-guardduty",
+            &moto,
+            &topic,
+            &[("AWS_ENDPOINT_URL", &endpoint), ("SSL_CERT_FILE", &roots)],
+        )
     };
 
     // Not trusted: the handshake fails, so no request reaches moto, and the event is an error.

@@ -8,22 +8,31 @@ use std::process::Command;
 
 use mamoru_tests::root;
 
-/// The packages in a package's dependency tree (normal and build dependencies), by name.
-fn tree(package: &str) -> Vec<String> {
+/// The lines `cargo tree` prints, one per package, for `args` and the format `format`.
+fn cargo_tree(args: &[&str], format: &str) -> Vec<String> {
     let out = Command::new(env!("CARGO"))
-        .args(["tree", "--offline", "-p", package, "-e", "normal,build"])
-        .args(["--prefix", "none", "--format", "{p}"])
+        .args(["tree", "--offline"])
+        .args(args)
+        .args(["--prefix", "none", "--format", format])
         .current_dir(root())
         .output()
         .expect("cargo tree runs");
     assert!(
         out.status.success(),
-        "cargo tree -p {package}: {}",
+        "cargo tree {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut names: Vec<String> = String::from_utf8(out.stdout)
+    String::from_utf8(out.stdout)
         .unwrap()
         .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The packages in a package's dependency tree (normal and build dependencies), by name.
+fn tree(package: &str) -> Vec<String> {
+    let mut names: Vec<String> = cargo_tree(&["-p", package, "-e", "normal,build"], "{p}")
+        .iter()
         .filter_map(|l| l.split_whitespace().next().map(str::to_string))
         .collect();
     names.sort();
@@ -72,21 +81,8 @@ fn the_functions_link_one_tls_crypto_library_ring() {
 
 /// Every crate in a package's tree with the features it is built with: `name vX.Y.Z|f1,f2`.
 fn features(selection: &[&str]) -> std::collections::BTreeSet<String> {
-    let out = Command::new(env!("CARGO"))
-        .args(["tree", "--offline"])
-        .args(selection)
-        .args(["--prefix", "none", "--format", "{p}|{f}"])
-        .current_dir(root())
-        .output()
-        .expect("cargo tree runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
+    cargo_tree(selection, "{p}|{f}")
+        .iter()
         .map(|l| {
             l.trim_end_matches(" (*)")
                 .trim_end_matches(" (proc-macro)")
