@@ -14,7 +14,7 @@ use mamoru::{Disposition, HandleError, Mode, Report, Responder};
 pub enum Format {
     /// The subject, the message attributes and the text email subscribers read.
     Text,
-    /// The `mamoru.notification/1` document SQS and Lambda subscribers receive.
+    /// The `mamoru.notification/1` document: what SQS, Lambda, HTTP and Firehose subscribers receive.
     Json,
     /// The AWS Chatbot custom notification HTTPS subscribers (Slack, Teams) receive.
     Chatbot,
@@ -53,7 +53,7 @@ fn print(format: Format, file: &str, message: &Message) {
         Format::All => {
             println!("==> {file}");
             print!("{}", message.text_preview());
-            println!("\n--- JSON document (sqs, lambda) ---");
+            println!("\n--- JSON document (default: sqs, lambda, http, firehose) ---");
             println!("{}", pretty(&message.document));
             println!("\n--- AWS Chatbot custom notification (https) ---");
             println!("{}", pretty(&message.chatbot));

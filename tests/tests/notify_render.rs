@@ -295,7 +295,8 @@ fn each_protocol_gets_its_own_version() {
     let message = render(&dry_run_report(&fixture(KEY_HIGH)));
     // WHEN it is made into the MessageStructure=json message
     let sns: Value = serde_json::from_str(message.sns_message()).unwrap();
-    // THEN email and default are the text, sqs and lambda the document, https the Chatbot payload
+    // THEN default is the document (SQS, Lambda, HTTP and any other machine get it), email the
+    // text, sms the subject line, https the Chatbot payload
     let keys: Vec<&str> = sns
         .as_object()
         .unwrap()
@@ -304,14 +305,17 @@ fn each_protocol_gets_its_own_version() {
         .collect();
     // The SNS protocols a MessageStructure=json message must name (sorted, as the JSON object
     // keeps them): written out, not read from the renderer's own list.
-    assert_eq!(keys, ["default", "email", "https", "lambda", "sqs"]);
+    assert_eq!(keys, ["default", "email", "https", "sms"]);
+    let doc: Value = serde_json::from_str(sns["default"].as_str().unwrap()).unwrap();
+    assert_eq!(doc, message.document);
+    assert_eq!(doc["schema"], "mamoru.notification/1");
     assert_eq!(sns["email"], message.body.as_str());
-    assert_eq!(sns["default"], message.body.as_str());
-    for protocol in ["sqs", "lambda"] {
-        let doc: Value = serde_json::from_str(sns[protocol].as_str().unwrap()).unwrap();
-        assert_eq!(doc, message.document);
-        assert_eq!(doc["schema"], "mamoru.notification/1");
-    }
+    assert_eq!(sns["sms"], message.subject.as_str());
+    assert!(
+        message.subject.starts_with("[HIGH] "),
+        "{}",
+        message.subject
+    );
     let chatbot: Value = serde_json::from_str(sns["https"].as_str().unwrap()).unwrap();
     assert_eq!(chatbot["version"], "1.0");
     assert_eq!(chatbot["source"], "custom");

@@ -1,6 +1,6 @@
-//! The notification document for machines (SQS and Lambda subscribers): a versioned JSON
-//! object with stable field names. docs/notification-schema.md describes it; change it only
-//! with a new schema version.
+//! The notification document for machines (SQS, Lambda, HTTP and Firehose subscribers): a
+//! versioned JSON object with stable field names. docs/notification-schema.md describes it;
+//! change it only with a new schema version.
 
 use serde_json::{Value, json};
 

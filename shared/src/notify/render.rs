@@ -1,6 +1,7 @@
 //! Rendering a report as a notification: a Subject, a text for people (email), a versioned JSON
-//! document for machines (SQS, Lambda), an AWS Chatbot custom notification (HTTPS: Slack and
-//! Microsoft Teams channels), and message attributes for subscription filter policies.
+//! document for machines (SQS, Lambda, HTTP, Firehose), an AWS Chatbot custom notification
+//! (HTTPS: Slack and Microsoft Teams channels), and message attributes for subscription filter
+//! policies.
 
 use std::collections::BTreeMap;
 
@@ -26,17 +27,27 @@ pub const SNS_MAX_BYTES: usize = 256 * 1024;
 /// What a rendered message may weigh, leaving room for the request's own overhead.
 pub const MESSAGE_BUDGET: usize = SNS_MAX_BYTES - 4 * 1024;
 
-/// The SNS protocols that get a version of their own; any other protocol gets `default`.
-pub const PROTOCOLS: [&str; 5] = ["default", "email", "sqs", "lambda", "https"];
+/// The versions of a message, by SNS protocol; a protocol the message does not name gets
+/// `default`, as SNS delivers it.
+///
+/// - `default`: the document, for machines: SQS, Lambda, HTTP, Firehose, `email-json` and any
+///   protocol to come. One copy serves them all (it used to be there twice, for `sqs` and
+///   `lambda`, with the text as `default`).
+/// - `email`: the text for people.
+/// - `sms`: the subject alone: a phone gets one line, where the text would be split into many
+///   messages or refused (SNS sends at most 1,600 characters by SMS).
+/// - `https`: the AWS Chatbot custom notification.
+pub const PROTOCOLS: [&str; 4] = ["default", "email", "sms", "https"];
 
 /// A rendered notification.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
     /// At most [`SUBJECT_MAX`] ASCII characters on one line.
     pub subject: String,
-    /// The text for people: what email subscribers read (and the `default` version).
+    /// The text for people: what email subscribers read.
     pub body: String,
-    /// The `mamoru.notification/1` document for machines (SQS and Lambda subscribers).
+    /// The `mamoru.notification/1` document for machines: the `default` version (SQS, Lambda,
+    /// HTTP, Firehose subscribers).
     pub document: Value,
     /// The AWS Chatbot custom notification (HTTPS subscribers: Slack, Microsoft Teams).
     pub chatbot: Value,
@@ -50,12 +61,10 @@ impl Message {
     /// The message to publish with `MessageStructure=json`: one version per protocol.
     pub fn sns_message(&self) -> &str {
         self.sns.get_or_init(|| {
-            let document = self.document.to_string();
             json!({
-                "default": self.body,
+                "default": self.document.to_string(),
                 "email": self.body,
-                "sqs": document,
-                "lambda": document,
+                "sms": self.subject,
                 "https": self.chatbot.to_string(),
             })
             .to_string()
