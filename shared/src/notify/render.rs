@@ -34,8 +34,8 @@ pub const MESSAGE_BUDGET: usize = SNS_MAX_BYTES - 4 * 1024;
 ///   protocol to come. One copy serves them all (it used to be there twice, for `sqs` and
 ///   `lambda`, with the text as `default`).
 /// - `email`: the text for people.
-/// - `sms`: the subject alone: a phone gets one line, where the text would be split into many
-///   messages or refused (SNS sends at most 1,600 characters by SMS).
+/// - `sms`: the subject alone: a phone gets one line. The text is longer than the 1,600 bytes
+///   SNS sends by SMS for one publish (in parts of 140 bytes).
 /// - `https`: the AWS Chatbot custom notification.
 pub const PROTOCOLS: [&str; 4] = ["default", "email", "sms", "https"];
 
