@@ -74,7 +74,8 @@ enum Command {
     #[command(subcommand)]
     Rules(RulesCommand),
     /// Prints the notification an event would produce (dry-run, no AWS access): the subject and
-    /// text for email, the JSON document for SQS, Lambda and HTTP, the AWS Chatbot payload for Slack/Teams.
+    /// text for email, the JSON document for SQS, Lambda and HTTP, the AWS Chatbot payload for
+    /// Slack/Teams.
     Render(render::RenderArgs),
     /// Prints, per function, the IAM permissions its rules' actions need (JSON). infra/ must
     /// grant exactly these, plus logging and publishing.

@@ -14,7 +14,8 @@ use mamoru::{Disposition, HandleError, Mode, Report, Responder};
 pub enum Format {
     /// The subject, the message attributes and the text email subscribers read.
     Text,
-    /// The `mamoru.notification/1` document: what SQS, Lambda, HTTP and Firehose subscribers receive.
+    /// The `mamoru.notification/1` document: what SQS, Lambda, HTTP and Firehose subscribers
+    /// receive.
     Json,
     /// The AWS Chatbot custom notification HTTPS subscribers (Slack, Teams) receive.
     Chatbot,

@@ -3,13 +3,13 @@
 //! protocol then show what they receive.
 //!
 //! What moto does (verified here): it picks each subscription's version by protocol (`https`
-//! here), falling back to `default` (`sqs`, `http`); with raw delivery an SQS queue gets that version
-//! as the body and the attributes as SQS message attributes, without it the SNS envelope whose
-//! `Message` is that version; it applies filter policies to the attributes. moto accepts a
-//! plain-http URL for an `https` subscription (real SNS does not), which lets a loopback
-//! endpoint stand in for AWS Chatbot. Email, SMS and Lambda deliveries are not observable in moto
-//! (it sends no email; Lambda needs a container runtime), so their versions are checked by the
-//! rendering tests only.
+//! here), falling back to `default` (`sqs`, `http`); with raw delivery an SQS queue gets that
+//! version as the body and the attributes as SQS message attributes, without it the SNS
+//! envelope whose `Message` is that version; it applies filter policies to the attributes. moto
+//! accepts a plain-http URL for an `https` subscription (real SNS does not), which lets a
+//! loopback endpoint stand in for AWS Chatbot. Email, SMS and Lambda deliveries are not
+//! observable in moto (it sends no email or SMS; Lambda needs a container runtime), so their
+//! versions are checked by the rendering tests only.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use mamoru::action::{ActionKind, Outcome, Status};
-use mamoru::notify::{MESSAGE_BUDGET, render, subject};
+use mamoru::notify::{MESSAGE_BUDGET, PROTOCOLS, render, subject};
 use mamoru::{Mode, Report};
 use mamoru_tests::fixture;
 use mamoru_tests::render::{dry_run_report, executed_report};
@@ -306,6 +306,10 @@ fn each_protocol_gets_its_own_version() {
     // The SNS protocols a MessageStructure=json message must name (sorted, as the JSON object
     // keeps them): written out, not read from the renderer's own list.
     assert_eq!(keys, ["default", "email", "https", "sms"]);
+    // AND the renderer's own list, which its documentation describes, says the same
+    let mut listed = PROTOCOLS.to_vec();
+    listed.sort_unstable();
+    assert_eq!(listed, keys);
     let doc: Value = serde_json::from_str(sns["default"].as_str().unwrap()).unwrap();
     assert_eq!(doc, message.document);
     assert_eq!(doc["schema"], "mamoru.notification/1");
