@@ -8,7 +8,9 @@
 #   scripts/test.sh                              everything
 #   MAMORU_TEST_PROFILE=debug scripts/test.sh    test debug function binaries (no release build)
 #
-# Every step's wall time is printed at the end, with the slowest tests.
+# Every step's wall time is printed at the end, with the slowest tests. The infra checks run
+# beside the release build (whose last minutes are a fat-LTO link on one core) and the tests;
+# their output is printed when they are done.
 #
 # The focused loops (see the README):
 #   cargo test -p mamoru-core --lib              the pure core's unit tests (no moto, no binaries)
@@ -42,7 +44,22 @@ report() {
   done
   printf '%6s  %s\n' "$(( $(date +%s) - suite_start ))" "total"
 }
-trap report EXIT
+infra_pid=""
+kill_tree() {
+  local child
+  for child in $(pgrep -P "$1" 2>/dev/null || true); do
+    kill_tree "$child"
+  done
+  kill "$1" 2>/dev/null || true
+}
+finish() {
+  report
+  # A step failed while the infra checks ran beside it: stop them and what they started.
+  if [ -n "$infra_pid" ] && kill -0 "$infra_pid" 2>/dev/null; then
+    kill_tree "$infra_pid"
+  fi
+}
+trap finish EXIT
 
 step "Python venv with the test tools (.venv)"
 if [ ! -x .venv/bin/python ]; then
@@ -74,6 +91,19 @@ cargo build --workspace --bins
 cargo test --workspace --all-targets --no-run --quiet
 export MAMORU_BIN_DIR="$root/target/debug"
 
+if [ -x infra/check.sh ]; then
+  # Beside the release build and the tests; they need only the CLI built above.
+  infra_log="$root/target/infra-check.log"
+  (
+    start=$(date +%s)
+    status=0
+    infra/check.sh "$root/.venv" >"$infra_log" 2>&1 || status=$?
+    echo "$(($(date +%s) - start))" >"$infra_log.seconds"
+    exit "$status"
+  ) &
+  infra_pid=$!
+fi
+
 if [ "$profile" = release ]; then
   step "build: the functions' binary as it ships (release profile)"
   cargo build --release -p mamoru-lambda
@@ -101,9 +131,14 @@ step "rule checks and rule tests"
 # The exception examples run on their own: their extra rules would change the built-in cases.
 "$MAMORU_BIN_DIR/mamoru" rules test docs/examples/exceptions/
 
-if [ -x infra/check.sh ]; then
-  step "infra checks"
-  infra/check.sh "$root/.venv"
+if [ -n "$infra_pid" ]; then
+  step "infra checks (the rest of their time, after the steps they ran beside)"
+  infra_status=0
+  wait "$infra_pid" || infra_status=$?
+  infra_pid=""
+  cat "$infra_log"
+  timings+=("$(cat "$infra_log.seconds" 2>/dev/null || echo '?')|infra checks, beside the release build and the tests")
+  [ "$infra_status" -eq 0 ] || exit "$infra_status"
 fi
 
 step "all tests passed"
