@@ -16,6 +16,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin_dir=$(realpath "${1:-target/release}")
 warm=${2:-51}
+# Each warm event is the difference between a process that handled WARM events and one that
+# handled one, divided by WARM - 1.
+case "$warm" in
+  '' | *[!0-9]*) echo "WARM must be a number of events, 2 or more: $warm" >&2; exit 2 ;;
+esac
+[ "$warm" -ge 2 ] || { echo "WARM must be 2 or more: $warm" >&2; exit 2; }
 command -v valgrind >/dev/null || { echo "valgrind not found" >&2; exit 1; }
 [ -x "$bin_dir/mamoru-lambda" ] || { echo "$bin_dir/mamoru-lambda not found" >&2; exit 1; }
 out=$(mktemp -d "${TMPDIR:-/tmp}/mamoru-callgrind.XXXXXX")
